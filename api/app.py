@@ -1,0 +1,82 @@
+"""The Litestar application: controllers, guards, errors, limits, health and the schema."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from anyio import to_thread
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from api.assessments import AssessmentController, VerifyController
+from api.auth import authenticated, provide_caller, provide_service
+from api.errors import EXCEPTION_HANDLERS, error_response
+from api.verifications import VerificationsController
+from application.service import AssessmentService
+
+OPEN_PATHS = ["/health", "/ready", "/metrics", "/schema"]
+
+
+@get("/health", operation_id="health", include_in_schema=False)
+async def health() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@get("/ready", operation_id="ready", include_in_schema=False)
+async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
+    """The event store is reachable."""
+    service: AssessmentService = request.app.state.service
+    try:
+        head = await to_thread.run_sync(service.store.recorder.max_notification_id)
+    except Exception:
+        return error_response("SERVICE_UNAVAILABLE", "the event store cannot be reached", 503)
+    return Response(
+        {"status": "ready", "details": {"eventStore": {"head": head or 0}}},
+        media_type=MediaType.JSON,
+    )
+
+
+def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
+    """Limit per credential; callers without one share their address's budget."""
+    credential = request.headers.get("x-api-key")
+    if credential:
+        return hashlib.sha256(credential.encode()).hexdigest()
+    return get_remote_address(request)
+
+
+def create_app(service: AssessmentService) -> Litestar:
+    """Build the HTTP app around an application service."""
+    settings = service.settings
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_per_minute),
+        exclude=OPEN_PATHS,
+        identifier_for_request=rate_limit_identity,
+    )
+    prometheus = PrometheusConfig(app_name="assess", group_path=True, exclude=OPEN_PATHS)
+    protected = [VerifyController, AssessmentController, VerificationsController]
+    for controller in protected:
+        controller.guards = [authenticated]
+    app = Litestar(
+        route_handlers=[*protected, health, ready, PrometheusController],
+        dependencies={
+            "caller": Provide(provide_caller, sync_to_thread=False),
+            "service": Provide(provide_service, sync_to_thread=False),
+        },
+        middleware=[rate_limit.middleware, prometheus.middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Skill verification assessments",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+    )
+    app.state.service = service
+    return app

@@ -1,0 +1,96 @@
+"""One map from errors to the envelope {success:false, error:{code, message}} and a status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from domain import errors
+
+log = logging.getLogger("assess.api")
+
+DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[str, int]] = {
+    errors.Unauthorized: ("UNAUTHORIZED", 401),
+    errors.MissingVerificationId: ("MISSING_VERIFICATION_ID", 400),
+    errors.VerificationNotFound: ("VERIFICATION_NOT_FOUND", 404),
+    errors.AssessmentLocked: ("ASSESSMENT_LOCKED", 403),
+    errors.MissingAnswers: ("MISSING_ANSWERS", 400),
+    errors.NoQuestions: ("NO_QUESTIONS", 404),
+    errors.IncompleteAnswers: ("INCOMPLETE_ANSWERS", 400),
+    errors.InvalidAnswers: ("INVALID_ANSWERS", 400),
+    errors.InvalidInput: ("VALIDATION_ERROR", 400),
+    errors.IdempotencyKeyReused: ("IDEMPOTENCY_KEY_REUSED", 422),
+    errors.Conflict: ("CONFLICT", 409),
+}
+HTTP_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "RATE_LIMITED",
+}
+
+
+def error_response(
+    code: str, message: str, status: int, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    """The error envelope."""
+    return Response(
+        {"success": False, "error": {"code": code, "message": message}},
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def on_domain_error(_: Request[Any, Any, Any], error: errors.DomainError) -> Response[Any]:
+    """A rule of the domain rejected the command; nothing was recorded."""
+    code, status = DOMAIN_ERRORS[type(error)]
+    return error_response(code, str(error), status)
+
+
+def on_validation_error(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
+    """Malformed JSON or a field of the wrong type or value: name the field."""
+    details = error.extra if isinstance(error.extra, list) else []
+    reasons = [
+        f"{detail.get('key') or 'body'}: {detail.get('message')}"
+        for detail in details
+        if isinstance(detail, dict)
+    ]
+    return error_response("VALIDATION_ERROR", "; ".join(reasons) or error.detail, 400)
+
+
+def on_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """Errors Litestar raises itself: unknown route, body too large, rate limit."""
+    headers = dict(error.headers or {})
+    if error.status_code == 429:
+        headers["Retry-After"] = headers.get("RateLimit-Reset", "60")
+    code = HTTP_CODES.get(error.status_code, "INTERNAL_ERROR")
+    return error_response(code, error.detail, error.status_code, headers)
+
+
+def on_store_unreachable(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The event store cannot be reached: nothing was recorded."""
+    log.warning("event store unreachable: %s", error)
+    return error_response("SERVICE_UNAVAILABLE", "the event store cannot be reached", 503)
+
+
+def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """Anything else: logged with its trace, never shown in the body."""
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response("INTERNAL_ERROR", "an unexpected error occurred", 500)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    errors.DomainError: on_domain_error,
+    ValidationException: on_validation_error,
+    HTTPException: on_http_error,
+    OperationalError: on_store_unreachable,
+    InterfaceError: on_store_unreachable,
+    Exception: on_unexpected,
+}

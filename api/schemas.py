@@ -1,0 +1,103 @@
+"""Request and response structs of the HTTP API (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from application.messages import Generated, History, Started, Submitted
+
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
+RecordId = Annotated[str, msgspec.Meta(max_length=100)]
+
+
+class Student(msgspec.Struct, frozen=True, rename="camel"):
+    """The student whose skills are verified."""
+
+    student_id: Text
+    name: Text
+    email: Email
+
+
+class Skill(msgspec.Struct, frozen=True, rename="camel"):
+    """A skill to verify; its skillId names a question bank."""
+
+    skill_id: Text
+    name: Text
+
+
+class VerifyRequest(msgspec.Struct, frozen=True, rename="camel"):
+    """POST /api/v1/verify."""
+
+    student: Student
+    skills: Annotated[list[Skill], msgspec.Meta(min_length=1, max_length=10)]
+    callback_webhook_url: Url | None = None
+
+
+class GenerateRequest(msgspec.Struct, frozen=True, rename="camel"):
+    """POST /api/v1/assessment/generate (the id only with a tenant key)."""
+
+    record_verification_id: RecordId | None = None
+
+
+class Answer(msgspec.Struct, frozen=True, rename="camel"):
+    """One answer: the index of the chosen option, in the order generate showed them."""
+
+    question_id: str
+    selected_answer: int
+
+
+class SubmitRequest(msgspec.Struct, frozen=True, rename="camel"):
+    """POST /api/v1/assessment/submit: every answer at once."""
+
+    answers: list[Answer] | None = None
+    record_verification_id: RecordId | None = None
+
+
+class StartedResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of POST /verify."""
+
+    success: bool = True
+    data: Started
+    message: str = "Verification started"
+
+
+class GeneratedResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of POST /assessment/generate."""
+
+    success: bool = True
+    data: Generated
+    message: str = "Questions generated"
+
+
+class SubmittedResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of POST /assessment/submit, as the submit page shows it."""
+
+    success: bool = True
+    data: Submitted
+    message: str = "Assessment submitted successfully"
+
+
+class HistoryResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of GET /verifications/{id}/history."""
+
+    success: bool = True
+    data: History
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    """What went wrong, as a stable code and words."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """The error envelope every endpoint uses."""
+
+    success: bool = False
+    error: ErrorBody
+

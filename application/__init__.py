@@ -1,0 +1,1 @@
+"""Command handlers, event-store queries, settings and the composition root."""

@@ -1,0 +1,115 @@
+"""Commands the service accepts and the results it returns (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class TenantCaller(msgspec.Struct, frozen=True, tag="tenant"):
+    """A partner platform, authenticated by a tenant API key."""
+
+    tenant: str
+    mode: str
+
+    @property
+    def scope(self) -> str:
+        """Where this caller's idempotency keys live."""
+        return f"tenant:{self.tenant}:{self.mode}"
+
+
+class SessionCaller(msgspec.Struct, frozen=True, tag="session"):
+    """A student's client, authenticated by a session token bound to one record."""
+
+    record_verification_id: str
+
+    @property
+    def scope(self) -> str:
+        """Where this caller's idempotency keys live."""
+        return f"session:{self.record_verification_id}"
+
+
+Caller = TenantCaller | SessionCaller
+
+
+class Idempotency(msgspec.Struct, frozen=True):
+    """An Idempotency-Key and the fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+class StartVerification(msgspec.Struct, frozen=True):
+    """Start verifying a student's skills."""
+
+    student: dict[str, str]
+    skills: list[dict[str, str]]
+    callback_webhook_url: str | None = None
+
+
+class GenerateQuestions(msgspec.Struct, frozen=True):
+    """Draw (or return again) the questions of the next attempt."""
+
+    record_verification_id: str | None = None
+
+
+class SubmitAnswers(msgspec.Struct, frozen=True):
+    """Submit every answer of the pending attempt at once."""
+
+    answers: list[tuple[str, int]] | None
+    record_verification_id: str | None = None
+
+
+class Started(msgspec.Struct, frozen=True, rename="camel"):
+    """A verification was started; the session token is shown only here."""
+
+    record_verification_id: str
+    session_token: str
+    expires_at: str
+    expires_in: int
+
+
+class Generated(msgspec.Struct, frozen=True, rename="camel"):
+    """The questions of an attempt, without their answers."""
+
+    record_verification_id: str
+    attempt_number: int
+    total_questions: int
+    questions: list[dict[str, Any]]
+    already_generated: bool
+
+
+class AttemptResult(msgspec.Struct, frozen=True, rename="camel"):
+    """The score of one attempt."""
+
+    score: int
+    passed: bool
+    attempt_number: int
+    correct_answers: int
+    total_questions: int
+    message: str
+
+
+class WebhookStatus(msgspec.Struct, frozen=True):
+    """Whether verification.completed was queued for at least one endpoint."""
+
+    sent: bool
+    status: str
+
+
+class Submitted(msgspec.Struct, frozen=True, rename="camel"):
+    """The outcome of a submission, field for field as the submit page shows it."""
+
+    record_verification_id: str
+    result: AttemptResult
+    verified_skills: list[dict[str, Any]]
+    skills_updated: int
+    webhook: WebhookStatus
+
+
+class History(msgspec.Struct, frozen=True):
+    """A record's events in order, and the state they fold to."""
+
+    events: list[dict[str, Any]]
+    state: dict[str, Any]

@@ -1,0 +1,65 @@
+"""The public, versioned form of events and state: what may leave the service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+
+from domain.assessment import Assessment, iso
+
+SCHEMA_VERSION = 1
+# Base attributes every stored event has, shown as version/occurredAt instead.
+_BASE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+# Secrets that never leave the service: answer keys and session-token hashes.
+_HIDDEN = {"answer_key", "session_token_hash"}
+
+
+def camel(name: str) -> str:
+    """snake_case to camelCase."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _plain(value: Any) -> Any:
+    return iso(value) if isinstance(value, datetime) else value
+
+
+def public_event(event: DomainEventProtocol[Any]) -> dict[str, Any]:
+    """An event as auditors and downstream consumers see it."""
+    fields = vars(event)
+    return {
+        "version": event.originator_version,
+        "type": type(event).__name__,
+        "occurredAt": iso(event.timestamp),
+        "data": {
+            camel(name): _plain(value)
+            for name, value in fields.items()
+            if name not in _BASE and name not in _HIDDEN
+        },
+    }
+
+
+def record_id(assessment: Assessment) -> str:
+    """The public id of a verification record: ver_<mode>_<hex>."""
+    return f"ver_{assessment.mode}_{assessment.id.hex}"
+
+
+def public_state(assessment: Assessment | None) -> dict[str, Any]:
+    """A record's state as its events fold to it, without answer keys."""
+    if assessment is None:
+        return {}
+    return {
+        "recordVerificationId": record_id(assessment),
+        "status": assessment.status,
+        "isLocked": assessment.is_locked,
+        "student": dict(assessment.student),
+        "skills": [dict(skill) for skill in assessment.skill_status.values()],
+        "attempts": [dict(attempt) for attempt in assessment.attempts],
+        "questionSetPending": assessment.question_set is not None,
+        "callbackWebhookUrl": assessment.callback_webhook_url,
+        "createdAt": iso(assessment.created_on),
+        "updatedAt": iso(assessment.modified_on),
+        "version": assessment.version,
+    }

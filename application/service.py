@@ -1,0 +1,331 @@
+"""Command handlers (load, decide, save) and event-store queries of the assessment service."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import re
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+import msgspec
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from application.messages import (
+    AttemptResult,
+    Caller,
+    GenerateQuestions,
+    Generated,
+    History,
+    Idempotency,
+    SessionCaller,
+    Started,
+    StartVerification,
+    SubmitAnswers,
+    Submitted,
+    TenantCaller,
+    WebhookStatus,
+)
+from application.public import public_event, public_state, record_id
+from application.settings import Settings
+from application.store import EventStore
+from domain.access import MODES, ApiKey, IdempotentResponse
+from domain.assessment import Assessment, iso
+from domain.banks import CATALOG_ID, BankCatalog, QuestionBank
+from domain.errors import (
+    Conflict,
+    InvalidInput,
+    MissingVerificationId,
+    Unauthorized,
+    VerificationNotFound,
+)
+from domain.questions import Bank, draw
+from domain.scoring import PASS_MARK
+
+Result = TypeVar("Result", bound=msgspec.Struct)
+A = TypeVar("A", bound=Aggregate)
+
+RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
+SESSION_TOKEN = re.compile(r"sess_([0-9a-f]{32})_[A-Za-z0-9_-]{43}")
+PASSED_MESSAGE = "You have successfully passed the assessment and earned the Verified skill."
+FAILED_MESSAGE = (
+    "You did not pass the assessment: a score of {score} is below the pass mark of {mark}."
+    " Generate a new set of questions to try again."
+)
+
+
+def digest(secret: str) -> str:
+    """The stored form of a key or token: its SHA-256 (they carry 256 random bits)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class AssessmentService:
+    """The write side and the event-store queries; it never sees HTTP."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], UUID],
+        rng: random.Random,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.new_id = new_id
+        self.rng = rng
+
+    # -- access ----------------------------------------------------------------------------
+
+    def issue_key(self, tenant: str, mode: str) -> str:
+        """Issue a tenant API key; only its hash is stored, the key is returned once."""
+        if mode not in MODES or not tenant.strip():
+            raise InvalidInput("give a tenant name and a mode of live or test")
+        key = f"ak_{mode}_{secrets.token_urlsafe(32)}"
+        self.store.save(ApiKey.issue(tenant.strip(), mode, digest(key)))
+        return key
+
+    def authenticate(self, credential: str | None) -> Caller:
+        """Tell who sends a request from its x-api-key: a tenant or a student's session."""
+        if credential and credential.startswith("sess_"):
+            return self._authenticate_session(credential)
+        if credential and credential.startswith("ak_"):
+            key_hash = digest(credential)
+            key = self._get(ApiKey, ApiKey.id_for(key_hash))
+            if key is not None and key.matches(key_hash):
+                return TenantCaller(tenant=key.tenant, mode=key.mode)
+        raise Unauthorized("a valid x-api-key is required")
+
+    def _authenticate_session(self, token: str) -> SessionCaller:
+        match = SESSION_TOKEN.fullmatch(token)
+        record = self._get(Assessment, UUID(match.group(1))) if match else None
+        if (
+            record is None
+            or not hmac.compare_digest(record.session_token_hash, digest(token))
+            or self.clock() >= record.session_expires_at
+        ):
+            raise Unauthorized("the session token is unknown or expired")
+        return SessionCaller(record_verification_id=record_id(record))
+
+    # -- commands --------------------------------------------------------------------------
+
+    def start_verification(
+        self, caller: Caller, command: StartVerification, idempotency: Idempotency | None
+    ) -> Started:
+        """Start a verification for a student's skills, each of which must have a bank."""
+        tenant = self._tenant(caller)
+
+        def decide() -> tuple[Started, list[Aggregate]]:
+            catalog = self._get(BankCatalog, CATALOG_ID)
+            for position, skill in enumerate(command.skills):
+                if catalog is None or skill["skillId"] not in catalog.skills:
+                    raise InvalidInput(
+                        f"skills[{position}].skillId: no question bank for '{skill['skillId']}'"
+                    )
+            now = self.clock()
+            expires_at = now + timedelta(seconds=self.settings.session_ttl_seconds)
+            aggregate_id = self.new_id()
+            token = f"sess_{aggregate_id.hex}_{secrets.token_urlsafe(32)}"
+            assessment = Assessment.start(
+                id=aggregate_id,
+                at=now,
+                tenant=tenant.tenant,
+                mode=tenant.mode,
+                student=command.student,
+                skills=command.skills,
+                callback_webhook_url=command.callback_webhook_url,
+                session_token_hash=digest(token),
+                session_expires_at=expires_at,
+            )
+            started = Started(
+                record_verification_id=record_id(assessment),
+                session_token=token,
+                expires_at=iso(expires_at),
+                expires_in=self.settings.session_ttl_seconds,
+            )
+            return started, [assessment]
+
+        return self._execute(caller, idempotency, Started, decide)
+
+    def generate_questions(
+        self, caller: Caller, command: GenerateQuestions, idempotency: Idempotency | None
+    ) -> Generated:
+        """Draw the next attempt's questions, or return the pending set again."""
+
+        def decide() -> tuple[Generated, list[Aggregate]]:
+            assessment = self._record(caller, command.record_verification_id)
+
+            def drawn() -> list[Any]:
+                banks = [self._bank(skill["skillId"]) for skill in assessment.skills]
+                return draw(banks, self.settings.questions_per_attempt, self.rng)
+
+            already = assessment.generate(drawn, self.clock())
+            questions = [question.public() for question in assessment.question_set or []]
+            generated = Generated(
+                record_verification_id=record_id(assessment),
+                attempt_number=assessment.attempt_number,
+                total_questions=len(questions),
+                questions=questions,
+                already_generated=already,
+            )
+            return generated, [assessment]
+
+        return self._execute(caller, idempotency, Generated, decide)
+
+    def submit_answers(
+        self, caller: Caller, command: SubmitAnswers, idempotency: Idempotency | None
+    ) -> Submitted:
+        """Score every answer of the pending attempt; verify or reject the skills."""
+
+        def decide() -> tuple[Submitted, list[Aggregate]]:
+            assessment = self._record(caller, command.record_verification_id)
+            assessment.submit(command.answers, self.clock())
+            attempt = assessment.attempts[-1]
+            submitted = Submitted(
+                record_verification_id=record_id(assessment),
+                result=AttemptResult(
+                    score=attempt["score"],
+                    passed=attempt["passed"],
+                    attempt_number=attempt["attemptNumber"],
+                    correct_answers=attempt["correctAnswers"],
+                    total_questions=attempt["totalQuestions"],
+                    message=PASSED_MESSAGE
+                    if attempt["passed"]
+                    else FAILED_MESSAGE.format(score=attempt["score"], mark=PASS_MARK),
+                ),
+                verified_skills=[dict(skill) for skill in assessment.skill_status.values()],
+                skills_updated=assessment.skills_updated,
+                webhook=self._webhook_status(assessment),
+            )
+            return submitted, [assessment]
+
+        return self._execute(caller, idempotency, Submitted, decide)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def history(
+        self, caller: Caller, record_verification_id: str, as_of: datetime | None
+    ) -> History:
+        """A record's events up to a moment, read from the event store, and their fold."""
+        self._record(self._tenant(caller), record_verification_id)
+        _, aggregate_id = self._parse_record_id(record_verification_id)
+        events = [
+            event
+            for event in self.store.repository.event_store.get(aggregate_id)
+            if as_of is None or event.timestamp <= as_of
+        ]
+        state: Assessment | None = None
+        for event in events:
+            state = event.mutate(state)
+        return History(events=[public_event(event) for event in events], state=public_state(state))
+
+    # -- question banks --------------------------------------------------------------------
+
+    def import_bank(self, bank: Bank) -> None:
+        """Replace a skill's bank (records that already drew keep their questions)."""
+        for _ in range(3):
+            question_bank = self._get(QuestionBank, QuestionBank.id_for(bank.skill_id))
+            question_bank = question_bank or QuestionBank.create(bank.skill_id)
+            catalog = self._get(BankCatalog, CATALOG_ID) or BankCatalog.create()
+            question_bank.import_bank(bank)
+            catalog.list_bank(bank)
+            try:
+                self.store.save(question_bank, catalog)
+                return
+            except IntegrityError:
+                continue
+        raise Conflict("concurrent imports kept winning; try again")
+
+    def list_banks(self) -> list[dict[str, Any]]:
+        """The skills that have a bank, with their names and sizes."""
+        catalog = self._get(BankCatalog, CATALOG_ID)
+        return sorted(catalog.skills.values(), key=lambda s: s["skillId"]) if catalog else []
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _execute(
+        self,
+        caller: Caller,
+        idempotency: Idempotency | None,
+        result_type: type[Result],
+        decide: Callable[[], tuple[Result, list[Aggregate]]],
+    ) -> Result:
+        """Decide and save atomically; with an Idempotency-Key, replay the first result."""
+        if idempotency is not None and (prior := self._replay(caller, idempotency)) is not None:
+            return msgspec.convert(prior, result_type)
+        result, changed = decide()
+        if idempotency is not None:
+            changed.append(
+                IdempotentResponse.record(
+                    caller.scope,
+                    idempotency.key,
+                    idempotency.fingerprint,
+                    msgspec.to_builtins(result),
+                )
+            )
+        try:
+            self.store.save(*changed)
+        except IntegrityError:
+            if idempotency is not None and (prior := self._replay(caller, idempotency)) is not None:
+                return msgspec.convert(prior, result_type)
+            raise Conflict("a concurrent command on this record was recorded first") from None
+        return result
+
+    def _replay(self, caller: Caller, idempotency: Idempotency) -> dict[str, Any] | None:
+        prior = self._get(IdempotentResponse, IdempotentResponse.id_for(caller.scope,
+                                                                          idempotency.key))
+        return None if prior is None else prior.replay(idempotency.fingerprint)
+
+    def _record(self, caller: Caller, record_verification_id: str | None) -> Assessment:
+        if isinstance(caller, SessionCaller):
+            if record_verification_id not in (None, caller.record_verification_id):
+                raise VerificationNotFound("this session is bound to another record")
+            record_verification_id = caller.record_verification_id
+        elif not record_verification_id:
+            raise MissingVerificationId("recordVerificationId is required with a tenant key")
+        mode, aggregate_id = self._parse_record_id(record_verification_id)
+        assessment = self._get(Assessment, aggregate_id)
+        if assessment is None or (
+            isinstance(caller, TenantCaller)
+            and (assessment.tenant, assessment.mode) != (caller.tenant, caller.mode)
+        ):
+            raise VerificationNotFound(f"no verification '{record_verification_id}'")
+        return assessment
+
+    @staticmethod
+    def _parse_record_id(record_verification_id: str) -> tuple[str, UUID]:
+        match = RECORD_ID.fullmatch(record_verification_id)
+        if match is None:
+            raise VerificationNotFound(f"no verification '{record_verification_id}'")
+        return match.group(1), UUID(match.group(2))
+
+    @staticmethod
+    def _tenant(caller: Caller) -> TenantCaller:
+        if not isinstance(caller, TenantCaller):
+            raise Unauthorized("this endpoint needs a tenant API key, not a session token")
+        return caller
+
+    def _bank(self, skill_id: str) -> Bank:
+        question_bank = self._get(QuestionBank, QuestionBank.id_for(skill_id))
+        if question_bank is None or question_bank.bank is None:
+            raise InvalidInput(f"no question bank for skill '{skill_id}'")
+        return question_bank.bank
+
+    def _webhook_status(self, assessment: Assessment) -> WebhookStatus:
+        if assessment.callback_webhook_url:
+            return WebhookStatus(sent=True, status="queued")
+        return WebhookStatus(sent=False, status="no_endpoint")
+
+    def _get(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate = self.store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None

@@ -1,0 +1,46 @@
+"""Settings, read once from ASSESS_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True):
+    """Everything the processes are configured with; defaults suit the embedded mode."""
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    questions_per_attempt: int = 10
+    session_ttl_seconds: int = 40 * 24 * 3600
+    max_body_bytes: int = 1024 * 1024
+    rate_limit_per_minute: int = 600
+    db_pool_size: int = 10
+    db_connect_timeout: int = 5
+
+    @property
+    def store_url(self) -> str:
+        """The event store's URL: ASSESS_DATABASE_URL, else a SQLite file in the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'assess.sqlite3'}"
+
+
+def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from the environment; --data overrides ASSESS_DATA_DIR."""
+    env = os.environ if environ is None else environ
+    fields = {
+        "database_url": env.get("ASSESS_DATABASE_URL"),
+        "data_dir": data_dir or env.get("ASSESS_DATA_DIR"),
+        "questions_per_attempt": env.get("ASSESS_QUESTIONS_PER_ATTEMPT"),
+        "session_ttl_seconds": env.get("ASSESS_SESSION_TTL_SECONDS"),
+        "max_body_bytes": env.get("ASSESS_MAX_BODY_BYTES"),
+        "rate_limit_per_minute": env.get("ASSESS_RATE_LIMIT_PER_MINUTE"),
+        "db_pool_size": env.get("ASSESS_DB_POOL_SIZE"),
+        "db_connect_timeout": env.get("ASSESS_DB_CONNECT_TIMEOUT"),
+    }
+    given = {name: value for name, value in fields.items() if value not in (None, "")}
+    try:
+        return msgspec.convert(given, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        raise SystemExit(f"bad setting: {error}") from None

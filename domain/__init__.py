@@ -1,0 +1,1 @@
+"""The pure assessment domain: aggregates, events, rules and scoring (no I/O)."""

@@ -1,0 +1,86 @@
+"""Tenant API keys and idempotent responses: small aggregates beside the assessments."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import IdempotencyKeyReused
+
+MODES = ("live", "test")
+
+
+class ApiKey(Aggregate):
+    """A tenant's API key, known only by its hash."""
+
+    class Issued(Aggregate.Created):
+        """An operator issued a key to a tenant in one mode."""
+
+        tenant: str
+        mode: str
+        key_hash: str
+
+    class Revoked(Aggregate.Event):
+        """An operator revoked the key."""
+
+        def apply(self, key: ApiKey) -> None:
+            key.revoked = True
+
+    def __init__(self, tenant: str, mode: str, key_hash: str) -> None:
+        self.tenant = tenant
+        self.mode = mode
+        self.key_hash = key_hash
+        self.revoked = False
+
+    @staticmethod
+    def id_for(key_hash: str) -> UUID:
+        """The aggregate id under which a key with this hash is stored."""
+        return uuid5(NAMESPACE_URL, f"assess:api-key:{key_hash}")
+
+    @classmethod
+    def issue(cls, tenant: str, mode: str, key_hash: str) -> ApiKey:
+        """Issue a key to a tenant."""
+        return cls._create(
+            cls.Issued, id=cls.id_for(key_hash), tenant=tenant, mode=mode, key_hash=key_hash
+        )
+
+    def matches(self, key_hash: str) -> bool:
+        """Compare in constant time, and refuse a revoked key."""
+        return hmac.compare_digest(self.key_hash, key_hash) and not self.revoked
+
+
+class IdempotentResponse(Aggregate):
+    """The outcome of the first command sent with an Idempotency-Key, for replays."""
+
+    class Recorded(Aggregate.Created):
+        """A command sent with an idempotency key succeeded with this result."""
+
+        fingerprint: str
+        result: dict[str, Any]
+
+    def __init__(self, fingerprint: str, result: dict[str, Any]) -> None:
+        self.fingerprint = fingerprint
+        self.result = result
+
+    @staticmethod
+    def id_for(scope: str, key: str) -> UUID:
+        """The aggregate id of a key within a caller's scope (a tenant or a session)."""
+        return uuid5(NAMESPACE_URL, f"assess:idempotency:{scope}\n{key}")
+
+    @classmethod
+    def record(
+        cls, scope: str, key: str, fingerprint: str, result: dict[str, Any]
+    ) -> IdempotentResponse:
+        """Record the result of a command sent with an idempotency key."""
+        return cls._create(
+            cls.Recorded, id=cls.id_for(scope, key), fingerprint=fingerprint, result=result
+        )
+
+    def replay(self, fingerprint: str) -> dict[str, Any]:
+        """Return the first result, if the request is the same one."""
+        if not hmac.compare_digest(self.fingerprint, fingerprint):
+            raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
+        return self.result

@@ -1,0 +1,259 @@
+"""The Assessment aggregate: one verification record of a student's skills and its attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    AssessmentLocked,
+    IncompleteAnswers,
+    InvalidAnswers,
+    InvalidInput,
+    MissingAnswers,
+    NoQuestions,
+)
+from domain.questions import DrawnQuestion
+from domain.scoring import has_passed, score_percent
+
+MAX_SKILLS = 10
+VERIFIED_BY = "assessment"
+
+
+def iso(moment: datetime) -> str:
+    """Format a moment as UTC ISO-8601 with milliseconds, as the API shows times."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Assessment(Aggregate):
+    """A verification record: its student, skills, question sets, attempts and lock."""
+
+    class VerificationStarted(Aggregate.Created):
+        """A partner started verifying a student's skills; a session was issued."""
+
+        tenant: str
+        mode: str
+        student: dict[str, str]
+        skills: list[dict[str, str]]
+        callback_webhook_url: str | None
+        session_token_hash: str
+        session_expires_at: datetime
+
+    class QuestionsGenerated(Aggregate.Event):
+        """The questions of an attempt were drawn; answer_key is for scoring only."""
+
+        attempt_number: int
+        questions: list[dict[str, Any]]
+        answer_key: list[int]
+
+        def apply(self, assessment: Assessment) -> None:
+            assessment.question_set = [
+                DrawnQuestion(
+                    question_id=question["questionId"],
+                    skill_id=question["skillId"],
+                    question=question["question"],
+                    options=list(question["options"]),
+                    answer=answer,
+                )
+                for question, answer in zip(self.questions, self.answer_key, strict=True)
+            ]
+
+    class AnswersSubmitted(Aggregate.Event):
+        """The student answered every question of an attempt; the set is used up."""
+
+        attempt_number: int
+        answers: list[dict[str, Any]]
+
+        def apply(self, assessment: Assessment) -> None:
+            assessment.question_set = None
+
+    class Scored(Aggregate.Event):
+        """An attempt was scored and every skill of the record took its new status."""
+
+        attempt_number: int
+        correct_answers: int
+        total_questions: int
+        score: int
+        passed: bool
+        skills: list[dict[str, Any]]
+        skills_updated: int
+
+        def apply(self, assessment: Assessment) -> None:
+            assessment.skill_status = {skill["skillId"]: skill for skill in self.skills}
+            assessment.skills_updated = self.skills_updated
+            assessment.attempts.append(
+                {
+                    "attemptNumber": self.attempt_number,
+                    "score": self.score,
+                    "passed": self.passed,
+                    "correctAnswers": self.correct_answers,
+                    "totalQuestions": self.total_questions,
+                    "submittedAt": iso(self.timestamp),
+                }
+            )
+
+    class Locked(Aggregate.Event):
+        """A passed attempt locked the record against further attempts."""
+
+        attempt_number: int
+
+        def apply(self, assessment: Assessment) -> None:
+            assessment.is_locked = True
+
+    def __init__(
+        self,
+        tenant: str,
+        mode: str,
+        student: dict[str, str],
+        skills: list[dict[str, str]],
+        callback_webhook_url: str | None,
+        session_token_hash: str,
+        session_expires_at: datetime,
+    ) -> None:
+        self.tenant = tenant
+        self.mode = mode
+        self.student = student
+        self.skills = skills
+        self.callback_webhook_url = callback_webhook_url
+        self.session_token_hash = session_token_hash
+        self.session_expires_at = session_expires_at
+        self.skill_status: dict[str, dict[str, Any]] = {
+            skill["skillId"]: pending_skill(skill) for skill in skills
+        }
+        self.question_set: list[DrawnQuestion] | None = None
+        self.attempts: list[dict[str, Any]] = []
+        self.skills_updated = 0
+        self.is_locked = False
+
+    @classmethod
+    def start(cls, *, id: Any, at: datetime, **started: Any) -> Assessment:  # noqa: A002
+        """Start a verification of 1-10 distinct skills."""
+        skills: list[dict[str, str]] = started["skills"]
+        if not 1 <= len(skills) <= MAX_SKILLS:
+            raise InvalidInput(f"skills: give 1 to {MAX_SKILLS} skills, not {len(skills)}")
+        seen: set[str] = set()
+        for position, skill in enumerate(skills):
+            if skill["skillId"] in seen:
+                raise InvalidInput(f"skills[{position}].skillId: '{skill['skillId']}' repeats")
+            seen.add(skill["skillId"])
+        return cls._create(cls.VerificationStarted, id=id, timestamp=at, **started)
+
+    @property
+    def attempt_number(self) -> int:
+        """The number of the current (or next) attempt, counting from 1."""
+        return len(self.attempts) + 1
+
+    @property
+    def status(self) -> str:
+        """pending, in_progress, passed or failed."""
+        if self.is_locked:
+            return "passed"
+        if self.question_set is not None:
+            return "in_progress"
+        return "failed" if self.attempts else "pending"
+
+    def generate(self, draw: Callable[[], list[DrawnQuestion]], at: datetime) -> bool:
+        """Draw the next attempt's questions unless a set is pending; tell if one was."""
+        if self.is_locked:
+            raise AssessmentLocked("the assessment was passed and is locked")
+        if self.question_set is not None:
+            return True
+        questions = draw()
+        if not questions:
+            raise NoQuestions("the question banks of this record's skills are empty")
+        self.trigger_event(
+            self.QuestionsGenerated,
+            timestamp=at,
+            attempt_number=self.attempt_number,
+            questions=[question.public() for question in questions],
+            answer_key=[question.answer for question in questions],
+        )
+        return False
+
+    def submit(self, answers: Sequence[tuple[str, int]] | None, at: datetime) -> None:
+        """Score all answers of the pending set at once; lock the record on a pass."""
+        if self.is_locked:
+            raise AssessmentLocked("the assessment was passed and is locked")
+        if not answers:
+            raise MissingAnswers("answers: give one answer per question")
+        if self.question_set is None:
+            raise NoQuestions("no questions to answer: call generate first")
+        questions = {question.question_id: question for question in self.question_set}
+        if len(answers) != len(questions):
+            raise IncompleteAnswers(
+                f"answers: {len(questions)} questions were generated, {len(answers)} answered"
+            )
+        correct_answers = self._count_correct(questions, answers)
+        score = score_percent(correct_answers, len(questions))
+        passed = has_passed(score)
+        attempt_number = self.attempt_number
+        self.trigger_event(
+            self.AnswersSubmitted,
+            timestamp=at,
+            attempt_number=attempt_number,
+            answers=[{"questionId": qid, "selectedAnswer": index} for qid, index in answers],
+        )
+        skills = [self._judged_skill(skill, passed, at) for skill in self.skills]
+        self.trigger_event(
+            self.Scored,
+            timestamp=at,
+            attempt_number=attempt_number,
+            correct_answers=correct_answers,
+            total_questions=len(questions),
+            score=score,
+            passed=passed,
+            skills=skills,
+            skills_updated=sum(
+                skill["status"] != self.skill_status[skill["skillId"]]["status"]
+                for skill in skills
+            ),
+        )
+        if passed:
+            self.trigger_event(self.Locked, timestamp=at, attempt_number=attempt_number)
+
+    @staticmethod
+    def _count_correct(
+        questions: dict[str, DrawnQuestion], answers: Sequence[tuple[str, int]]
+    ) -> int:
+        answered: set[str] = set()
+        correct_answers = 0
+        for position, (question_id, selected) in enumerate(answers):
+            question = questions.get(question_id)
+            if question is None or question_id in answered:
+                raise InvalidAnswers(
+                    f"answers[{position}].questionId: '{question_id}' is unknown or repeated"
+                )
+            if not 0 <= selected < len(question.options):
+                raise InvalidAnswers(
+                    f"answers[{position}].selectedAnswer: {selected} is not an option index"
+                    f" of question '{question_id}'"
+                )
+            answered.add(question_id)
+            correct_answers += selected == question.answer
+        return correct_answers
+
+    @staticmethod
+    def _judged_skill(skill: dict[str, str], passed: bool, at: datetime) -> dict[str, Any]:
+        return {
+            "skillId": skill["skillId"],
+            "name": skill["name"],
+            "verified": passed,
+            "status": "verified" if passed else "rejected",
+            "verifiedAt": iso(at) if passed else None,
+            "verifiedBy": VERIFIED_BY if passed else None,
+        }
+
+
+def pending_skill(skill: dict[str, str]) -> dict[str, Any]:
+    """A skill's status before any attempt was scored."""
+    return {
+        "skillId": skill["skillId"],
+        "name": skill["name"],
+        "verified": False,
+        "status": "pending",
+        "verifiedAt": None,
+        "verifiedBy": None,
+    }

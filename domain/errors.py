@@ -1,0 +1,51 @@
+"""Domain errors: each names a rule a command broke."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command was rejected by a rule of the domain; nothing is recorded."""
+
+
+class InvalidInput(DomainError):
+    """A field of a command holds a value the domain cannot accept."""
+
+
+class VerificationNotFound(DomainError):
+    """No verification record with this id is visible to the caller."""
+
+
+class AssessmentLocked(DomainError):
+    """The assessment was passed and is locked against further attempts."""
+
+
+class MissingAnswers(DomainError):
+    """The submission holds no answers."""
+
+
+class NoQuestions(DomainError):
+    """There is no generated, unsubmitted question set to answer."""
+
+
+class IncompleteAnswers(DomainError):
+    """The number of answers differs from the number of questions."""
+
+
+class InvalidAnswers(DomainError):
+    """An answer names an unknown or repeated question, or an option it does not have."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """An idempotency key was sent again with a different request."""
+
+
+class Conflict(DomainError):
+    """A concurrent command on the same aggregate was recorded first."""
+
+
+class Unauthorized(DomainError):
+    """No, an unknown, a revoked or an expired credential."""
+
+
+class MissingVerificationId(DomainError):
+    """The command names no verification record, and the credential is bound to none."""
