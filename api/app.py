@@ -14,7 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
-from api.auth import authenticated, provide_caller, provide_service
+from api.auth import provide_caller, provide_service
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.verifications import VerificationsController
 from application.service import AssessmentService
@@ -60,8 +60,6 @@ def create_app(service: AssessmentService) -> Litestar:
     )
     prometheus = PrometheusConfig(app_name="assess", group_path=True, exclude=OPEN_PATHS)
     protected = [VerifyController, AssessmentController, VerificationsController]
-    for controller in protected:
-        controller.guards = [authenticated]
     app = Litestar(
         route_handlers=[*protected, health, ready, PrometheusController],
         dependencies={

@@ -6,10 +6,10 @@ from typing import Any
 
 from litestar import Controller, Request, post
 
-from api.auth import idempotency
+from api.auth import authenticated, idempotency
 from api.schemas import (
-    GenerateRequest,
     GeneratedResponse,
+    GenerateRequest,
     StartedResponse,
     SubmitRequest,
     SubmittedResponse,
@@ -23,7 +23,8 @@ class VerifyController(Controller):
     """Partners start verifications."""
 
     path = "/api/v1/verify"
-    tags = ["verifications"]
+    guards = (authenticated,)
+    tags = ("verifications",)
 
     @post("/", operation_id="startVerification", status_code=201, sync_to_thread=True)
     def start(
@@ -51,7 +52,8 @@ class AssessmentController(Controller):
     """Students (or partners on their behalf) draw questions and submit answers."""
 
     path = "/api/v1/assessment"
-    tags = ["assessment"]
+    guards = (authenticated,)
+    tags = ("assessment",)
 
     @post("/generate", operation_id="generateQuestions", status_code=200, sync_to_thread=True)
     def generate(

@@ -18,7 +18,9 @@ from domain.errors import InvalidInput
 MAX_IDEMPOTENCY_KEY = 255
 
 
-async def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def authenticated(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """Resolve the caller from x-api-key, or reject the request with UNAUTHORIZED."""
     service: AssessmentService = connection.app.state.service
     credential = connection.headers.get("x-api-key")

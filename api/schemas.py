@@ -100,4 +100,3 @@ class ErrorResponse(msgspec.Struct, frozen=True, kw_only=True):
 
     success: bool = False
     error: ErrorBody
-

@@ -8,6 +8,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import Parameter
 
+from api.auth import authenticated
 from api.schemas import HistoryResponse
 from application.messages import Caller
 from application.service import AssessmentService
@@ -27,10 +28,14 @@ class VerificationsController(Controller):
     """Auditors replay a record's history."""
 
     path = "/api/v1/verifications"
-    tags = ["verifications"]
+    guards = (authenticated,)
+    tags = ("verifications",)
 
-    @get("/{record_verification_id:str}/history", operation_id="getVerificationHistory",
-         sync_to_thread=True)
+    @get(
+        "/{record_verification_id:str}/history",
+        operation_id="getVerificationHistory",
+        sync_to_thread=True,
+    )
     def history(
         self,
         record_verification_id: str,

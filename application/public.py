@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import AggregateEvent
 
 from domain.assessment import Assessment, iso
 
@@ -26,7 +26,7 @@ def _plain(value: Any) -> Any:
     return iso(value) if isinstance(value, datetime) else value
 
 
-def public_event(event: DomainEventProtocol[Any]) -> dict[str, Any]:
+def public_event(event: AggregateEvent) -> dict[str, Any]:
     """An event as auditors and downstream consumers see it."""
     fields = vars(event)
     return {

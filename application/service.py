@@ -9,19 +9,19 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
 from application.messages import (
     AttemptResult,
     Caller,
-    GenerateQuestions,
     Generated,
+    GenerateQuestions,
     History,
     Idempotency,
     SessionCaller,
@@ -211,19 +211,17 @@ class AssessmentService:
     # -- queries ---------------------------------------------------------------------------
 
     def history(
-        self, caller: Caller, record_verification_id: str, as_of: datetime | None
+        self, caller: Caller | None, record_verification_id: str, as_of: datetime | None
     ) -> History:
-        """A record's events up to a moment, read from the event store, and their fold."""
-        self._record(self._tenant(caller), record_verification_id)
+        """A record's events up to a moment and their fold; caller None is the operator."""
+        if caller is not None:
+            self._record(self._tenant(caller), record_verification_id)
         _, aggregate_id = self._parse_record_id(record_verification_id)
-        events = [
-            event
-            for event in self.store.repository.event_store.get(aggregate_id)
-            if as_of is None or event.timestamp <= as_of
-        ]
+        stored = cast("list[AggregateEvent]", self.store.repository.event_store.get(aggregate_id))
+        events = [event for event in stored if as_of is None or event.timestamp <= as_of]
         state: Assessment | None = None
         for event in events:
-            state = event.mutate(state)
+            state = cast("Assessment", event.mutate(state))
         return History(events=[public_event(event) for event in events], state=public_state(state))
 
     # -- question banks --------------------------------------------------------------------
@@ -279,8 +277,9 @@ class AssessmentService:
         return result
 
     def _replay(self, caller: Caller, idempotency: Idempotency) -> dict[str, Any] | None:
-        prior = self._get(IdempotentResponse, IdempotentResponse.id_for(caller.scope,
-                                                                          idempotency.key))
+        prior = self._get(
+            IdempotentResponse, IdempotentResponse.id_for(caller.scope, idempotency.key)
+        )
         return None if prior is None else prior.replay(idempotency.fingerprint)
 
     def _record(self, caller: Caller, record_verification_id: str | None) -> Assessment:
@@ -290,7 +289,7 @@ class AssessmentService:
             record_verification_id = caller.record_verification_id
         elif not record_verification_id:
             raise MissingVerificationId("recordVerificationId is required with a tenant key")
-        mode, aggregate_id = self._parse_record_id(record_verification_id)
+        _mode, aggregate_id = self._parse_record_id(record_verification_id)
         assessment = self._get(Assessment, aggregate_id)
         if assessment is None or (
             isinstance(caller, TenantCaller)
@@ -325,7 +324,7 @@ class AssessmentService:
 
     def _get(self, kind: type[A], aggregate_id: UUID) -> A | None:
         try:
-            aggregate = self.store.repository.get(aggregate_id)
+            aggregate: Aggregate = self.store.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None

@@ -18,7 +18,7 @@ class Settings(msgspec.Struct, frozen=True):
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 600
     db_pool_size: int = 10
-    db_connect_timeout: int = 5
+    db_connect_timeout: int = 2
 
     @property
     def store_url(self) -> str:

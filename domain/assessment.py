@@ -25,7 +25,9 @@ VERIFIED_BY = "assessment"
 
 def iso(moment: datetime) -> str:
     """Format a moment as UTC ISO-8601 with milliseconds, as the API shows times."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 class Assessment(Aggregate):
@@ -129,7 +131,7 @@ class Assessment(Aggregate):
         self.is_locked = False
 
     @classmethod
-    def start(cls, *, id: Any, at: datetime, **started: Any) -> Assessment:  # noqa: A002
+    def start(cls, *, id: Any, at: datetime, **started: Any) -> Assessment:
         """Start a verification of 1-10 distinct skills."""
         skills: list[dict[str, str]] = started["skills"]
         if not 1 <= len(skills) <= MAX_SKILLS:
@@ -207,8 +209,7 @@ class Assessment(Aggregate):
             passed=passed,
             skills=skills,
             skills_updated=sum(
-                skill["status"] != self.skill_status[skill["skillId"]]["status"]
-                for skill in skills
+                skill["status"] != self.skill_status[skill["skillId"]]["status"] for skill in skills
             ),
         )
         if passed:

@@ -62,8 +62,11 @@ class BankCatalog(Aggregate):
         questions: int
 
         def apply(self, catalog: BankCatalog) -> None:
-            catalog.skills[self.skill_id] = {"skillId": self.skill_id, "name": self.name,
-                                             "questions": self.questions}
+            catalog.skills[self.skill_id] = {
+                "skillId": self.skill_id,
+                "name": self.name,
+                "questions": self.questions,
+            }
 
     def __init__(self) -> None:
         self.skills: dict[str, dict[str, Any]] = {}

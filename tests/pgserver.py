@@ -19,6 +19,8 @@ from psycopg import sql
 ENV_URL = "ASSESS_TEST_POSTGRES_URL"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432"
 LOG_TAIL_LINES = 40
+# How to stop and start each private server, by its base URL.
+_CONTROLS: dict[str, tuple[list[str], str, Path, Path, bool]] = {}
 
 
 @contextmanager
@@ -58,12 +60,25 @@ def private_server() -> Iterator[str]:
             _run(start, as_root, tmp, "pg_ctl start")
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}\n--- server log tail ---\n{_tail(log)}") from exc
-        yield f"postgresql://postgres@127.0.0.1:{port}"
+        url = f"postgresql://postgres@127.0.0.1:{port}"
+        _CONTROLS[url] = (pg_ctl, options, log, tmp, as_root)
+        yield url
     finally:
         if started:
             stop = _as_user([*pg_ctl, "-m", "fast", "-w", "stop"], as_root)
             subprocess.run(stop, cwd=tmp, capture_output=True, check=False)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def outage(base_url: str) -> Iterator[None]:
+    """Stop a private server abruptly for the block, then start it again on the same port."""
+    pg_ctl, options, log, tmp, as_root = _CONTROLS[base_url]
+    _run([*pg_ctl, "-m", "immediate", "-w", "stop"], as_root, tmp, "pg_ctl stop")
+    try:
+        yield
+    finally:
+        _run([*pg_ctl, "-o", options, "-l", str(log), "-w", "start"], as_root, tmp, "pg_ctl start")
 
 
 @contextmanager

@@ -1,0 +1,116 @@
+"""The `assess` command line: the processes of the service and the operator's tools."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+import uvicorn
+
+from api.verifications import parse_moment
+from application.bootstrap import bootstrap, seed_banks
+from application.settings import from_env
+from domain.access import MODES
+from domain.errors import DomainError
+from domain.questions import parse_bank
+
+data_option = click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the embedded store (default ./var), used when ASSESS_DATABASE_URL is unset.",
+)
+
+
+@click.group()
+def main() -> None:
+    """Skill-verification assessments, event-sourced."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True)
+@data_option
+def dev(port: int, data_dir: Path | None) -> None:
+    """The embedded default: everything in one process on a SQLite file under --data."""
+    from api.app import create_app
+
+    service = bootstrap(from_env(data_dir))
+    seeded = seed_banks(service)
+    if seeded:
+        click.echo(f"imported the shipped question banks: {', '.join(seeded)}")
+    click.echo(f"store: {service.settings.store_url}")
+    uvicorn.run(create_app(service), host="127.0.0.1", port=port)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True)
+@data_option
+def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
+    """The production API process, configured from the environment."""
+    if data_dir is not None:
+        import os
+
+        os.environ["ASSESS_DATA_DIR"] = str(data_dir)
+    uvicorn.run("api.asgi:create", factory=True, host=host, port=port, workers=workers)
+
+
+@main.group()
+def keys() -> None:
+    """Tenant API keys."""
+
+
+@keys.command("create")
+@click.option("--tenant", required=True, help="The tenant (partner platform) name.")
+@click.option("--mode", type=click.Choice(MODES), default="live", show_default=True)
+@data_option
+def keys_create(tenant: str, mode: str, data_dir: Path | None) -> None:
+    """Create a key; it is shown once, alone on the last line, and stored only as a hash."""
+    key = bootstrap(from_env(data_dir)).issue_key(tenant, mode)
+    click.echo(f"created a {mode} key for tenant {tenant}; it is not shown again:", err=True)
+    click.echo(key)
+
+
+@main.group()
+def questions() -> None:
+    """Question banks."""
+
+
+@questions.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_option
+def questions_import(file: Path, data_dir: Path | None) -> None:
+    """Replace a skill's bank with the questions of FILE (rejected whole if any is bad)."""
+    try:
+        bank = parse_bank(file.read_bytes())
+        bootstrap(from_env(data_dir)).import_bank(bank)
+    except DomainError as error:
+        raise click.ClickException(f"{file}: {error}") from None
+    click.echo(f"imported {len(bank.questions)} questions for {bank.skill_id} ({bank.name})")
+
+
+@questions.command("list")
+@data_option
+def questions_list(data_dir: Path | None) -> None:
+    """The skills that have a bank."""
+    for entry in bootstrap(from_env(data_dir)).list_banks():
+        click.echo(f"{entry['skillId']}\t{entry['name']}\t{entry['questions']} questions")
+
+
+@main.command()
+@click.argument("record_id")
+@click.option("--as-of", default=None, help="ISO-8601 moment: the history as it stood then.")
+@data_option
+def history(record_id: str, as_of: str | None, data_dir: Path | None) -> None:
+    """Print a record's events and the state they fold to, as JSON."""
+    try:
+        moment = parse_moment(as_of) if as_of else None
+        found = bootstrap(from_env(data_dir)).history(None, record_id, moment)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(json.dumps({"events": found.events, "state": found.state}, indent=2))

@@ -1,0 +1,69 @@
+"""Fixtures: real stores (SQLite files and a fresh PostgreSQL database) and the HTTP app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from api.app import create_app
+from application.service import AssessmentService
+from tests.pgserver import fresh_database, running_server
+from tests.support import Clock, make_service
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server: the machine's, or a private one started for this run."""
+    with running_server() as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped after the test."""
+    with fresh_database(pg_server) as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file."""
+    return f"sqlite:///{tmp_path / 'assess.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """Each contract test runs on both stores."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The clock every service of the test reads."""
+    return Clock()
+
+
+@pytest.fixture
+def service(sqlite_url: str, clock: Clock) -> Iterator[AssessmentService]:
+    """A service on a fresh SQLite store with the shipped banks."""
+    service = make_service(sqlite_url, clock)
+    yield service
+    service.store.close()
+
+
+@pytest.fixture
+def client(service: AssessmentService) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """The HTTP app over the service."""
+    with TestClient(create_app(service)) as client:
+        yield client
+
+
+@pytest.fixture
+def tenant_key(service: AssessmentService) -> str:
+    """A live key of tenant acme."""
+    return service.issue_key("acme", "live")

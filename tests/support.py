@@ -1,0 +1,64 @@
+"""Helpers shared by the tests: a controllable clock, services, and answer sheets."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from application.bootstrap import bootstrap, seed_banks
+from application.service import AssessmentService
+from application.settings import Settings
+from domain.assessment import Assessment
+
+START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+STUDENT = {"studentId": "stu_1", "name": "Ada Lovelace", "email": "ada@example.com"}
+REACT = {"skillId": "skill_001", "name": "React"}
+PYTHON = {"skillId": "skill_002", "name": "Python"}
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move the clock forward and return the new time."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def make_service(url: str, clock: Clock | None = None, **settings: Any) -> AssessmentService:
+    """A service on the store at url, with the shipped banks and a seeded random draw."""
+    service = bootstrap(
+        Settings(database_url=url, **settings), clock=clock or Clock(), rng=random.Random(7)
+    )
+    seed_banks(service)
+    return service
+
+
+def drawn_questions(service: AssessmentService, record_id: str) -> Assessment:
+    """The record as stored, with its pending question set and answer key."""
+    assessment: Assessment = service.store.repository.get(UUID(record_id[-32:]))
+    assert isinstance(assessment, Assessment)
+    return assessment
+
+
+def answer_sheet(service: AssessmentService, record_id: str, correct: int) -> list[dict[str, Any]]:
+    """Answers to the pending set: the first `correct` right, the others wrong."""
+    question_set = drawn_questions(service, record_id).question_set
+    assert question_set is not None
+    return [
+        {
+            "questionId": question.question_id,
+            "selectedAnswer": question.answer
+            if position < correct
+            else (question.answer + 1) % len(question.options),
+        }
+        for position, question in enumerate(question_set)
+    ]

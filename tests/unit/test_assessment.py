@@ -1,0 +1,245 @@
+"""The Assessment aggregate: given events, when a command, then events or an error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from eventsourcing.domain import DomainEventProtocol
+
+from domain import errors
+from domain.assessment import Assessment
+from domain.questions import DrawnQuestion
+
+AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+SKILLS = [{"skillId": "skill_001", "name": "React"}, {"skillId": "skill_002", "name": "Python"}]
+
+
+def questions(count: int) -> list[DrawnQuestion]:
+    return [
+        DrawnQuestion(
+            question_id=f"q{n}",
+            skill_id=SKILLS[n % 2]["skillId"],
+            question=f"Q{n}?",
+            options=["a", "b", "c", "d"],
+            answer=n % 4,
+        )
+        for n in range(count)
+    ]
+
+
+def started(skills: list[dict[str, str]] = SKILLS) -> Assessment:
+    return Assessment.start(
+        id=uuid4(),
+        at=AT,
+        tenant="acme",
+        mode="live",
+        student={"studentId": "s1", "name": "Ada", "email": "ada@example.com"},
+        skills=skills,
+        callback_webhook_url=None,
+        session_token_hash="h",
+        session_expires_at=AT + timedelta(days=40),
+    )
+
+
+def given(*steps: Callable[[Assessment], Any]) -> Assessment:
+    """A record started and taken through steps, its events already saved (none pending)."""
+    assessment = started()
+    for step in steps:
+        step(assessment)
+    events = assessment.collect_events()
+    replayed: Assessment | None = None
+    for event in events:
+        replayed = event.mutate(replayed)
+    assert replayed is not None
+    return replayed
+
+
+def generated(count: int = 8) -> Callable[[Assessment], Any]:
+    return lambda assessment: assessment.generate(lambda: questions(count), AT)
+
+
+def answered(correct: int) -> Callable[[Assessment], Any]:
+    def submit(assessment: Assessment) -> None:
+        assert assessment.question_set is not None
+        assessment.submit(sheet(assessment.question_set, correct), AT)
+
+    return submit
+
+
+def sheet(question_set: list[DrawnQuestion], correct: int) -> list[tuple[str, int]]:
+    return [
+        (q.question_id, q.answer if n < correct else (q.answer + 1) % len(q.options))
+        for n, q in enumerate(question_set)
+    ]
+
+
+def then(assessment: Assessment) -> list[DomainEventProtocol[Any]]:
+    return list(assessment.collect_events())
+
+
+def names(events: list[DomainEventProtocol[Any]]) -> list[str]:
+    return [type(event).__name__ for event in events]
+
+
+def test_starting_records_verification_started_with_pending_skills() -> None:
+    assessment = started()
+    assert names(then(assessment)) == ["VerificationStarted"]
+    assert [s["status"] for s in assessment.skill_status.values()] == ["pending", "pending"]
+    assert assessment.status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("skills", "message"),
+    [
+        ([], "give 1 to 10 skills"),
+        ([{"skillId": f"s{n}", "name": "n"} for n in range(11)], "give 1 to 10 skills"),
+        ([SKILLS[0], SKILLS[0]], r"skills\[1\].skillId"),
+    ],
+)
+def test_starting_needs_one_to_ten_distinct_skills(
+    skills: list[dict[str, str]], message: str
+) -> None:
+    with pytest.raises(errors.InvalidInput, match=message):
+        started(skills)
+
+
+def test_generate_draws_attempt_one() -> None:
+    assessment = given()
+    assert assessment.generate(lambda: questions(8), AT) is False
+    [event] = then(assessment)
+    assert isinstance(event, Assessment.QuestionsGenerated)
+    assert event.attempt_number == 1
+    assert event.answer_key == [n % 4 for n in range(8)]
+    assert all("answer" not in question for question in event.questions)
+
+
+def test_generate_again_before_submit_returns_the_same_set_and_records_nothing() -> None:
+    assessment = given(generated())
+    before = assessment.question_set
+
+    def must_not_draw() -> list[DrawnQuestion]:
+        raise AssertionError("drew again")
+
+    assert assessment.generate(must_not_draw, AT) is True
+    assert then(assessment) == []
+    assert assessment.question_set == before
+
+
+def test_submit_before_generate_is_no_questions() -> None:
+    with pytest.raises(errors.NoQuestions):
+        given().submit([("q0", 0)], AT)
+
+
+@pytest.mark.parametrize("answers", [None, []])
+def test_missing_answers_come_before_no_questions(answers: list[tuple[str, int]] | None) -> None:
+    with pytest.raises(errors.MissingAnswers):
+        given().submit(answers, AT)
+
+
+def test_a_pass_records_submitted_scored_locked_and_verifies_every_skill() -> None:
+    assessment = given(generated(8))
+    answered(5)(assessment)
+    events = then(assessment)
+    assert names(events) == ["AnswersSubmitted", "Scored", "Locked"]
+    scored = events[1]
+    assert isinstance(scored, Assessment.Scored)
+    assert (scored.score, scored.passed, scored.correct_answers, scored.total_questions) == (
+        63,
+        True,
+        5,
+        8,
+    )
+    assert scored.skills_updated == 2
+    assert {s["status"] for s in scored.skills} == {"verified"}
+    assert {s["verifiedBy"] for s in scored.skills} == {"assessment"}
+    assert {s["verifiedAt"] for s in scored.skills} == {"2026-01-05T10:00:00.000Z"}
+    assert assessment.is_locked
+    assert assessment.status == "passed"
+
+
+def test_a_fail_rejects_the_skills_and_uses_up_the_set() -> None:
+    assessment = given(generated(8))
+    answered(1)(assessment)
+    events = then(assessment)
+    assert names(events) == ["AnswersSubmitted", "Scored"]
+    scored = events[1]
+    assert isinstance(scored, Assessment.Scored)
+    assert (scored.score, scored.passed) == (13, False)
+    assert [(s["status"], s["verified"], s["verifiedAt"]) for s in scored.skills] == [
+        ("rejected", False, None)
+    ] * 2
+    assert assessment.question_set is None
+    assert assessment.status == "failed"
+    with pytest.raises(errors.NoQuestions):
+        assessment.submit(sheet(questions(8), 8), AT)
+
+
+def test_a_retry_after_a_fail_is_attempt_two_with_a_fresh_draw() -> None:
+    assessment = given(generated(8), answered(0))
+    drawn: list[int] = []
+
+    def fresh() -> list[DrawnQuestion]:
+        drawn.append(1)
+        return questions(8)
+
+    assessment.generate(fresh, AT)
+    [event] = then(assessment)
+    assert isinstance(event, Assessment.QuestionsGenerated)
+    assert (event.attempt_number, drawn) == (2, [1])
+
+
+def test_a_second_fail_updates_no_skill() -> None:
+    assessment = given(generated(8), answered(0), generated(8))
+    answered(2)(assessment)
+    scored = then(assessment)[1]
+    assert isinstance(scored, Assessment.Scored)
+    assert (scored.attempt_number, scored.skills_updated) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        lambda assessment: assessment.generate(lambda: questions(8), AT),
+        lambda assessment: assessment.submit([], AT),
+    ],
+    ids=["generate", "submit"],
+)
+def test_a_passed_record_is_locked(command: Callable[[Assessment], Any]) -> None:
+    assessment = given(generated(8), answered(8))
+    with pytest.raises(errors.AssessmentLocked):
+        command(assessment)
+
+
+def test_incomplete_answers() -> None:
+    assessment = given(generated(8))
+    assert assessment.question_set is not None
+    with pytest.raises(errors.IncompleteAnswers, match="8 questions were generated, 7 answered"):
+        assessment.submit(sheet(assessment.question_set, 8)[:7], AT)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a: [("nope", 0), *a[1:]], r"answers\[0\].questionId: 'nope'"),
+        (lambda a: [a[0], a[0], *a[2:]], r"answers\[1\].questionId"),
+        (lambda a: [(a[0][0], 4), *a[1:]], r"answers\[0\].selectedAnswer: 4"),
+        (lambda a: [(a[0][0], -1), *a[1:]], r"answers\[0\].selectedAnswer: -1"),
+    ],
+)
+def test_invalid_answers(
+    change: Callable[[list[tuple[str, int]]], list[tuple[str, int]]], message: str
+) -> None:
+    assessment = given(generated(8))
+    assert assessment.question_set is not None
+    with pytest.raises(errors.InvalidAnswers, match=message):
+        assessment.submit(change(sheet(assessment.question_set, 8)), AT)
+    assert then(assessment) == []
+
+
+def test_an_empty_draw_is_no_questions() -> None:
+    with pytest.raises(errors.NoQuestions):
+        given().generate(list, AT)

@@ -1,0 +1,54 @@
+"""The shape of the house: domain/ is pure, and each layer imports only what it may."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ALLOWED = {
+    "domain": {"domain", "msgspec", "eventsourcing.domain"},
+    "application": {"domain", "application", "msgspec", "eventsourcing"},
+    "api": {
+        "domain",
+        "application",
+        "api",
+        "msgspec",
+        "litestar",
+        "anyio",
+        "click",
+        "uvicorn",
+        "eventsourcing.persistence",
+    },
+}
+
+
+def imported_modules(package: str) -> set[str]:
+    names: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+    return names
+
+
+def allowed(name: str, package: str) -> bool:
+    top = name.split(".")[0]
+    if top in sys.stdlib_module_names or top == "__future__":
+        return True
+    return any(name == rule or name.startswith(rule + ".") for rule in ALLOWED[package])
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_each_layer_imports_only_what_it_may(package: str) -> None:
+    assert sorted(n for n in imported_modules(package) if not allowed(n, package)) == []
+
+
+def test_domain_knows_no_io() -> None:
+    io = {"sqlite3", "socket", "http", "urllib", "smtplib", "subprocess", "asyncio"}
+    assert {n.split(".")[0] for n in imported_modules("domain")} & io == set()

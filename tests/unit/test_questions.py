@@ -1,0 +1,114 @@
+"""Question banks: validation of the file format and the draw of an attempt."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from importlib.resources import files
+from typing import Any
+
+import pytest
+
+from domain.errors import InvalidInput
+from domain.questions import Bank, BankQuestion, draw, parse_bank
+
+
+def bank_file(**overrides: Any) -> bytes:
+    document: dict[str, Any] = {
+        "skillId": "skill_x",
+        "name": "X",
+        "questions": [
+            {"question": "One?", "options": ["a", "b", "c"], "answer": 0},
+            {"question": "Two?", "options": ["a", "b"], "answer": 1},
+        ],
+    }
+    document.update(overrides)
+    return json.dumps(document).encode()
+
+
+def test_a_valid_bank_parses() -> None:
+    bank = parse_bank(bank_file())
+    assert (bank.skill_id, bank.name, len(bank.questions)) == ("skill_x", "X", 2)
+
+
+@pytest.mark.parametrize(
+    ("questions", "reason"),
+    [
+        ([{"question": "Q?", "options": ["only"], "answer": 0}], "questions[0] (question 1)"),
+        ([{"question": "Q?", "options": list("abcdef"), "answer": 0}], "2 to 5 options"),
+        ([{"question": "Q?", "options": ["a", "b"], "answer": 2}], "answer 2"),
+        ([{"question": "Q?", "options": ["a", "b"], "answer": -1}], "answer -1"),
+        ([{"question": "Q?", "options": ["a", "a"], "answer": 0}], "options repeat"),
+        (
+            [
+                {"question": "Q?", "options": ["a", "b"], "answer": 0},
+                {"question": "Q?", "options": ["c", "d"], "answer": 1},
+            ],
+            "questions[1] (question 2): the question text appears twice",
+        ),
+        ([{"question": "Q?", "options": ["a", "b"], "answer": "0"}], "questions[0].answer"),
+        ([{"question": "", "options": ["a", "b"], "answer": 0}], "questions[0].question"),
+        ([], "at least one question"),
+    ],
+)
+def test_a_bad_bank_is_rejected_whole_naming_the_position(
+    questions: list[dict[str, Any]], reason: str
+) -> None:
+    with pytest.raises(InvalidInput, match=__import__("re").escape(reason)):
+        parse_bank(bank_file(questions=questions))
+
+
+def test_a_bank_that_is_not_json_is_rejected() -> None:
+    with pytest.raises(InvalidInput, match="not valid JSON"):
+        parse_bank(b"{nope")
+
+
+def test_every_shipped_bank_is_valid_and_large_enough() -> None:
+    shipped = [parse_bank(f.read_bytes()) for f in files("application").joinpath("banks").iterdir()]
+    assert len(shipped) >= 6
+    assert all(len(bank.questions) >= 30 for bank in shipped)
+
+
+def make_bank(skill_id: str, size: int) -> Bank:
+    return Bank(
+        skill_id=skill_id,
+        name=skill_id,
+        questions=[
+            BankQuestion(question=f"{skill_id} {n}?", options=["w", "x", "y", "z"], answer=n % 4)
+            for n in range(size)
+        ],
+    )
+
+
+def test_a_draw_spreads_over_the_skills() -> None:
+    drawn = draw([make_bank("a", 30), make_bank("b", 30), make_bank("c", 30)], 10, random.Random(1))
+    counts = Counter(question.skill_id for question in drawn)
+    assert sum(counts.values()) == 10
+    assert sorted(counts.values()) == [3, 3, 4]
+
+
+def test_a_small_bank_gives_all_it_has_and_the_others_fill_in() -> None:
+    drawn = draw([make_bank("a", 2), make_bank("b", 30)], 10, random.Random(1))
+    assert Counter(question.skill_id for question in drawn) == {"a": 2, "b": 8}
+
+
+def test_a_draw_takes_the_whole_bank_when_it_holds_fewer() -> None:
+    assert len(draw([make_bank("a", 4)], 10, random.Random(1))) == 4
+
+
+def test_options_are_shuffled_and_the_key_follows_them() -> None:
+    bank = make_bank("a", 30)
+    original = {f"a {n}?": bank.questions[n] for n in range(30)}
+    drawn = draw([bank], 30, random.Random(3))
+    for question in drawn:
+        source = original[question.question]
+        assert question.options[question.answer] == source.options[source.answer]
+    assert any(question.options != ["w", "x", "y", "z"] for question in drawn)
+
+
+def test_draws_differ_between_attempts() -> None:
+    rng = random.Random(5)
+    bank = make_bank("a", 30)
+    first, second = draw([bank], 10, rng), draw([bank], 10, rng)
+    assert [q.question_id for q in first] != [q.question_id for q in second]

@@ -1,0 +1,31 @@
+"""Scoring: round half up, pass at 60."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.scoring import has_passed, score_percent
+
+
+@pytest.mark.parametrize(
+    ("correct", "total", "score"),
+    [
+        (1, 8, 13),
+        (5, 8, 63),
+        (119, 200, 60),
+        (1, 2, 50),
+        (3, 8, 38),
+        (0, 10, 0),
+        (10, 10, 100),
+        (2, 3, 67),
+        (1, 3, 33),
+        (7, 8, 88),
+    ],
+)
+def test_score_rounds_halves_up(correct: int, total: int, score: int) -> None:
+    assert score_percent(correct, total) == score
+
+
+@pytest.mark.parametrize(("score", "passed"), [(59, False), (60, True), (100, True), (0, False)])
+def test_pass_mark_is_60(score: int, passed: bool) -> None:
+    assert has_passed(score) is passed
