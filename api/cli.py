@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
@@ -25,6 +28,14 @@ data_option = click.option(
 )
 
 
+def run_until_stopped(app: Any, **options: Any) -> None:
+    """Serve until SIGTERM or SIGINT, then exit 0: uvicorn shuts down gracefully and then
+    hands the signal it caught to the handler that was there before, which is this one."""
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: sys.exit(0))
+    uvicorn.run(app, **options)
+
+
 @click.group()
 def main() -> None:
     """Skill-verification assessments, event-sourced."""
@@ -43,7 +54,7 @@ def dev(port: int, data_dir: Path | None) -> None:
     if seeded:
         click.echo(f"imported the shipped question banks: {', '.join(seeded)}")
     click.echo(f"store: {service.settings.store_url}")
-    uvicorn.run(create_app(service), host="127.0.0.1", port=port)
+    run_until_stopped(create_app(service), host="127.0.0.1", port=port)
 
 
 @main.command()
@@ -57,7 +68,7 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
         import os
 
         os.environ["ASSESS_DATA_DIR"] = str(data_dir)
-    uvicorn.run("api.asgi:create", factory=True, host=host, port=port, workers=workers)
+    run_until_stopped("api.asgi:create", factory=True, host=host, port=port, workers=workers)
 
 
 @main.group()

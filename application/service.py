@@ -40,6 +40,7 @@ from domain.assessment import Assessment, iso
 from domain.banks import CATALOG_ID, BankCatalog, QuestionBank
 from domain.errors import (
     Conflict,
+    DomainError,
     InvalidInput,
     MissingVerificationId,
     Unauthorized,
@@ -256,31 +257,42 @@ class AssessmentService:
         decide: Callable[[], tuple[Result, list[Aggregate]]],
     ) -> Result:
         """Decide and save atomically; with an Idempotency-Key, replay the first result."""
-        if idempotency is not None and (prior := self._replay(caller, idempotency)) is not None:
-            return msgspec.convert(prior, result_type)
-        result, changed = decide()
-        if idempotency is not None:
-            changed.append(
-                IdempotentResponse.record(
-                    caller.scope,
-                    idempotency.key,
-                    idempotency.fingerprint,
-                    msgspec.to_builtins(result),
-                )
-            )
+        if (replayed := self._replayed(caller, idempotency, result_type)) is not None:
+            return replayed
         try:
+            result, changed = decide()
+            if idempotency is not None:
+                changed.append(
+                    IdempotentResponse.record(
+                        caller.scope,
+                        idempotency.key,
+                        idempotency.fingerprint,
+                        msgspec.to_builtins(result),
+                    )
+                )
             self.store.save(*changed)
-        except IntegrityError:
-            if idempotency is not None and (prior := self._replay(caller, idempotency)) is not None:
-                return msgspec.convert(prior, result_type)
-            raise Conflict("a concurrent command on this record was recorded first") from None
+        except (DomainError, IntegrityError) as error:
+            # A request with the same key may have won since we looked: answer as it did.
+            if (replayed := self._replayed(caller, idempotency, result_type)) is not None:
+                return replayed
+            if isinstance(error, IntegrityError):
+                raise Conflict("a concurrent command on this record was recorded first") from None
+            raise
         return result
 
-    def _replay(self, caller: Caller, idempotency: Idempotency) -> dict[str, Any] | None:
+    def _replayed(
+        self, caller: Caller, idempotency: Idempotency | None, result_type: type[Result]
+    ) -> Result | None:
+        if idempotency is None:
+            return None
         prior = self._get(
             IdempotentResponse, IdempotentResponse.id_for(caller.scope, idempotency.key)
         )
-        return None if prior is None else prior.replay(idempotency.fingerprint)
+        return (
+            None
+            if prior is None
+            else msgspec.convert(prior.replay(idempotency.fingerprint), result_type)
+        )
 
     def _record(self, caller: Caller, record_verification_id: str | None) -> Assessment:
         if isinstance(caller, SessionCaller):

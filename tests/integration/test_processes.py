@@ -1,0 +1,187 @@
+"""The service as real processes over real HTTP: races, restarts, outages, the embedded mode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from threading import Barrier
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.pgserver import fresh_database, outage, private_server
+from tests.processes import assess, server
+from tests.support import REACT, STUDENT
+
+BANKS = Path(__file__).resolve().parents[2] / "application" / "banks"
+
+
+def prepare(env: dict[str, str]) -> str:
+    """Import the React bank and create a tenant key with the CLI, as an operator does."""
+    assess("questions", "import", str(BANKS / "skill_001.json"), env=env)
+    return assess("keys", "create", "--tenant", "acme", env=env).splitlines()[-1]
+
+
+def start(http: httpx.Client, key: str) -> tuple[str, str]:
+    response = http.post(
+        "/api/v1/verify", json={"student": STUDENT, "skills": [REACT]}, headers={"x-api-key": key}
+    )
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    return data["recordVerificationId"], data["sessionToken"]
+
+
+def generate(http: httpx.Client, token: str) -> list[dict[str, Any]]:
+    response = http.post("/api/v1/assessment/generate", headers={"x-api-key": token})
+    assert response.status_code == 200, response.text
+    questions: list[dict[str, Any]] = response.json()["data"]["questions"]
+    return questions
+
+
+def history(http: httpx.Client, key: str, record_id: str) -> dict[str, Any]:
+    response = http.get(f"/api/v1/verifications/{record_id}/history", headers={"x-api-key": key})
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def submitted_attempts(http: httpx.Client, key: str, record_id: str) -> int:
+    return [e["type"] for e in history(http, key, record_id)["events"]].count("AnswersSubmitted")
+
+
+def race(
+    http: httpx.Client, barrier: Barrier, answers: list[dict[str, Any]], headers: dict[str, str]
+) -> Callable[[int], httpx.Response]:
+    """A racer: waits until all are ready, then submits the same answers."""
+
+    def submit(_: int) -> httpx.Response:
+        barrier.wait(timeout=10)
+        return http.post("/api/v1/assessment/submit", json={"answers": answers}, headers=headers)
+
+    return submit
+
+
+@pytest.mark.parametrize("same_key", [False, True])
+def test_racing_submits_over_http_record_one_attempt(
+    pg_url: str, tmp_path: Path, same_key: bool
+) -> None:
+    env = {"ASSESS_DATABASE_URL": pg_url}
+    key = prepare(env)
+    racers = 8
+    with (
+        server("serve", "--workers", "2", env=env, log=tmp_path / "serve.log") as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
+        statuses: list[int] = []
+        for _ in range(5):
+            record_id, token = start(http, key)
+            answers = [
+                {"questionId": q["questionId"], "selectedAnswer": 0} for q in generate(http, token)
+            ]
+            headers = {"x-api-key": token, **({"Idempotency-Key": "submit-1"} if same_key else {})}
+            with ThreadPoolExecutor(racers) as pool:
+                responses = list(
+                    pool.map(race(http, Barrier(racers), answers, headers), range(racers))
+                )
+            assert submitted_attempts(http, key, record_id) == 1
+            winners = [r for r in responses if r.status_code == 200]
+            if same_key:
+                assert len(winners) == racers
+                assert len({r.content for r in winners}) == 1
+            else:
+                assert len(winners) == 1
+                losers = {r.json()["error"]["code"] for r in responses if r.status_code != 200}
+                assert losers <= {"CONFLICT", "NO_QUESTIONS"}
+            statuses += [r.status_code for r in responses]
+        print("racing submit statuses:", sorted(statuses))
+
+
+def test_a_restarted_server_serves_the_same_history(pg_url: str, tmp_path: Path) -> None:
+    env = {"ASSESS_DATABASE_URL": pg_url}
+    key = prepare(env)
+    with (
+        server("serve", env=env, log=tmp_path / "first.log") as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        record_id, token = start(http, key)
+        answers = [
+            {"questionId": q["questionId"], "selectedAnswer": 9} for q in generate(http, token)
+        ]
+        answers = [{**a, "selectedAnswer": 0} for a in answers]
+        assert (
+            http.post(
+                "/api/v1/assessment/submit", json={"answers": answers}, headers={"x-api-key": token}
+            ).status_code
+            == 200
+        )
+        before = history(http, key, record_id)
+    with (
+        server("serve", env=env, log=tmp_path / "second.log") as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        assert history(http, key, record_id) == before
+        if not before["state"]["isLocked"]:
+            assert len(generate(http, token)) == 10
+
+
+def test_an_unreachable_store_gives_503_and_records_nothing(tmp_path: Path) -> None:
+    with private_server() as base_url, fresh_database(base_url) as url:
+        env = {"ASSESS_DATABASE_URL": url}
+        key = prepare(env)
+        with (
+            server("serve", env=env, log=tmp_path / "serve.log") as api,
+            httpx.Client(base_url=api, timeout=30) as http,
+        ):
+            record_id, token = start(http, key)
+            with outage(base_url):
+                for response in [
+                    http.post("/api/v1/assessment/generate", headers={"x-api-key": token}),
+                    http.post(
+                        "/api/v1/verify",
+                        json={"student": STUDENT, "skills": [REACT]},
+                        headers={"x-api-key": key},
+                    ),
+                    http.get("/ready"),
+                ]:
+                    assert response.status_code == 503
+                    assert response.json() == {
+                        "success": False,
+                        "error": {
+                            "code": "SERVICE_UNAVAILABLE",
+                            "message": "the event store cannot be reached",
+                        },
+                    }
+                assert http.get("/health").status_code == 200
+            for _ in range(50):
+                if http.get("/ready").status_code == 200:
+                    break
+            assert len(history(http, key, record_id)["events"]) == 1
+            assert len(generate(http, token)) == 10
+
+
+def test_the_embedded_default_takes_keys_and_banks_while_it_runs(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    with (
+        server("dev", "--data", data, log=tmp_path / "dev.log") as url,
+        httpx.Client(base_url=url) as http,
+    ):
+        key = assess("keys", "create", "--tenant", "acme", "--data", data).splitlines()[-1]
+        bank = tmp_path / "rust.json"
+        bank.write_text(
+            '{"skillId": "skill_rust", "name": "Rust", "questions": ['
+            '{"question": "Which keyword declares an immutable binding?",'
+            ' "options": ["let", "var", "mut"], "answer": 0}]}'
+        )
+        assess("questions", "import", str(bank), "--data", data)
+        assert "skill_rust\tRust\t1 questions" in assess("questions", "list", "--data", data)
+        response = http.post(
+            "/api/v1/verify",
+            json={"student": STUDENT, "skills": [{"skillId": "skill_rust", "name": "Rust"}, REACT]},
+            headers={"x-api-key": key},
+        )
+        assert response.status_code == 201, response.text
+        token = response.json()["data"]["sessionToken"]
+        assert {q["skillId"] for q in generate(http, token)} == {"skill_rust", "skill_001"}
+    assert (tmp_path / "data" / "assess.sqlite3").is_file()
