@@ -1,12 +1,19 @@
-"""Controllers of the write side: start a verification, generate questions, submit answers."""
+"""Controllers of the write side: start a verification, generate questions, submit answers.
+
+Each handler declares `data` so that Litestar documents the body in the OpenAPI schema and
+rejects malformed JSON, then decodes the body again strictly (Litestar's decoding is lax)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from anyio import to_thread
 from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
-from api.auth import authenticated, idempotency
+from api.auth import authenticated
+from api.bodies import idempotency, strict_body
 from api.schemas import (
     GeneratedResponse,
     GenerateRequest,
@@ -26,25 +33,28 @@ class VerifyController(Controller):
     guards = (authenticated,)
     tags = ("verifications",)
 
-    @post("/", operation_id="startVerification", status_code=201, sync_to_thread=True)
-    def start(
+    @post("/", operation_id="startVerification", status_code=201)
+    async def start(
         self,
         request: Request[Any, Any, Any],
-        data: VerifyRequest,
-        caller: Caller,
-        service: AssessmentService,
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
+        data: JSONBody[VerifyRequest],
     ) -> StartedResponse:
         """Start verifying a student's skills; returns the session for the student's client."""
+        body = await strict_body(request, VerifyRequest)
         command = StartVerification(
             student={
-                "studentId": data.student.student_id,
-                "name": data.student.name,
-                "email": data.student.email,
+                "studentId": body.student.student_id,
+                "name": body.student.name,
+                "email": body.student.email,
             },
-            skills=[{"skillId": skill.skill_id, "name": skill.name} for skill in data.skills],
-            callback_webhook_url=data.callback_webhook_url,
+            skills=[{"skillId": skill.skill_id, "name": skill.name} for skill in body.skills],
+            callback_webhook_url=body.callback_webhook_url,
         )
-        started = service.start_verification(caller, command, idempotency(request, data))
+        started = await to_thread.run_sync(
+            service.start_verification, caller, command, idempotency(request, body)
+        )
         return StartedResponse(data=started)
 
 
@@ -55,35 +65,39 @@ class AssessmentController(Controller):
     guards = (authenticated,)
     tags = ("assessment",)
 
-    @post("/generate", operation_id="generateQuestions", status_code=200, sync_to_thread=True)
-    def generate(
+    @post("/generate", operation_id="generateQuestions", status_code=200)
+    async def generate(
         self,
         request: Request[Any, Any, Any],
-        caller: Caller,
-        service: AssessmentService,
-        data: GenerateRequest | None = None,
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
+        data: JSONBody[GenerateRequest | None] = None,
     ) -> GeneratedResponse:
         """Draw the questions of the next attempt, or return the pending set again."""
-        body = data or GenerateRequest()
+        body = await strict_body(request, GenerateRequest)
         command = GenerateQuestions(record_verification_id=body.record_verification_id)
-        generated = service.generate_questions(caller, command, idempotency(request, body))
+        generated = await to_thread.run_sync(
+            service.generate_questions, caller, command, idempotency(request, body)
+        )
         return GeneratedResponse(data=generated)
 
-    @post("/submit", operation_id="submitAssessment", status_code=200, sync_to_thread=True)
-    def submit(
+    @post("/submit", operation_id="submitAssessment", status_code=200)
+    async def submit(
         self,
         request: Request[Any, Any, Any],
-        caller: Caller,
-        service: AssessmentService,
-        data: SubmitRequest | None = None,
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
+        data: JSONBody[SubmitRequest | None] = None,
     ) -> SubmittedResponse:
         """Submit all answers at once; score, verify or reject the skills, lock on a pass."""
-        body = data or SubmitRequest()
+        body = await strict_body(request, SubmitRequest)
         command = SubmitAnswers(
             answers=None
             if body.answers is None
             else [(answer.question_id, answer.selected_answer) for answer in body.answers],
             record_verification_id=body.record_verification_id,
         )
-        submitted = service.submit_answers(caller, command, idempotency(request, body))
+        submitted = await to_thread.run_sync(
+            service.submit_answers, caller, command, idempotency(request, body)
+        )
         return SubmittedResponse(data=submitted)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
 
 from api.auth import authenticated
 from api.schemas import HistoryResponse
@@ -38,10 +39,10 @@ class VerificationsController(Controller):
     )
     def history(
         self,
-        record_verification_id: str,
-        caller: Caller,
-        service: AssessmentService,
-        as_of: Annotated[str | None, Parameter(query="asOf")] = None,
+        record_verification_id: FromPath[str],
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
+        as_of: Annotated[str | None, QueryParameter(name="asOf")] = None,
     ) -> HistoryResponse:
         """The record's events in order and the state they fold to, as of a moment if given."""
         moment = parse_moment(as_of) if as_of else None

@@ -215,10 +215,13 @@ class AssessmentService:
         self, caller: Caller | None, record_verification_id: str, as_of: datetime | None
     ) -> History:
         """A record's events up to a moment and their fold; caller None is the operator."""
-        if caller is not None:
-            self._record(self._tenant(caller), record_verification_id)
-        _, aggregate_id = self._parse_record_id(record_verification_id)
-        stored = cast("list[AggregateEvent]", self.store.repository.event_store.get(aggregate_id))
+        if caller is None:
+            record = self._find_record(record_verification_id)
+            if record is None:
+                raise VerificationNotFound(f"no verification '{record_verification_id}'")
+        else:
+            record = self._record(self._tenant(caller), record_verification_id)
+        stored = cast("list[AggregateEvent]", self.store.repository.event_store.get(record.id))
         events = [event for event in stored if as_of is None or event.timestamp <= as_of]
         state: Assessment | None = None
         for event in events:
@@ -301,8 +304,7 @@ class AssessmentService:
             record_verification_id = caller.record_verification_id
         elif not record_verification_id:
             raise MissingVerificationId("recordVerificationId is required with a tenant key")
-        _mode, aggregate_id = self._parse_record_id(record_verification_id)
-        assessment = self._get(Assessment, aggregate_id)
+        assessment = self._find_record(record_verification_id)
         if assessment is None or (
             isinstance(caller, TenantCaller)
             and (assessment.tenant, assessment.mode) != (caller.tenant, caller.mode)
@@ -310,12 +312,12 @@ class AssessmentService:
             raise VerificationNotFound(f"no verification '{record_verification_id}'")
         return assessment
 
-    @staticmethod
-    def _parse_record_id(record_verification_id: str) -> tuple[str, UUID]:
+    def _find_record(self, record_verification_id: str) -> Assessment | None:
         match = RECORD_ID.fullmatch(record_verification_id)
         if match is None:
-            raise VerificationNotFound(f"no verification '{record_verification_id}'")
-        return match.group(1), UUID(match.group(2))
+            return None
+        assessment = self._get(Assessment, UUID(match.group(2)))
+        return assessment if assessment and assessment.mode == match.group(1) else None
 
     @staticmethod
     def _tenant(caller: Caller) -> TenantCaller:
