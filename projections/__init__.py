@@ -1,0 +1,1 @@
+"""Read models built by projections that follow the event store (issue 3)."""
