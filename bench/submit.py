@@ -1,0 +1,322 @@
+"""Benchmark the service's commands/s and submit latency against plain and locked inserts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import psycopg
+
+from tests.pgserver import fresh_database, running_server
+from tests.processes import assess, free_port, wait_until_healthy
+
+T = TypeVar("T")
+BANK = Path(__file__).resolve().parents[1] / "application" / "banks" / "skill_001.json"
+STUDENT = {"studentId": "s", "name": "Bench", "email": "b@example.com"}
+VERIFY_BODY = {"student": STUDENT, "skills": [{"skillId": "skill_001", "name": "React"}]}
+AIM_RATIO, AIM_P99_MS = 0.8, 50.0
+TICK = os.sysconf("SC_CLK_TCK")
+CREATE_EVENTS = (
+    "DROP TABLE IF EXISTS events;"
+    " CREATE TABLE events (originator_id uuid NOT NULL, originator_version bigint NOT NULL,"
+    " topic text, state bytea, notification_id bigserial,"
+    " PRIMARY KEY (originator_id, originator_version));"
+    " CREATE UNIQUE INDEX ON events (notification_id)"
+)
+INSERT = (
+    "INSERT INTO events (originator_id, originator_version, topic, state) VALUES (%s, 1, %s, %s)"
+)
+TOPIC = "domain.assessment:Assessment.AnswersSubmitted"
+STATE = os.urandom(600)
+
+
+@dataclass
+class Tally:
+    """What one client did: successful calls, submit latencies (s), errors by description."""
+
+    commands: int = 0
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: Tally) -> None:
+        """Fold another client's tally into this one."""
+        self.commands += other.commands
+        self.latencies += other.latencies
+        self.errors.update(other.errors)
+
+
+@dataclass
+class Run:
+    """One measured run: its tally and the wall time it took."""
+
+    tally: Tally
+    seconds: float
+
+    @property
+    def errors(self) -> int:
+        """How many calls failed."""
+        return sum(self.tally.errors.values())
+
+    @property
+    def rate(self) -> float:
+        """Successful commands per second."""
+        return self.tally.commands / self.seconds
+
+    def percentile_ms(self, p: int) -> float:
+        """The p-th percentile of the submit latencies in ms (nan with fewer than two)."""
+        if len(self.tally.latencies) < 2:
+            return float("nan")
+        return 1000 * statistics.quantiles(self.tally.latencies, n=100)[p - 1]
+
+
+class CpuMeter:
+    """CPU used (in cores) since creation: the machine, this process, a process tree."""
+
+    def __init__(self, tree_root: int | None = None) -> None:
+        self.tree_root = tree_root
+        self.start = (time.monotonic(), *self.sample())
+
+    def sample(self) -> tuple[float, float, float]:
+        """Seconds of CPU so far: machine busy, this process, the tree under tree_root."""
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / TICK
+        own = os.times()
+        tree = _tree_cpu(self.tree_root) if self.tree_root else 0.0
+        return busy, own.user + own.system, tree
+
+    def cores(self) -> tuple[float, float, float]:
+        """Average cores busy since creation: machine, this process, the tree."""
+        now = (time.monotonic(), *self.sample())
+        wall = now[0] - self.start[0]
+        machine, own, tree = ((b - a) / wall for a, b in zip(self.start[1:], now[1:], strict=True))
+        return machine, own, tree
+
+
+def _tree_cpu(root: int) -> float:
+    """User+system seconds of root and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICK
+    tree, grew = {root}, True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree, grew = tree | found, bool(found)
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+def in_threads(count: int, work: Callable[[], T]) -> tuple[list[T], float]:
+    """Run work in count threads at once; return the results and the wall time."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(count) as pool:
+        results = [future.result() for future in [pool.submit(work) for _ in range(count)]]
+    return results, time.monotonic() - started
+
+
+def record(tally: Tally, path: str, outcome: httpx.Response | Exception) -> Any:
+    """Count a call's outcome; return its `data` on success, else None."""
+    if isinstance(outcome, Exception):
+        tally.errors[f"POST {path}: {outcome!r}"] += 1
+        return None
+    if not outcome.is_success:
+        tally.errors[f"POST {path}: {outcome.status_code} {outcome.text[:300]}"] += 1
+        return None
+    tally.commands += 1
+    return outcome.json()["data"]
+
+
+def answers_for(questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """A submit body answering every question with option 0."""
+    return {"answers": [{"questionId": q["questionId"], "selectedAnswer": 0} for q in questions]}
+
+
+def client(url: str, key: str, deadline: float) -> Tally:
+    """One client: the verify/generate/submit flow in a loop until the deadline."""
+    tally = Tally()
+    with httpx.Client(base_url=url, timeout=30) as http:
+
+        def post(path: str, auth: str, body: dict[str, Any] | None = None) -> Any:
+            try:
+                outcome: httpx.Response | Exception = http.post(
+                    path, json=body, headers={"x-api-key": auth}
+                )
+            except httpx.HTTPError as error:
+                outcome = error
+            return record(tally, path, outcome)
+
+        while time.monotonic() < deadline:
+            started = post("/api/v1/verify", key, VERIFY_BODY)
+            token = started and started["sessionToken"]
+            generated = token and post("/api/v1/assessment/generate", token)
+            if generated:
+                began = time.perf_counter()
+                post("/api/v1/assessment/submit", token, answers_for(generated["questions"]))
+                tally.latencies.append(time.perf_counter() - began)
+    return tally
+
+
+def drive(url: str, key: str, count: int, seconds: float) -> Run:
+    """Run count clients for seconds and merge their tallies."""
+    # Threads, each with its own keep-alive httpx.Client, rather than asyncio with one
+    # httpx.AsyncClient per client: at 16 clients threads gave ~10% more commands/s
+    # (300 vs 274, three 5 s rounds each) and spent less client CPU per command.
+    deadline = time.monotonic() + seconds
+    tallies, wall = in_threads(count, partial(client, url, key, deadline))
+    total = Tally()
+    for tally in tallies:
+        total.add(tally)
+    return Run(total, wall)
+
+
+@contextmanager
+def service(env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
+    """Start `assess serve`, wait for /health, yield its URL and pid; SIGTERM it after."""
+    with tempfile.TemporaryDirectory(prefix="assess-bench-") as tmp:
+        log, port = Path(tmp) / "serve.log", free_port()
+        command = ["serve", "--port", str(port), "--workers", str(workers)]
+        with log.open("ab") as sink:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "api", *command],
+                env={**os.environ, **env},
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_until_healthy(f"http://127.0.0.1:{port}", process, log)
+            yield f"http://127.0.0.1:{port}", process.pid
+        finally:
+            process.send_signal(signal.SIGTERM)
+            if process.wait(timeout=30) != 0:
+                print(f"service exited {process.returncode} on SIGTERM; log tail:")
+                print("\n".join(log.read_text(errors="replace").splitlines()[-40:]))
+
+
+def bench_service(db_url: str, clients: list[int], seconds: float, workers: int) -> dict[int, Run]:
+    """Prepare the store with the CLI, start the service, drive it with each client count."""
+    env = {"ASSESS_DATABASE_URL": db_url, "ASSESS_RATE_LIMIT_PER_MINUTE": "100000000"}
+    assess("questions", "import", str(BANK), env=env)
+    key = assess("keys", "create", "--tenant", "bench", env=env).splitlines()[-1]
+    runs: dict[int, Run] = {}
+    with service(env, workers) as (url, pid):
+        warm = drive(url, key, max(clients), min(seconds, 2.0))
+        print(f"warm-up: {warm.tally.commands} commands, {warm.errors} errors")
+        for count in clients:
+            meter = CpuMeter(pid)
+            run = runs[count] = drive(url, key, count, seconds)
+            machine, own, server = meter.cores()
+            print(
+                f"service C={count:>2}: {run.rate:7.1f} commands/s, submit p50"
+                f" {run.percentile_ms(50):6.1f} ms, p99 {run.percentile_ms(99):6.1f} ms,"
+                f" errors {run.errors}; cpu cores: server {server:.2f}, bench {own:.2f},"
+                f" rest {machine - server - own:.2f} (PostgreSQL and anything else)"
+            )
+            for error, times in run.tally.errors.most_common():
+                print(f"    {times} x {error}")
+    return runs
+
+
+def inserter(db_url: str, locked: bool, deadline: float) -> int:
+    """Insert one event row per transaction until the deadline; return the commits."""
+    commits = 0
+    with psycopg.connect(db_url) as conn:
+        while time.monotonic() < deadline:
+            if locked:
+                conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            conn.execute(INSERT, (uuid.uuid4(), TOPIC, STATE))
+            conn.commit()
+            commits += 1
+    return commits
+
+
+def bench_inserts(
+    db_url: str, clients: list[int], seconds: float, locked: bool
+) -> dict[int, float]:
+    """Commits/s of one-row transactions from each number of threads, on a fresh table."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(CREATE_EVENTS)
+    rates: dict[int, float] = {}
+    for count in clients:
+        meter = CpuMeter()
+        deadline = time.monotonic() + seconds
+        commits, wall = in_threads(count, partial(inserter, db_url, locked, deadline))
+        rates[count] = sum(commits) / wall
+        machine, own, _ = meter.cores()
+        kind = "locked" if locked else "plain"
+        print(
+            f"{kind:>6} insert C={count:>2}: {rates[count]:7.1f} commits/s;"
+            f" cpu cores: bench {own:.2f}, rest {machine - own:.2f}"
+        )
+    return rates
+
+
+def report(service: dict[int, Run], plain: dict[int, float], locked: dict[int, float]) -> None:
+    """Print the markdown table and whether the aim is met at the largest client count."""
+    print()
+    print(
+        "| C | service cmd/s | submit p50 ms | submit p99 ms | errors | plain ins/s"
+        " | locked ins/s | service/locked | service/plain |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for count, run in service.items():
+        p50, p99 = run.percentile_ms(50), run.percentile_ms(99)
+        print(
+            f"| {count} | {run.rate:.1f} | {p50:.1f} | {p99:.1f} | {run.errors}"
+            f" | {plain[count]:.1f} | {locked[count]:.1f}"
+            f" | {run.rate / locked[count]:.2f} | {run.rate / plain[count]:.2f} |"
+        )
+    top = max(service)
+    ratio, p99 = service[top].rate / locked[top], service[top].percentile_ms(99)
+    print()
+    print(
+        f"aim at C={top}: commands/s >= {AIM_RATIO}x locked inserts/s, submit p99 < {AIM_P99_MS} ms"
+    )
+    print(f"  throughput: {ratio:.2f}x locked -> {'met' if ratio >= AIM_RATIO else 'NOT met'}")
+    print(f"  latency: p99 {p99:.1f} ms -> {'met' if p99 < AIM_P99_MS else 'NOT met'}")
+
+
+def main() -> None:
+    """Parse the options, run the service and the baselines, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    clients = [int(c) for c in args.clients.split(",")]
+    with (
+        running_server() as base_url,
+        fresh_database(base_url) as service_db,
+        fresh_database(base_url) as baseline_db,
+    ):
+        print(f"PostgreSQL {base_url}; {args.seconds:g} s per run; {args.workers} workers")
+        runs = bench_service(service_db, clients, args.seconds, args.workers)
+        plain = bench_inserts(baseline_db, clients, args.seconds, locked=False)
+        locked = bench_inserts(baseline_db, clients, args.seconds, locked=True)
+        report(runs, plain, locked)
+
+
+if __name__ == "__main__":
+    main()
