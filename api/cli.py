@@ -54,7 +54,7 @@ def dev(port: int, data_dir: Path | None) -> None:
     if seeded:
         click.echo(f"imported the shipped question banks: {', '.join(seeded)}")
     click.echo(f"store: {service.settings.store_url}")
-    run_until_stopped(create_app(service), host="127.0.0.1", port=port)
+    run_until_stopped(create_app(service), host="127.0.0.1", port=port, access_log=False)
 
 
 @main.command()
@@ -68,7 +68,9 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
         import os
 
         os.environ["ASSESS_DATA_DIR"] = str(data_dir)
-    run_until_stopped("api.asgi:create", factory=True, host=host, port=port, workers=workers)
+    run_until_stopped(
+        "api.asgi:create", factory=True, host=host, port=port, workers=workers, access_log=False
+    )
 
 
 @main.group()

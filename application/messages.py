@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
+from domain.assessment import Assessment
 
-class TenantCaller(msgspec.Struct, frozen=True, tag="tenant"):
+
+class Caller:
+    """Who sends a command: a tenant or a student's session."""
+
+    @property
+    def scope(self) -> str:
+        """Where this caller's idempotency keys live."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class TenantCaller(Caller):
     """A partner platform, authenticated by a tenant API key."""
 
     tenant: str
@@ -19,18 +32,16 @@ class TenantCaller(msgspec.Struct, frozen=True, tag="tenant"):
         return f"tenant:{self.tenant}:{self.mode}"
 
 
-class SessionCaller(msgspec.Struct, frozen=True, tag="session"):
-    """A student's client, authenticated by a session token bound to one record."""
+@dataclass(frozen=True, eq=False)
+class SessionCaller(Caller):
+    """A student's client, authenticated by a session token; holds its record as loaded."""
 
-    record_verification_id: str
+    record: Assessment
 
     @property
     def scope(self) -> str:
         """Where this caller's idempotency keys live."""
-        return f"session:{self.record_verification_id}"
-
-
-Caller = TenantCaller | SessionCaller
+        return f"session:{self.record.record_verification_id}"
 
 
 class Idempotency(msgspec.Struct, frozen=True):

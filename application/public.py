@@ -41,17 +41,12 @@ def public_event(event: AggregateEvent) -> dict[str, Any]:
     }
 
 
-def record_id(assessment: Assessment) -> str:
-    """The public id of a verification record: ver_<mode>_<hex>."""
-    return f"ver_{assessment.mode}_{assessment.id.hex}"
-
-
 def public_state(assessment: Assessment | None) -> dict[str, Any]:
     """A record's state as its events fold to it, without answer keys."""
     if assessment is None:
         return {}
     return {
-        "recordVerificationId": record_id(assessment),
+        "recordVerificationId": assessment.record_verification_id,
         "status": assessment.status,
         "isLocked": assessment.is_locked,
         "student": dict(assessment.student),

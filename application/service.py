@@ -32,7 +32,8 @@ from application.messages import (
     TenantCaller,
     WebhookStatus,
 )
-from application.public import public_event, public_state, record_id
+from application.public import public_event, public_state
+from application.recent import Recent
 from application.settings import Settings
 from application.store import EventStore
 from domain.access import MODES, ApiKey, IdempotentResponse
@@ -52,6 +53,8 @@ from domain.scoring import PASS_MARK
 Result = TypeVar("Result", bound=msgspec.Struct)
 A = TypeVar("A", bound=Aggregate)
 
+KEY_MEMORY_SECONDS = 60.0
+BANK_MEMORY_SECONDS = 5.0
 RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
 SESSION_TOKEN = re.compile(r"sess_([0-9a-f]{32})_[A-Za-z0-9_-]{43}")
 PASSED_MESSAGE = "You have successfully passed the assessment and earned the Verified skill."
@@ -82,6 +85,11 @@ class AssessmentService:
         self.clock = clock
         self.new_id = new_id
         self.rng = rng
+        # Keys never change once issued; banks may be re-imported by another process,
+        # which a running API sees within BANK_MEMORY_SECONDS (a new skill at once).
+        self._tenant_keys: Recent[str, TenantCaller] = Recent(KEY_MEMORY_SECONDS)
+        self._banks: Recent[str, Bank] = Recent(BANK_MEMORY_SECONDS)
+        self._catalog: Recent[UUID, set[str]] = Recent(BANK_MEMORY_SECONDS)
 
     # -- access ----------------------------------------------------------------------------
 
@@ -99,10 +107,16 @@ class AssessmentService:
             return self._authenticate_session(credential)
         if credential and credential.startswith("ak_"):
             key_hash = digest(credential)
-            key = self._get(ApiKey, ApiKey.id_for(key_hash))
-            if key is not None and key.matches(key_hash):
-                return TenantCaller(tenant=key.tenant, mode=key.mode)
+            tenant = self._tenant_keys.get(key_hash, lambda: self._load_tenant(key_hash))
+            if tenant is not None:
+                return tenant
         raise Unauthorized("a valid x-api-key is required")
+
+    def _load_tenant(self, key_hash: str) -> TenantCaller | None:
+        key = self._get(ApiKey, ApiKey.id_for(key_hash))
+        if key is None or not key.matches(key_hash):
+            return None
+        return TenantCaller(tenant=key.tenant, mode=key.mode)
 
     def _authenticate_session(self, token: str) -> SessionCaller:
         match = SESSION_TOKEN.fullmatch(token)
@@ -113,7 +127,7 @@ class AssessmentService:
             or self.clock() >= record.session_expires_at
         ):
             raise Unauthorized("the session token is unknown or expired")
-        return SessionCaller(record_verification_id=record_id(record))
+        return SessionCaller(record)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -124,9 +138,11 @@ class AssessmentService:
         tenant = self._tenant(caller)
 
         def decide() -> tuple[Started, list[Aggregate]]:
-            catalog = self._get(BankCatalog, CATALOG_ID)
+            banked = self._banked_skills()
+            if any(skill["skillId"] not in banked for skill in command.skills):
+                banked = self._banked_skills(fresh=True)
             for position, skill in enumerate(command.skills):
-                if catalog is None or skill["skillId"] not in catalog.skills:
+                if skill["skillId"] not in banked:
                     raise InvalidInput(
                         f"skills[{position}].skillId: no question bank for '{skill['skillId']}'"
                     )
@@ -146,7 +162,7 @@ class AssessmentService:
                 session_expires_at=expires_at,
             )
             started = Started(
-                record_verification_id=record_id(assessment),
+                record_verification_id=assessment.record_verification_id,
                 session_token=token,
                 expires_at=iso(expires_at),
                 expires_in=self.settings.session_ttl_seconds,
@@ -170,7 +186,7 @@ class AssessmentService:
             already = assessment.generate(drawn, self.clock())
             questions = [question.public() for question in assessment.question_set or []]
             generated = Generated(
-                record_verification_id=record_id(assessment),
+                record_verification_id=assessment.record_verification_id,
                 attempt_number=assessment.attempt_number,
                 total_questions=len(questions),
                 questions=questions,
@@ -190,7 +206,7 @@ class AssessmentService:
             assessment.submit(command.answers, self.clock())
             attempt = assessment.attempts[-1]
             submitted = Submitted(
-                record_verification_id=record_id(assessment),
+                record_verification_id=assessment.record_verification_id,
                 result=AttemptResult(
                     score=attempt["score"],
                     passed=attempt["passed"],
@@ -240,6 +256,7 @@ class AssessmentService:
             catalog.list_bank(bank)
             try:
                 self.store.save(question_bank, catalog)
+                self._banks.put(bank.skill_id, bank)
                 return
             except IntegrityError:
                 continue
@@ -299,15 +316,16 @@ class AssessmentService:
 
     def _record(self, caller: Caller, record_verification_id: str | None) -> Assessment:
         if isinstance(caller, SessionCaller):
-            if record_verification_id not in (None, caller.record_verification_id):
+            if record_verification_id not in (None, caller.record.record_verification_id):
                 raise VerificationNotFound("this session is bound to another record")
-            record_verification_id = caller.record_verification_id
-        elif not record_verification_id:
+            return caller.record
+        tenant = self._tenant(caller)
+        if not record_verification_id:
             raise MissingVerificationId("recordVerificationId is required with a tenant key")
         assessment = self._find_record(record_verification_id)
-        if assessment is None or (
-            isinstance(caller, TenantCaller)
-            and (assessment.tenant, assessment.mode) != (caller.tenant, caller.mode)
+        if assessment is None or (assessment.tenant, assessment.mode) != (
+            tenant.tenant,
+            tenant.mode,
         ):
             raise VerificationNotFound(f"no verification '{record_verification_id}'")
         return assessment
@@ -326,10 +344,21 @@ class AssessmentService:
         return caller
 
     def _bank(self, skill_id: str) -> Bank:
-        question_bank = self._get(QuestionBank, QuestionBank.id_for(skill_id))
-        if question_bank is None or question_bank.bank is None:
+        def load() -> Bank | None:
+            question_bank = self._get(QuestionBank, QuestionBank.id_for(skill_id))
+            return None if question_bank is None else question_bank.bank
+
+        bank = self._banks.get(skill_id, load)
+        if bank is None:
             raise InvalidInput(f"no question bank for skill '{skill_id}'")
-        return question_bank.bank
+        return bank
+
+    def _banked_skills(self, *, fresh: bool = False) -> set[str]:
+        def load() -> set[str]:
+            catalog = self._get(BankCatalog, CATALOG_ID)
+            return set() if catalog is None else set(catalog.skills)
+
+        return self._catalog.get(CATALOG_ID, load, fresh=fresh) or set()
 
     def _webhook_status(self, assessment: Assessment) -> WebhookStatus:
         if assessment.callback_webhook_url:

@@ -58,7 +58,6 @@ def store_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
             "POSTGRES_MAX_OVERFLOW": "0",
             "POSTGRES_CONNECT_TIMEOUT": str(settings.db_connect_timeout),
-            "POSTGRES_PRE_PING": "y",
             "APPLICATION_RECORDER_TOPIC": get_topic(FailFastPostgresRecorder),
         }
     raise SystemExit(f"ASSESS_DATABASE_URL: unsupported scheme '{url.scheme}'")

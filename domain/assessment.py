@@ -144,6 +144,11 @@ class Assessment(Aggregate):
         return cls._create(cls.VerificationStarted, id=id, timestamp=at, **started)
 
     @property
+    def record_verification_id(self) -> str:
+        """The record's public id: ver_<mode>_<hex>."""
+        return f"ver_{self.mode}_{self.id.hex}"
+
+    @property
     def attempt_number(self) -> int:
         """The number of the current (or next) attempt, counting from 1."""
         return len(self.attempts) + 1

@@ -1,0 +1,38 @@
+"""A per-process memory of values read from the store, reused for a few seconds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from time import monotonic
+from typing import Generic, TypeVar
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
+
+
+class Recent(Generic[Key, Value]):
+    """Reuse what a load returned for `seconds`; a load that finds nothing is not kept."""
+
+    def __init__(self, seconds: float, max_entries: int = 10_000) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._entries: dict[Key, tuple[Value, float]] = {}
+
+    def put(self, key: Key, value: Value) -> None:
+        """Remember a value this process just stored."""
+        self.get(key, lambda: value, fresh=True)
+
+    def get(
+        self, key: Key, load: Callable[[], Value | None], *, fresh: bool = False
+    ) -> Value | None:
+        """The remembered value, or a newly loaded one when fresh, expired or unknown."""
+        now = monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and not fresh and entry[1] > now:
+            return entry[0]
+        value = load()
+        if value is not None:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (value, now + self.seconds)
+        return value
