@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {
     "domain": {"domain", "msgspec", "eventsourcing.domain"},
-    "application": {"domain", "application", "msgspec", "eventsourcing"},
+    "application": {"domain", "application", "msgspec", "eventsourcing", "psycopg"},
     "api": {
         "domain",
         "application",
