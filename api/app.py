@@ -58,7 +58,9 @@ def create_app(service: AssessmentService) -> Litestar:
         exclude=OPEN_PATHS,
         identifier_for_request=rate_limit_identity,
     )
-    prometheus = PrometheusConfig(app_name="assess", group_path=True, exclude=OPEN_PATHS)
+    prometheus = PrometheusConfig(
+        app_name="assess", prefix="assess", group_path=True, exclude=OPEN_PATHS
+    )
     protected = [VerifyController, AssessmentController, VerificationsController]
     app = Litestar(
         route_handlers=[*protected, health, ready, PrometheusController],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -183,5 +184,11 @@ def test_the_embedded_default_takes_keys_and_banks_while_it_runs(tmp_path: Path)
         )
         assert response.status_code == 201, response.text
         token = response.json()["data"]["sessionToken"]
+        record_id = response.json()["data"]["recordVerificationId"]
         assert {q["skillId"] for q in generate(http, token)} == {"skill_rust", "skill_001"}
+        audit = json.loads(assess("history", record_id, "--data", data))
+        assert [e["type"] for e in audit["events"]] == ["VerificationStarted", "QuestionsGenerated"]
+        assert audit["state"]["status"] == "in_progress"
+        before = json.loads(assess("history", record_id, "--as-of", "2000-01-01", "--data", data))
+        assert before == {"events": [], "state": {}}
     assert (tmp_path / "data" / "assess.sqlite3").is_file()
