@@ -19,7 +19,7 @@ async def authenticated(
     """Resolve the caller from x-api-key, or reject the request with UNAUTHORIZED."""
     service: AssessmentService = connection.app.state.service
     credential = connection.headers.get("x-api-key")
-    connection.state.caller = await to_thread.run_sync(service.authenticate, credential)
+    connection.state.caller = await to_thread.run_sync(service.access.authenticate, credential)
 
 
 def provide_caller(request: Request[Any, Any, Any]) -> Caller:

@@ -84,7 +84,7 @@ def keys() -> None:
 @data_option
 def keys_create(tenant: str, mode: str, data_dir: Path | None) -> None:
     """Create a key; it is shown once, alone on the last line, and stored only as a hash."""
-    key = bootstrap(from_env(data_dir)).issue_key(tenant, mode)
+    key = bootstrap(from_env(data_dir)).access.issue_key(tenant, mode)
     click.echo(f"created a {mode} key for tenant {tenant}; it is not shown again:", err=True)
     click.echo(key)
 
@@ -101,7 +101,7 @@ def questions_import(file: Path, data_dir: Path | None) -> None:
     """Replace a skill's bank with the questions of FILE (rejected whole if any is bad)."""
     try:
         bank = parse_bank(file.read_bytes())
-        bootstrap(from_env(data_dir)).import_bank(bank)
+        bootstrap(from_env(data_dir)).banks.import_bank(bank)
     except DomainError as error:
         raise click.ClickException(f"{file}: {error}") from None
     click.echo(f"imported {len(bank.questions)} questions for {bank.skill_id} ({bank.name})")
@@ -111,7 +111,7 @@ def questions_import(file: Path, data_dir: Path | None) -> None:
 @data_option
 def questions_list(data_dir: Path | None) -> None:
     """The skills that have a bank."""
-    for entry in bootstrap(from_env(data_dir)).list_banks():
+    for entry in bootstrap(from_env(data_dir)).banks.list_banks():
         click.echo(f"{entry['skillId']}\t{entry['name']}\t{entry['questions']} questions")
 
 

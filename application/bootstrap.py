@@ -33,11 +33,11 @@ def bootstrap(
 
 def seed_banks(service: AssessmentService) -> list[str]:
     """Import the shipped banks of skills that have none yet; return their skill ids."""
-    listed = {entry["skillId"] for entry in service.list_banks()}
+    listed = {entry["skillId"] for entry in service.banks.list_banks()}
     imported = []
     for resource in sorted(files("application").joinpath("banks").iterdir(), key=str):
         bank = parse_bank(resource.read_bytes())
         if bank.skill_id not in listed:
-            service.import_bank(bank)
+            service.banks.import_bank(bank)
             imported.append(bank.skill_id)
     return imported

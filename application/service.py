@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
 import re
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import msgspec
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
+from application.access import Access, digest, new_session_token
+from application.banks import QuestionBanks
 from application.messages import (
     AttemptResult,
     Caller,
@@ -33,30 +31,24 @@ from application.messages import (
     WebhookStatus,
 )
 from application.public import public_event, public_state
-from application.recent import Recent
 from application.settings import Settings
 from application.store import EventStore
-from domain.access import MODES, ApiKey, IdempotentResponse
+from domain.access import IdempotentResponse
 from domain.assessment import Assessment, iso
-from domain.banks import CATALOG_ID, BankCatalog, QuestionBank
 from domain.errors import (
     Conflict,
     DomainError,
-    InvalidInput,
     MissingVerificationId,
     Unauthorized,
     VerificationNotFound,
 )
-from domain.questions import Bank, draw
+from domain.questions import draw
 from domain.scoring import PASS_MARK
 
 Result = TypeVar("Result", bound=msgspec.Struct)
 A = TypeVar("A", bound=Aggregate)
 
-KEY_MEMORY_SECONDS = 60.0
-BANK_MEMORY_SECONDS = 5.0
 RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
-SESSION_TOKEN = re.compile(r"sess_([0-9a-f]{32})_[A-Za-z0-9_-]{43}")
 PASSED_MESSAGE = "You have successfully passed the assessment and earned the Verified skill."
 FAILED_MESSAGE = (
     "You did not pass the assessment: a score of {score} is below the pass mark of {mark}."
@@ -64,13 +56,8 @@ FAILED_MESSAGE = (
 )
 
 
-def digest(secret: str) -> str:
-    """The stored form of a key or token: its SHA-256 (they carry 256 random bits)."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 class AssessmentService:
-    """The write side and the event-store queries; it never sees HTTP."""
+    """The commands of the write side and the history query; it never sees HTTP."""
 
     def __init__(
         self,
@@ -85,49 +72,8 @@ class AssessmentService:
         self.clock = clock
         self.new_id = new_id
         self.rng = rng
-        # Keys never change once issued; banks may be re-imported by another process,
-        # which a running API sees within BANK_MEMORY_SECONDS (a new skill at once).
-        self._tenant_keys: Recent[str, TenantCaller] = Recent(KEY_MEMORY_SECONDS)
-        self._banks: Recent[str, Bank] = Recent(BANK_MEMORY_SECONDS)
-        self._catalog: Recent[UUID, set[str]] = Recent(BANK_MEMORY_SECONDS)
-
-    # -- access ----------------------------------------------------------------------------
-
-    def issue_key(self, tenant: str, mode: str) -> str:
-        """Issue a tenant API key; only its hash is stored, the key is returned once."""
-        if mode not in MODES or not tenant.strip():
-            raise InvalidInput("give a tenant name and a mode of live or test")
-        key = f"ak_{mode}_{secrets.token_urlsafe(32)}"
-        self.store.save(ApiKey.issue(tenant.strip(), mode, digest(key)))
-        return key
-
-    def authenticate(self, credential: str | None) -> Caller:
-        """Tell who sends a request from its x-api-key: a tenant or a student's session."""
-        if credential and credential.startswith("sess_"):
-            return self._authenticate_session(credential)
-        if credential and credential.startswith("ak_"):
-            key_hash = digest(credential)
-            tenant = self._tenant_keys.get(key_hash, lambda: self._load_tenant(key_hash))
-            if tenant is not None:
-                return tenant
-        raise Unauthorized("a valid x-api-key is required")
-
-    def _load_tenant(self, key_hash: str) -> TenantCaller | None:
-        key = self._get(ApiKey, ApiKey.id_for(key_hash))
-        if key is None or not key.matches(key_hash):
-            return None
-        return TenantCaller(tenant=key.tenant, mode=key.mode)
-
-    def _authenticate_session(self, token: str) -> SessionCaller:
-        match = SESSION_TOKEN.fullmatch(token)
-        record = self._get(Assessment, UUID(match.group(1))) if match else None
-        if (
-            record is None
-            or not hmac.compare_digest(record.session_token_hash, digest(token))
-            or self.clock() >= record.session_expires_at
-        ):
-            raise Unauthorized("the session token is unknown or expired")
-        return SessionCaller(record)
+        self.access = Access(store, clock)
+        self.banks = QuestionBanks(store)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -138,18 +84,11 @@ class AssessmentService:
         tenant = self._tenant(caller)
 
         def decide() -> tuple[Started, list[Aggregate]]:
-            banked = self._banked_skills()
-            if any(skill["skillId"] not in banked for skill in command.skills):
-                banked = self._banked_skills(fresh=True)
-            for position, skill in enumerate(command.skills):
-                if skill["skillId"] not in banked:
-                    raise InvalidInput(
-                        f"skills[{position}].skillId: no question bank for '{skill['skillId']}'"
-                    )
+            self.banks.check_banked(command.skills)
             now = self.clock()
             expires_at = now + timedelta(seconds=self.settings.session_ttl_seconds)
             aggregate_id = self.new_id()
-            token = f"sess_{aggregate_id.hex}_{secrets.token_urlsafe(32)}"
+            token = new_session_token(aggregate_id)
             assessment = Assessment.start(
                 id=aggregate_id,
                 at=now,
@@ -180,7 +119,7 @@ class AssessmentService:
             assessment = self._record(caller, command.record_verification_id)
 
             def drawn() -> list[Any]:
-                banks = [self._bank(skill["skillId"]) for skill in assessment.skills]
+                banks = [self.banks.bank(skill["skillId"]) for skill in assessment.skills]
                 return draw(banks, self.settings.questions_per_attempt, self.rng)
 
             already = assessment.generate(drawn, self.clock())
@@ -244,29 +183,6 @@ class AssessmentService:
             state = cast("Assessment", event.mutate(state))
         return History(events=[public_event(event) for event in events], state=public_state(state))
 
-    # -- question banks --------------------------------------------------------------------
-
-    def import_bank(self, bank: Bank) -> None:
-        """Replace a skill's bank (records that already drew keep their questions)."""
-        for _ in range(3):
-            question_bank = self._get(QuestionBank, QuestionBank.id_for(bank.skill_id))
-            question_bank = question_bank or QuestionBank.create(bank.skill_id)
-            catalog = self._get(BankCatalog, CATALOG_ID) or BankCatalog.create()
-            question_bank.import_bank(bank)
-            catalog.list_bank(bank)
-            try:
-                self.store.save(question_bank, catalog)
-                self._banks.put(bank.skill_id, bank)
-                return
-            except IntegrityError:
-                continue
-        raise Conflict("concurrent imports kept winning; try again")
-
-    def list_banks(self) -> list[dict[str, Any]]:
-        """The skills that have a bank, with their names and sizes."""
-        catalog = self._get(BankCatalog, CATALOG_ID)
-        return sorted(catalog.skills.values(), key=lambda s: s["skillId"]) if catalog else []
-
     # -- plumbing --------------------------------------------------------------------------
 
     def _execute(
@@ -305,7 +221,7 @@ class AssessmentService:
     ) -> Result | None:
         if idempotency is None:
             return None
-        prior = self._get(
+        prior = self.store.find(
             IdempotentResponse, IdempotentResponse.id_for(caller.scope, idempotency.key)
         )
         return (
@@ -334,7 +250,7 @@ class AssessmentService:
         match = RECORD_ID.fullmatch(record_verification_id)
         if match is None:
             return None
-        assessment = self._get(Assessment, UUID(match.group(2)))
+        assessment = self.store.find(Assessment, UUID(match.group(2)))
         return assessment if assessment and assessment.mode == match.group(1) else None
 
     @staticmethod
@@ -343,31 +259,7 @@ class AssessmentService:
             raise Unauthorized("this endpoint needs a tenant API key, not a session token")
         return caller
 
-    def _bank(self, skill_id: str) -> Bank:
-        def load() -> Bank | None:
-            question_bank = self._get(QuestionBank, QuestionBank.id_for(skill_id))
-            return None if question_bank is None else question_bank.bank
-
-        bank = self._banks.get(skill_id, load)
-        if bank is None:
-            raise InvalidInput(f"no question bank for skill '{skill_id}'")
-        return bank
-
-    def _banked_skills(self, *, fresh: bool = False) -> set[str]:
-        def load() -> set[str]:
-            catalog = self._get(BankCatalog, CATALOG_ID)
-            return set() if catalog is None else set(catalog.skills)
-
-        return self._catalog.get(CATALOG_ID, load, fresh=fresh) or set()
-
     def _webhook_status(self, assessment: Assessment) -> WebhookStatus:
         if assessment.callback_webhook_url:
             return WebhookStatus(sent=True, status="queued")
         return WebhookStatus(sent=False, status="no_endpoint")
-
-    def _get(self, kind: type[A], aggregate_id: UUID) -> A | None:
-        try:
-            aggregate: Aggregate = self.store.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, kind) else None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import get_topic
@@ -16,11 +17,21 @@ from psycopg.sql import SQL, Identifier
 
 from application.settings import Settings
 
+A = TypeVar("A", bound=Aggregate)
+
 
 class EventStore(Application[UUID]):
     """Every fact of the service, as events in one notification log (table assess_events)."""
 
     name = "assess"
+
+    def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate of this kind with this id, or None."""
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
 
 
 def _single_try(method: Any) -> Any:

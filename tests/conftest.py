@@ -66,4 +66,4 @@ def client(service: AssessmentService) -> Iterator[TestClient]:  # type: ignore[
 @pytest.fixture
 def tenant_key(service: AssessmentService) -> str:
     """A live key of tenant acme."""
-    return service.issue_key("acme", "live")
+    return service.access.issue_key("acme", "live")

@@ -240,8 +240,8 @@ def test_a_record_the_caller_cannot_see_is_not_found(
         "malformed id": (tenant_key, "not-a-record"),
         "uppercase id": (tenant_key, record.record_id.upper()),
         "id with the other mode": (tenant_key, record.record_id.replace("_live_", "_test_")),
-        "another tenant's record": (service.issue_key("other", "live"), record.record_id),
-        "test key on a live record": (service.issue_key("acme", "test"), record.record_id),
+        "another tenant's record": (service.access.issue_key("other", "live"), record.record_id),
+        "test key on a live record": (service.access.issue_key("acme", "test"), record.record_id),
     }[case]
     before = event_count(client, tenant_key, record.record_id)
 
@@ -607,8 +607,8 @@ def limited(sqlite_url: str, clock: Clock) -> Iterator[AssessmentService]:
 
 
 def test_the_fourth_request_a_minute_is_rate_limited(limited: AssessmentService) -> None:
-    key = limited.issue_key("acme", "live")
-    other_key = limited.issue_key("other", "live")
+    key = limited.access.issue_key("acme", "live")
+    other_key = limited.access.issue_key("other", "live")
     with TestClient(create_app(limited)) as client:
         statuses = [
             client.post(VERIFY, json=VERIFY_BODY, headers={"x-api-key": key}).status_code
@@ -686,7 +686,7 @@ def test_rejected_commands_record_nothing(
     questions: list[dict[str, Any]],
 ) -> None:
     answers = zero_answers(questions)
-    other_tenant = service.issue_key("other", "live")
+    other_tenant = service.access.issue_key("other", "live")
     rejected: list[tuple[str | None, str, Any, int]] = [
         (record.session, SUBMIT, {}, 400),
         (record.session, SUBMIT, {"answers": answers[:3]}, 400),

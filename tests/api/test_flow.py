@@ -229,7 +229,7 @@ def eight_per_attempt(sqlite_url: str, clock: Clock) -> Iterator[AssessmentServi
 def test_score_rounds_halves_up(
     eight_per_attempt: AssessmentService, correct: int, score: int, passed: bool
 ) -> None:
-    tenant_key = eight_per_attempt.issue_key("acme", "live")
+    tenant_key = eight_per_attempt.access.issue_key("acme", "live")
     with TestClient(create_app(eight_per_attempt)) as client:
         record_id, session = start(client, tenant_key)
         assert generated(client, session)["totalQuestions"] == 8

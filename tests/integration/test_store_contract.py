@@ -56,7 +56,7 @@ def event_types(service: AssessmentService, record_id: str) -> list[str]:
 
 def test_a_reopened_store_holds_the_whole_history(store_url: str, clock: Clock) -> None:
     service = make_service(store_url, clock)
-    key = service.issue_key("acme", "live")
+    key = service.access.issue_key("acme", "live")
     record_id = start(service)
     service.generate_questions(ACME, GenerateQuestions(record_id), None)
     service.submit_answers(ACME, sheet(service, record_id, 2), None)
@@ -66,7 +66,7 @@ def test_a_reopened_store_holds_the_whole_history(store_url: str, clock: Clock) 
 
     reopened = make_service(store_url, clock)
     assert reopened.history(ACME, record_id, None) == before
-    assert reopened.authenticate(key) == ACME
+    assert reopened.access.authenticate(key) == ACME
     submitted = reopened.submit_answers(ACME, sheet(reopened, record_id, 10), None)
     assert (submitted.result.attempt_number, submitted.result.passed) == (2, True)
     reopened.store.close()
@@ -140,8 +140,10 @@ def test_an_import_replaces_the_bank_but_drawn_sets_stay(store_url: str, clock: 
         b'{"skillId": "skill_001", "name": "React", "questions": ['
         b'{"question": "New?", "options": ["yes", "no"], "answer": 0}]}'
     )
-    service.import_bank(replacement)
-    assert [b["questions"] for b in service.list_banks() if b["skillId"] == "skill_001"] == [1]
+    service.banks.import_bank(replacement)
+    assert [b["questions"] for b in service.banks.list_banks() if b["skillId"] == "skill_001"] == [
+        1
+    ]
     again = service.generate_questions(ACME, GenerateQuestions(record_id), None)
     assert again.questions == drawn.questions
     service.submit_answers(ACME, sheet(service, record_id, 0), None)
@@ -152,7 +154,7 @@ def test_an_import_replaces_the_bank_but_drawn_sets_stay(store_url: str, clock: 
 
 def test_unknown_keys_and_sessions_are_refused(store_url: str, clock: Clock) -> None:
     service = make_service(store_url, clock)
-    key = service.issue_key("acme", "test")
+    key = service.access.issue_key("acme", "test")
     for credential in [
         None,
         "",
@@ -161,6 +163,6 @@ def test_unknown_keys_and_sessions_are_refused(store_url: str, clock: Clock) -> 
         "sess_" + "0" * 32 + "_" + "a" * 43,
     ]:
         with pytest.raises(Unauthorized):
-            service.authenticate(credential)
-    assert service.authenticate(key) == TenantCaller(tenant="acme", mode="test")
+            service.access.authenticate(credential)
+    assert service.access.authenticate(key) == TenantCaller(tenant="acme", mode="test")
     service.store.close()
