@@ -14,10 +14,12 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
-from api.auth import provide_caller, provide_service
+from api.auth import provide_caller
 from api.errors import EXCEPTION_HANDLERS, error_response
-from api.verifications import VerificationsController
+from api.metrics import PROJECTION_METRICS
+from api.verifications import StudentsController, VerificationsController
 from application.service import AssessmentService
+from projections.queries import ReadSide
 
 OPEN_PATHS = ["/health", "/ready", "/metrics", "/schema"]
 
@@ -30,16 +32,16 @@ async def health() -> dict[str, str]:
 
 @get("/ready", operation_id="ready", include_in_schema=False)
 async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
-    """The event store is reachable."""
+    """The event store is reachable; each view's position and lag."""
     service: AssessmentService = request.app.state.service
+    read: ReadSide = request.app.state.read
     try:
         head = await to_thread.run_sync(service.store.recorder.max_notification_id)
+        views = await to_thread.run_sync(read.status)
     except Exception:
         return error_response("SERVICE_UNAVAILABLE", "the event store cannot be reached", 503)
-    return Response(
-        {"status": "ready", "details": {"eventStore": {"head": head or 0}}},
-        media_type=MediaType.JSON,
-    )
+    details = {"eventStore": {"head": head or 0}, "projections": views}
+    return Response({"status": "ready", "details": details}, media_type=MediaType.JSON)
 
 
 def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
@@ -51,7 +53,8 @@ def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
 
 
 def create_app(service: AssessmentService) -> Litestar:
-    """Build the HTTP app around an application service."""
+    """Build the HTTP app around an application service and the views of its store."""
+    read = ReadSide(service.store)
     settings = service.settings
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -61,12 +64,18 @@ def create_app(service: AssessmentService) -> Litestar:
     prometheus = PrometheusConfig(
         app_name="assess", prefix="assess", group_path=True, exclude=OPEN_PATHS
     )
-    protected = [VerifyController, AssessmentController, VerificationsController]
+    protected = [
+        VerifyController,
+        AssessmentController,
+        VerificationsController,
+        StudentsController,
+    ]
     app = Litestar(
         route_handlers=[*protected, health, ready, PrometheusController],
         dependencies={
             "caller": Provide(provide_caller, sync_to_thread=False),
-            "service": Provide(provide_service, sync_to_thread=False),
+            "service": Provide(lambda: service, sync_to_thread=False),
+            "read": Provide(lambda: read, sync_to_thread=False),
         },
         middleware=[rate_limit.middleware, prometheus.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -79,4 +88,6 @@ def create_app(service: AssessmentService) -> Litestar:
         ),
     )
     app.state.service = service
+    app.state.read = read
+    PROJECTION_METRICS.read = read
     return app

@@ -26,9 +26,3 @@ def provide_caller(request: Request[Any, Any, Any]) -> Caller:
     """The caller the guard authenticated."""
     caller: Caller = request.state.caller
     return caller
-
-
-def provide_service(request: Request[Any, Any, Any]) -> AssessmentService:
-    """The application service of this process."""
-    service: AssessmentService = request.app.state.service
-    return service

@@ -6,18 +6,30 @@ import json
 import logging
 import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 import uvicorn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from api.verifications import parse_moment
 from application.bootstrap import bootstrap, seed_banks
 from application.settings import from_env
+from application.store import EventStore, open_store
 from domain.access import MODES
 from domain.errors import DomainError
 from domain.questions import parse_bank
+from projections.model import ReadModel
+from projections.runner import MODELS, count_events, rebuild, start_projector
 
 data_option = click.option(
     "--data",
@@ -54,7 +66,9 @@ def dev(port: int, data_dir: Path | None) -> None:
     if seeded:
         click.echo(f"imported the shipped question banks: {', '.join(seeded)}")
     click.echo(f"store: {service.settings.store_url}")
-    run_until_stopped(create_app(service), host="127.0.0.1", port=port, access_log=False)
+    app = create_app(service)
+    start_projector(service.store, threading.Event())  # daemon threads, gone with the process
+    run_until_stopped(app, host="127.0.0.1", port=port, access_log=False)
 
 
 @main.command()
@@ -71,6 +85,63 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
     run_until_stopped(
         "api.asgi:create", factory=True, host=host, port=port, workers=workers, access_log=False
     )
+
+
+@main.command()
+@data_option
+def projector(data_dir: Path | None) -> None:
+    """Keep the read models up to date until SIGTERM (each view in its own thread)."""
+    store = open_store(from_env(data_dir))
+    stopping = threading.Event()
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: stopping.set())
+    threads = start_projector(store, stopping)
+    while any(thread.is_alive() for thread in threads) and not stopping.is_set():
+        stopping.wait(0.5)
+    for thread in threads:
+        thread.join()
+    store.close()
+    if not stopping.is_set():
+        raise SystemExit("every view stopped at an event it cannot apply (see the log)")
+
+
+@main.group()
+def projections() -> None:
+    """Read models."""
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False, type=click.Choice(sorted(MODELS)))
+@data_option
+def projections_rebuild(name: str | None, data_dir: Path | None) -> None:
+    """Rebuild a view (or all) from position zero into fresh tables, then swap it in;
+    the old view serves reads until then."""
+    store = open_store(from_env(data_dir))
+    for model in [MODELS[name]] if name else MODELS.values():
+        old, new = rebuild_with_progress(store, model)
+        click.echo(f"{model.name}: generation {new} swapped in (generation {old} dropped)")
+    store.close()
+
+
+def rebuild_with_progress(store: EventStore, model: ReadModel) -> tuple[int, int]:
+    """Rebuild one view, showing events done / total, the rate and the time left."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns) as progress:
+        task = progress.add_task(model.name, total=count_events(store, model), rate="")
+        started = time.monotonic()
+
+        def advance(applied: int, _: int) -> None:
+            done = progress.tasks[task].completed + applied
+            rate = done / max(time.monotonic() - started, 1e-6)
+            progress.update(task, completed=done, rate=f"{rate:,.0f} events/s")
+
+        return rebuild(store, model, on_batch=advance)
 
 
 @main.group()

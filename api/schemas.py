@@ -100,3 +100,78 @@ class ErrorResponse(msgspec.Struct, frozen=True, kw_only=True):
 
     success: bool = False
     error: ErrorBody
+
+
+class SkillStatus(msgspec.Struct, frozen=True, rename="camel"):
+    """A skill of a record and its status."""
+
+    skill_id: str
+    name: str
+    verified: bool
+    status: str
+    verified_at: str | None
+    verified_by: str | None
+
+
+class Attempt(msgspec.Struct, frozen=True, rename="camel"):
+    """A scored attempt."""
+
+    attempt_number: int
+    score: int
+    passed: bool
+    correct_answers: int
+    total_questions: int
+    submitted_at: str
+
+
+class Record(msgspec.Struct, frozen=True, rename="camel"):
+    """A verification record as the record view holds it."""
+
+    record_verification_id: str
+    student_id: str
+    status: str
+    is_locked: bool
+    skills: list[SkillStatus]
+    attempts: list[Attempt]
+    created_at: str
+    updated_at: str
+
+
+class RecordResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of GET /verifications/{id}."""
+
+    success: bool = True
+    data: Record
+
+
+class RecordPage(msgspec.Struct, frozen=True, rename="camel"):
+    """A page of records, newest first; nextCursor is null on the last page."""
+
+    items: list[Record]
+    next_cursor: str | None
+
+
+class RecordPageResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of GET /verifications."""
+
+    success: bool = True
+    data: RecordPage
+
+
+class StudentSkill(msgspec.Struct, frozen=True, rename="camel"):
+    """A student's skill across the tenant's records."""
+
+    skill_id: str
+    name: str
+    status: str
+    verified: bool
+    verified_at: str | None
+    verified_by: str | None
+    record_verification_id: str
+
+
+class StudentSkillsResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of GET /students/{studentId}/skills."""
+
+    success: bool = True
+    data: list[StudentSkill]

@@ -58,3 +58,17 @@ def public_state(assessment: Assessment | None) -> dict[str, Any]:
         "updatedAt": iso(assessment.modified_on),
         "version": assessment.version,
     }
+
+
+def record_summary(assessment: Assessment) -> dict[str, Any]:
+    """A record as GET /verifications/{id} shows it (the record view holds the same)."""
+    return {
+        "recordVerificationId": assessment.record_verification_id,
+        "studentId": assessment.student["studentId"],
+        "status": assessment.status,
+        "isLocked": assessment.is_locked,
+        "skills": [dict(skill) for skill in assessment.skill_status.values()],
+        "attempts": [dict(attempt) for attempt in assessment.attempts],
+        "createdAt": iso(assessment.created_on),
+        "updatedAt": iso(assessment.modified_on),
+    }

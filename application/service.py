@@ -30,7 +30,7 @@ from application.messages import (
     TenantCaller,
     WebhookStatus,
 )
-from application.public import public_event, public_state
+from application.public import public_event, public_state, record_summary
 from application.settings import Settings
 from application.store import EventStore
 from domain.access import IdempotentResponse
@@ -182,6 +182,10 @@ class AssessmentService:
         for event in events:
             state = cast("Assessment", event.mutate(state))
         return History(events=[public_event(event) for event in events], state=public_state(state))
+
+    def record(self, caller: Caller, record_verification_id: str) -> dict[str, Any]:
+        """A record as its events fold to it now (for reads the record view has not seen)."""
+        return record_summary(self._record(self._tenant(caller), record_verification_id))
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -1,0 +1,46 @@
+"""Prometheus gauges of each view's position and lag, read when /metrics is scraped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from projections.queries import ReadSide
+
+log = logging.getLogger("assess.api")
+
+
+class ProjectionMetrics(Collector):
+    """assess_projection_position and assess_projection_lag, by view."""
+
+    def __init__(self) -> None:
+        self.read: ReadSide | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Read the views' positions now; nothing when the store cannot be reached."""
+        if self.read is None:
+            return
+        try:
+            status = self.read.status()
+        except Exception as error:
+            log.warning("projection metrics unavailable: %s", error)
+            return
+        position = GaugeMetricFamily(
+            "assess_projection_position", "Last event applied by the view", labels=["view"]
+        )
+        lag = GaugeMetricFamily(
+            "assess_projection_lag", "Assessment events the view has not applied", labels=["view"]
+        )
+        for view, figures in status.items():
+            position.add_metric([view], figures["position"])
+            lag.add_metric([view], figures["lag"])
+        yield position
+        yield lag
+
+
+PROJECTION_METRICS = ProjectionMetrics()
+REGISTRY.register(PROJECTION_METRICS)

@@ -1,0 +1,148 @@
+"""Reads of the views, for the API: records, a student's skills, and each view's lag."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore
+
+from application.store import EventStore
+from domain.errors import InvalidInput
+from projections.model import Sql
+from projections.runner import MODELS
+from projections.views import count_after, current_generation, open_live_view
+
+STATUSES = ("pending", "in_progress", "passed", "failed")
+MAX_PAGE = 100
+
+
+def record_item(row: Any) -> dict[str, Any]:
+    """A record view row as the API shows it."""
+    return {
+        "recordVerificationId": row["record_verification_id"],
+        "studentId": row["student_id"],
+        "status": row["status"],
+        "isLocked": bool(row["is_locked"]),
+        "skills": json.loads(row["skills"]),
+        "attempts": json.loads(row["attempts"]),
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+    }
+
+
+def skill_item(row: Any) -> dict[str, Any]:
+    """A skill view row as the API shows it."""
+    return {
+        "skillId": row["skill_id"],
+        "name": row["name"],
+        "status": row["status"],
+        "verified": bool(row["verified"]),
+        "verifiedAt": row["verified_at"],
+        "verifiedBy": row["verified_by"],
+        "recordVerificationId": row["record_verification_id"],
+    }
+
+
+def encode_cursor(position: int) -> str:
+    """An opaque cursor: where the next page starts."""
+    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The position an opaque cursor stands for."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if text.startswith("p"):
+            return int(text[1:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise InvalidInput("cursor: not a cursor this API gave out")
+
+
+class ReadSide:
+    """Queries of the record and skill views in the store's database."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        datastore = store.factory.datastore  # type: ignore[attr-defined]
+        self.postgres = isinstance(datastore, PostgresDatastore)
+        self.datastore = datastore
+        for model in MODELS.values():
+            open_live_view(store, model)
+
+    def _query(self, statement: str, *params: Any) -> list[Any]:
+        with self.datastore.transaction(commit=False) as cursor:
+            sql = Sql(cursor, self.postgres)
+            sql.run(statement, *params)
+            return list(cursor.fetchall())
+
+    def record(self, tenant: str, mode: str, record_verification_id: str) -> dict[str, Any] | None:
+        """One record of the tenant, if the view has it."""
+        rows = self._query(
+            "SELECT * FROM record_view"
+            " WHERE id = ? AND record_verification_id = ? AND tenant = ? AND mode = ?",
+            record_verification_id[-32:],
+            record_verification_id,
+            tenant,
+            mode,
+        )
+        return record_item(rows[0]) if rows else None
+
+    def records(
+        self,
+        tenant: str,
+        mode: str,
+        student_id: str | None,
+        status: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the tenant's records, newest first, and the cursor of the next page."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"status: one of {', '.join(STATUSES)}")
+        if not 1 <= limit <= MAX_PAGE:
+            raise InvalidInput(f"limit: 1 to {MAX_PAGE}")
+        conditions: list[str] = ["tenant = ?", "mode = ?"]
+        params: list[Any] = [tenant, mode]
+        for column, value in (("student_id", student_id), ("status", status)):
+            if value is not None:
+                conditions.append(f"{column} = ?")
+                params.append(value)
+        if cursor is not None:
+            conditions.append("created_position < ?")
+            params.append(decode_cursor(cursor))
+        rows = self._query(
+            f"SELECT * FROM record_view WHERE {' AND '.join(conditions)}"
+            f" ORDER BY created_position DESC LIMIT {limit + 1}",
+            *params,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [record_item(row) for row in rows], (
+            encode_cursor(rows[-1]["created_position"]) if more else None
+        )
+
+    def skills(self, tenant: str, mode: str, student_id: str) -> list[dict[str, Any]]:
+        """A student's skills across the tenant's records."""
+        rows = self._query(
+            "SELECT * FROM skill_view WHERE tenant = ? AND mode = ? AND student_id = ?"
+            " ORDER BY skill_id",
+            tenant,
+            mode,
+            student_id,
+        )
+        return [skill_item(row) for row in rows]
+
+    def status(self) -> dict[str, dict[str, int]]:
+        """Each view's generation, position and lag (assessment events not yet applied)."""
+        report = {}
+        for name, model in MODELS.items():
+            with self.datastore.transaction(commit=False) as cursor:
+                generation = current_generation(Sql(cursor, self.postgres), name) or 0
+            view_position = open_live_view(self.store, model).position()
+            lag = count_after(self.store, view_position, model.topics)
+            report[name] = {"generation": generation, "position": view_position, "lag": lag}
+        return report

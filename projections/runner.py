@@ -1,0 +1,137 @@
+"""Following the event store: the projector's loop, and rebuilding a view from zero."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from eventsourcing.domain import AggregateEvent
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError
+
+from application.store import EventStore
+from projections.model import ReadModel
+from projections.records import RecordView
+from projections.skills import SkillView
+from projections.views import Superseded, View, count_after, open_live_view, swap_in
+
+log = logging.getLogger("assess.projections")
+
+MODELS: dict[str, ReadModel] = {model.name: model for model in (RecordView(), SkillView())}
+BATCH = 500
+IDLE_WAIT = 0.1
+
+
+def catch_up(
+    view: View,
+    until: Callable[[], bool],
+    on_batch: Callable[[int, int], None] = lambda applied, position: None,
+) -> None:
+    """Apply every event after the view's position, in batches, until `until()` is true
+    when nothing is left. A batch is one transaction with its last position."""
+    store = view.store
+    position = view.position()
+    while True:
+        notifications = store.recorder.select_notifications(
+            start=position + 1, limit=BATCH, topics=view.model.topics
+        )
+        if not notifications:
+            if until():
+                return
+            continue
+        try:
+            batch = [
+                (decoded(store, notification), notification.id) for notification in notifications
+            ]
+            view.record(batch)
+        except (Superseded, OperationalError, InterfaceError):
+            raise
+        except Exception as error:
+            raise PoisonedView(
+                f"{view.table} stopped at an event it cannot apply:"
+                f" {_find_poison(view, notifications)}: {error!r}"
+            ) from error
+        position = notifications[-1].id
+        on_batch(len(batch), position)
+
+
+class PoisonedView(Exception):
+    """A view met an event it cannot apply, and stopped there."""
+
+
+def decoded(store: EventStore, notification: Notification) -> AggregateEvent:
+    """The domain event of a stored notification."""
+    event = store.mapper.to_domain_event(notification)
+    if not isinstance(event, AggregateEvent):
+        raise TypeError(f"not an aggregate event: {notification.topic}")
+    return event
+
+
+def _find_poison(view: View, notifications: Sequence[Notification]) -> str:
+    """Name the first event of a failed batch that fails (replayed, then rolled back)."""
+    culprit = "no single event (the batch failed as a whole)"
+    with contextlib.suppress(_Rollback), view.transaction() as sql:
+        for notification in notifications:
+            try:
+                event = decoded(view.store, notification)
+                view.model.apply(sql, view.table, event, notification.id)
+            except Exception:
+                culprit = (
+                    f"notification {notification.id} ({notification.topic},"
+                    f" v{notification.originator_version} of {notification.originator_id})"
+                )
+                break
+        raise _Rollback
+    return culprit
+
+
+class _Rollback(Exception):
+    pass
+
+
+def follow(store: EventStore, model: ReadModel, stopping: threading.Event) -> None:
+    """Keep one read model up to date until stopped; survive outages and rebuilds."""
+    while not stopping.is_set():
+        try:
+            view = open_live_view(store, model)
+            catch_up(view, until=lambda: stopping.wait(IDLE_WAIT))
+        except Superseded:
+            log.info("%s: a rebuild swapped in a new generation; following it", model.name)
+        except (OperationalError, InterfaceError) as error:
+            log.warning("%s: store unreachable (%s); retrying", model.name, error)
+            stopping.wait(1.0)
+        except PoisonedView as error:
+            log.error("%s", error)
+            return
+
+
+def start_projector(store: EventStore, stopping: threading.Event) -> list[threading.Thread]:
+    """Follow every read model, each in its own thread (a poisoned one stops alone)."""
+    threads = [
+        threading.Thread(target=follow, args=(store, model, stopping), name=name, daemon=True)
+        for name, model in MODELS.items()
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def rebuild(
+    store: EventStore, model: ReadModel, on_batch: Callable[[int, int], None]
+) -> tuple[int, int]:
+    """Fill the next generation from zero, swap readers over, drop the old one.
+    Returns (old generation, new generation)."""
+    current = open_live_view(store, model)
+    fresh = View(store, model, current.generation + 1, live=False)
+    fresh.drop()
+    fresh.create()
+    catch_up(fresh, until=lambda: True, on_batch=on_batch)
+    swap_in(fresh)
+    current.drop()
+    return current.generation, fresh.generation
+
+
+def count_events(store: EventStore, model: ReadModel) -> int:
+    """How many stored events a rebuild of this model will apply."""
+    return count_after(store, 0, model.topics)

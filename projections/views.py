@@ -1,0 +1,159 @@
+"""Materialised views: a read model's tables in one generation, written exactly once.
+
+Each batch of events and the view's tracking position are written in one transaction, on
+the library's tracking recorders: a position is recorded only if it is past the last one,
+so an event is never applied twice. A rebuild fills the next generation of tables from
+position zero and then swaps the SQL view that readers query over to them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.domain import AggregateEvent
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+
+from application.store import EventStore
+from projections.model import ReadModel, Sql
+
+GENERATIONS = "view_generations"
+APPLICATION = "assess"
+
+
+class Superseded(Exception):
+    """A rebuild swapped in a newer generation of this view."""
+
+
+def _postgres(store: EventStore) -> bool:
+    return isinstance(store.factory.datastore, PostgresDatastore)  # type: ignore[attr-defined]
+
+
+class View:
+    """One generation of a read model's tables, and the position it has applied."""
+
+    recorder: PostgresTrackingRecorder | SQLiteTrackingRecorder
+
+    def __init__(self, store: EventStore, model: ReadModel, generation: int, *, live: bool):
+        self.store = store
+        self.model = model
+        self.generation = generation
+        self.live = live
+        self.table = f"{model.name}_g{generation}"
+        self.postgres = _postgres(store)
+        datastore = store.factory.datastore  # type: ignore[attr-defined]
+        if self.postgres:
+            self.recorder = PostgresTrackingRecorder(
+                datastore, tracking_table_name=f"{self.table}_tracking"
+            )
+            self.tracking_name = APPLICATION
+        else:
+            self.recorder = SQLiteTrackingRecorder(datastore)
+            self.tracking_name = f"{APPLICATION}:{self.table}"
+
+    def create(self) -> None:
+        """Create the tables of this generation and its tracking, if missing."""
+        self.recorder.create_table()
+        with self.transaction() as sql:
+            for statement in self.model.create_statements(self.table):
+                sql.run(statement)
+
+    def drop(self) -> None:
+        """Remove this generation's tables and tracking."""
+        with self.transaction() as sql:
+            for statement in self.model.drop_statements(self.table):
+                sql.run(statement)
+            if self.postgres:
+                sql.run(f"DROP TABLE IF EXISTS {self.table}_tracking")
+            else:
+                sql.run("DELETE FROM tracking WHERE application_name = ?", self.tracking_name)
+
+    def position(self) -> int:
+        """The notification id of the last event applied (0 before any)."""
+        return self.recorder.max_tracking_id(self.tracking_name) or 0
+
+    def record(self, events: Sequence[tuple[AggregateEvent, int]]) -> None:
+        """Apply a batch of (event, position) and track its last position, atomically."""
+        with self.transaction() as sql:
+            if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
+                raise Superseded(self.table)
+            self.recorder._insert_tracking(sql.cursor, Tracking(self.tracking_name, events[-1][1]))
+            for event, position in events:
+                self.model.apply(sql, self.table, event, position)
+
+    def transaction(self) -> Any:
+        """A write transaction on the store's database, as Sql."""
+        return _SqlTransaction(self.store, self.postgres)
+
+
+class _SqlTransaction:
+    def __init__(self, store: EventStore, postgres: bool) -> None:
+        datastore: PostgresDatastore | SQLiteDatastore = store.factory.datastore  # type: ignore[attr-defined]
+        self.context = datastore.transaction(commit=True)
+        self.postgres = postgres
+
+    def __enter__(self) -> Sql:
+        return Sql(self.context.__enter__(), self.postgres)
+
+    def __exit__(self, *exc: Any) -> None:
+        self.context.__exit__(*exc)
+
+
+def current_generation(sql: Sql, name: str, *, lock: bool = False) -> int | None:
+    """The generation readers of a view see; with lock, no swap commits until we do."""
+    suffix = " FOR SHARE" if lock and sql.postgres else ""
+    row = sql.one(f"SELECT generation FROM {GENERATIONS} WHERE name = ?{suffix}", name)
+    return None if row is None else int(row["generation"])
+
+
+def open_live_view(store: EventStore, model: ReadModel) -> View:
+    """The generation readers see, created (as generation 1) on first use."""
+    postgres = _postgres(store)
+    with _SqlTransaction(store, postgres) as sql:
+        sql.run(
+            f"CREATE TABLE IF NOT EXISTS {GENERATIONS} (name TEXT PRIMARY KEY, generation INTEGER)"
+        )
+        generation = current_generation(sql, model.name)
+    if generation is not None:
+        return View(store, model, generation, live=True)
+    view = View(store, model, 1, live=True)
+    view.create()
+    swap_in(view)
+    return view
+
+
+def swap_in(view: View) -> int | None:
+    """Point readers at this generation; return the generation they saw before."""
+    with view.transaction() as sql:
+        sql.run(
+            f"CREATE TABLE IF NOT EXISTS {GENERATIONS} (name TEXT PRIMARY KEY, generation INTEGER)"
+        )
+        before = current_generation(sql, view.model.name, lock=True)
+        sql.run(
+            f"INSERT INTO {GENERATIONS} VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
+            " SET generation = excluded.generation",
+            view.model.name,
+            view.generation,
+        )
+        if view.postgres:
+            sql.run(f"CREATE OR REPLACE VIEW {view.model.name} AS SELECT * FROM {view.table}")
+        else:
+            sql.run(f"DROP VIEW IF EXISTS {view.model.name}")
+            sql.run(f"CREATE VIEW {view.model.name} AS SELECT * FROM {view.table}")
+    return before
+
+
+def count_after(store: EventStore, position: int, topics: Sequence[str]) -> int:
+    """How many stored events of these topics come after a position."""
+    postgres = _postgres(store)
+    events = getattr(store.recorder, "events_table_name", "stored_events")
+    marks = ", ".join("?" for _ in topics)
+    with _SqlTransaction(store, postgres) as sql:
+        row = sql.one(
+            f"SELECT COUNT(*) AS n FROM {events}"
+            f" WHERE {'notification_id' if postgres else 'rowid'} > ? AND topic IN ({marks})",
+            position,
+            *topics,
+        )
+    return int(row["n"])
