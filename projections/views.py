@@ -7,11 +7,12 @@ position zero and then swaps the SQL view that readers query over to them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.domain import AggregateEvent
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
@@ -19,6 +20,9 @@ from application.store import EventStore
 from projections.model import ReadModel, Sql
 
 GENERATIONS = "view_generations"
+CREATE_GENERATIONS = (
+    f"CREATE TABLE IF NOT EXISTS {GENERATIONS} (name TEXT PRIMARY KEY, generation INTEGER)"
+)
 APPLICATION = "assess"
 
 
@@ -108,19 +112,25 @@ def current_generation(sql: Sql, name: str, *, lock: bool = False) -> int | None
 
 
 def open_live_view(store: EventStore, model: ReadModel) -> View:
-    """The generation readers see, created (as generation 1) on first use."""
+    """The generation readers see, created (as generation 1) on first use. Processes
+    starting together may race to create it; creation is idempotent, so the loser of a
+    race (a duplicate-object error) simply looks again."""
     postgres = _postgres(store)
-    with _SqlTransaction(store, postgres) as sql:
-        sql.run(
-            f"CREATE TABLE IF NOT EXISTS {GENERATIONS} (name TEXT PRIMARY KEY, generation INTEGER)"
-        )
-        generation = current_generation(sql, model.name)
-    if generation is not None:
-        return View(store, model, generation, live=True)
-    view = View(store, model, 1, live=True)
-    view.create()
-    swap_in(view)
-    return view
+    for attempt in range(5):
+        try:
+            with _SqlTransaction(store, postgres) as sql:
+                sql.run(CREATE_GENERATIONS)
+                generation = current_generation(sql, model.name)
+            view = View(store, model, generation or 1, live=True)
+            if generation is None:
+                view.create()
+                swap_in(view)
+            return view
+        except (IntegrityError, InternalError, ProgrammingError):
+            if attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def swap_in(view: View) -> int | None:
