@@ -13,7 +13,7 @@ from application.store import EventStore
 from domain.errors import InvalidInput
 from projections.model import Sql
 from projections.runner import MODELS
-from projections.views import count_after, current_generation, open_live_view
+from projections.views import View, count_after, current_generation, open_live_view
 
 STATUSES = ("pending", "in_progress", "passed", "failed")
 MAX_PAGE = 100
@@ -142,7 +142,7 @@ class ReadSide:
         for name, model in MODELS.items():
             with self.datastore.transaction(commit=False) as cursor:
                 generation = current_generation(Sql(cursor, self.postgres), name) or 0
-            view_position = open_live_view(self.store, model).position()
+            view_position = View(self.store, model, generation, live=True).position()
             lag = count_after(self.store, view_position, model.topics)
             report[name] = {"generation": generation, "position": view_position, "lag": lag}
         return report
