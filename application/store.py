@@ -10,8 +10,13 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresTrackingRecorder,
+)
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
@@ -25,6 +30,17 @@ class EventStore(Application[UUID]):
 
     name = "assess"
 
+    @property
+    def datastore(self) -> PostgresDatastore | SQLiteDatastore:
+        """The database connections the recorders share (views and trackers use it too)."""
+        datastore: PostgresDatastore | SQLiteDatastore = self.factory.datastore  # type: ignore[attr-defined]
+        return datastore
+
+    @property
+    def postgres(self) -> bool:
+        """Whether the store is PostgreSQL (else SQLite)."""
+        return isinstance(self.datastore, PostgresDatastore)
+
     def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate of this kind with this id, or None."""
         try:
@@ -32,6 +48,43 @@ class EventStore(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
+
+
+class Tracker:
+    """A follower's position in the notification log, kept in the store's database by the
+    library's tracking recorders: a position is recorded only if it is past the last one."""
+
+    recorder: PostgresTrackingRecorder | SQLiteTrackingRecorder
+
+    def __init__(self, store: EventStore, name: str) -> None:
+        datastore = store.datastore
+        if isinstance(datastore, PostgresDatastore):
+            self.recorder = PostgresTrackingRecorder(
+                datastore, tracking_table_name=f"{name}_tracking"
+            )
+            self.key = store.name
+            self.drop_statement = f"DROP TABLE IF EXISTS {name}_tracking"
+        else:
+            self.recorder = SQLiteTrackingRecorder(datastore)
+            self.key = f"{store.name}:{name}"
+            self.drop_statement = f"DELETE FROM tracking WHERE application_name = '{self.key}'"
+
+    def create(self) -> None:
+        """Create the tracking table if it is missing."""
+        self.recorder.create_table()
+
+    def position(self) -> int:
+        """The notification id of the last event handled (0 before any)."""
+        return self.recorder.max_tracking_id(self.key) or 0
+
+    def advance(self, notification_id: int) -> None:
+        """Record a new position in its own transaction."""
+        self.recorder.insert_tracking(Tracking(self.key, notification_id))
+
+    def advance_within(self, cursor: Any, notification_id: int) -> None:
+        """Record a new position within the caller's transaction (its rows and this commit
+        together); a position that is not past the last one raises IntegrityError."""
+        self.recorder._insert_tracking(cursor, Tracking(self.key, notification_id))
 
 
 def _single_try(method: Any) -> Any:

@@ -7,8 +7,6 @@ import binascii
 import json
 from typing import Any
 
-from eventsourcing.postgres import PostgresDatastore
-
 from application.store import EventStore
 from domain.errors import InvalidInput
 from projections.model import Sql
@@ -67,9 +65,8 @@ class ReadSide:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        datastore = store.factory.datastore  # type: ignore[attr-defined]
-        self.postgres = isinstance(datastore, PostgresDatastore)
-        self.datastore = datastore
+        self.postgres = store.postgres
+        self.datastore = store.datastore
         for model in MODELS.values():
             open_live_view(store, model)
 

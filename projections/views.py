@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.domain import AggregateEvent
-from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError, Tracking
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
 
-from application.store import EventStore
+from application.store import EventStore, Tracker
 from projections.model import ReadModel, Sql
 
 GENERATIONS = "view_generations"
@@ -30,14 +28,8 @@ class Superseded(Exception):
     """A rebuild swapped in a newer generation of this view."""
 
 
-def _postgres(store: EventStore) -> bool:
-    return isinstance(store.factory.datastore, PostgresDatastore)  # type: ignore[attr-defined]
-
-
 class View:
     """One generation of a read model's tables, and the position it has applied."""
-
-    recorder: PostgresTrackingRecorder | SQLiteTrackingRecorder
 
     def __init__(self, store: EventStore, model: ReadModel, generation: int, *, live: bool):
         self.store = store
@@ -45,20 +37,12 @@ class View:
         self.generation = generation
         self.live = live
         self.table = f"{model.name}_g{generation}"
-        self.postgres = _postgres(store)
-        datastore = store.factory.datastore  # type: ignore[attr-defined]
-        if self.postgres:
-            self.recorder = PostgresTrackingRecorder(
-                datastore, tracking_table_name=f"{self.table}_tracking"
-            )
-            self.tracking_name = APPLICATION
-        else:
-            self.recorder = SQLiteTrackingRecorder(datastore)
-            self.tracking_name = f"{APPLICATION}:{self.table}"
+        self.postgres = store.postgres
+        self.tracker = Tracker(store, self.table)
 
     def create(self) -> None:
         """Create the tables of this generation and its tracking, if missing."""
-        self.recorder.create_table()
+        self.tracker.create()
         with self.transaction() as sql:
             for statement in self.model.create_statements(self.table):
                 sql.run(statement)
@@ -66,23 +50,19 @@ class View:
     def drop(self) -> None:
         """Remove this generation's tables and tracking."""
         with self.transaction() as sql:
-            for statement in self.model.drop_statements(self.table):
+            for statement in [*self.model.drop_statements(self.table), self.tracker.drop_statement]:
                 sql.run(statement)
-            if self.postgres:
-                sql.run(f"DROP TABLE IF EXISTS {self.table}_tracking")
-            else:
-                sql.run("DELETE FROM tracking WHERE application_name = ?", self.tracking_name)
 
     def position(self) -> int:
         """The notification id of the last event applied (0 before any)."""
-        return self.recorder.max_tracking_id(self.tracking_name) or 0
+        return self.tracker.position()
 
     def record(self, events: Sequence[tuple[AggregateEvent, int]]) -> None:
         """Apply a batch of (event, position) and track its last position, atomically."""
         with self.transaction() as sql:
             if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
                 raise Superseded(self.table)
-            self.recorder._insert_tracking(sql.cursor, Tracking(self.tracking_name, events[-1][1]))
+            self.tracker.advance_within(sql.cursor, events[-1][1])
             for event, position in events:
                 self.model.apply(sql, self.table, event, position)
 
@@ -93,8 +73,7 @@ class View:
 
 class _SqlTransaction:
     def __init__(self, store: EventStore, postgres: bool) -> None:
-        datastore: PostgresDatastore | SQLiteDatastore = store.factory.datastore  # type: ignore[attr-defined]
-        self.context = datastore.transaction(commit=True)
+        self.context = store.datastore.transaction(commit=True)
         self.postgres = postgres
 
     def __enter__(self) -> Sql:
@@ -115,7 +94,7 @@ def open_live_view(store: EventStore, model: ReadModel) -> View:
     """The generation readers see, created (as generation 1) on first use. Processes
     starting together may race to create it; creation is idempotent, so the loser of a
     race (a duplicate-object error) simply looks again."""
-    postgres = _postgres(store)
+    postgres = store.postgres
     for attempt in range(5):
         try:
             with _SqlTransaction(store, postgres) as sql:
@@ -156,7 +135,7 @@ def swap_in(view: View) -> int | None:
 
 def count_after(store: EventStore, position: int, topics: Sequence[str]) -> int:
     """How many stored events of these topics come after a position."""
-    postgres = _postgres(store)
+    postgres = store.postgres
     events = getattr(store.recorder, "events_table_name", "stored_events")
     marks = ", ".join("?" for _ in topics)
     with _SqlTransaction(store, postgres) as sql:
