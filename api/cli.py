@@ -105,6 +105,21 @@ def projector(data_dir: Path | None) -> None:
         raise SystemExit("every view stopped at an event it cannot apply (see the log)")
 
 
+@main.command()
+@data_option
+def relay(data_dir: Path | None) -> None:
+    """Publish every stored assessment event to Kafka (ASSESS_KAFKA_*) until SIGTERM."""
+    from consumers.relay import Relay
+
+    settings = from_env(data_dir)
+    store = open_store(settings)
+    stopping = threading.Event()
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: stopping.set())
+    Relay(store, settings).run(stopping)
+    store.close()
+
+
 @main.group()
 def projections() -> None:
     """Read models."""

@@ -4,16 +4,35 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import AggregateEvent
+from eventsourcing.utils import get_topic
 
 from domain.assessment import Assessment, iso
 
-SCHEMA_VERSION = 1
+# The events that leave the service (in their public form): those of the assessments.
+ASSESSMENT_TOPICS = tuple(
+    get_topic(event_class)
+    for event_class in (
+        Assessment.VerificationStarted,
+        Assessment.QuestionsGenerated,
+        Assessment.AnswersSubmitted,
+        Assessment.Scored,
+        Assessment.Locked,
+    )
+)
 # Base attributes every stored event has, shown as version/occurredAt instead.
 _BASE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 # Secrets that never leave the service: answer keys and session-token hashes.
 _HIDDEN = {"answer_key", "session_token_hash"}
+
+
+def event_id(event: AggregateEvent) -> str:
+    """A stable id of a stored event: the same on every replay, for consumers to dedupe on."""
+    return str(
+        uuid5(NAMESPACE_URL, f"assess:event:{event.originator_id}:{event.originator_version}")
+    )
 
 
 def camel(name: str) -> str:

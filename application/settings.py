@@ -19,6 +19,8 @@ class Settings(msgspec.Struct, frozen=True):
     rate_limit_per_minute: int = 600
     db_pool_size: int = 10
     db_connect_timeout: int = 2
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_topic: str = "assessment.events"
 
     @property
     def store_url(self) -> str:
@@ -38,6 +40,8 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "rate_limit_per_minute": env.get("ASSESS_RATE_LIMIT_PER_MINUTE"),
         "db_pool_size": env.get("ASSESS_DB_POOL_SIZE"),
         "db_connect_timeout": env.get("ASSESS_DB_CONNECT_TIMEOUT"),
+        "kafka_bootstrap": env.get("ASSESS_KAFKA_BOOTSTRAP"),
+        "kafka_topic": env.get("ASSESS_KAFKA_TOPIC"),
     }
     given = {name: value for name, value in fields.items() if value not in (None, "")}
     try:

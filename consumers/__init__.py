@@ -1,1 +1,1 @@
-"""The relay from the event store to Kafka and the Kafka consumers (issue 4)."""
+"""The relay from the event store to Kafka, and the Kafka consumers."""

@@ -7,20 +7,8 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from eventsourcing.domain import AggregateEvent
-from eventsourcing.utils import get_topic
 
-from domain.assessment import Assessment
-
-ASSESSMENT_TOPICS = tuple(
-    get_topic(event_class)
-    for event_class in (
-        Assessment.VerificationStarted,
-        Assessment.QuestionsGenerated,
-        Assessment.AnswersSubmitted,
-        Assessment.Scored,
-        Assessment.Locked,
-    )
-)
+from application.public import ASSESSMENT_TOPICS
 
 
 class PoisonEvent(Exception):

@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from application.service import AssessmentService
+from tests.broker import Broker, running_broker
 from tests.pgserver import fresh_database, running_server
 from tests.support import Clock, make_service
 
@@ -19,6 +20,13 @@ def pg_server() -> Iterator[str]:
     """A PostgreSQL server: the machine's, or a private one started for this run."""
     with running_server() as base_url:
         yield base_url
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Broker]:
+    """A Kafka-protocol broker for the whole run (tests use their own topics)."""
+    with running_broker() as broker:
+        yield broker
 
 
 @pytest.fixture

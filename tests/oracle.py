@@ -6,10 +6,9 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.public import record_summary
+from application.public import ASSESSMENT_TOPICS, record_summary
 from application.store import EventStore
 from domain.assessment import Assessment
-from projections.model import ASSESSMENT_TOPICS
 from projections.queries import ReadSide
 
 Rows = dict[tuple[str, ...], dict[str, Any]]

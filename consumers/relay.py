@@ -1,0 +1,140 @@
+"""The relay: every stored assessment event, in order, to the public Kafka topic.
+
+It follows the notification log from its tracked position, publishes a batch, waits until
+the broker has acknowledged all of it (acks=all), and only then records the batch's last
+position. A crash between the two republishes that batch: every event arrives at least
+once, and in the order of the store for each record (the message key)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from eventsourcing.domain import AggregateEvent
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from application.public import ASSESSMENT_TOPICS, event_id, public_event
+from application.settings import Settings
+from application.store import EventStore, Tracker
+from domain.assessment import Assessment
+
+log = logging.getLogger("assess.relay")
+
+BATCH = 500
+IDLE_WAIT = 0.05
+SOURCE = "/assess"
+MAX_BACKOFF = 10.0
+
+
+class Relay:
+    """Publishes the store's assessment events to Kafka, at least once and in order."""
+
+    def __init__(self, store: EventStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.tracker = Tracker(store, "relay")
+        self.tracker.create()
+        self._producer: KafkaProducer | None = None
+        self._record_ids: OrderedDict[UUID, str] = OrderedDict()
+
+    def run(self, stopping: threading.Event) -> None:
+        """Relay until stopped; while Kafka or the store is away, retry with backoff."""
+        backoff = 0.5
+        while not stopping.is_set():
+            try:
+                if self.relay_batch() == 0:
+                    stopping.wait(IDLE_WAIT)
+                backoff = 0.5
+            except (KafkaError, OperationalError, InterfaceError) as error:
+                log.warning("relay paused (%r); retrying in %.1f s", error, backoff)
+                self._discard_producer()
+                stopping.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        self._discard_producer()
+
+    def relay_batch(self) -> int:
+        """Publish the next batch and track it once acknowledged; return its size."""
+        notifications = self.store.recorder.select_notifications(
+            start=self.tracker.position() + 1, limit=BATCH, topics=ASSESSMENT_TOPICS
+        )
+        if not notifications:
+            return 0
+        producer = self._producer or self._new_producer()
+        futures = [self._send(producer, notification) for notification in notifications]
+        producer.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=0)  # raises the broker's error, if it refused one
+        self.tracker.advance(notifications[-1].id)
+        return len(notifications)
+
+    def _send(self, producer: KafkaProducer, notification: Notification) -> Any:
+        event = self.store.mapper.to_domain_event(notification)
+        assert isinstance(event, AggregateEvent)
+        message, headers = self.message(event)
+        return producer.send(
+            self.settings.kafka_topic,
+            key=message["recordVerificationId"].encode(),
+            value=msgspec.json.encode(message),
+            headers=headers,
+        )
+
+    def message(self, event: AggregateEvent) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+        """The public message of an event and its CloudEvents binary-mode headers."""
+        public = public_event(event)
+        message = {
+            "id": event_id(event),
+            "recordVerificationId": self._record_id(event),
+            **public,
+        }
+        headers = [
+            ("ce_specversion", b"1.0"),
+            ("ce_id", message["id"].encode()),
+            ("ce_source", SOURCE.encode()),
+            ("ce_type", f"assess.{public['type']}.v1".encode()),
+            ("ce_time", public["occurredAt"].encode()),
+            ("ce_subject", message["recordVerificationId"].encode()),
+            ("content-type", b"application/json"),
+        ]
+        return message, headers
+
+    def _record_id(self, event: AggregateEvent) -> str:
+        """ver_<mode>_<hex>: the mode is in the record's first event, remembered here."""
+        if isinstance(event, Assessment.VerificationStarted):
+            found = f"ver_{event.mode}_{event.originator_id.hex}"
+        else:
+            found = self._record_ids.get(event.originator_id) or self._load_record_id(event)
+        self._record_ids[event.originator_id] = found
+        self._record_ids.move_to_end(event.originator_id)
+        if len(self._record_ids) > 100_000:
+            self._record_ids.popitem(last=False)
+        return found
+
+    def _load_record_id(self, event: AggregateEvent) -> str:
+        [started] = self.store.repository.event_store.get(event.originator_id, lte=1)
+        assert isinstance(started, Assessment.VerificationStarted)
+        return f"ver_{started.mode}_{started.originator_id.hex}"
+
+    def _new_producer(self) -> KafkaProducer:
+        self._producer = KafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            batch_size=64 * 1024,
+            max_block_ms=5000,
+            request_timeout_ms=5000,
+            delivery_timeout_ms=15000,
+        )
+        return self._producer
+
+    def _discard_producer(self) -> None:
+        # After a broker restart an idempotent producer stays broken: start afresh.
+        if self._producer is not None:
+            self._producer.close(timeout=1)
+            self._producer = None

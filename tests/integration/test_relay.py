@@ -1,0 +1,186 @@
+"""The relay against a real Kafka-protocol broker: content, headers, crashes, outages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+import pytest
+from cloudevents.v1.kafka import KafkaMessage, from_binary
+from kafka import KafkaConsumer, TopicPartition
+
+from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
+from application.public import ASSESSMENT_TOPICS
+from application.service import AssessmentService
+from application.settings import Settings
+from consumers.relay import Relay
+from tests.broker import Broker
+from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
+
+ACME = TenantCaller(tenant="acme", mode="live")
+
+
+@pytest.fixture
+def topic() -> str:
+    return f"assessment.events.{uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def service(pg_url: str, clock: Clock) -> Iterator[AssessmentService]:
+    service = make_service(pg_url, clock)
+    yield service
+    service.store.close()
+
+
+def flow(service: AssessmentService, correct: int) -> str:
+    started = StartVerification(student=STUDENT, skills=[REACT])
+    record_id = service.start_verification(ACME, started, None).record_verification_id
+    service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    answers = [
+        (a["questionId"], a["selectedAnswer"]) for a in answer_sheet(service, record_id, correct)
+    ]
+    service.submit_answers(ACME, SubmitAnswers(answers, record_id), None)
+    return record_id
+
+
+def stored_events(service: AssessmentService) -> list[tuple[str, int]]:
+    """(record uuid hex, version) of every assessment event, in the store's order."""
+    notifications = service.store.recorder.select_notifications(
+        start=1, limit=100_000, topics=ASSESSMENT_TOPICS
+    )
+    return [(UUID(str(n.originator_id)).hex, n.originator_version) for n in notifications]
+
+
+def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[Any]:
+    """Every message on the topic, from the beginning, once `expected` have arrived."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    deadline = time.monotonic() + timeout
+    while not (partitions := consumer.partitions_for_topic(topic)):
+        assert time.monotonic() < deadline, f"no topic {topic}"
+        time.sleep(0.2)
+    consumer.assign([TopicPartition(topic, p) for p in partitions])
+    consumer.seek_to_beginning()
+    messages: list[Any] = []
+    while len(messages) < expected and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=500).values():
+            messages += batch
+    consumer.close()
+    return messages
+
+
+def relay_in_thread(
+    service: AssessmentService, settings: Settings
+) -> tuple[threading.Event, threading.Thread]:
+    stopping = threading.Event()
+    thread = threading.Thread(target=Relay(service.store, settings).run, args=(stopping,))
+    thread.start()
+    return stopping, thread
+
+
+def assert_complete_and_ordered(messages: list[Any], expected: list[tuple[str, int]]) -> None:
+    """Every stored event arrived (duplicates allowed), each record's in version order."""
+    seen = [(m.key.decode()[-32:], msgspec.json.decode(m.value)["version"]) for m in messages]
+    assert set(seen) == set(expected)
+    by_record: dict[str, list[int]] = {}
+    for record, version in seen:
+        by_record.setdefault(record, []).append(version)
+    for versions in by_record.values():
+        firsts = list(dict.fromkeys(versions))
+        assert firsts == sorted(firsts)
+
+
+def test_a_submit_reaches_the_topic_with_cloudevents_headers(
+    service: AssessmentService, broker: Broker, topic: str, pg_url: str
+) -> None:
+    passed, failed = flow(service, correct=9), flow(service, correct=2)
+    settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
+    stopping, thread = relay_in_thread(service, settings)
+    expected = stored_events(service)
+    messages = read_topic(broker.bootstrap, topic, len(expected))
+    stopping.set()
+    thread.join()
+    assert_complete_and_ordered(messages, expected)
+    types: dict[str, list[str]] = {}
+    for message in messages:
+        headers = {name: value for name, value in message.headers}
+        event = from_binary(KafkaMessage(headers=headers, key=message.key, value=message.value))
+        body = msgspec.json.decode(message.value)
+        assert event["specversion"] == "1.0"
+        assert event["id"] == body["id"]
+        assert event["source"] == "/assess"
+        assert event["type"] == f"assess.{body['type']}.v1"
+        assert event["time"] == body["occurredAt"]
+        assert event["datacontenttype"] == "application/json"
+        assert message.key.decode() == body["recordVerificationId"]
+        assert b"answerKey" not in message.value
+        assert b"sessionTokenHash" not in message.value
+        types.setdefault(body["recordVerificationId"], []).append(body["type"])
+    assert types[passed][-3:] == ["AnswersSubmitted", "Scored", "Locked"]
+    assert types[failed][-2:] == ["AnswersSubmitted", "Scored"]
+
+
+def test_the_relay_killed_mid_stream_loses_nothing(
+    service: AssessmentService, broker: Broker, topic: str, pg_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "ASSESS_DATABASE_URL": pg_url,
+        "ASSESS_KAFKA_BOOTSTRAP": broker.bootstrap,
+        "ASSESS_KAFKA_TOPIC": topic,
+    }
+    log = tmp_path / "relay.log"
+
+    def start_relay() -> subprocess.Popen[bytes]:
+        with log.open("ab") as sink:
+            return subprocess.Popen(
+                [sys.executable, "-m", "api", "relay"],
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+
+    writer = threading.Thread(target=lambda: [flow(service, n % 10) for n in range(40)] and None)
+    writer.start()
+    relay = start_relay()
+    for _ in range(2):
+        time.sleep(1.5)
+        relay.send_signal(signal.SIGKILL)
+        relay.wait()
+        relay = start_relay()
+    writer.join()
+    flow(service, correct=7)  # only the last relay can publish these: it is up and working
+    expected = stored_events(service)
+    messages = read_topic(broker.bootstrap, topic, len(expected), timeout=60)
+    relay.send_signal(signal.SIGTERM)
+    assert relay.wait(timeout=30) == 0, log.read_text()
+    assert_complete_and_ordered(messages, expected)
+
+
+def test_a_broker_outage_delays_but_loses_nothing(
+    service: AssessmentService, broker: Broker, topic: str, pg_url: str
+) -> None:
+    settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
+    stopping, thread = relay_in_thread(service, settings)
+    flow(service, correct=5)
+    read_topic(broker.bootstrap, topic, len(stored_events(service)))
+    broker.pause()
+    try:
+        for n in range(5):
+            flow(service, correct=n * 2)  # the write side does not need Kafka
+        time.sleep(2)
+    finally:
+        broker.resume()
+    expected = stored_events(service)
+    messages = read_topic(broker.bootstrap, topic, len(expected), timeout=60)
+    stopping.set()
+    thread.join()
+    assert_complete_and_ordered(messages, expected)
