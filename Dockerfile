@@ -1,0 +1,13 @@
+# The one image of the service; compose.yaml runs each process of the `assess` CLI from it.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY domain domain
+COPY application application
+COPY projections projections
+COPY api api
+COPY consumers consumers
+RUN pip install --no-cache-dir . && useradd --system assess
+USER assess
+EXPOSE 8000
+CMD ["assess", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "4"]
