@@ -18,6 +18,7 @@ from api.auth import provide_caller
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.metrics import PROJECTION_METRICS
 from api.verifications import StudentsController, VerificationsController
+from api.webhooks import WebhooksController
 from application.service import AssessmentService
 from projections.queries import ReadSide
 
@@ -69,6 +70,7 @@ def create_app(service: AssessmentService) -> Litestar:
         AssessmentController,
         VerificationsController,
         StudentsController,
+        WebhooksController,
     ]
     app = Litestar(
         route_handlers=[*protected, health, ready, PrometheusController],

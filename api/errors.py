@@ -25,6 +25,7 @@ DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[str, int]] = {
     errors.InvalidInput: ("VALIDATION_ERROR", 400),
     errors.IdempotencyKeyReused: ("IDEMPOTENCY_KEY_REUSED", 422),
     errors.Conflict: ("CONFLICT", 409),
+    errors.WebhookNotFound: ("NOT_FOUND", 404),
 }
 HTTP_CODES = {
     400: "VALIDATION_ERROR",

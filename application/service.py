@@ -33,6 +33,8 @@ from application.messages import (
 from application.public import public_event, public_state, record_summary
 from application.settings import Settings
 from application.store import EventStore
+from application.targets import refuse_private
+from application.webhooks import Webhooks
 from domain.access import IdempotentResponse
 from domain.assessment import Assessment, iso
 from domain.errors import (
@@ -74,6 +76,7 @@ class AssessmentService:
         self.rng = rng
         self.access = Access(store, clock)
         self.banks = QuestionBanks(store)
+        self.webhooks = Webhooks(store, settings.webhook_allow_private)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -85,6 +88,12 @@ class AssessmentService:
 
         def decide() -> tuple[Started, list[Aggregate]]:
             self.banks.check_banked(command.skills)
+            if command.callback_webhook_url:
+                refuse_private(
+                    command.callback_webhook_url,
+                    "callbackWebhookUrl",
+                    self.settings.webhook_allow_private,
+                )
             now = self.clock()
             expires_at = now + timedelta(seconds=self.settings.session_ttl_seconds)
             aggregate_id = self.new_id()
@@ -264,6 +273,8 @@ class AssessmentService:
         return caller
 
     def _webhook_status(self, assessment: Assessment) -> WebhookStatus:
-        if assessment.callback_webhook_url:
+        if assessment.callback_webhook_url or self.webhooks.any_for(
+            assessment.tenant, assessment.mode, "verification.completed"
+        ):
             return WebhookStatus(sent=True, status="queued")
         return WebhookStatus(sent=False, status="no_endpoint")

@@ -19,6 +19,8 @@ class Settings(msgspec.Struct, frozen=True):
     rate_limit_per_minute: int = 600
     db_pool_size: int = 10
     db_connect_timeout: int = 2
+    webhook_allow_private: bool = False
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic: str = "assessment.events"
 
@@ -40,6 +42,8 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "rate_limit_per_minute": env.get("ASSESS_RATE_LIMIT_PER_MINUTE"),
         "db_pool_size": env.get("ASSESS_DB_POOL_SIZE"),
         "db_connect_timeout": env.get("ASSESS_DB_CONNECT_TIMEOUT"),
+        "webhook_allow_private": env.get("ASSESS_WEBHOOK_ALLOW_PRIVATE"),
+        "webhook_retry_schedule": env.get("ASSESS_WEBHOOK_RETRY_SCHEDULE"),
         "kafka_bootstrap": env.get("ASSESS_KAFKA_BOOTSTRAP"),
         "kafka_topic": env.get("ASSESS_KAFKA_TOPIC"),
     }

@@ -49,3 +49,7 @@ class Unauthorized(DomainError):
 
 class MissingVerificationId(DomainError):
     """The command names no verification record, and the credential is bound to none."""
+
+
+class WebhookNotFound(DomainError):
+    """No webhook endpoint or delivery with this id is visible to the caller."""

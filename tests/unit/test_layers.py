@@ -13,11 +13,14 @@ ALLOWED = {
     "domain": {"domain", "msgspec", "eventsourcing.domain"},
     "application": {"domain", "application", "msgspec", "eventsourcing", "psycopg"},
     "projections": {"domain", "application", "projections", "eventsourcing", "psycopg"},
-    # The API reads the views through projections.queries: the entry points sit on top.
+    # The entry points sit on top: the API reads the views through projections.queries,
+    # and the CLI starts every process, the consumers' too.
     "api": {
-        *("domain", "application", "projections", "api", "msgspec", "litestar", "anyio"),
+        *("domain", "application", "projections", "consumers", "api", "msgspec", "litestar"),
+        "anyio",
         *("click", "uvicorn", "rich", "eventsourcing.persistence", "prometheus_client"),
     },
+    "consumers": {"domain", "application", "consumers", "msgspec", "eventsourcing", "kafka"},
 }
 
 

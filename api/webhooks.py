@@ -1,0 +1,143 @@
+"""Controllers of tenants' webhook endpoints and callback secrets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from anyio import to_thread
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from api.auth import authenticated
+from api.bodies import strict_body
+from api.verifications import tenant_of
+from application.messages import Caller
+from application.service import AssessmentService
+
+Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
+
+
+class RegisterWebhook(msgspec.Struct, frozen=True):
+    """POST /api/v1/webhooks: where to send which events (default: all)."""
+
+    url: Url
+    events: list[str] | None = None
+
+
+class Endpoint(msgspec.Struct, frozen=True):
+    """A registered endpoint (its secret is shown once, when it is registered)."""
+
+    id: str
+    url: str
+    events: list[str]
+
+
+class RegisteredEndpoint(msgspec.Struct, frozen=True):
+    """A new endpoint with its signing secret."""
+
+    id: str
+    url: str
+    events: list[str]
+    secret: str
+
+
+class Secret(msgspec.Struct, frozen=True):
+    """A signing secret."""
+
+    secret: str
+
+
+class RegisteredResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of POST /webhooks."""
+
+    success: bool = True
+    data: RegisteredEndpoint
+
+
+class EndpointsResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of GET /webhooks."""
+
+    success: bool = True
+    data: list[Endpoint]
+
+
+class RemovedResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of DELETE /webhooks/{id}."""
+
+    success: bool = True
+    data: dict[str, Any]
+
+
+class SecretResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of the callback-secret endpoints."""
+
+    success: bool = True
+    data: Secret
+
+
+class WebhooksController(Controller):
+    """Partners register where verification events are sent."""
+
+    path = "/api/v1/webhooks"
+    guards = (authenticated,)
+    tags = ("webhooks",)
+
+    @post("/", operation_id="registerWebhook", status_code=201)
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
+        data: JSONBody[RegisterWebhook],
+    ) -> RegisteredResponse:
+        """Register an endpoint; the answer holds its secret, shown this once."""
+        body = await strict_body(request, RegisterWebhook)
+        tenant = tenant_of(caller)
+        registered = await to_thread.run_sync(
+            service.webhooks.register, tenant, body.url, body.events
+        )
+        return RegisteredResponse(data=msgspec.convert(registered, RegisteredEndpoint))
+
+    @get("/", operation_id="listWebhooks", sync_to_thread=True)
+    def endpoints(
+        self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
+    ) -> EndpointsResponse:
+        """The tenant's endpoints, without secrets."""
+        found = service.webhooks.endpoints(tenant_of(caller))
+        return EndpointsResponse(data=msgspec.convert(found, list[Endpoint]))
+
+    @delete(
+        "/{endpoint_id:str}", operation_id="deleteWebhook", status_code=200, sync_to_thread=True
+    )
+    def remove(
+        self,
+        endpoint_id: FromPath[str],
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
+    ) -> RemovedResponse:
+        """Remove an endpoint: nothing more is sent to it."""
+        service.webhooks.remove(tenant_of(caller), endpoint_id)
+        return RemovedResponse(data={"id": endpoint_id, "deleted": True})
+
+    @get("/callback-secret", operation_id="getCallbackSecret", sync_to_thread=True)
+    def callback_secret(
+        self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
+    ) -> SecretResponse:
+        """The secret that signs deliveries to records' callbackWebhookUrl."""
+        secret = service.webhooks.callback_secret(tenant_of(caller))
+        return SecretResponse(data=Secret(secret=secret))
+
+    @post(
+        "/callback-secret/rotate",
+        operation_id="rotateCallbackSecret",
+        status_code=200,
+        sync_to_thread=True,
+    )
+    def rotate(
+        self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
+    ) -> SecretResponse:
+        """Replace the callback secret."""
+        secret = service.webhooks.rotate_callback_secret(tenant_of(caller))
+        return SecretResponse(data=Secret(secret=secret))

@@ -1,0 +1,76 @@
+"""Tenants' webhook endpoints and callback secrets (the registry; delivery is elsewhere)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any
+
+from application.messages import TenantCaller
+from application.store import EventStore
+from application.targets import refuse_private
+from domain.webhooks import EVENT_TYPES, TenantWebhooks
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: whsec_ and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class Webhooks:
+    """Register, list and remove endpoints; read and rotate the callback secret."""
+
+    def __init__(self, store: EventStore, allow_private: bool) -> None:
+        self.store = store
+        self.allow_private = allow_private
+
+    def find(self, tenant: str, mode: str) -> TenantWebhooks | None:
+        """A tenant's webhooks, if it ever used them."""
+        return self.store.find(TenantWebhooks, TenantWebhooks.id_for(tenant, mode))
+
+    def _opened(self, caller: TenantCaller) -> TenantWebhooks:
+        return self.find(caller.tenant, caller.mode) or TenantWebhooks.open(
+            caller.tenant, caller.mode, new_secret()
+        )
+
+    def register(self, caller: TenantCaller, url: str, events: list[str] | None) -> dict[str, Any]:
+        """Register an endpoint; its secret is in this answer only."""
+        refuse_private(url, "url", self.allow_private)
+        webhooks = self._opened(caller)
+        endpoint_id = f"whe_{secrets.token_hex(12)}"
+        chosen = list(EVENT_TYPES if events is None else events)
+        webhooks.register(endpoint_id, url, chosen, new_secret())
+        self.store.save(webhooks)
+        return dict(webhooks.endpoints[endpoint_id])
+
+    def endpoints(self, caller: TenantCaller) -> list[dict[str, Any]]:
+        """The tenant's endpoints, without their secrets."""
+        webhooks = self.find(caller.tenant, caller.mode)
+        found = webhooks.endpoints.values() if webhooks else []
+        return [{"id": e["id"], "url": e["url"], "events": e["events"]} for e in found]
+
+    def remove(self, caller: TenantCaller, endpoint_id: str) -> None:
+        """Remove an endpoint."""
+        webhooks = self._opened(caller)
+        webhooks.remove(endpoint_id)
+        self.store.save(webhooks)
+
+    def callback_secret(self, caller: TenantCaller) -> str:
+        """The secret that signs deliveries to records' callbackWebhookUrl."""
+        webhooks = self.find(caller.tenant, caller.mode)
+        if webhooks is None:
+            webhooks = self._opened(caller)
+            self.store.save(webhooks)
+        return webhooks.callback_secret
+
+    def rotate_callback_secret(self, caller: TenantCaller) -> str:
+        """Replace the callback secret; deliveries made from now on use the new one."""
+        webhooks = self._opened(caller)
+        webhooks.rotate(new_secret())
+        self.store.save(webhooks)
+        return webhooks.callback_secret
+
+    def any_for(self, tenant: str, mode: str, event_type: str) -> bool:
+        """Whether some registered endpoint of the tenant wants this event type."""
+        webhooks = self.find(tenant, mode)
+        return bool(webhooks and webhooks.subscribers(event_type))

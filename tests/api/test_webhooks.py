@@ -1,0 +1,134 @@
+"""Webhook endpoints and callback secrets over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from api.app import create_app
+from application.service import AssessmentService
+from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
+
+HOOKS = "/api/v1/webhooks"
+PUBLIC = "https://hooks.partner.invalid/x"  # a name that never resolves: let through
+
+
+def post(client: TestClient[Litestar], path: str, key: str, body: Any = None) -> Any:
+    return client.post(path, json=body, headers={"x-api-key": key})
+
+
+def test_register_list_and_delete(client: TestClient[Litestar], tenant_key: str) -> None:
+    created = post(client, HOOKS, tenant_key, {"url": PUBLIC})
+    assert created.status_code == 201
+    data = created.json()["data"]
+    assert data["secret"].startswith("whsec_")
+    assert data["events"] == ["verification.completed", "verification.initiated"]
+    listed = client.get(HOOKS, headers={"x-api-key": tenant_key}).json()["data"]
+    assert listed == [{"id": data["id"], "url": PUBLIC, "events": data["events"]}]
+    gone = client.delete(f"{HOOKS}/{data['id']}", headers={"x-api-key": tenant_key})
+    assert gone.json() == {"success": True, "data": {"id": data["id"], "deleted": True}}
+    assert client.get(HOOKS, headers={"x-api-key": tenant_key}).json()["data"] == []
+    again = client.delete(f"{HOOKS}/{data['id']}", headers={"x-api-key": tenant_key})
+    assert (again.status_code, again.json()["error"]["code"]) == (404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": PUBLIC, "events": ["verification.exploded"]},
+        {"url": PUBLIC, "events": []},
+        {"url": "ftp://203.0.113.7/x"},
+        {"url": "http://127.0.0.1:9/x"},
+        {"url": "http://localhost/x"},
+        {"url": "http://10.1.2.3/x"},
+        {"url": "http://169.254.169.254/latest"},
+        {"url": "http://[::1]/x"},
+    ],
+)
+def test_bad_or_private_targets_are_refused(
+    client: TestClient[Litestar], tenant_key: str, body: dict[str, Any]
+) -> None:
+    response = post(client, HOOKS, tenant_key, body)
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "VALIDATION_ERROR")
+    assert client.get(HOOKS, headers={"x-api-key": tenant_key}).json()["data"] == []
+
+
+def test_private_targets_when_the_operator_allows_them(sqlite_url: str, clock: Clock) -> None:
+    service = make_service(sqlite_url, clock, webhook_allow_private=True)
+    key = service.access.issue_key("acme", "live")
+    with TestClient(create_app(service)) as client:
+        assert post(client, HOOKS, key, {"url": "http://127.0.0.1:9/x"}).status_code == 201
+        body = {"student": STUDENT, "skills": [REACT], "callbackWebhookUrl": "http://127.0.0.1/x"}
+        assert post(client, "/api/v1/verify", key, body).status_code == 201
+
+
+def test_a_private_callback_url_is_refused_at_verify(
+    client: TestClient[Litestar], tenant_key: str
+) -> None:
+    body = {"student": STUDENT, "skills": [REACT], "callbackWebhookUrl": "http://127.0.0.1/x"}
+    response = post(client, "/api/v1/verify", tenant_key, body)
+    assert response.status_code == 400
+    assert "callbackWebhookUrl" in response.json()["error"]["message"]
+
+
+def test_the_callback_secret_is_stable_until_rotated(
+    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+) -> None:
+    first = client.get(f"{HOOKS}/callback-secret", headers={"x-api-key": tenant_key}).json()
+    second = client.get(f"{HOOKS}/callback-secret", headers={"x-api-key": tenant_key}).json()
+    assert first == second
+    assert first["data"]["secret"].startswith("whsec_")
+    rotated = post(client, f"{HOOKS}/callback-secret/rotate", tenant_key).json()["data"]["secret"]
+    assert rotated != first["data"]["secret"]
+    now = client.get(f"{HOOKS}/callback-secret", headers={"x-api-key": tenant_key}).json()
+    assert now["data"]["secret"] == rotated
+    other = service.access.issue_key("other", "live")
+    theirs = client.get(f"{HOOKS}/callback-secret", headers={"x-api-key": other}).json()
+    assert theirs["data"]["secret"] != rotated
+
+
+def test_tenants_see_only_their_endpoints(
+    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+) -> None:
+    mine = post(client, HOOKS, tenant_key, {"url": PUBLIC}).json()["data"]["id"]
+    for key in (
+        service.access.issue_key("other", "live"),
+        service.access.issue_key("acme", "test"),
+    ):
+        assert client.get(HOOKS, headers={"x-api-key": key}).json()["data"] == []
+        response = client.delete(f"{HOOKS}/{mine}", headers={"x-api-key": key})
+        assert response.status_code == 404
+    assert len(client.get(HOOKS, headers={"x-api-key": tenant_key}).json()["data"]) == 1
+
+
+def test_submit_says_queued_when_an_endpoint_wants_completed(
+    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+) -> None:
+    def submit() -> Any:
+        started = post(
+            client, "/api/v1/verify", tenant_key, {"student": STUDENT, "skills": [REACT]}
+        )
+        data = started.json()["data"]
+        post(client, "/api/v1/assessment/generate", data["sessionToken"])
+        answers = answer_sheet(service, data["recordVerificationId"], 0)
+        done = post(client, "/api/v1/assessment/submit", data["sessionToken"], {"answers": answers})
+        return done.json()["data"]["webhook"]
+
+    post(client, HOOKS, tenant_key, {"url": PUBLIC, "events": ["verification.initiated"]})
+    assert submit() == {"sent": False, "status": "no_endpoint"}
+    post(client, HOOKS, tenant_key, {"url": PUBLIC, "events": ["verification.completed"]})
+    assert submit() == {"sent": True, "status": "queued"}
+
+
+def test_a_session_cannot_manage_webhooks(client: TestClient[Litestar], tenant_key: str) -> None:
+    body = {"student": STUDENT, "skills": [REACT]}
+    token = post(client, "/api/v1/verify", tenant_key, body).json()["data"]["sessionToken"]
+    for response in (
+        client.get(HOOKS, headers={"x-api-key": token}),
+        post(client, HOOKS, token, {"url": PUBLIC}),
+        client.get(f"{HOOKS}/callback-secret", headers={"x-api-key": token}),
+    ):
+        assert (response.status_code, response.json()["error"]["code"]) == (401, "UNAUTHORIZED")
