@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -21,6 +22,7 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from application.settings import Settings
+from application.sql import Sql
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -40,6 +42,12 @@ class EventStore(Application[UUID]):
     def postgres(self) -> bool:
         """Whether the store is PostgreSQL (else SQLite)."""
         return isinstance(self.datastore, PostgresDatastore)
+
+    @contextmanager
+    def sql(self, *, commit: bool = True) -> Iterator[Sql]:
+        """A transaction on the store's database (rolled back unless commit)."""
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield Sql(cursor, self.postgres)
 
     def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate of this kind with this id, or None."""

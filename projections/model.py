@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
-from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
 from application.public import ASSESSMENT_TOPICS
+from application.sql import Sql
 
 
 class PoisonEvent(Exception):
     """An event this read model cannot apply: the view stops rather than skip it."""
-
-
-class Sql:
-    """A cursor of either backend, taking `?` placeholders and JSON columns as text."""
-
-    def __init__(self, cursor: Any, postgres: bool) -> None:
-        # The library wraps sqlite3's cursor; the wrapper hides rowcount.
-        self.cursor = getattr(cursor, "sqlite_cursor", cursor)
-        self.postgres = postgres
-
-    def run(self, statement: str, *params: Any) -> int:
-        """Execute one statement; return the number of rows it changed."""
-        self.cursor.execute(statement.replace("?", "%s") if self.postgres else statement, params)
-        return int(self.cursor.rowcount)
-
-    def one(self, statement: str, *params: Any) -> Any:
-        """The first row of a query, or None."""
-        self.run(statement, *params)
-        return self.cursor.fetchone()
-
-
-def dumps(value: Any) -> str:
-    """A JSON column's text."""
-    return json.dumps(value, separators=(",", ":"))
 
 
 class ReadModel(ABC):

@@ -9,7 +9,6 @@ from typing import Any
 
 from application.store import EventStore
 from domain.errors import InvalidInput
-from projections.model import Sql
 from projections.runner import MODELS
 from projections.views import View, count_after, current_generation, open_live_view
 
@@ -65,16 +64,12 @@ class ReadSide:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self.postgres = store.postgres
-        self.datastore = store.datastore
         for model in MODELS.values():
             open_live_view(store, model)
 
     def _query(self, statement: str, *params: Any) -> list[Any]:
-        with self.datastore.transaction(commit=False) as cursor:
-            sql = Sql(cursor, self.postgres)
-            sql.run(statement, *params)
-            return list(cursor.fetchall())
+        with self.store.sql(commit=False) as sql:
+            return sql.all(statement, *params)
 
     def record(self, tenant: str, mode: str, record_verification_id: str) -> dict[str, Any] | None:
         """One record of the tenant, if the view has it."""
@@ -137,8 +132,8 @@ class ReadSide:
         """Each view's generation, position and lag (assessment events not yet applied)."""
         report = {}
         for name, model in MODELS.items():
-            with self.datastore.transaction(commit=False) as cursor:
-                generation = current_generation(Sql(cursor, self.postgres), name) or 0
+            with self.store.sql(commit=False) as sql:
+                generation = current_generation(sql, name) or 0
             view_position = View(self.store, model, generation, live=True).position()
             lag = count_after(self.store, view_position, model.topics)
             report[name] = {"generation": generation, "position": view_position, "lag": lag}

@@ -6,8 +6,9 @@ import json
 
 from eventsourcing.domain import AggregateEvent
 
+from application.sql import Sql, dumps
 from domain.assessment import Assessment, iso, pending_skill
-from projections.model import PoisonEvent, ReadModel, Sql, dumps
+from projections.model import PoisonEvent, ReadModel
 
 
 class RecordView(ReadModel):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from eventsourcing.domain import AggregateEvent
 
+from application.sql import Sql
 from domain.assessment import Assessment, iso
-from projections.model import PoisonEvent, ReadModel, Sql
+from projections.model import PoisonEvent, ReadModel
 
 
 class SkillView(ReadModel):

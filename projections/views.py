@@ -14,8 +14,9 @@ from typing import Any
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
 
+from application.sql import Sql
 from application.store import EventStore, Tracker
-from projections.model import ReadModel, Sql
+from projections.model import ReadModel
 
 GENERATIONS = "view_generations"
 CREATE_GENERATIONS = (
@@ -68,19 +69,7 @@ class View:
 
     def transaction(self) -> Any:
         """A write transaction on the store's database, as Sql."""
-        return _SqlTransaction(self.store, self.postgres)
-
-
-class _SqlTransaction:
-    def __init__(self, store: EventStore, postgres: bool) -> None:
-        self.context = store.datastore.transaction(commit=True)
-        self.postgres = postgres
-
-    def __enter__(self) -> Sql:
-        return Sql(self.context.__enter__(), self.postgres)
-
-    def __exit__(self, *exc: Any) -> None:
-        self.context.__exit__(*exc)
+        return self.store.sql()
 
 
 def current_generation(sql: Sql, name: str, *, lock: bool = False) -> int | None:
@@ -94,10 +83,9 @@ def open_live_view(store: EventStore, model: ReadModel) -> View:
     """The generation readers see, created (as generation 1) on first use. Processes
     starting together may race to create it; creation is idempotent, so the loser of a
     race (a duplicate-object error) simply looks again."""
-    postgres = store.postgres
     for attempt in range(5):
         try:
-            with _SqlTransaction(store, postgres) as sql:
+            with store.sql() as sql:
                 sql.run(CREATE_GENERATIONS)
                 generation = current_generation(sql, model.name)
             view = View(store, model, generation or 1, live=True)
@@ -135,13 +123,12 @@ def swap_in(view: View) -> int | None:
 
 def count_after(store: EventStore, position: int, topics: Sequence[str]) -> int:
     """How many stored events of these topics come after a position."""
-    postgres = store.postgres
     events = getattr(store.recorder, "events_table_name", "stored_events")
     marks = ", ".join("?" for _ in topics)
-    with _SqlTransaction(store, postgres) as sql:
+    with store.sql() as sql:
         row = sql.one(
             f"SELECT COUNT(*) AS n FROM {events}"
-            f" WHERE {'notification_id' if postgres else 'rowid'} > ? AND topic IN ({marks})",
+            f" WHERE {'notification_id' if store.postgres else 'rowid'} > ? AND topic IN ({marks})",
             position,
             *topics,
         )
