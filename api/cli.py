@@ -66,8 +66,11 @@ def dev(port: int, data_dir: Path | None) -> None:
     if seeded:
         click.echo(f"imported the shipped question banks: {', '.join(seeded)}")
     click.echo(f"store: {service.settings.store_url}")
+    from consumers.processes import embedded, start
+
     app = create_app(service)
     start_projector(service.store, threading.Event())  # daemon threads, gone with the process
+    start(embedded, service.store, service.settings, threading.Event())
     run_until_stopped(app, host="127.0.0.1", port=port, access_log=False)
 
 
@@ -117,6 +120,23 @@ def relay(data_dir: Path | None) -> None:
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: stopping.set())
     Relay(store, settings).run(stopping)
+    store.close()
+
+
+@main.command()
+@click.argument("consumer", type=click.Choice(["webhooks", "emails"]))
+@data_option
+def consume(consumer: str, data_dir: Path | None) -> None:
+    """Run a consumer group of the topic: webhook deliveries, or result emails."""
+    from consumers.processes import emails_consumer, webhooks_consumer
+
+    settings = from_env(data_dir)
+    store = open_store(settings)
+    stopping = threading.Event()
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: stopping.set())
+    run = webhooks_consumer if consumer == "webhooks" else emails_consumer
+    run(store, settings, stopping)
     store.close()
 
 

@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.access import Access, digest, new_session_token
 from application.banks import QuestionBanks
+from application.fanout import result_message
 from application.messages import (
     AttemptResult,
     Caller,
@@ -45,17 +46,11 @@ from domain.errors import (
     VerificationNotFound,
 )
 from domain.questions import draw
-from domain.scoring import PASS_MARK
 
 Result = TypeVar("Result", bound=msgspec.Struct)
 A = TypeVar("A", bound=Aggregate)
 
 RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
-PASSED_MESSAGE = "You have successfully passed the assessment and earned the Verified skill."
-FAILED_MESSAGE = (
-    "You did not pass the assessment: a score of {score} is below the pass mark of {mark}."
-    " Generate a new set of questions to try again."
-)
 
 
 class AssessmentService:
@@ -161,9 +156,7 @@ class AssessmentService:
                     attempt_number=attempt["attemptNumber"],
                     correct_answers=attempt["correctAnswers"],
                     total_questions=attempt["totalQuestions"],
-                    message=PASSED_MESSAGE
-                    if attempt["passed"]
-                    else FAILED_MESSAGE.format(score=attempt["score"], mark=PASS_MARK),
+                    message=result_message(attempt["passed"], attempt["score"]),
                 ),
                 verified_skills=[dict(skill) for skill in assessment.skill_status.values()],
                 skills_updated=assessment.skills_updated,

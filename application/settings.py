@@ -23,6 +23,15 @@ class Settings(msgspec.Struct, frozen=True):
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_topic: str = "assessment.events"
+    kafka_session_timeout_ms: int = 10000
+    smtp_url: str = ""
+    outbox_dir: Path | None = None
+    mail_from: str = "Skill assessments <no-reply@assess.local>"
+
+    @property
+    def outbox(self) -> Path:
+        """Where result emails are written as .eml files when no SMTP server is set."""
+        return self.outbox_dir or self.data_dir / "outbox"
 
     @property
     def store_url(self) -> str:
@@ -46,6 +55,10 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "webhook_retry_schedule": env.get("ASSESS_WEBHOOK_RETRY_SCHEDULE"),
         "kafka_bootstrap": env.get("ASSESS_KAFKA_BOOTSTRAP"),
         "kafka_topic": env.get("ASSESS_KAFKA_TOPIC"),
+        "kafka_session_timeout_ms": env.get("ASSESS_KAFKA_SESSION_TIMEOUT_MS"),
+        "smtp_url": env.get("ASSESS_SMTP_URL"),
+        "outbox_dir": env.get("ASSESS_OUTBOX_DIR"),
+        "mail_from": env.get("ASSESS_MAIL_FROM"),
     }
     given = {name: value for name, value in fields.items() if value not in (None, "")}
     try:

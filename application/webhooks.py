@@ -6,6 +6,8 @@ import base64
 import secrets
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
+
 from application.messages import TenantCaller
 from application.store import EventStore
 from application.targets import refuse_private
@@ -57,10 +59,17 @@ class Webhooks:
 
     def callback_secret(self, caller: TenantCaller) -> str:
         """The secret that signs deliveries to records' callbackWebhookUrl."""
-        webhooks = self.find(caller.tenant, caller.mode)
+        return self.callback_secret_of(caller.tenant, caller.mode)
+
+    def callback_secret_of(self, tenant: str, mode: str) -> str:
+        """A tenant's callback secret, made on first use."""
+        webhooks = self.find(tenant, mode)
         if webhooks is None:
-            webhooks = self._opened(caller)
-            self.store.save(webhooks)
+            webhooks = TenantWebhooks.open(tenant, mode, new_secret())
+            try:
+                self.store.save(webhooks)
+            except IntegrityError:  # made at the same moment elsewhere: use that one
+                return self.callback_secret_of(tenant, mode)
         return webhooks.callback_secret
 
     def rotate_callback_secret(self, caller: TenantCaller) -> str:

@@ -41,7 +41,7 @@ class Relay:
         self.tracker = Tracker(store, "relay")
         self.tracker.create()
         self._producer: KafkaProducer | None = None
-        self._record_ids: OrderedDict[UUID, str] = OrderedDict()
+        self.messages = PublicMessages(store)
 
     def run(self, stopping: threading.Event) -> None:
         """Relay until stopped; while Kafka or the store is away, retry with backoff."""
@@ -76,13 +76,40 @@ class Relay:
     def _send(self, producer: KafkaProducer, notification: Notification) -> Any:
         event = self.store.mapper.to_domain_event(notification)
         assert isinstance(event, AggregateEvent)
-        message, headers = self.message(event)
+        message, headers = self.messages.message(event)
         return producer.send(
             self.settings.kafka_topic,
             key=message["recordVerificationId"].encode(),
             value=msgspec.json.encode(message),
             headers=headers,
         )
+
+    def _new_producer(self) -> KafkaProducer:
+        self._producer = KafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            batch_size=64 * 1024,
+            max_block_ms=5000,
+            request_timeout_ms=5000,
+            delivery_timeout_ms=15000,
+        )
+        return self._producer
+
+    def _discard_producer(self) -> None:
+        # After a broker restart an idempotent producer stays broken: start afresh.
+        if self._producer is not None:
+            self._producer.close(timeout=1)
+            self._producer = None
+
+
+class PublicMessages:
+    """Builds the public message of a stored event (what Kafka and the consumers see)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._record_ids: OrderedDict[UUID, str] = OrderedDict()
 
     def message(self, event: AggregateEvent) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
         """The public message of an event and its CloudEvents binary-mode headers."""
@@ -119,22 +146,3 @@ class Relay:
         [started] = self.store.repository.event_store.get(event.originator_id, lte=1)
         assert isinstance(started, Assessment.VerificationStarted)
         return f"ver_{started.mode}_{started.originator_id.hex}"
-
-    def _new_producer(self) -> KafkaProducer:
-        self._producer = KafkaProducer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-            batch_size=64 * 1024,
-            max_block_ms=5000,
-            request_timeout_ms=5000,
-            delivery_timeout_ms=15000,
-        )
-        return self._producer
-
-    def _discard_producer(self) -> None:
-        # After a broker restart an idempotent producer stays broken: start afresh.
-        if self._producer is not None:
-            self._producer.close(timeout=1)
-            self._producer = None

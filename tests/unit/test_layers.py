@@ -20,7 +20,10 @@ ALLOWED = {
         "anyio",
         *("click", "uvicorn", "rich", "eventsourcing.persistence", "prometheus_client"),
     },
-    "consumers": {"domain", "application", "consumers", "msgspec", "eventsourcing", "kafka"},
+    "consumers": {
+        *("domain", "application", "consumers", "msgspec", "eventsourcing", "kafka", "httpx"),
+        "standardwebhooks",
+    },
 }
 
 

@@ -1,0 +1,179 @@
+"""The webhook delivery log: every delivery, its tries, and when it is due again."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from application.sql import dumps
+from application.store import EventStore
+from domain.errors import InvalidInput, WebhookNotFound
+
+TABLE = "webhook_deliveries"
+CREATE = [
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    " id TEXT PRIMARY KEY, tenant TEXT NOT NULL, mode TEXT NOT NULL,"
+    " endpoint_id TEXT NOT NULL, target TEXT NOT NULL, url TEXT NOT NULL,"
+    " secret TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL,"
+    " payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,"
+    " due_at DOUBLE PRECISION NOT NULL, tries TEXT NOT NULL, seq BIGINT NOT NULL,"
+    " UNIQUE (target, event_id))",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (status, due_at)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_by_endpoint ON {TABLE} (tenant, mode, endpoint_id, seq)",
+]
+CALLBACK = "callback"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook message to one target; its id is the webhook-id on every try."""
+
+    id: str
+    tenant: str
+    mode: str
+    endpoint_id: str
+    url: str
+    secret: str
+    event_id: str
+    type: str
+    payload: str
+    attempts: int = 0
+
+    @property
+    def target(self) -> str:
+        """What makes a delivery unique with its event: the endpoint, or the callback URL."""
+        return f"callback:{self.url}" if self.endpoint_id == CALLBACK else self.endpoint_id
+
+
+def new_delivery_id() -> str:
+    """A delivery id, also its webhook-id."""
+    return f"msg_{secrets.token_hex(12)}"
+
+
+def _item(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "eventId": row["event_id"],
+        "type": row["type"],
+        "status": row["status"],
+        "tries": json.loads(row["tries"]),
+    }
+
+
+class Deliveries:
+    """Queue, claim, record and list deliveries in the store's database."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        with store.sql() as sql:
+            for statement in CREATE:
+                sql.run(statement)
+
+    def enqueue(self, deliveries: list[Delivery], now: float) -> int:
+        """Queue deliveries, once per (target, event) whatever is redelivered; return how
+        many were new."""
+        added = 0
+        with self.store.sql() as sql:
+            for delivery in deliveries:
+                added += sql.run(
+                    f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?,"
+                    f" '[]', (SELECT COALESCE(MAX(seq), 0) + 1 FROM {TABLE}))"
+                    " ON CONFLICT (target, event_id) DO NOTHING",
+                    delivery.id,
+                    delivery.tenant,
+                    delivery.mode,
+                    delivery.endpoint_id,
+                    delivery.target,
+                    delivery.url,
+                    delivery.secret,
+                    delivery.event_id,
+                    delivery.type,
+                    delivery.payload,
+                    now,
+                )
+        return added
+
+    def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
+        """Take due deliveries for `lease` seconds (another worker skips them meanwhile)."""
+        lock = " FOR UPDATE SKIP LOCKED" if self.store.postgres else ""
+        with self.store.sql() as sql:
+            rows = sql.all(
+                f"SELECT * FROM {TABLE} WHERE status = 'pending' AND due_at <= ?"
+                f" ORDER BY due_at LIMIT {int(limit)}{lock}",
+                now,
+            )
+            for row in rows:
+                sql.run(f"UPDATE {TABLE} SET due_at = ? WHERE id = ?", now + lease, row["id"])
+        return [
+            Delivery(
+                id=row["id"],
+                tenant=row["tenant"],
+                mode=row["mode"],
+                endpoint_id=row["endpoint_id"],
+                url=row["url"],
+                secret=row["secret"],
+                event_id=row["event_id"],
+                type=row["type"],
+                payload=row["payload"],
+                attempts=row["attempts"],
+            )
+            for row in rows
+        ]
+
+    def record_try(
+        self, delivery_id: str, attempt: dict[str, Any], status: str, due_at: float
+    ) -> None:
+        """Log one try and what happens next: delivered, pending again at due_at, or failed."""
+        with self.store.sql() as sql:
+            row = sql.one(f"SELECT tries FROM {TABLE} WHERE id = ?", delivery_id)
+            sql.run(
+                f"UPDATE {TABLE} SET tries = ?, status = ?, attempts = attempts + 1, due_at = ?"
+                " WHERE id = ?",
+                dumps([*json.loads(row["tries"]), attempt]),
+                status,
+                due_at,
+                delivery_id,
+            )
+
+    def page(
+        self, tenant: str, mode: str, endpoint_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """An endpoint's deliveries, newest first, and the cursor of the next page."""
+        if not 1 <= limit <= 100:
+            raise InvalidInput("limit: 1 to 100")
+        after = ""
+        params: list[Any] = [tenant, mode, endpoint_id]
+        if cursor is not None:
+            seq, _, last_id = cursor.partition(".")
+            if not seq.isdigit() or not last_id:
+                raise InvalidInput("cursor: not a cursor this API gave out")
+            after = " AND (seq < ? OR (seq = ? AND id < ?))"
+            params += [int(seq), int(seq), last_id]
+        with self.store.sql(commit=False) as sql:
+            rows = sql.all(
+                f"SELECT * FROM {TABLE} WHERE tenant = ? AND mode = ? AND endpoint_id = ?{after}"
+                f" ORDER BY seq DESC, id DESC LIMIT {limit + 1}",
+                *params,
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = f"{rows[-1]['seq']}.{rows[-1]['id']}" if more else None
+        return [_item(row) for row in rows], next_cursor
+
+    def redeliver(self, tenant: str, mode: str, delivery_id: str, now: float) -> dict[str, Any]:
+        """Send a delivery again (same webhook-id), whatever became of it."""
+        with self.store.sql() as sql:
+            changed = sql.run(
+                f"UPDATE {TABLE} SET status = 'pending', due_at = ?"
+                " WHERE id = ? AND tenant = ? AND mode = ?",
+                now,
+                delivery_id,
+                tenant,
+                mode,
+            )
+            row = sql.one(f"SELECT * FROM {TABLE} WHERE id = ?", delivery_id)
+        if not changed:
+            raise WebhookNotFound(f"no webhook delivery '{delivery_id}'")
+        return _item(row)

@@ -1,0 +1,130 @@
+"""Sending queued webhook deliveries: signed, retried on schedule, never blocking others."""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from application.deliveries import Deliveries, Delivery
+from application.settings import Settings
+from application.targets import is_private
+from domain.assessment import iso
+
+log = logging.getLogger("assess.webhooks")
+
+TIMEOUT = 10.0
+LEASE = 60.0  # a claimed delivery is left alone this long: more than a try can take
+
+
+def retry_after(value: str | None, now: float) -> float | None:
+    """Seconds a Retry-After header asks to wait (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
+        return None
+
+
+class DeliveryWorker:
+    """Sends due deliveries from the log, each in a thread of its own."""
+
+    def __init__(self, deliveries: Deliveries, settings: Settings, threads: int = 8) -> None:
+        self.deliveries = deliveries
+        self.allow_private = settings.webhook_allow_private
+        self.schedule = [float(delay) for delay in settings.webhook_retry_schedule.split(",")]
+        self.threads = threads
+        self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    def run(self, stopping: threading.Event) -> None:
+        """Claim and send due deliveries until stopped."""
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="delivery") as pool:
+            while not stopping.is_set():
+                with self._lock:
+                    free = self.threads - self._in_flight
+                due = self.deliveries.claim(time.time(), free, LEASE) if free else []
+                for delivery in due:
+                    with self._lock:
+                        self._in_flight += 1
+                    pool.submit(self._attempt_and_release, delivery)
+                if not due:
+                    stopping.wait(0.1)
+        self.client.close()
+
+    def _attempt_and_release(self, delivery: Delivery) -> None:
+        try:
+            self.attempt(delivery)
+        except Exception:
+            log.exception("delivery %s failed unexpectedly", delivery.id)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def attempt(self, delivery: Delivery) -> None:
+        """One try: sign, POST, log it, and decide what comes next."""
+        now = time.time()
+        started = time.monotonic()
+        status_code: int | None = None
+        error: str | None = None
+        wait: float | None = None
+        try:
+            self._refuse_private(delivery.url)
+            signed_at = datetime.now(UTC)
+            response = self.client.post(
+                delivery.url,
+                content=delivery.payload.encode(),
+                headers={
+                    "content-type": "application/json",
+                    "webhook-id": delivery.id,
+                    "webhook-timestamp": str(int(signed_at.timestamp())),
+                    "webhook-signature": Webhook(delivery.secret).sign(
+                        delivery.id, signed_at, delivery.payload
+                    ),
+                },
+            )
+            status_code = response.status_code
+            if not response.is_success:
+                error = f"HTTP {status_code}"
+                wait = retry_after(response.headers.get("retry-after"), now)
+        except (httpx.HTTPError, OSError, ValueError) as failure:
+            error = f"{type(failure).__name__}: {failure}"
+        attempt: dict[str, Any] = {
+            "at": iso(datetime.fromtimestamp(now, UTC)),
+            "statusCode": status_code,
+            "error": error,
+            "durationMs": round((time.monotonic() - started) * 1000),
+        }
+        tries = delivery.attempts + 1
+        if error is None:
+            self.deliveries.record_try(delivery.id, attempt, "delivered", now)
+        elif tries > len(self.schedule):
+            log.warning("delivery %s failed for good after %d tries: %s", delivery.id, tries, error)
+            self.deliveries.record_try(delivery.id, attempt, "failed", now)
+        else:
+            delay = self.schedule[tries - 1] * random.uniform(0.9, 1.1)
+            self.deliveries.record_try(
+                delivery.id, attempt, "pending", now + max(delay, wait or 0.0)
+            )
+
+    def _refuse_private(self, url: str) -> None:
+        if self.allow_private:
+            return
+        parts = urlsplit(url)
+        for info in socket.getaddrinfo(parts.hostname or "", parts.port or 443):
+            if is_private(str(info[4][0])):
+                raise ValueError("private, loopback or link-local target refused")

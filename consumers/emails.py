@@ -1,0 +1,124 @@
+"""Result emails: one per submit, over SMTP or as .eml files in an outbox folder."""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
+
+from application.fanout import result_message
+from application.settings import Settings
+from application.store import EventStore
+from domain.assessment import Assessment
+
+log = logging.getLogger("assess.emails")
+
+SENT = "result_emails"
+
+
+def result_email(message: dict[str, Any], record: Assessment, sender: str) -> EmailMessage:
+    """The email of one scored attempt, in plain text and HTML."""
+    data = message["data"]
+    skills = ", ".join(skill["name"] for skill in data["skills"])
+    outcome = "passed" if data["passed"] else "not passed"
+    words = result_message(data["passed"], data["score"])
+    email = EmailMessage()
+    email["Subject"] = f"{skills}: {outcome}, score {data['score']}%"
+    email["From"] = sender
+    email["To"] = record.student["email"]
+    email["Date"] = formatdate(localtime=False)
+    # Derived from the event: a redelivered event makes the same message, not a new one.
+    email["Message-ID"] = f"<{message['id']}@assess>"
+    lines = [
+        f"Hello {record.student['name']},",
+        "",
+        f"Your assessment of {skills} (attempt {data['attemptNumber']}) is scored:"
+        f" {data['correctAnswers']} of {data['totalQuestions']} right, {data['score']}%.",
+        words,
+        "",
+        *(f"- {skill['name']}: {skill['status']}" for skill in data["skills"]),
+    ]
+    email.set_content("\n".join(lines))
+    items = "".join(
+        f"<li>{html.escape(skill['name'])}: {html.escape(skill['status'])}</li>"
+        for skill in data["skills"]
+    )
+    email.add_alternative(
+        f"<p>Hello {html.escape(record.student['name'])},</p>"
+        f"<p>Your assessment of {html.escape(skills)} (attempt {data['attemptNumber']}) is"
+        f" scored: {data['correctAnswers']} of {data['totalQuestions']} right,"
+        f" <strong>{data['score']}%</strong>.</p><p>{html.escape(words)}</p><ul>{items}</ul>",
+        subtype="html",
+    )
+    return email
+
+
+class Mailer:
+    """Sends over ASSESS_SMTP_URL (smtp://, smtps://, ?starttls=true), else to the outbox."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = urlsplit(settings.smtp_url) if settings.smtp_url else None
+        self.outbox = settings.outbox
+
+    def send(self, email: EmailMessage, name: str) -> None:
+        """Send one email; raise OSError (smtplib's errors are OSErrors) on failure."""
+        if self.url is None:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            final = self.outbox / f"{name}.eml"
+            partial = final.with_suffix(".eml.partial")
+            partial.write_bytes(bytes(email))
+            os.replace(partial, final)  # the same name again on a redelivery: still one file
+            return
+        host, port = self.url.hostname or "127.0.0.1", self.url.port
+        options = parse_qs(self.url.query)
+        if self.url.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30)
+        else:
+            client = smtplib.SMTP(host, port or 25, timeout=30)
+        with client:
+            if options.get("starttls", ["false"])[0].lower() in ("1", "true", "yes"):
+                client.starttls(context=ssl.create_default_context())
+            if self.url.username:
+                client.login(unquote(self.url.username), unquote(self.url.password or ""))
+            client.send_message(email)
+
+
+class ResultEmails:
+    """Sends the result email of each submit once: the sent log dedupes on the event id."""
+
+    def __init__(self, store: EventStore, settings: Settings) -> None:
+        self.store = store
+        self.sender = settings.mail_from
+        self.mailer = Mailer(settings)
+        with store.sql() as sql:
+            sql.run(
+                f"CREATE TABLE IF NOT EXISTS {SENT} ("
+                " event_id TEXT PRIMARY KEY, recipient TEXT NOT NULL, sent_at TEXT NOT NULL)"
+            )
+
+    def handle(self, message: dict[str, Any]) -> None:
+        """Email the student the result of a Scored event, unless already done."""
+        if message["type"] != "Scored":
+            return
+        with self.store.sql(commit=False) as sql:
+            if sql.one(f"SELECT 1 AS sent FROM {SENT} WHERE event_id = ?", message["id"]):
+                return
+        record = self.store.find(Assessment, UUID(message["recordVerificationId"][-32:]))
+        if record is None:
+            raise LookupError(f"no record {message['recordVerificationId']}")
+        self.mailer.send(result_email(message, record, self.sender), message["id"])
+        with self.store.sql() as sql:
+            sql.run(
+                f"INSERT INTO {SENT} VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                message["id"],
+                record.student["email"],
+                formatdate(localtime=False),
+            )
+        log.info("result email for %s sent to %s", message["id"], record.student["email"])

@@ -1,0 +1,118 @@
+"""Consuming the public topic as a group: typed decoding, a dead-letter topic, and offsets
+committed only after the work is durably done."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from eventsourcing.persistence import InterfaceError, OperationalError
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+
+from application.settings import Settings
+
+log = logging.getLogger("assess.consumers")
+
+
+class PublicMessage(msgspec.Struct, frozen=True, rename="camel"):
+    """An event as the relay publishes it."""
+
+    id: str
+    record_verification_id: str
+    version: int
+    type: str
+    occurred_at: str
+    data: dict[str, Any]
+
+
+DECODER = msgspec.json.Decoder(PublicMessage)
+# Errors worth waiting out (the store is away); anything else is the message's fault.
+TRANSIENT = (OperationalError, InterfaceError, OSError)
+
+
+def consume(
+    settings: Settings,
+    group: str,
+    handle: Callable[[dict[str, Any]], object],
+    stopping: threading.Event,
+) -> None:
+    """Feed every message of the topic to `handle`, as the consumer group `group`."""
+    consumer = KafkaConsumer(
+        settings.kafka_topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 6, 500),
+    )
+    dead_letters = DeadLetters(settings)
+    try:
+        while not stopping.is_set():
+            polled = consumer.poll(timeout_ms=500)
+            for partition, records in polled.items():
+                for record in records:
+                    if not _process(record, handle, dead_letters):
+                        consumer.seek(partition, record.offset)  # again, after a pause
+                        stopping.wait(1.0)
+                        break
+            if polled:
+                consumer.commit()
+    finally:
+        consumer.close()
+        dead_letters.close()
+
+
+def _process(
+    record: ConsumerRecord, handle: Callable[[dict[str, Any]], object], dead: DeadLetters
+) -> bool:
+    """Handle one record; False when it must be tried again later."""
+    try:
+        message = msgspec.to_builtins(DECODER.decode(record.value))
+    except msgspec.MsgspecError as error:
+        dead.send(record, f"undecodable: {error}")
+        return True
+    try:
+        handle(message)
+    except TRANSIENT as error:
+        log.warning("will retry %s: %r", message["id"], error)
+        return False
+    except Exception as error:
+        log.exception("cannot process %s", message["id"])
+        dead.send(record, f"unprocessable: {error!r}")
+    return True
+
+
+class DeadLetters:
+    """`<topic>.dlq`: messages a consumer cannot process, with the error in headers."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._producer: KafkaProducer | None = None
+
+    def send(self, record: ConsumerRecord, error: str) -> None:
+        """Park a message, durably, before the group moves past it."""
+        log.error(
+            "dead-lettering %s/%d/%d: %s", record.topic, record.partition, record.offset, error
+        )
+        if self._producer is None:
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.settings.kafka_bootstrap, acks="all"
+            )
+        headers = [
+            *(record.headers or []),
+            ("dlq_error", error.encode()),
+            ("dlq_source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+        ]
+        self._producer.send(
+            f"{record.topic}.dlq", key=record.key, value=record.value, headers=headers
+        ).get(timeout=30)
+
+    def close(self) -> None:
+        """Release the producer."""
+        if self._producer is not None:
+            self._producer.close(timeout=5)
