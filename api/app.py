@@ -18,7 +18,7 @@ from api.auth import provide_caller
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.metrics import PROJECTION_METRICS
 from api.verifications import StudentsController, VerificationsController
-from api.webhooks import WebhooksController
+from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
 from projections.queries import ReadSide
 
@@ -71,6 +71,7 @@ def create_app(service: AssessmentService) -> Litestar:
         VerificationsController,
         StudentsController,
         WebhooksController,
+        DeliveriesController,
     ]
     app = Litestar(
         route_handlers=[*protected, health, ready, PrometheusController],

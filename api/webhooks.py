@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth import authenticated
 from api.bodies import strict_body
@@ -77,6 +78,46 @@ class SecretResponse(msgspec.Struct, frozen=True, kw_only=True):
     data: Secret
 
 
+class Try(msgspec.Struct, frozen=True, rename="camel"):
+    """One try of a delivery."""
+
+    at: str
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryItem(msgspec.Struct, frozen=True, rename="camel"):
+    """A delivery and its tries."""
+
+    id: str
+    event_id: str
+    type: str
+    status: str
+    tries: list[Try]
+
+
+class DeliveryPage(msgspec.Struct, frozen=True, rename="camel"):
+    """A page of deliveries, newest first."""
+
+    items: list[DeliveryItem]
+    next_cursor: str | None
+
+
+class DeliveryPageResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of GET /webhooks/{id}/deliveries."""
+
+    success: bool = True
+    data: DeliveryPage
+
+
+class DeliveryResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """Envelope of POST /webhook-deliveries/{id}/redeliver."""
+
+    success: bool = True
+    data: DeliveryItem
+
+
 class WebhooksController(Controller):
     """Partners register where verification events are sent."""
 
@@ -141,3 +182,48 @@ class WebhooksController(Controller):
         """Replace the callback secret."""
         secret = service.webhooks.rotate_callback_secret(tenant_of(caller))
         return SecretResponse(data=Secret(secret=secret))
+
+    @get("/{endpoint_id:str}/deliveries", operation_id="listWebhookDeliveries", sync_to_thread=True)
+    def deliveries(
+        self,
+        endpoint_id: FromPath[str],
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
+        limit: FromQuery[int] = 20,
+        cursor: FromQuery[str | None] = None,
+    ) -> DeliveryPageResponse:
+        """An endpoint's deliveries (`callback` for records' callbackWebhookUrl), with tries."""
+        tenant = tenant_of(caller)
+        service.webhooks.check_endpoint(tenant, endpoint_id)
+        items, next_cursor = service.deliveries.page(
+            tenant.tenant, tenant.mode, endpoint_id, limit, cursor
+        )
+        page = DeliveryPage(
+            items=msgspec.convert(items, list[DeliveryItem]), next_cursor=next_cursor
+        )
+        return DeliveryPageResponse(data=page)
+
+
+class DeliveriesController(Controller):
+    """Partners send a delivery again."""
+
+    path = "/api/v1/webhook-deliveries"
+    guards = (authenticated,)
+    tags = ("webhooks",)
+
+    @post(
+        "/{delivery_id:str}/redeliver",
+        operation_id="redeliverWebhook",
+        status_code=200,
+        sync_to_thread=True,
+    )
+    def redeliver(
+        self,
+        delivery_id: FromPath[str],
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
+    ) -> DeliveryResponse:
+        """Queue a delivery again now, with the same webhook-id."""
+        tenant = tenant_of(caller)
+        item = service.deliveries.redeliver(tenant.tenant, tenant.mode, delivery_id, time.time())
+        return DeliveryResponse(data=msgspec.convert(item, DeliveryItem))

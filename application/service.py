@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.access import Access, digest, new_session_token
 from application.banks import QuestionBanks
+from application.deliveries import Deliveries
 from application.fanout import result_message
 from application.messages import (
     AttemptResult,
@@ -72,6 +73,7 @@ class AssessmentService:
         self.access = Access(store, clock)
         self.banks = QuestionBanks(store)
         self.webhooks = Webhooks(store, settings.webhook_allow_private)
+        self.deliveries = Deliveries(store)
 
     # -- commands --------------------------------------------------------------------------
 

@@ -8,9 +8,11 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from application.deliveries import CALLBACK
 from application.messages import TenantCaller
 from application.store import EventStore
 from application.targets import refuse_private
+from domain.errors import WebhookNotFound
 from domain.webhooks import EVENT_TYPES, TenantWebhooks
 
 
@@ -78,6 +80,12 @@ class Webhooks:
         webhooks.rotate(new_secret())
         self.store.save(webhooks)
         return webhooks.callback_secret
+
+    def check_endpoint(self, caller: TenantCaller, endpoint_id: str) -> None:
+        """Refuse an endpoint id the tenant does not have ('callback' names its callbacks)."""
+        webhooks = self.find(caller.tenant, caller.mode)
+        if endpoint_id != CALLBACK and (webhooks is None or endpoint_id not in webhooks.endpoints):
+            raise WebhookNotFound(f"no webhook endpoint '{endpoint_id}'")
 
     def any_for(self, tenant: str, mode: str, event_type: str) -> bool:
         """Whether some registered endpoint of the tenant wants this event type."""
