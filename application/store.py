@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
@@ -79,7 +79,10 @@ class Tracker:
 
     def create(self) -> None:
         """Create the tracking table if it is missing."""
-        self.recorder.create_table()
+        try:
+            self.recorder.create_table()
+        except IntegrityError:  # another thread or process created it at the same moment
+            self.recorder.create_table()
 
     def position(self) -> int:
         """The notification id of the last event handled (0 before any)."""

@@ -1,0 +1,210 @@
+"""Webhooks and result emails without Kafka: the embedded fan-out, real receivers."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from standardwebhooks.webhooks import Webhook
+
+from api.app import create_app
+from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
+from application.service import AssessmentService
+from consumers.processes import embedded
+from tests.processes import free_port
+from tests.receivers import Mailbox, receiving, smtp_server
+from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
+
+ACME = TenantCaller(tenant="acme", mode="live")
+
+
+def fanout_service(tmp_path: Path, clock: Clock, **settings: Any) -> AssessmentService:
+    url = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
+    return make_service(
+        url, clock, webhook_allow_private=True, webhook_retry_schedule="0.3,0.3", **settings
+    )
+
+
+@contextmanager
+def fanning_out(service: AssessmentService) -> Iterator[None]:
+    stopping = threading.Event()
+    thread = threading.Thread(target=embedded, args=(service.store, service.settings, stopping))
+    thread.start()
+    try:
+        yield
+    finally:
+        stopping.set()
+        thread.join(timeout=30)
+
+
+def submit(service: AssessmentService, correct: int, callback: str | None = None) -> str:
+    started = StartVerification(student=STUDENT, skills=[REACT], callback_webhook_url=callback)
+    record_id = service.start_verification(ACME, started, None).record_verification_id
+    service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    answers = [
+        (a["questionId"], a["selectedAnswer"]) for a in answer_sheet(service, record_id, correct)
+    ]
+    service.submit_answers(ACME, SubmitAnswers(answers, record_id), None)
+    return record_id
+
+
+def bodies(requests: list[tuple[float, dict[str, str], bytes]]) -> list[dict[str, Any]]:
+    return [json.loads(body) for _, _, body in requests]
+
+
+def test_a_completed_webhook_is_signed_retried_with_one_id_and_logged(
+    tmp_path: Path, clock: Clock
+) -> None:
+    service = fanout_service(tmp_path, clock)
+    key = service.access.issue_key("acme", "live")
+    with (
+        receiving((500, {}), (200, {})) as receiver,
+        fanning_out(service),
+        TestClient(create_app(service)) as client,
+    ):
+        endpoint = service.webhooks.register(ACME, receiver.url, ["verification.completed"])
+        record_id = submit(service, correct=8)
+        first, second = receiver.wait_for(2)
+        assert first[1]["webhook-id"] == second[1]["webhook-id"]
+        payload = Webhook(endpoint["secret"]).verify(second[2], second[1])
+        assert payload["type"] == "verification.completed"
+        assert set(payload) == {"id", "type", "createdAt", "data"}
+        data = payload["data"]
+        assert data["recordVerificationId"] == record_id
+        assert data["student"] == {"studentId": STUDENT["studentId"]}
+        assert (data["result"]["score"], data["result"]["passed"]) == (80, True)
+        assert data["verifiedSkills"][0]["status"] == "verified"
+        assert data["webhook"] == {"sent": True, "status": "queued"}
+
+        path = f"/api/v1/webhooks/{endpoint['id']}/deliveries"
+        deliveries = client.get(path, headers={"x-api-key": key}).json()["data"]
+        [delivery] = deliveries["items"]
+        assert (delivery["status"], delivery["type"]) == ("delivered", "verification.completed")
+        assert [t["statusCode"] for t in delivery["tries"]] == [500, 200]
+        assert delivery["tries"][0]["error"] == "HTTP 500"
+
+        redeliver = f"/api/v1/webhook-deliveries/{delivery['id']}/redeliver"
+        assert client.post(redeliver, headers={"x-api-key": key}).status_code == 200
+        third = receiver.wait_for(3)[2]
+        assert third[1]["webhook-id"] == first[1]["webhook-id"]
+        other = service.access.issue_key("other", "live")
+        assert client.post(redeliver, headers={"x-api-key": other}).status_code == 404
+
+
+def test_a_record_callback_is_signed_with_the_tenant_callback_secret(
+    tmp_path: Path, clock: Clock
+) -> None:
+    service = fanout_service(tmp_path, clock)
+    with receiving((200, {})) as receiver, fanning_out(service):
+        record_id = submit(service, correct=2, callback=receiver.url)
+        initiated, completed = receiver.wait_for(2)
+    secret = service.webhooks.callback_secret(ACME)
+    payloads = [
+        Webhook(secret).verify(body, headers) for _, headers, body in (initiated, completed)
+    ]
+    assert [p["type"] for p in payloads] == ["verification.initiated", "verification.completed"]
+    assert payloads[0]["data"]["recordVerificationId"] == record_id
+    assert payloads[1]["data"]["result"]["passed"] is False
+    assert payloads[1]["data"]["verifiedSkills"][0]["status"] == "rejected"
+
+
+def test_after_the_last_try_a_delivery_is_failed_and_kept(tmp_path: Path, clock: Clock) -> None:
+    service = fanout_service(tmp_path, clock)
+    with (
+        receiving((302, {"location": "http://example.invalid/"})) as receiver,
+        fanning_out(service),
+    ):
+        endpoint = service.webhooks.register(ACME, receiver.url, None)
+        submit(service, correct=10)
+        receiver.wait_for(6)  # initiated and completed: 3 tries each (3xx counts as failure)
+        items = wait_for_statuses(service, endpoint["id"], {"failed"})
+    assert [len(item["tries"]) for item in items] == [3, 3]
+    assert {t["statusCode"] for item in items for t in item["tries"]} == {302}
+
+
+def wait_for_statuses(
+    service: AssessmentService, endpoint_id: str, statuses: set[str]
+) -> list[dict[str, Any]]:
+    for _ in range(200):
+        items, _ = service.deliveries.page("acme", "live", endpoint_id, 100, None)
+        if items and {item["status"] for item in items} == statuses:
+            return items
+        threading.Event().wait(0.05)
+    raise AssertionError(f"deliveries never became {statuses}: {items}")
+
+
+def test_retry_after_is_honoured(tmp_path: Path, clock: Clock) -> None:
+    service = fanout_service(tmp_path, clock)
+    with receiving((503, {"retry-after": "2"}), (200, {})) as receiver, fanning_out(service):
+        service.webhooks.register(ACME, receiver.url, ["verification.completed"])
+        submit(service, correct=10)
+        first, second = receiver.wait_for(2)
+    assert second[0] - first[0] >= 1.9  # not the 0.3 s of the schedule
+
+
+def test_a_private_target_is_refused_at_delivery_unless_allowed(
+    tmp_path: Path, clock: Clock
+) -> None:
+    service = fanout_service(tmp_path, clock)
+    with receiving((200, {})) as receiver:
+        endpoint = service.webhooks.register(ACME, receiver.url, ["verification.completed"])
+        strict = make_service(service.settings.store_url, clock, webhook_retry_schedule="0.1")
+        with fanning_out(strict):
+            submit(strict, correct=10)
+            items = wait_for_statuses(strict, endpoint["id"], {"failed"})
+    assert receiver.requests == []
+    assert "refused" in items[0]["tries"][0]["error"]
+
+
+def test_one_result_email_per_submit_over_smtp(tmp_path: Path, clock: Clock) -> None:
+    port = free_port()
+    service = fanout_service(tmp_path, clock, smtp_url=f"smtp://127.0.0.1:{port}")
+    with smtp_server(port) as mailbox, fanning_out(service):
+        submit(service, correct=3)
+        submit(service, correct=9)
+        emails = mailbox.wait_for(2)
+        threading.Event().wait(1.0)
+        assert len(mailbox.messages) == 2  # and no more
+    subjects = sorted(str(email["Subject"]) for email in emails)
+    assert subjects == ["React: not passed, score 30%", "React: passed, score 90%"]
+    assert {str(email["To"]) for email in emails} == {STUDENT["email"]}
+    for email in emails:
+        assert {part.get_content_type() for part in email.walk()} >= {"text/plain", "text/html"}
+        assert str(email["Message-ID"]).endswith("@assess>")
+
+
+def test_an_email_waits_for_smtp_and_arrives_once(tmp_path: Path, clock: Clock) -> None:
+    port = free_port()
+    service = fanout_service(tmp_path, clock, smtp_url=f"smtp://127.0.0.1:{port}")
+    mailbox = Mailbox()
+    with fanning_out(service):
+        submit(service, correct=5)
+        threading.Event().wait(2.5)  # the SMTP server is down: tries fail and wait
+        assert mailbox.messages == []
+        with smtp_server(port, mailbox):
+            mailbox.wait_for(1)
+            threading.Event().wait(1.5)
+    assert len(mailbox.messages) == 1
+
+
+def test_without_smtp_emails_land_in_the_outbox_once(tmp_path: Path, clock: Clock) -> None:
+    service = fanout_service(tmp_path, clock, outbox_dir=tmp_path / "outbox")
+    with fanning_out(service):
+        submit(service, correct=7)
+        for _ in range(100):
+            if list((tmp_path / "outbox").glob("*.eml")):
+                break
+            threading.Event().wait(0.05)
+    [eml] = list((tmp_path / "outbox").glob("*.eml"))
+    assert b"Subject: React: passed, score 70%" in eml.read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def _quiet(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("ERROR")
