@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
@@ -96,6 +97,10 @@ class Tracker:
         """Record a new position within the caller's transaction (its rows and this commit
         together); a position that is not past the last one raises IntegrityError."""
         self.recorder._insert_tracking(cursor, Tracking(self.key, notification_id))
+
+
+# The advisory lock that serialises schema creation across processes.
+SCHEMA_LOCK = 0x6173736573
 
 
 def _single_try(method: Any) -> Any:
@@ -191,5 +196,14 @@ def store_env(settings: Settings) -> dict[str, str]:
 
 
 def open_store(settings: Settings) -> EventStore:
-    """Open the event store, creating its tables if they are missing."""
-    return EventStore(env=store_env(settings))
+    """Open the event store, creating its tables if they are missing. Processes that start
+    together (compose starts them all at once) take turns: the library's table and function
+    creation is not safe to run concurrently on PostgreSQL."""
+    env = store_env(settings)
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return EventStore(env=env)
+    with psycopg.connect(
+        settings.store_url, autocommit=True, connect_timeout=settings.db_connect_timeout
+    ) as lock:
+        lock.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        return EventStore(env=env)

@@ -27,12 +27,14 @@ def catch_up(
     view: View,
     until: Callable[[], bool],
     on_batch: Callable[[int, int], None] = lambda applied, position: None,
+    stopping: threading.Event | None = None,
 ) -> None:
     """Apply every event after the view's position, in batches, until `until()` is true
-    when nothing is left. A batch is one transaction with its last position."""
+    when nothing is left (or `stopping` is set, between batches). A batch is one
+    transaction with its last position."""
     store = view.store
     position = view.position()
-    while True:
+    while stopping is None or not stopping.is_set():
         notifications = store.recorder.select_notifications(
             start=position + 1, limit=BATCH, topics=view.model.topics
         )
@@ -95,7 +97,7 @@ def follow(store: EventStore, model: ReadModel, stopping: threading.Event) -> No
     while not stopping.is_set():
         try:
             view = open_live_view(store, model)
-            catch_up(view, until=lambda: stopping.wait(IDLE_WAIT))
+            catch_up(view, until=lambda: stopping.wait(IDLE_WAIT), stopping=stopping)
         except Superseded:
             log.info("%s: a rebuild swapped in a new generation; following it", model.name)
         except (OperationalError, InterfaceError) as error:
