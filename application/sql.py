@@ -19,6 +19,13 @@ class Sql:
         self.cursor.execute(statement.replace("?", "%s") if self.postgres else statement, params)
         return int(self.cursor.rowcount)
 
+    def many(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        """Execute one statement for each row of parameters (pipelined on PostgreSQL)."""
+        if rows:
+            self.cursor.executemany(
+                statement.replace("?", "%s") if self.postgres else statement, rows
+            )
+
     def all(self, statement: str, *params: Any) -> list[Any]:
         """Every row of a query."""
         self.run(statement, *params)

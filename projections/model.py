@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 from eventsourcing.domain import AggregateEvent
 
@@ -29,5 +30,11 @@ class ReadModel(ABC):
         """DDL that removes the model's tables."""
 
     @abstractmethod
-    def apply(self, sql: Sql, table: str, event: AggregateEvent, position: int) -> None:
-        """Change the rows for one event; raise PoisonEvent if it cannot be applied."""
+    def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
+        """Change the rows for a batch of (event, position), in order, with few statements;
+        raise PoisonEvent if one cannot be applied."""
+
+
+def marks(count: int) -> str:
+    """`?, ?, …` for an IN list."""
+    return ", ".join("?" * count)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
 from application.sql import Sql, dumps
 from domain.assessment import Assessment, iso, pending_skill
-from projections.model import PoisonEvent, ReadModel
+from projections.model import PoisonEvent, ReadModel, marks
+
+COLUMNS = (
+    "id, record_verification_id, tenant, mode, student_id, student, status, is_locked,"
+    " skills, attempts, created_at, updated_at, created_position, position"
+)
 
 
 class RecordView(ReadModel):
@@ -33,72 +40,64 @@ class RecordView(ReadModel):
     def drop_statements(self, table: str) -> list[str]:
         return [f"DROP TABLE IF EXISTS {table}"]
 
-    def apply(self, sql: Sql, table: str, event: AggregateEvent, position: int) -> None:
+    def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
+        """Read the batch's existing rows at once, fold the events into them, write them
+        back with one pipelined upsert."""
+        keys = {event.originator_id.hex for event, _ in events}
+        rows: dict[str, dict[str, Any]] = {
+            row["id"]: dict(row)
+            for row in sql.all(f"SELECT * FROM {table} WHERE id IN ({marks(len(keys))})", *keys)
+        }
+        for event, position in events:
+            self._fold(rows, event, position)
+        sql.many(
+            f"INSERT INTO {table} ({COLUMNS}) VALUES ({marks(14)}) ON CONFLICT (id) DO UPDATE SET"
+            " status = excluded.status, is_locked = excluded.is_locked,"
+            " skills = excluded.skills, attempts = excluded.attempts,"
+            " updated_at = excluded.updated_at, position = excluded.position",
+            [tuple(row[column.strip()] for column in COLUMNS.split(",")) for row in rows.values()],
+        )
+
+    def _fold(self, rows: dict[str, dict[str, Any]], event: AggregateEvent, position: int) -> None:
         key = event.originator_id.hex
         at = iso(event.timestamp)
         if isinstance(event, Assessment.VerificationStarted):
-            sql.run(
-                f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, '[]', ?, ?, ?, ?)",
-                key,
-                f"ver_{event.mode}_{key}",
-                event.tenant,
-                event.mode,
-                event.student["studentId"],
-                dumps(event.student),
-                dumps([pending_skill(skill) for skill in event.skills]),
-                at,
-                at,
-                position,
-                position,
-            )
+            rows[key] = {
+                "id": key,
+                "record_verification_id": f"ver_{event.mode}_{key}",
+                "tenant": event.tenant,
+                "mode": event.mode,
+                "student_id": event.student["studentId"],
+                "student": dumps(event.student),
+                "status": "pending",
+                "is_locked": 0,
+                "skills": dumps([pending_skill(skill) for skill in event.skills]),
+                "attempts": "[]",
+                "created_at": at,
+                "updated_at": at,
+                "created_position": position,
+                "position": position,
+            }
             return
-        where = "id = ?"
-        if isinstance(event, Assessment.QuestionsGenerated):
-            changed = sql.run(
-                f"UPDATE {table} SET status = 'in_progress', updated_at = ?, position = ?"
-                f" WHERE {where}",
-                at,
-                position,
-                key,
-            )
-        elif isinstance(event, Assessment.AnswersSubmitted):
-            changed = sql.run(
-                f"UPDATE {table} SET updated_at = ?, position = ? WHERE {where}", at, position, key
-            )
-        elif isinstance(event, Assessment.Scored):
-            row = sql.one(f"SELECT attempts FROM {table} WHERE {where}", key)
-            if row is None:
-                raise PoisonEvent(f"{self.name} has no record for {key}")
-            attempts = [
-                *json.loads(row["attempts"]),
-                {
-                    "attemptNumber": event.attempt_number,
-                    "score": event.score,
-                    "passed": event.passed,
-                    "correctAnswers": event.correct_answers,
-                    "totalQuestions": event.total_questions,
-                    "submittedAt": at,
-                },
-            ]
-            changed = sql.run(
-                f"UPDATE {table} SET status = ?, skills = ?, attempts = ?, updated_at = ?,"
-                f" position = ? WHERE {where}",
-                "passed" if event.passed else "failed",
-                dumps(event.skills),
-                dumps(attempts),
-                at,
-                position,
-                key,
-            )
-        elif isinstance(event, Assessment.Locked):
-            changed = sql.run(
-                f"UPDATE {table} SET status = 'passed', is_locked = 1, updated_at = ?,"
-                f" position = ? WHERE {where}",
-                at,
-                position,
-                key,
-            )
-        else:
-            raise PoisonEvent(f"{self.name} does not know {type(event).__name__}")
-        if changed != 1:
+        row = rows.get(key)
+        if row is None:
             raise PoisonEvent(f"{self.name} has no record {key}")
+        row.update(updated_at=at, position=position)
+        if isinstance(event, Assessment.QuestionsGenerated):
+            row["status"] = "in_progress"
+        elif isinstance(event, Assessment.Scored):
+            attempt = {
+                "attemptNumber": event.attempt_number,
+                "score": event.score,
+                "passed": event.passed,
+                "correctAnswers": event.correct_answers,
+                "totalQuestions": event.total_questions,
+                "submittedAt": at,
+            }
+            row["attempts"] = dumps([*json.loads(row["attempts"]), attempt])
+            row["skills"] = dumps(event.skills)
+            row["status"] = "passed" if event.passed else "failed"
+        elif isinstance(event, Assessment.Locked):
+            row.update(status="passed", is_locked=1)
+        elif not isinstance(event, Assessment.AnswersSubmitted):
+            raise PoisonEvent(f"{self.name} does not know {type(event).__name__}")

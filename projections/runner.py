@@ -77,7 +77,7 @@ def _find_poison(view: View, notifications: Sequence[Notification]) -> str:
         for notification in notifications:
             try:
                 event = decoded(view.store, notification)
-                view.model.apply(sql, view.table, event, notification.id)
+                view.model.apply(sql, view.table, [(event, notification.id)])
             except Exception:
                 culprit = (
                     f"notification {notification.id} ({notification.topic},"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from eventsourcing.domain import AggregateEvent
 
 from application.sql import Sql
 from domain.assessment import Assessment, iso
-from projections.model import PoisonEvent, ReadModel
+from projections.model import PoisonEvent, ReadModel, marks
 
 
 class SkillView(ReadModel):
@@ -32,47 +34,59 @@ class SkillView(ReadModel):
     def drop_statements(self, table: str) -> list[str]:
         return [f"DROP TABLE IF EXISTS {table}", f"DROP TABLE IF EXISTS {table}_records"]
 
-    def apply(self, sql: Sql, table: str, event: AggregateEvent, position: int) -> None:
-        key = event.originator_id.hex
-        at = iso(event.timestamp)
-        if isinstance(event, Assessment.VerificationStarted):
-            student_id = event.student["studentId"]
-            sql.run(
-                f"INSERT INTO {table}_records VALUES (?, ?, ?, ?)",
-                key,
-                event.tenant,
-                event.mode,
-                student_id,
-            )
-            for skill in event.skills:
-                sql.run(
-                    f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, 'pending', 0, NULL, NULL, ?, ?, ?)"
-                    " ON CONFLICT (tenant, mode, student_id, skill_id) DO NOTHING",
-                    event.tenant,
-                    event.mode,
-                    student_id,
+    def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
+        """Three pipelined statements a batch: records, pending skills, scored skills. Their
+        rules commute (pending only fills a gap; a verification stays), so grouping them
+        gives what event-by-event order would."""
+        started = [e for e, _ in events if isinstance(e, Assessment.VerificationStarted)]
+        sql.many(
+            f"INSERT INTO {table}_records VALUES (?, ?, ?, ?)",
+            [(e.originator_id.hex, e.tenant, e.mode, e.student["studentId"]) for e in started],
+        )
+        sql.many(
+            f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, 'pending', 0, NULL, NULL, ?, ?, ?)"
+            " ON CONFLICT (tenant, mode, student_id, skill_id) DO NOTHING",
+            [
+                (
+                    e.tenant,
+                    e.mode,
+                    e.student["studentId"],
                     skill["skillId"],
                     skill["name"],
-                    f"ver_{event.mode}_{key}",
-                    at,
+                    f"ver_{e.mode}_{e.originator_id.hex}",
+                    iso(e.timestamp),
                     position,
                 )
-        elif isinstance(event, Assessment.Scored):
-            owner = sql.one(
-                f"SELECT tenant, mode, student_id FROM {table}_records WHERE id = ?", key
-            )
-            if owner is None:
-                raise PoisonEvent(f"{self.name} has no record {key}")
-            for skill in event.skills:
-                sql.run(
-                    f"INSERT INTO {table} AS t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (tenant, mode, student_id, skill_id) DO UPDATE SET"
-                    " name = excluded.name, status = excluded.status,"
-                    " verified = excluded.verified, verified_at = excluded.verified_at,"
-                    " verified_by = excluded.verified_by,"
-                    " record_verification_id = excluded.record_verification_id,"
-                    " updated_at = excluded.updated_at, position = excluded.position"
-                    " WHERE t.status <> 'verified'",
+                for e, position in events
+                if isinstance(e, Assessment.VerificationStarted)
+                for skill in e.skills
+            ],
+        )
+        scored = [(e, p) for e, p in events if isinstance(e, Assessment.Scored)]
+        keys = {e.originator_id.hex for e, _ in scored}
+        owners = (
+            {
+                row["id"]: row
+                for row in sql.all(
+                    f"SELECT * FROM {table}_records WHERE id IN ({marks(len(keys))})", *keys
+                )
+            }
+            if keys
+            else {}
+        )
+        if missing := keys - owners.keys():
+            raise PoisonEvent(f"{self.name} has no record {sorted(missing)[0]}")
+        sql.many(
+            f"INSERT INTO {table} AS t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (tenant, mode, student_id, skill_id) DO UPDATE SET"
+            " name = excluded.name, status = excluded.status,"
+            " verified = excluded.verified, verified_at = excluded.verified_at,"
+            " verified_by = excluded.verified_by,"
+            " record_verification_id = excluded.record_verification_id,"
+            " updated_at = excluded.updated_at, position = excluded.position"
+            " WHERE t.status <> 'verified'",
+            [
+                (
                     owner["tenant"],
                     owner["mode"],
                     owner["student_id"],
@@ -82,7 +96,12 @@ class SkillView(ReadModel):
                     int(skill["verified"]),
                     skill["verifiedAt"],
                     skill["verifiedBy"],
-                    f"ver_{owner['mode']}_{key}",
-                    at,
+                    f"ver_{owner['mode']}_{event.originator_id.hex}",
+                    iso(event.timestamp),
                     position,
                 )
+                for event, position in scored
+                for owner in [owners[event.originator_id.hex]]
+                for skill in event.skills
+            ],
+        )

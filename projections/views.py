@@ -64,8 +64,7 @@ class View:
             if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
                 raise Superseded(self.table)
             self.tracker.advance_within(sql.cursor, events[-1][1])
-            for event, position in events:
-                self.model.apply(sql, self.table, event, position)
+            self.model.apply(sql, self.table, events)
 
     def transaction(self) -> Any:
         """A write transaction on the store's database, as Sql."""

@@ -198,3 +198,17 @@ def test_a_poison_event_stops_only_its_view_naming_the_event(
     assert f"notification {recording.notification.id}" in message
     assert "Assessment.Locked" in message
     assert read.status()["record_view"]["position"] < recording.notification.id
+
+
+def test_batches_of_any_mix_of_events_apply(service: AssessmentService) -> None:
+    """One event at a time, so that some batches hold no Scored and some nothing new."""
+    attempt(service, correct=6)
+    service.start_verification(ACME, StartVerification(student=STUDENT, skills=[REACT]), None)
+    read = ReadSide(service.store)
+    for model in MODELS.values():
+        view = open_live_view(service.store, model)
+        for notification in service.store.recorder.select_notifications(
+            start=1, limit=1000, topics=model.topics
+        ):
+            view.record([(service.store.mapper.to_domain_event(notification), notification.id)])  # type: ignore[list-item]
+    assert mismatches(service.store, read) == []
