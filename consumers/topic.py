@@ -12,6 +12,7 @@ import msgspec
 from eventsourcing.persistence import InterfaceError, OperationalError
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 
 from application.settings import Settings
 
@@ -41,15 +42,9 @@ def consume(
     stopping: threading.Event,
 ) -> None:
     """Feed every message of the topic to `handle`, as the consumer group `group`."""
-    consumer = KafkaConsumer(
-        settings.kafka_topic,
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=group,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        session_timeout_ms=settings.kafka_session_timeout_ms,
-        heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 6, 500),
-    )
+    consumer = _join(settings, group, stopping)
+    if consumer is None:
+        return
     dead_letters = DeadLetters(settings)
     try:
         while not stopping.is_set():
@@ -61,10 +56,35 @@ def consume(
                         stopping.wait(1.0)
                         break
             if polled:
-                consumer.commit()
+                try:
+                    consumer.commit()
+                except KafkaError as error:  # the work is done and idempotent: commit later
+                    log.warning("offset commit failed (%r); will commit later", error)
     finally:
         consumer.close()
         dead_letters.close()
+
+
+def _join(settings: Settings, group: str, stopping: threading.Event) -> KafkaConsumer | None:
+    """Join the group, retrying while Kafka is away; None if stopped first."""
+    backoff = 1.0
+    while not stopping.is_set():
+        try:
+            return KafkaConsumer(
+                settings.kafka_topic,
+                bootstrap_servers=settings.kafka_bootstrap,
+                group_id=group,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                session_timeout_ms=settings.kafka_session_timeout_ms,
+                heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 6, 500),
+                bootstrap_timeout_ms=5000,
+            )
+        except KafkaError as error:
+            log.warning("cannot reach Kafka (%r); retrying in %.0f s", error, backoff)
+            stopping.wait(backoff)
+            backoff = min(backoff * 2, 30.0)
+    return None
 
 
 def _process(
