@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 import msgspec
 
-from application.messages import Generated, History, Started, Submitted
+from application.messages import Generated, Started, Submitted
 
+Data = TypeVar("Data")
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
@@ -81,11 +82,18 @@ class SubmittedResponse(msgspec.Struct, frozen=True, kw_only=True):
     message: str = "Assessment submitted successfully"
 
 
-class HistoryResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of GET /verifications/{id}/history."""
+class Envelope(msgspec.Struct, Generic[Data], frozen=True, kw_only=True):
+    """The success envelope: {success: true, data}."""
 
     success: bool = True
-    data: History
+    data: Data
+
+
+class Page(msgspec.Struct, Generic[Data], frozen=True, rename="camel"):
+    """A page, newest first; nextCursor is null on the last page."""
+
+    items: list[Data]
+    next_cursor: str | None
 
 
 class ErrorBody(msgspec.Struct, frozen=True):
@@ -137,27 +145,6 @@ class Record(msgspec.Struct, frozen=True, rename="camel"):
     updated_at: str
 
 
-class RecordResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of GET /verifications/{id}."""
-
-    success: bool = True
-    data: Record
-
-
-class RecordPage(msgspec.Struct, frozen=True, rename="camel"):
-    """A page of records, newest first; nextCursor is null on the last page."""
-
-    items: list[Record]
-    next_cursor: str | None
-
-
-class RecordPageResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of GET /verifications."""
-
-    success: bool = True
-    data: RecordPage
-
-
 class StudentSkill(msgspec.Struct, frozen=True, rename="camel"):
     """A student's skill across the tenant's records."""
 
@@ -168,10 +155,3 @@ class StudentSkill(msgspec.Struct, frozen=True, rename="camel"):
     verified_at: str | None
     verified_by: str | None
     record_verification_id: str
-
-
-class StudentSkillsResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of GET /students/{studentId}/skills."""
-
-    success: bool = True
-    data: list[StudentSkill]

@@ -11,16 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from api.auth import authenticated
-from api.schemas import (
-    HistoryResponse,
-    Record,
-    RecordPage,
-    RecordPageResponse,
-    RecordResponse,
-    StudentSkill,
-    StudentSkillsResponse,
-)
-from application.messages import Caller, TenantCaller
+from api.schemas import Envelope, Page, Record, StudentSkill
+from application.messages import Caller, History, TenantCaller
 from application.service import AssessmentService
 from domain.errors import InvalidInput, Unauthorized
 from projections.queries import ReadSide
@@ -60,10 +52,10 @@ class VerificationsController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         as_of: Annotated[str | None, QueryParameter(name="asOf")] = None,
-    ) -> HistoryResponse:
+    ) -> Envelope[History]:
         """The record's events in order and the state they fold to, as of a moment if given."""
         moment = parse_moment(as_of) if as_of else None
-        return HistoryResponse(data=service.history(caller, record_verification_id, moment))
+        return Envelope(data=service.history(caller, record_verification_id, moment))
 
     @get("/{record_verification_id:str}", operation_id="getVerification", sync_to_thread=True)
     def record(
@@ -72,13 +64,13 @@ class VerificationsController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         read: NamedDependency[ReadSide],
-    ) -> RecordResponse:
+    ) -> Envelope[Record]:
         """A record from the record view (from the store, if the view has not seen it yet)."""
         tenant = tenant_of(caller)
         found = read.record(tenant.tenant, tenant.mode, record_verification_id)
         if found is None:
             found = service.record(tenant, record_verification_id)
-        return RecordResponse(data=msgspec.convert(found, Record))
+        return Envelope(data=msgspec.convert(found, Record))
 
     @get("/", operation_id="listVerifications", sync_to_thread=True)
     def records(
@@ -89,14 +81,14 @@ class VerificationsController(Controller):
         status: FromQuery[str | None] = None,
         limit: FromQuery[int] = 20,
         cursor: FromQuery[str | None] = None,
-    ) -> RecordPageResponse:
+    ) -> Envelope[Page[Record]]:
         """The tenant's records, newest first, a page at a time."""
         tenant = tenant_of(caller)
         items, next_cursor = read.records(
             tenant.tenant, tenant.mode, student_id, status, limit, cursor
         )
-        page = RecordPage(items=msgspec.convert(items, list[Record]), next_cursor=next_cursor)
-        return RecordPageResponse(data=page)
+        page = Page(items=msgspec.convert(items, list[Record]), next_cursor=next_cursor)
+        return Envelope(data=page)
 
 
 class StudentsController(Controller):
@@ -112,8 +104,8 @@ class StudentsController(Controller):
         student_id: FromPath[str],
         caller: NamedDependency[Caller],
         read: NamedDependency[ReadSide],
-    ) -> StudentSkillsResponse:
+    ) -> Envelope[list[StudentSkill]]:
         """The student's skills across the tenant's records, from the skill view."""
         tenant = tenant_of(caller)
         found = read.skills(tenant.tenant, tenant.mode, student_id)
-        return StudentSkillsResponse(data=msgspec.convert(found, list[StudentSkill]))
+        return Envelope(data=msgspec.convert(found, list[StudentSkill]))

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth import authenticated
 from api.bodies import strict_body
+from api.schemas import Envelope, Page
 from api.verifications import tenant_of
 from application.messages import Caller
 from application.service import AssessmentService
@@ -44,38 +45,17 @@ class RegisteredEndpoint(msgspec.Struct, frozen=True):
     secret: str
 
 
+class Removed(msgspec.Struct, frozen=True):
+    """An endpoint that was removed."""
+
+    id: str
+    deleted: bool
+
+
 class Secret(msgspec.Struct, frozen=True):
     """A signing secret."""
 
     secret: str
-
-
-class RegisteredResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of POST /webhooks."""
-
-    success: bool = True
-    data: RegisteredEndpoint
-
-
-class EndpointsResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of GET /webhooks."""
-
-    success: bool = True
-    data: list[Endpoint]
-
-
-class RemovedResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of DELETE /webhooks/{id}."""
-
-    success: bool = True
-    data: dict[str, Any]
-
-
-class SecretResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of the callback-secret endpoints."""
-
-    success: bool = True
-    data: Secret
 
 
 class Try(msgspec.Struct, frozen=True, rename="camel"):
@@ -97,27 +77,6 @@ class DeliveryItem(msgspec.Struct, frozen=True, rename="camel"):
     tries: list[Try]
 
 
-class DeliveryPage(msgspec.Struct, frozen=True, rename="camel"):
-    """A page of deliveries, newest first."""
-
-    items: list[DeliveryItem]
-    next_cursor: str | None
-
-
-class DeliveryPageResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of GET /webhooks/{id}/deliveries."""
-
-    success: bool = True
-    data: DeliveryPage
-
-
-class DeliveryResponse(msgspec.Struct, frozen=True, kw_only=True):
-    """Envelope of POST /webhook-deliveries/{id}/redeliver."""
-
-    success: bool = True
-    data: DeliveryItem
-
-
 class WebhooksController(Controller):
     """Partners register where verification events are sent."""
 
@@ -132,22 +91,22 @@ class WebhooksController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         data: JSONBody[RegisterWebhook],
-    ) -> RegisteredResponse:
+    ) -> Envelope[RegisteredEndpoint]:
         """Register an endpoint; the answer holds its secret, shown this once."""
         body = await strict_body(request, RegisterWebhook)
         tenant = tenant_of(caller)
         registered = await to_thread.run_sync(
             service.webhooks.register, tenant, body.url, body.events
         )
-        return RegisteredResponse(data=msgspec.convert(registered, RegisteredEndpoint))
+        return Envelope(data=msgspec.convert(registered, RegisteredEndpoint))
 
     @get("/", operation_id="listWebhooks", sync_to_thread=True)
     def endpoints(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
-    ) -> EndpointsResponse:
+    ) -> Envelope[list[Endpoint]]:
         """The tenant's endpoints, without secrets."""
         found = service.webhooks.endpoints(tenant_of(caller))
-        return EndpointsResponse(data=msgspec.convert(found, list[Endpoint]))
+        return Envelope(data=msgspec.convert(found, list[Endpoint]))
 
     @delete(
         "/{endpoint_id:str}", operation_id="deleteWebhook", status_code=200, sync_to_thread=True
@@ -157,18 +116,18 @@ class WebhooksController(Controller):
         endpoint_id: FromPath[str],
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> RemovedResponse:
+    ) -> Envelope[Removed]:
         """Remove an endpoint: nothing more is sent to it."""
         service.webhooks.remove(tenant_of(caller), endpoint_id)
-        return RemovedResponse(data={"id": endpoint_id, "deleted": True})
+        return Envelope(data=Removed(id=endpoint_id, deleted=True))
 
     @get("/callback-secret", operation_id="getCallbackSecret", sync_to_thread=True)
     def callback_secret(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
-    ) -> SecretResponse:
+    ) -> Envelope[Secret]:
         """The secret that signs deliveries to records' callbackWebhookUrl."""
         secret = service.webhooks.callback_secret(tenant_of(caller))
-        return SecretResponse(data=Secret(secret=secret))
+        return Envelope(data=Secret(secret=secret))
 
     @post(
         "/callback-secret/rotate",
@@ -178,10 +137,10 @@ class WebhooksController(Controller):
     )
     def rotate(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
-    ) -> SecretResponse:
+    ) -> Envelope[Secret]:
         """Replace the callback secret."""
         secret = service.webhooks.rotate_callback_secret(tenant_of(caller))
-        return SecretResponse(data=Secret(secret=secret))
+        return Envelope(data=Secret(secret=secret))
 
     @get("/{endpoint_id:str}/deliveries", operation_id="listWebhookDeliveries", sync_to_thread=True)
     def deliveries(
@@ -191,17 +150,15 @@ class WebhooksController(Controller):
         service: NamedDependency[AssessmentService],
         limit: FromQuery[int] = 20,
         cursor: FromQuery[str | None] = None,
-    ) -> DeliveryPageResponse:
+    ) -> Envelope[Page[DeliveryItem]]:
         """An endpoint's deliveries (`callback` for records' callbackWebhookUrl), with tries."""
         tenant = tenant_of(caller)
         service.webhooks.check_endpoint(tenant, endpoint_id)
         items, next_cursor = service.deliveries.page(
             tenant.tenant, tenant.mode, endpoint_id, limit, cursor
         )
-        page = DeliveryPage(
-            items=msgspec.convert(items, list[DeliveryItem]), next_cursor=next_cursor
-        )
-        return DeliveryPageResponse(data=page)
+        page = Page(items=msgspec.convert(items, list[DeliveryItem]), next_cursor=next_cursor)
+        return Envelope(data=page)
 
 
 class DeliveriesController(Controller):
@@ -222,8 +179,8 @@ class DeliveriesController(Controller):
         delivery_id: FromPath[str],
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> DeliveryResponse:
+    ) -> Envelope[DeliveryItem]:
         """Queue a delivery again now, with the same webhook-id."""
         tenant = tenant_of(caller)
         item = service.deliveries.redeliver(tenant.tenant, tenant.mode, delivery_id, time.time())
-        return DeliveryResponse(data=msgspec.convert(item, DeliveryItem))
+        return Envelope(data=msgspec.convert(item, DeliveryItem))
