@@ -8,6 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from application.bootstrap import bootstrap, seed_banks
+from application.messages import (
+    GenerateQuestions,
+    StartVerification,
+    SubmitAnswers,
+    TenantCaller,
+)
 from application.service import AssessmentService
 from application.settings import Settings
 from domain.assessment import Assessment
@@ -62,3 +68,32 @@ def answer_sheet(service: AssessmentService, record_id: str, correct: int) -> li
         }
         for position, question in enumerate(question_set)
     ]
+
+
+ACME = TenantCaller(tenant="acme", mode="live")
+
+
+def take_attempt(
+    service: AssessmentService,
+    correct: int,
+    *,
+    record_id: str | None = None,
+    student: str = STUDENT["studentId"],
+    skills: tuple[dict[str, str], ...] = (REACT,),
+    callback: str | None = None,
+) -> str:
+    """Start a record as acme (unless given), draw, and answer `correct` right; its id."""
+    if record_id is None:
+        command = StartVerification(
+            student={**STUDENT, "studentId": student},
+            skills=list(skills),
+            callback_webhook_url=callback,
+        )
+        record_id = service.start_verification(ACME, command, None).record_verification_id
+    service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    answers = [
+        (answer["questionId"], answer["selectedAnswer"])
+        for answer in answer_sheet(service, record_id, correct)
+    ]
+    service.submit_answers(ACME, SubmitAnswers(answers, record_id), None)
+    return record_id

@@ -14,14 +14,11 @@ from litestar.testing import TestClient
 from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
-from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
 from application.service import AssessmentService
 from consumers.processes import embedded
 from tests.processes import free_port
 from tests.receivers import Mailbox, receiving, smtp_server
-from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
-
-ACME = TenantCaller(tenant="acme", mode="live")
+from tests.support import ACME, STUDENT, Clock, make_service, take_attempt
 
 
 def fanout_service(tmp_path: Path, clock: Clock, **settings: Any) -> AssessmentService:
@@ -43,17 +40,6 @@ def fanning_out(service: AssessmentService) -> Iterator[None]:
         thread.join(timeout=30)
 
 
-def submit(service: AssessmentService, correct: int, callback: str | None = None) -> str:
-    started = StartVerification(student=STUDENT, skills=[REACT], callback_webhook_url=callback)
-    record_id = service.start_verification(ACME, started, None).record_verification_id
-    service.generate_questions(ACME, GenerateQuestions(record_id), None)
-    answers = [
-        (a["questionId"], a["selectedAnswer"]) for a in answer_sheet(service, record_id, correct)
-    ]
-    service.submit_answers(ACME, SubmitAnswers(answers, record_id), None)
-    return record_id
-
-
 def bodies(requests: list[tuple[float, dict[str, str], bytes]]) -> list[dict[str, Any]]:
     return [json.loads(body) for _, _, body in requests]
 
@@ -69,7 +55,7 @@ def test_a_completed_webhook_is_signed_retried_with_one_id_and_logged(
         TestClient(create_app(service)) as client,
     ):
         endpoint = service.webhooks.register(ACME, receiver.url, ["verification.completed"])
-        record_id = submit(service, correct=8)
+        record_id = take_attempt(service, 8)
         first, second = receiver.wait_for(2)
         assert first[1]["webhook-id"] == second[1]["webhook-id"]
         payload = Webhook(endpoint["secret"]).verify(second[2], second[1])
@@ -102,7 +88,7 @@ def test_a_record_callback_is_signed_with_the_tenant_callback_secret(
 ) -> None:
     service = fanout_service(tmp_path, clock)
     with receiving((200, {})) as receiver, fanning_out(service):
-        record_id = submit(service, correct=2, callback=receiver.url)
+        record_id = take_attempt(service, 2, callback=receiver.url)
         initiated, completed = receiver.wait_for(2)
     secret = service.webhooks.callback_secret(ACME)
     verified = [
@@ -123,7 +109,7 @@ def test_after_the_last_try_a_delivery_is_failed_and_kept(tmp_path: Path, clock:
         fanning_out(service),
     ):
         endpoint = service.webhooks.register(ACME, receiver.url, None)
-        submit(service, correct=10)
+        take_attempt(service, 10)
         receiver.wait_for(6)  # initiated and completed: 3 tries each (3xx counts as failure)
         items = wait_for_statuses(service, endpoint["id"], {"failed"})
     assert [len(item["tries"]) for item in items] == [3, 3]
@@ -145,7 +131,7 @@ def test_retry_after_is_honoured(tmp_path: Path, clock: Clock) -> None:
     service = fanout_service(tmp_path, clock)
     with receiving((503, {"retry-after": "2"}), (200, {})) as receiver, fanning_out(service):
         service.webhooks.register(ACME, receiver.url, ["verification.completed"])
-        submit(service, correct=10)
+        take_attempt(service, 10)
         first, second = receiver.wait_for(2)
     assert second[0] - first[0] >= 1.9  # not the 0.3 s of the schedule
 
@@ -158,7 +144,7 @@ def test_a_private_target_is_refused_at_delivery_unless_allowed(
         endpoint = service.webhooks.register(ACME, receiver.url, ["verification.completed"])
         strict = make_service(service.settings.store_url, clock, webhook_retry_schedule="0.1")
         with fanning_out(strict):
-            submit(strict, correct=10)
+            take_attempt(strict, 10)
             items = wait_for_statuses(strict, endpoint["id"], {"failed"})
     assert receiver.requests == []
     assert "refused" in items[0]["tries"][0]["error"]
@@ -168,8 +154,8 @@ def test_one_result_email_per_submit_over_smtp(tmp_path: Path, clock: Clock) -> 
     port = free_port()
     service = fanout_service(tmp_path, clock, smtp_url=f"smtp://127.0.0.1:{port}")
     with smtp_server(port) as mailbox, fanning_out(service):
-        submit(service, correct=3)
-        submit(service, correct=9)
+        take_attempt(service, 3)
+        take_attempt(service, 9)
         emails = mailbox.wait_for(2)
         threading.Event().wait(1.0)
         assert len(mailbox.messages) == 2  # and no more
@@ -186,7 +172,7 @@ def test_an_email_waits_for_smtp_and_arrives_once(tmp_path: Path, clock: Clock) 
     service = fanout_service(tmp_path, clock, smtp_url=f"smtp://127.0.0.1:{port}")
     mailbox = Mailbox()
     with fanning_out(service):
-        submit(service, correct=5)
+        take_attempt(service, 5)
         threading.Event().wait(2.5)  # the SMTP server is down: tries fail and wait
         assert mailbox.messages == []
         with smtp_server(port, mailbox):
@@ -198,7 +184,7 @@ def test_an_email_waits_for_smtp_and_arrives_once(tmp_path: Path, clock: Clock) 
 def test_without_smtp_emails_land_in_the_outbox_once(tmp_path: Path, clock: Clock) -> None:
     service = fanout_service(tmp_path, clock, outbox_dir=tmp_path / "outbox")
     with fanning_out(service):
-        submit(service, correct=7)
+        take_attempt(service, 7)
         for _ in range(100):
             if list((tmp_path / "outbox").glob("*.eml")):
                 break

@@ -18,15 +18,12 @@ import pytest
 from cloudevents.v1.kafka import KafkaMessage, from_binary
 from kafka import KafkaConsumer, TopicPartition
 
-from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
 from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
 from application.settings import Settings
 from consumers.relay import Relay
 from tests.broker import Broker
-from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
-
-ACME = TenantCaller(tenant="acme", mode="live")
+from tests.support import Clock, make_service, take_attempt
 
 
 @pytest.fixture
@@ -39,17 +36,6 @@ def service(pg_url: str, clock: Clock) -> Iterator[AssessmentService]:
     service = make_service(pg_url, clock)
     yield service
     service.store.close()
-
-
-def flow(service: AssessmentService, correct: int) -> str:
-    started = StartVerification(student=STUDENT, skills=[REACT])
-    record_id = service.start_verification(ACME, started, None).record_verification_id
-    service.generate_questions(ACME, GenerateQuestions(record_id), None)
-    answers = [
-        (a["questionId"], a["selectedAnswer"]) for a in answer_sheet(service, record_id, correct)
-    ]
-    service.submit_answers(ACME, SubmitAnswers(answers, record_id), None)
-    return record_id
 
 
 def stored_events(service: AssessmentService) -> list[tuple[str, int]]:
@@ -101,7 +87,7 @@ def assert_complete_and_ordered(messages: list[Any], expected: list[tuple[str, i
 def test_a_submit_reaches_the_topic_with_cloudevents_headers(
     service: AssessmentService, broker: Broker, topic: str, pg_url: str
 ) -> None:
-    passed, failed = flow(service, correct=9), flow(service, correct=2)
+    passed, failed = take_attempt(service, correct=9), take_attempt(service, correct=2)
     settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
     stopping, thread = relay_in_thread(service, settings)
     expected = stored_events(service)
@@ -148,7 +134,9 @@ def test_the_relay_killed_mid_stream_loses_nothing(
                 stderr=subprocess.STDOUT,
             )
 
-    writer = threading.Thread(target=lambda: [flow(service, n % 10) for n in range(40)] and None)
+    writer = threading.Thread(
+        target=lambda: [take_attempt(service, n % 10) for n in range(40)] and None
+    )
     writer.start()
     relay = start_relay()
     for _ in range(2):
@@ -157,7 +145,7 @@ def test_the_relay_killed_mid_stream_loses_nothing(
         relay.wait()
         relay = start_relay()
     writer.join()
-    flow(service, correct=7)  # only the last relay can publish these: it is up and working
+    take_attempt(service, correct=7)  # only the last relay can publish these: it is up and working
     expected = stored_events(service)
     messages = read_topic(broker.bootstrap, topic, len(expected), timeout=60)
     relay.send_signal(signal.SIGTERM)
@@ -170,12 +158,12 @@ def test_a_broker_outage_delays_but_loses_nothing(
 ) -> None:
     settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
     stopping, thread = relay_in_thread(service, settings)
-    flow(service, correct=5)
+    take_attempt(service, correct=5)
     read_topic(broker.bootstrap, topic, len(stored_events(service)))
     broker.pause()
     try:
         for n in range(5):
-            flow(service, correct=n * 2)  # the write side does not need Kafka
+            take_attempt(service, correct=n * 2)  # the write side does not need Kafka
         time.sleep(2)
     finally:
         broker.resume()

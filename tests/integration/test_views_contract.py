@@ -13,10 +13,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from application.messages import (
-    GenerateQuestions,
     StartVerification,
-    SubmitAnswers,
-    TenantCaller,
 )
 from application.service import AssessmentService
 from domain.assessment import Assessment
@@ -25,9 +22,7 @@ from projections.queries import ReadSide
 from projections.runner import MODELS, catch_up, follow, rebuild
 from projections.views import open_live_view
 from tests.oracle import mismatches
-from tests.support import PYTHON, REACT, STUDENT, Clock, answer_sheet, make_service
-
-ACME = TenantCaller(tenant="acme", mode="live")
+from tests.support import ACME, PYTHON, REACT, STUDENT, Clock, make_service, take_attempt
 
 
 @pytest.fixture
@@ -37,27 +32,9 @@ def service(store_url: str, clock: Clock) -> Iterator[AssessmentService]:
     service.store.close()
 
 
-def attempt(
-    service: AssessmentService,
-    correct: int,
-    student: str = "stu_1",
-    record_id: str | None = None,
-    tenant: TenantCaller = ACME,
-) -> str:
-    """Start a record (unless given), draw and answer `correct` of 10 right."""
-    if record_id is None:
-        command = StartVerification(
-            student={**STUDENT, "studentId": student}, skills=[REACT, PYTHON]
-        )
-        record_id = service.start_verification(tenant, command, None).record_verification_id
-    service.generate_questions(tenant, GenerateQuestions(record_id), None)
-    answers = [
-        (a["questionId"], a["selectedAnswer"]) for a in answer_sheet(service, record_id, correct)
-    ]
-    service.submit_answers(
-        tenant, SubmitAnswers(answers=answers, record_verification_id=record_id), None
-    )
-    return record_id
+def attempt(service: AssessmentService, correct: int, **options: Any) -> str:
+    """An attempt on a record of two skills."""
+    return take_attempt(service, correct, skills=(REACT, PYTHON), **options)
 
 
 def catch_up_all(service: AssessmentService) -> None:
@@ -70,7 +47,9 @@ def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock
     clock.advance(minutes=1)
     attempt(service, correct=9, record_id=failed_then_passed)
     clock.advance(minutes=1)
-    attempt(service, correct=2, student="stu_1")  # a later fail keeps stu_1 verified
+    take_attempt(
+        service, skills=(REACT, PYTHON), correct=2, student="stu_1"
+    )  # a later fail keeps stu_1 verified
     attempt(service, correct=1, student="stu_2")
     service.start_verification(ACME, StartVerification(student=STUDENT, skills=[REACT]), None)
     read = ReadSide(service.store)
