@@ -60,6 +60,10 @@ def result_email(message: dict[str, Any], record: Assessment, sender: str) -> Em
     return email
 
 
+class Undeliverable(Exception):
+    """The SMTP server refused the email for good (5xx): retrying cannot help."""
+
+
 class Mailer:
     """Sends over ASSESS_SMTP_URL (smtp://, smtps://, ?starttls=true), else to the outbox."""
 
@@ -68,7 +72,8 @@ class Mailer:
         self.outbox = settings.outbox
 
     def send(self, email: EmailMessage, name: str) -> None:
-        """Send one email; raise OSError (smtplib's errors are OSErrors) on failure."""
+        """Send one email. A failure worth retrying raises OSError (as smtplib's errors
+        are); a refusal for good raises Undeliverable."""
         if self.url is None:
             self.outbox.mkdir(parents=True, exist_ok=True)
             final = self.outbox / f"{name}.eml"
@@ -87,7 +92,16 @@ class Mailer:
                 client.starttls(context=ssl.create_default_context())
             if self.url.username:
                 client.login(unquote(self.url.username), unquote(self.url.password or ""))
-            client.send_message(email)
+            try:
+                client.send_message(email)
+            except smtplib.SMTPRecipientsRefused as error:
+                if all(code >= 500 for code, _ in error.recipients.values()):
+                    raise Undeliverable(str(error)) from error
+                raise
+            except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+                if error.smtp_code >= 500:
+                    raise Undeliverable(str(error)) from error
+                raise
 
 
 class ResultEmails:

@@ -8,7 +8,6 @@ import threading
 import time
 
 from eventsourcing.domain import AggregateEvent
-from eventsourcing.persistence import InterfaceError, OperationalError
 
 from application.deliveries import Deliveries
 from application.fanout import Fanout
@@ -19,7 +18,7 @@ from application.webhooks import Webhooks
 from consumers.delivery import DeliveryWorker
 from consumers.emails import ResultEmails
 from consumers.relay import PublicMessages
-from consumers.topic import consume
+from consumers.topic import TRANSIENT, consume
 
 log = logging.getLogger("assess.consumers")
 
@@ -66,11 +65,16 @@ def embedded(store: EventStore, settings: Settings, stopping: threading.Event) -
                 event = store.mapper.to_domain_event(notification)
                 assert isinstance(event, AggregateEvent)
                 message, _ = messages.message(event)
-                fanout.handle(message, time.time())
-                emails.handle(message)
+                try:
+                    fanout.handle(message, time.time())
+                    emails.handle(message)
+                except TRANSIENT:
+                    raise
+                except Exception:  # no dead-letter topic here: log it and go on
+                    log.exception("cannot process %s", message["id"])
                 tracker.advance(notification.id)
             if not notifications:
                 stopping.wait(0.1)
-        except (OperationalError, InterfaceError, OSError) as error:
+        except TRANSIENT as error:
             log.warning("embedded fan-out paused (%r); retrying", error)
             stopping.wait(1.0)
