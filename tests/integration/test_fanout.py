@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from litestar.testing import TestClient
 from standardwebhooks.webhooks import Webhook
 
@@ -196,3 +200,62 @@ def test_without_smtp_emails_land_in_the_outbox_once(tmp_path: Path, clock: Cloc
 @pytest.fixture(autouse=True)
 def _quiet(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("ERROR")
+
+
+def test_emails_go_over_starttls_with_login(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test server's certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    logins: list[tuple[str, str]] = []
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=data.password == b"s3cret")
+
+    port = free_port()
+    mailbox = Mailbox()
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_required=True,
+    )
+    controller.start()
+    try:
+        url = f"smtp://mailer:s3cret@127.0.0.1:{port}?starttls=true"
+        service = fanout_service(tmp_path, clock, smtp_url=url)
+        with fanning_out(service):
+            take_attempt(service, 9)
+            [email] = mailbox.wait_for(1)
+    finally:
+        controller.stop()
+    assert logins == [("mailer", "s3cret")]
+    assert str(email["Subject"]) == "React: passed, score 90%"
