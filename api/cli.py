@@ -94,12 +94,14 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
 @data_option
 def projector(data_dir: Path | None) -> None:
     """Keep the read models up to date until SIGTERM (each view in its own thread)."""
-    store = open_store(from_env(data_dir))
+    settings = from_env(data_dir)
+    store = open_store(settings)
     stopping = threading.Event()
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: stopping.set())
     threads = start_projector(store, stopping)
     while any(thread.is_alive() for thread in threads) and not stopping.is_set():
+        settings.beat()
         stopping.wait(0.5)
     for thread in threads:
         thread.join()

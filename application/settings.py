@@ -27,6 +27,12 @@ class Settings(msgspec.Struct, frozen=True):
     smtp_url: str = ""
     outbox_dir: Path | None = None
     mail_from: str = "Skill assessments <no-reply@assess.local>"
+    heartbeat_file: Path | None = None
+
+    def beat(self) -> None:
+        """Touch the heartbeat file, if set: a worker's loop is alive (for health checks)."""
+        if self.heartbeat_file is not None:
+            self.heartbeat_file.touch()
 
     @property
     def outbox(self) -> Path:
@@ -59,6 +65,7 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "smtp_url": env.get("ASSESS_SMTP_URL"),
         "outbox_dir": env.get("ASSESS_OUTBOX_DIR"),
         "mail_from": env.get("ASSESS_MAIL_FROM"),
+        "heartbeat_file": env.get("ASSESS_HEARTBEAT_FILE"),
     }
     given = {name: value for name, value in fields.items() if value not in (None, "")}
     try:

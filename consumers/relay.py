@@ -47,6 +47,7 @@ class Relay:
         """Relay until stopped; while Kafka or the store is away, retry with backoff."""
         backoff = 0.5
         while not stopping.is_set():
+            self.settings.beat()
             try:
                 if self.relay_batch() == 0:
                     stopping.wait(IDLE_WAIT)

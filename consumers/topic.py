@@ -48,6 +48,7 @@ def consume(
     dead_letters = DeadLetters(settings)
     try:
         while not stopping.is_set():
+            settings.beat()
             polled = consumer.poll(timeout_ms=500)
             for partition, records in polled.items():
                 for record in records:

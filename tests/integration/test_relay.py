@@ -122,6 +122,7 @@ def test_the_relay_killed_mid_stream_loses_nothing(
         "ASSESS_DATABASE_URL": pg_url,
         "ASSESS_KAFKA_BOOTSTRAP": broker.bootstrap,
         "ASSESS_KAFKA_TOPIC": topic,
+        "ASSESS_HEARTBEAT_FILE": str(tmp_path / "heartbeat"),
     }
     log = tmp_path / "relay.log"
 
@@ -148,6 +149,7 @@ def test_the_relay_killed_mid_stream_loses_nothing(
     take_attempt(service, correct=7)  # only the last relay can publish these: it is up and working
     expected = stored_events(service)
     messages = read_topic(broker.bootstrap, topic, len(expected), timeout=60)
+    assert time.time() - (tmp_path / "heartbeat").stat().st_mtime < 5  # its loop is alive
     relay.send_signal(signal.SIGTERM)
     assert relay.wait(timeout=30) == 0, log.read_text()
     assert_complete_and_ordered(messages, expected)
