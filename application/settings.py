@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -13,12 +16,12 @@ class Settings(msgspec.Struct, frozen=True):
 
     data_dir: Path = Path("var")
     database_url: str = ""
-    questions_per_attempt: int = 10
-    session_ttl_seconds: int = 40 * 24 * 3600
-    max_body_bytes: int = 1024 * 1024
-    rate_limit_per_minute: int = 600
-    db_pool_size: int = 10
-    db_connect_timeout: int = 2
+    questions_per_attempt: Positive = 10
+    session_ttl_seconds: Positive = 40 * 24 * 3600
+    max_body_bytes: Positive = 1024 * 1024
+    rate_limit_per_minute: Positive = 600
+    db_pool_size: Positive = 10
+    db_connect_timeout: Positive = 2
     webhook_allow_private: bool = False
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -45,6 +48,13 @@ class Settings(msgspec.Struct, frozen=True):
         return self.database_url or f"sqlite:///{self.data_dir / 'assess.sqlite3'}"
 
 
+def _paths(kind: type, value: object) -> object:
+    """msgspec does not turn strings into paths by itself."""
+    if kind is Path and isinstance(value, str | Path):
+        return Path(value)
+    raise NotImplementedError(kind)
+
+
 def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from the environment; --data overrides ASSESS_DATA_DIR."""
     env = os.environ if environ is None else environ
@@ -69,6 +79,6 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
     }
     given = {name: value for name, value in fields.items() if value not in (None, "")}
     try:
-        return msgspec.convert(given, Settings, strict=False)
+        return msgspec.convert(given, Settings, strict=False, dec_hook=_paths)
     except msgspec.ValidationError as error:
         raise SystemExit(f"bad setting: {error}") from None

@@ -1,0 +1,44 @@
+"""Settings read from ASSESS_* variables: every kind of value, and a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from application.settings import from_env
+
+
+def test_every_kind_of_setting_is_read() -> None:
+    settings = from_env(
+        environ={
+            "ASSESS_DATA_DIR": "/tmp/assess-data",
+            "ASSESS_OUTBOX_DIR": "/tmp/assess-outbox",
+            "ASSESS_HEARTBEAT_FILE": "/tmp/assess-heartbeat",
+            "ASSESS_WEBHOOK_ALLOW_PRIVATE": "true",
+            "ASSESS_QUESTIONS_PER_ATTEMPT": "5",
+            "ASSESS_KAFKA_TOPIC": "events",
+        }
+    )
+    assert settings.data_dir == Path("/tmp/assess-data")
+    assert settings.outbox == Path("/tmp/assess-outbox")
+    assert settings.heartbeat_file == Path("/tmp/assess-heartbeat")
+    assert settings.webhook_allow_private is True
+    assert (settings.questions_per_attempt, settings.kafka_topic) == (5, "events")
+    assert settings.store_url == "sqlite:////tmp/assess-data/assess.sqlite3"
+
+
+def test_defaults_and_the_data_option() -> None:
+    settings = from_env(Path("elsewhere"), environ={})
+    assert settings.store_url == "sqlite:///elsewhere/assess.sqlite3"
+    assert settings.outbox == Path("elsewhere/outbox")
+    assert (settings.questions_per_attempt, settings.kafka_topic) == (10, "assessment.events")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ASSESS_QUESTIONS_PER_ATTEMPT", "ten"), ("ASSESS_QUESTIONS_PER_ATTEMPT", "0")],
+)
+def test_a_bad_setting_names_itself(variable: str, value: str) -> None:
+    with pytest.raises(SystemExit, match="questions_per_attempt"):
+        from_env(environ={variable: value})
