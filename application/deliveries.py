@@ -22,6 +22,7 @@ CREATE = [
     " UNIQUE (target, event_id))",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (status, due_at)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_by_endpoint ON {TABLE} (tenant, mode, endpoint_id, seq)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_seq ON {TABLE} (seq)",  # for MAX(seq) at each insert
 ]
 CALLBACK = "callback"
 

@@ -25,6 +25,7 @@ log = logging.getLogger("assess.webhooks")
 
 TIMEOUT = 10.0
 LEASE = 60.0  # a claimed delivery is left alone this long: more than a try can take
+POLL = 0.05  # how often an idle worker looks for due deliveries
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -42,28 +43,30 @@ def retry_after(value: str | None, now: float) -> float | None:
 class DeliveryWorker:
     """Sends due deliveries from the log, each in a thread of its own."""
 
-    def __init__(self, deliveries: Deliveries, settings: Settings, threads: int = 8) -> None:
+    def __init__(self, deliveries: Deliveries, settings: Settings, threads: int = 32) -> None:
         self.deliveries = deliveries
         self.allow_private = settings.webhook_allow_private
         self.schedule = [float(delay) for delay in settings.webhook_retry_schedule.split(",")]
         self.threads = threads
         self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=False)
         self._in_flight = 0
-        self._lock = threading.Lock()
+        self._slot_freed = threading.Condition()
 
     def run(self, stopping: threading.Event) -> None:
-        """Claim and send due deliveries until stopped."""
+        """Claim and send due deliveries until stopped; a free thread takes the next."""
         with ThreadPoolExecutor(self.threads, thread_name_prefix="delivery") as pool:
             while not stopping.is_set():
-                with self._lock:
+                with self._slot_freed:
+                    # Woken as soon as a try ends, not on the next poll.
+                    self._slot_freed.wait_for(lambda: self._in_flight < self.threads, 0.5)
                     free = self.threads - self._in_flight
                 due = self.deliveries.claim(time.time(), free, LEASE) if free else []
+                with self._slot_freed:
+                    self._in_flight += len(due)
                 for delivery in due:
-                    with self._lock:
-                        self._in_flight += 1
                     pool.submit(self._attempt_and_release, delivery)
                 if not due:
-                    stopping.wait(0.1)
+                    stopping.wait(POLL)
         self.client.close()
 
     def _attempt_and_release(self, delivery: Delivery) -> None:
@@ -72,8 +75,9 @@ class DeliveryWorker:
         except Exception:
             log.exception("delivery %s failed unexpectedly", delivery.id)
         finally:
-            with self._lock:
+            with self._slot_freed:
                 self._in_flight -= 1
+                self._slot_freed.notify()
 
     def attempt(self, delivery: Delivery) -> None:
         """One try: sign, POST, log it, and decide what comes next."""

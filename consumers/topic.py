@@ -80,6 +80,7 @@ def _join(settings: Settings, group: str, stopping: threading.Event) -> KafkaCon
                 session_timeout_ms=settings.kafka_session_timeout_ms,
                 heartbeat_interval_ms=max(settings.kafka_session_timeout_ms // 6, 500),
                 bootstrap_timeout_ms=5000,
+                fetch_max_wait_ms=50,  # a webhook should not wait half a second for a fetch
             )
         except KafkaError as error:
             log.warning("cannot reach Kafka (%r); retrying in %.0f s", error, backoff)

@@ -33,6 +33,10 @@ class Receiver:
         return self.requests[:count]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 makes a burst of deliveries retry after 1 s
+
+
 @contextmanager
 def receiving(*replies: tuple[int, dict[str, str]]) -> Iterator[Receiver]:
     """An HTTP receiver on a free loopback port."""
@@ -52,7 +56,7 @@ def receiving(*replies: tuple[int, dict[str, str]]) -> Iterator[Receiver]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -1,0 +1,372 @@
+"""Benchmark the Kafka fan-out: submit-to-webhook latency, and the relay against a producer."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psycopg
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+
+from application.bootstrap import bootstrap, seed_banks
+from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
+from application.public import ASSESSMENT_TOPICS
+from application.service import AssessmentService
+from application.settings import Settings
+from application.store import open_store
+from bench.rebuild import fill
+from consumers.relay import Relay
+from tests.broker import running_broker
+from tests.pgserver import fresh_database, running_server
+from tests.receivers import Receiver, receiving
+from tests.support import REACT, answer_sheet
+
+AIM_P99_MS, AIM_RATIO = 1000.0, 0.5
+BENCH = TenantCaller(tenant="bench", mode="live")
+COMPLETED = "verification.completed"
+SESSION_TIMEOUT_MS = 6000  # Tansu joins a group in about half of it
+PARTITIONS = 4  # as the broker's auto-create makes them
+WARM_UPS = 20  # their webhooks (over every partition, surely) must come before the clock starts
+JOIN_WAIT, GRACE, READ_WAIT = 90.0, 30.0, 60.0  # seconds
+COUNT_EVENTS = "SELECT count(*) FROM assess_events WHERE topic = ANY(%s)"
+FIRST_TRIES = "SELECT payload, tries FROM webhook_deliveries WHERE tries <> '[]'"
+Pending = tuple[str, list[tuple[str, int]]]  # a generated record and its answers
+
+
+@dataclass
+class Latency:
+    """The steady run: submits made, their rate, each matched webhook's latency (s)."""
+
+    submits: int
+    rate: float
+    latencies: list[float]
+
+    @property
+    def missing(self) -> int:
+        """Submits whose webhook never came."""
+        return self.submits - len(self.latencies)
+
+    def percentile_ms(self, p: int) -> float:
+        """The p-th percentile of the latencies in ms."""
+        return percentile_ms(self.latencies, p)
+
+
+def percentile_ms(seconds: list[float], p: int) -> float:
+    """The p-th percentile of spans in seconds, in ms (nan with fewer than two)."""
+    if len(seconds) < 2:
+        return float("nan")
+    return 1000 * statistics.quantiles(seconds, n=100)[p - 1]
+
+
+@contextmanager
+def assess_process(
+    folder: Path, env: dict[str, str], *args: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `assess <args>` for the block, then SIGTERM it; show its log if it failed."""
+    log = folder / f"{'-'.join(args)}.log"
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api", *args],
+            env={**os.environ, **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+        if code != 0:
+            print(f"assess {' '.join(args)} exited {code}; log tail:")
+            print("\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+
+
+def new_topic(servers: str, prefix: str) -> str:
+    """Create a fresh topic of PARTITIONS partitions; return its name."""
+    name = f"{prefix}.{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=servers)
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=PARTITIONS, replication_factor=1)])
+    finally:
+        admin.close()
+    return name
+
+
+def prepare(service: AssessmentService, count: int) -> list[Pending]:
+    """Verify and generate `count` records; their answers (0-10 right), ready to submit."""
+    pending = []
+    for n in range(count):
+        student = {"studentId": f"s{n}", "name": "Bench", "email": "b@example.com"}
+        command = StartVerification(student=student, skills=[REACT])
+        record_id = service.start_verification(BENCH, command, None).record_verification_id
+        service.generate_questions(BENCH, GenerateQuestions(record_id), None)
+        sheet = answer_sheet(service, record_id, n % 11)
+        pending.append((record_id, [(a["questionId"], a["selectedAnswer"]) for a in sheet]))
+    return pending
+
+
+def submit(service: AssessmentService, record: Pending) -> float:
+    """Submit a record's answers; return the monotonic time of the response."""
+    service.submit_answers(BENCH, SubmitAnswers(record[1], record[0]), None)
+    return time.monotonic()
+
+
+def arrivals(receiver: Receiver) -> dict[str, float]:
+    """When each record's first completed webhook arrived (monotonic), by record id."""
+    found: dict[str, float] = {}
+    for at, _, body in list(receiver.requests):
+        payload = msgspec.json.decode(body)
+        if payload["type"] == COMPLETED:
+            found.setdefault(payload["data"]["recordVerificationId"], at)
+    return found
+
+
+def wait_for(
+    receiver: Receiver, records: set[str], timeout: float, processes: list[subprocess.Popen[bytes]]
+) -> dict[str, float]:
+    """The arrivals once every record's webhook came, or by the timeout or a process's exit."""
+    deadline = time.monotonic() + timeout
+    while not records <= (found := arrivals(receiver)).keys() and time.monotonic() < deadline:
+        if any(process.poll() is not None for process in processes):
+            break
+        time.sleep(0.1)
+    return found
+
+
+def steady(
+    service: AssessmentService, records: list[Pending], rate: float
+) -> tuple[dict[str, float], float]:
+    """Submit at `rate` per second (or as fast as it goes); response times and the rate."""
+    answered: dict[str, float] = {}
+    started = time.monotonic()
+    for n, record in enumerate(records):
+        pause = started + n / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        answered[record[0]] = submit(service, record)
+    return answered, len(records) / (time.monotonic() - started)
+
+
+def bench_latency(base_url: str, servers: str, rate: float, seconds: float) -> Latency:
+    """Relay and webhooks consumer as processes, steady submits, submit-to-webhook latency."""
+    topic = new_topic(servers, "bench.fanout")
+    with (
+        fresh_database(base_url) as url,
+        receiving() as receiver,
+        tempfile.TemporaryDirectory(prefix="assess-fanout-") as tmp,
+    ):
+        service = bootstrap(Settings(database_url=url, webhook_allow_private=True))
+        try:
+            seed_banks(service)
+            service.webhooks.register(BENCH, receiver.url, [COMPLETED])
+            env = {
+                "ASSESS_DATABASE_URL": url,
+                "ASSESS_KAFKA_BOOTSTRAP": servers,
+                "ASSESS_KAFKA_TOPIC": topic,
+                "ASSESS_KAFKA_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
+                "ASSESS_WEBHOOK_ALLOW_PRIVATE": "1",
+            }
+            with (
+                assess_process(Path(tmp), env, "relay") as relay,
+                assess_process(Path(tmp), env, "consume", "webhooks") as consumer,
+            ):
+                began = time.monotonic()
+                records = prepare(service, WARM_UPS + round(rate * seconds))
+                for record in records[:WARM_UPS]:
+                    submit(service, record)
+                warm = {record[0] for record in records[:WARM_UPS]}
+                came = len(warm & wait_for(receiver, warm, JOIN_WAIT, [relay, consumer]).keys())
+                print(
+                    f"prepared {len(records)} records; warm-up: {came} of {WARM_UPS} webhooks"
+                    f" {time.monotonic() - began:.1f} s after the processes started"
+                )
+                answered, achieved = steady(service, records[WARM_UPS:], rate)
+                came_at = wait_for(receiver, set(answered), GRACE, [relay, consumer])
+            result = summarize(answered, came_at, achieved)
+            stages(url, servers, topic, answered, came_at)
+        finally:
+            service.store.close()
+    return result
+
+
+def summarize(answered: dict[str, float], came: dict[str, float], rate: float) -> Latency:
+    """Match webhooks to submits; print the latencies, and their p50 by quarter of the run."""
+    latencies = [came[record] - at for record, at in answered.items() if record in came]
+    result = Latency(len(answered), rate, latencies)
+    print(
+        f"latency: {result.submits} submits at {rate:.1f}/s, {len(latencies)} webhooks"
+        f" matched, {result.missing} missing; p50 {result.percentile_ms(50):.0f} ms,"
+        f" p99 {result.percentile_ms(99):.0f} ms, max {1000 * max(latencies, default=0):.0f} ms"
+    )
+    quarter = max(1, -(-len(latencies) // 4))
+    p50s = [
+        f"{percentile_ms(latencies[n : n + quarter], 50):.0f}"
+        for n in range(0, len(latencies), quarter)
+    ]
+    print(f"  p50 by quarter of the run (growing: it falls behind): {', '.join(p50s)} ms")
+    return result
+
+
+def stages(
+    url: str, servers: str, topic: str, answered: dict[str, float], came: dict[str, float]
+) -> None:
+    """Print the spans to the relay's send (message timestamp) and the first try (its log)."""
+    wall = time.time() - time.monotonic()  # the stamps are wall-clock: shift them to monotonic
+    with psycopg.connect(url) as conn:
+        [(events,)] = conn.execute(COUNT_EVENTS, (list(ASSESSMENT_TOPICS),)).fetchall()
+        rows = conn.execute(FIRST_TRIES).fetchall()
+    sent: dict[str, float] = {}
+    for record in read_topic(servers, topic, events):
+        message = msgspec.json.decode(record.value)
+        if message["type"] == "Scored":
+            sent.setdefault(message["recordVerificationId"], record.timestamp / 1000 - wall)
+    tried: dict[str, float] = {}
+    for payload, tries in rows:
+        record_id = msgspec.json.decode(payload)["data"]["recordVerificationId"]
+        first = datetime.fromisoformat(msgspec.json.decode(tries)[0]["at"])
+        tried[record_id] = first.timestamp() - wall
+    timed = [r for r in answered if r in sent and r in tried and r in came]
+    steps = {
+        "submit -> relay sends": [sent[r] - answered[r] for r in timed],
+        "-> first delivery try": [tried[r] - sent[r] for r in timed],
+        "-> received": [came[r] - tried[r] for r in timed],
+    }
+    print(f"where the time goes ({len(timed)} webhooks; p50 / p99 ms, clocks to the ms):")
+    for step, spans in steps.items():
+        print(f"  {step}: {percentile_ms(spans, 50):.0f} / {percentile_ms(spans, 99):.0f}")
+
+
+def read_topic(servers: str, topic: str, count: int) -> list[Any]:
+    """The topic's records from the beginning, once `count` came (or READ_WAIT passed)."""
+    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+        consumer.seek_to_beginning()
+        records: list[Any] = []
+        deadline = time.monotonic() + READ_WAIT
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records += batch
+        return records
+    finally:
+        consumer.close()
+
+
+def relay_rate(settings: Settings) -> tuple[int, float]:
+    """Events/s of Relay.relay_batch() publishing the whole store; how many it published."""
+    store = open_store(settings)
+    try:
+        relay = Relay(store, settings)
+        published, started = 0, time.perf_counter()
+        while batch := relay.relay_batch():
+            published += batch
+        rate = published / (time.perf_counter() - started)
+        stopped = threading.Event()
+        stopped.set()
+        relay.run(stopped)  # stopped already: it only closes its producer
+        return published, rate
+    finally:
+        store.close()
+
+
+def plain_rate(servers: str, topic: str, records: list[Any]) -> float:
+    """Events/s of a plain idempotent producer (acks=all) sending the records, flushed."""
+    started = time.perf_counter()
+    producer = KafkaProducer(
+        bootstrap_servers=servers,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        batch_size=64 * 1024,
+    )
+    try:
+        futures = [
+            producer.send(topic, key=r.key, value=r.value, headers=r.headers) for r in records
+        ]
+        producer.flush(timeout=60)
+        for future in futures:
+            future.get(timeout=0)
+        return len(records) / (time.perf_counter() - started)
+    finally:
+        producer.close(timeout=5)
+
+
+def bench_relay(base_url: str, servers: str, events: int) -> tuple[float, float]:
+    """Fill a fresh store; events/s of the relay, then of a plain producer sending the same."""
+    with fresh_database(base_url) as url:
+        fill(url, events, os.cpu_count() or 2)
+        topic = new_topic(servers, "bench.relay")
+        settings = Settings(database_url=url, kafka_bootstrap=servers, kafka_topic=topic)
+        published, relay = relay_rate(settings)
+    print(f"relay: {published:,} events to {topic}, {relay:,.0f} events/s")
+    records = read_topic(servers, topic, published)
+    plain = plain_rate(servers, new_topic(servers, "bench.plain"), records)
+    print(f"plain producer: the same {len(records):,} messages, {plain:,.0f} events/s")
+    return relay, plain
+
+
+def report(rate: float, latency: Latency, relay: float, plain: float) -> None:
+    """Print the markdown tables and whether each aim is met."""
+    p50, p99 = latency.percentile_ms(50), latency.percentile_ms(99)
+    print()
+    print("| target submits/s | achieved | submits | webhooks | missing | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {rate:g} | {latency.rate:.1f} | {latency.submits} | {len(latency.latencies)}"
+        f" | {latency.missing} | {p50:.0f} | {p99:.0f} |"
+    )
+    print()
+    print("| relay events/s | plain producer events/s | relay/plain |")
+    print("|---|---|---|")
+    print(f"| {relay:,.0f} | {plain:,.0f} | {relay / plain:.2f}x |")
+    print()
+    print(f"aims: webhook p99 < {AIM_P99_MS:.0f} ms at 100 submits/s; relay >= {AIM_RATIO}x plain")
+    on_time = p99 < AIM_P99_MS and latency.missing == 0
+    print(
+        f"  latency: p99 {p99:.0f} ms, {latency.missing} missing, at {latency.rate:.1f} submits/s"
+        f" -> {'met' if on_time else 'NOT met'}"
+    )
+    ratio = relay / plain
+    print(f"  relay: {ratio:.2f}x plain -> {'met' if ratio >= AIM_RATIO else 'NOT met'}")
+
+
+def main() -> None:
+    """Parse the options, start PostgreSQL and a broker, run both parts, print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--events", type=int, default=20_000)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # clean up as after Ctrl-C
+    with running_server() as base_url, running_broker() as broker:
+        print(
+            f"PostgreSQL {base_url}; Kafka {broker.bootstrap}; {args.rate:g} submits/s for"
+            f" {args.seconds:g} s; relay of at least {args.events:,} events"
+        )
+        latency = bench_latency(base_url, broker.bootstrap, args.rate, args.seconds)
+        relay, plain = bench_relay(base_url, broker.bootstrap, args.events)
+        report(args.rate, latency, relay, plain)
+
+
+if __name__ == "__main__":
+    main()
