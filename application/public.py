@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
@@ -35,6 +36,7 @@ def event_id(event: AggregateEvent) -> str:
     )
 
 
+@cache
 def camel(name: str) -> str:
     """snake_case to camelCase."""
     head, *rest = name.split("_")

@@ -26,7 +26,7 @@ from domain.assessment import Assessment
 
 log = logging.getLogger("assess.relay")
 
-BATCH = 500
+BATCH = 2000
 IDLE_WAIT = 0.05
 SOURCE = "/assess"
 MAX_BACKOFF = 10.0
