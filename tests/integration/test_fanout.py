@@ -27,6 +27,7 @@ from tests.support import ACME, STUDENT, Clock, make_service, take_attempt
 
 def fanout_service(tmp_path: Path, clock: Clock, **settings: Any) -> AssessmentService:
     url = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
+    settings.setdefault("outbox_dir", tmp_path / "outbox")  # never the working tree's ./var
     return make_service(
         url, clock, webhook_allow_private=True, webhook_retry_schedule="0.3,0.3", **settings
     )
@@ -146,7 +147,12 @@ def test_a_private_target_is_refused_at_delivery_unless_allowed(
     service = fanout_service(tmp_path, clock)
     with receiving((200, {})) as receiver:
         endpoint = service.webhooks.register(ACME, receiver.url, ["verification.completed"])
-        strict = make_service(service.settings.store_url, clock, webhook_retry_schedule="0.1")
+        strict = make_service(
+            service.settings.store_url,
+            clock,
+            webhook_retry_schedule="0.1",
+            outbox_dir=service.settings.outbox,
+        )
         with fanning_out(strict):
             take_attempt(strict, 10)
             items = wait_for_statuses(strict, endpoint["id"], {"failed"})
