@@ -48,6 +48,14 @@ def run_until_stopped(app: Any, **options: Any) -> None:
     uvicorn.run(app, **options)
 
 
+def stop_on_signals() -> threading.Event:
+    """An event that SIGTERM or SIGINT sets: a worker's loop ends, the process exits 0."""
+    stopping = threading.Event()
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: stopping.set())
+    return stopping
+
+
 @click.group()
 def main() -> None:
     """Skill-verification assessments, event-sourced."""
@@ -96,9 +104,7 @@ def projector(data_dir: Path | None) -> None:
     """Keep the read models up to date until SIGTERM (each view in its own thread)."""
     settings = from_env(data_dir)
     store = open_store(settings)
-    stopping = threading.Event()
-    for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, lambda *_: stopping.set())
+    stopping = stop_on_signals()
     threads = start_projector(store, stopping)
     while any(thread.is_alive() for thread in threads) and not stopping.is_set():
         settings.beat()
@@ -118,9 +124,7 @@ def relay(data_dir: Path | None) -> None:
 
     settings = from_env(data_dir)
     store = open_store(settings)
-    stopping = threading.Event()
-    for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, lambda *_: stopping.set())
+    stopping = stop_on_signals()
     Relay(store, settings).run(stopping)
     store.close()
 
@@ -134,9 +138,7 @@ def consume(consumer: str, data_dir: Path | None) -> None:
 
     settings = from_env(data_dir)
     store = open_store(settings)
-    stopping = threading.Event()
-    for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, lambda *_: stopping.set())
+    stopping = stop_on_signals()
     run = webhooks_consumer if consumer == "webhooks" else emails_consumer
     run(store, settings, stopping)
     store.close()
