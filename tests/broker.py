@@ -8,10 +8,13 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
 
 ENV_BOOTSTRAP = "ASSESS_KAFKA_BOOTSTRAP"
 # Variables the broker would read instead of its flags.
@@ -89,3 +92,25 @@ def running_broker() -> Iterator[Broker]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def read_topic(
+    bootstrap: str, topic: str, enough: Callable[[list[Any]], bool], timeout: float = 45
+) -> list[Any]:
+    """The topic's records from the beginning, without a group, once `enough` holds."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        deadline = time.monotonic() + timeout
+        while not (partitions := consumer.partitions_for_topic(topic)):
+            assert time.monotonic() < deadline, f"no topic {topic}"
+            time.sleep(0.2)
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        consumer.seek_to_beginning()
+        records: list[Any] = []
+        while not enough(records):
+            assert time.monotonic() < deadline, f"{len(records)} records on {topic}: not enough"
+            for batch in consumer.poll(timeout_ms=500).values():
+                records += batch
+        return records
+    finally:
+        consumer.close()

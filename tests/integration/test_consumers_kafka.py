@@ -39,7 +39,7 @@ from application.settings import Settings
 from application.store import open_store
 from consumers.processes import emails_consumer, webhooks_consumer
 from consumers.relay import Relay
-from tests.broker import Broker
+from tests.broker import Broker, read_topic
 from tests.processes import free_port
 from tests.support import REACT, Clock, answer_sheet, make_service
 
@@ -231,28 +231,6 @@ def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
         admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
     finally:
         admin.close()
-
-
-def read_topic(
-    bootstrap: str, topic: str, enough: Callable[[list[Any]], bool], timeout: float = WAIT
-) -> list[Any]:
-    """The topic's records from the beginning, without a group, once `enough` holds."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        deadline = time.monotonic() + timeout
-        while not (partitions := consumer.partitions_for_topic(topic)):
-            assert time.monotonic() < deadline, f"no topic {topic}"
-            time.sleep(0.2)
-        consumer.assign([TopicPartition(topic, p) for p in partitions])
-        consumer.seek_to_beginning()
-        records: list[Any] = []
-        while not enough(records):
-            assert time.monotonic() < deadline, f"{len(records)} records on {topic}: not enough"
-            for batch in consumer.poll(timeout_ms=500).values():
-                records += batch
-        return records
-    finally:
-        consumer.close()
 
 
 def committed_offset(bootstrap: str, group: str, partition: TopicPartition) -> int | None:
