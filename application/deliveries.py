@@ -68,9 +68,7 @@ class Deliveries:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        with store.sql() as sql:
-            for statement in CREATE:
-                sql.run(statement)
+        store.create_tables(CREATE)
 
     def enqueue(self, deliveries: list[Delivery], now: float) -> int:
         """Queue deliveries, once per (target, event) whatever is redelivered; return how

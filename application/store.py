@@ -50,6 +50,15 @@ class EventStore(Application[UUID]):
         with self.datastore.transaction(commit=commit) as cursor:
             yield Sql(cursor, self.postgres)
 
+    def create_tables(self, statements: Sequence[str]) -> None:
+        """Run idempotent DDL (IF NOT EXISTS); on PostgreSQL under the schema lock, since two
+        processes creating the same table at once can fail."""
+        with self.sql() as sql:
+            if self.postgres:
+                sql.run("SELECT pg_advisory_xact_lock(?)", SCHEMA_LOCK)
+            for statement in statements:
+                sql.run(statement)
+
     def find(self, kind: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate of this kind with this id, or None."""
         try:

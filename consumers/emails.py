@@ -111,11 +111,12 @@ class ResultEmails:
         self.store = store
         self.sender = settings.mail_from
         self.mailer = Mailer(settings)
-        with store.sql() as sql:
-            sql.run(
+        store.create_tables(
+            [
                 f"CREATE TABLE IF NOT EXISTS {SENT} ("
                 " event_id TEXT PRIMARY KEY, recipient TEXT NOT NULL, sent_at TEXT NOT NULL)"
-            )
+            ]
+        )
 
     def handle(self, message: dict[str, Any]) -> None:
         """Email the student the result of a Scored event, unless already done."""

@@ -44,9 +44,7 @@ class View:
     def create(self) -> None:
         """Create the tables of this generation and its tracking, if missing."""
         self.tracker.create()
-        with self.transaction() as sql:
-            for statement in self.model.create_statements(self.table):
-                sql.run(statement)
+        self.store.create_tables(self.model.create_statements(self.table))
 
     def drop(self) -> None:
         """Remove this generation's tables and tracking."""
@@ -84,8 +82,8 @@ def open_live_view(store: EventStore, model: ReadModel) -> View:
     race (a duplicate-object error) simply looks again."""
     for attempt in range(5):
         try:
+            store.create_tables([CREATE_GENERATIONS])
             with store.sql() as sql:
-                sql.run(CREATE_GENERATIONS)
                 generation = current_generation(sql, model.name)
             view = View(store, model, generation or 1, live=True)
             if generation is None:
