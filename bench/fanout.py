@@ -7,13 +7,10 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +31,7 @@ from bench.rebuild import fill
 from consumers.relay import Relay
 from tests.broker import running_broker
 from tests.pgserver import fresh_database, running_server
+from tests.processes import running
 from tests.receivers import Receiver, receiving
 from tests.support import REACT, answer_sheet
 
@@ -72,33 +70,6 @@ def percentile_ms(seconds: list[float], p: int) -> float:
     if len(seconds) < 2:
         return float("nan")
     return 1000 * statistics.quantiles(seconds, n=100)[p - 1]
-
-
-@contextmanager
-def assess_process(
-    folder: Path, env: dict[str, str], *args: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `assess <args>` for the block, then SIGTERM it; show its log if it failed."""
-    log = folder / f"{'-'.join(args)}.log"
-    with log.open("ab") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api", *args],
-            env={**os.environ, **env},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            code = process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = process.wait()
-        if code != 0:
-            print(f"assess {' '.join(args)} exited {code}; log tail:")
-            print("\n".join(log.read_text(errors="replace").splitlines()[-30:]))
 
 
 def new_topic(servers: str, prefix: str) -> str:
@@ -187,8 +158,8 @@ def bench_latency(base_url: str, servers: str, rate: float, seconds: float) -> L
                 "ASSESS_WEBHOOK_ALLOW_PRIVATE": "1",
             }
             with (
-                assess_process(Path(tmp), env, "relay") as relay,
-                assess_process(Path(tmp), env, "consume", "webhooks") as consumer,
+                running("relay", env=env, log=Path(tmp) / "relay.log") as relay,
+                running("consume", "webhooks", env=env, log=Path(tmp) / "webhooks.log") as consumer,
             ):
                 began = time.monotonic()
                 records = prepare(service, WARM_UPS + round(rate * seconds))

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -26,7 +23,7 @@ import psycopg
 
 from bench.wire import Wire, WireError
 from tests.pgserver import fresh_database, running_server
-from tests.processes import assess, free_port, wait_until_healthy
+from tests.processes import assess, free_port, running, wait_until_healthy
 
 T = TypeVar("T")
 BANK = Path(__file__).resolve().parents[1] / "application" / "banks" / "skill_001.json"
@@ -203,21 +200,9 @@ def service(env: dict[str, str], workers: int) -> Iterator[tuple[str, int]]:
     with tempfile.TemporaryDirectory(prefix="assess-bench-") as tmp:
         log, port = Path(tmp) / "serve.log", free_port()
         command = ["serve", "--port", str(port), "--workers", str(workers)]
-        with log.open("ab") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "api", *command],
-                env={**os.environ, **env},
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        try:
+        with running(*command, env=env, log=log) as process:
             wait_until_healthy(f"http://127.0.0.1:{port}", process, log)
             yield f"http://127.0.0.1:{port}", process.pid
-        finally:
-            process.send_signal(signal.SIGTERM)
-            if process.wait(timeout=30) != 0:
-                print(f"service exited {process.returncode} on SIGTERM; log tail:")
-                print("\n".join(log.read_text(errors="replace").splitlines()[-40:]))
 
 
 def bench_service(db_url: str, clients: list[int], seconds: float, workers: int) -> dict[int, Run]:

@@ -38,24 +38,37 @@ def assess(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 @contextmanager
-def server(*args: str, env: dict[str, str] | None = None, log: Path) -> Iterator[str]:
-    """Start `assess <args> --port P`, wait until /health answers, yield its URL; SIGTERM after."""
-    port = free_port()
+def running(
+    *args: str, env: dict[str, str] | None = None, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `assess <args>` for the block (output to log), then SIGTERM it; it must exit 0."""
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api", *args, "--port", str(port)],
+            [sys.executable, "-m", "api", *args],
             env={**os.environ, **(env or {})},
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_healthy(url, process, log)
-        yield url
+        yield process
     finally:
         process.send_signal(signal.SIGTERM)
-        returncode = process.wait(timeout=30)
-    assert returncode == 0, f"exit {returncode} on SIGTERM:\n{log.read_text()}"
+        try:
+            returncode = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            returncode = process.wait()
+    assert returncode == 0, f"exit {returncode} on SIGTERM:\n{log.read_text(errors='replace')}"
+
+
+@contextmanager
+def server(*args: str, env: dict[str, str] | None = None, log: Path) -> Iterator[str]:
+    """Start `assess <args> --port P`, wait until /health answers, yield its URL; SIGTERM after."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with running(*args, "--port", str(port), env=env, log=log) as process:
+        wait_until_healthy(url, process, log)
+        yield url
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
