@@ -9,6 +9,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from api.schemas import ErrorBody, ErrorResponse
 from domain import errors
 
 log = logging.getLogger("assess.api")
@@ -42,7 +43,7 @@ def error_response(
 ) -> Response[Any]:
     """The error envelope."""
     return Response(
-        {"success": False, "error": {"code": code, "message": message}},
+        ErrorResponse(error=ErrorBody(code=code, message=message)),
         status_code=status,
         media_type=MediaType.JSON,
         headers=headers,
