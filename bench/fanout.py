@@ -105,10 +105,10 @@ def submit(service: AssessmentService, record: Pending) -> float:
 def arrivals(receiver: Receiver) -> dict[str, float]:
     """When each record's first completed webhook arrived (monotonic), by record id."""
     found: dict[str, float] = {}
-    for at, _, body in list(receiver.requests):
-        payload = msgspec.json.decode(body)
+    for hook in receiver.hooks():
+        payload = hook.payload
         if payload["type"] == COMPLETED:
-            found.setdefault(payload["data"]["recordVerificationId"], at)
+            found.setdefault(payload["data"]["recordVerificationId"], hook.at)
     return found
 
 

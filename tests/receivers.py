@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,24 +15,76 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-Request = tuple[float, dict[str, str], bytes]
+from tests.processes import free_port
+
+Reply = tuple[int, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One POST the receiver got, and the status it answered."""
+
+    at: float  # time.monotonic()
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    status: int
+
+    @property
+    def webhook_id(self) -> str:
+        """The Standard Webhooks message id."""
+        return self.headers.get("webhook-id", "")
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The JSON body."""
+        payload: dict[str, Any] = json.loads(self.body)
+        return payload
 
 
 class Receiver:
-    """Records every POST; answers with the scripted replies in turn, then the last one."""
+    """Records every POST. Answers with the scripted replies in turn (then the last one),
+    or, with failures_per_id, 503 to the first tries of each webhook-id and 200 after."""
 
-    def __init__(self, replies: list[tuple[int, dict[str, str]]]) -> None:
-        self.replies = replies
-        self.requests: list[Request] = []
-        self.url = ""
+    def __init__(self, replies: list[Reply], failures_per_id: int) -> None:
+        self.replies = replies or [(200, {})]
+        self.failures_per_id = failures_per_id
+        self.base = ""
+        self._hooks: list[Hook] = []
+        self._lock = threading.Lock()
 
-    def wait_for(self, count: int, timeout: float = 20) -> list[Request]:
-        """The first `count` requests, once they have come."""
+    @property
+    def url(self) -> str:
+        """The default endpoint URL."""
+        return self.url_for("/hooks")
+
+    def url_for(self, path: str) -> str:
+        """An endpoint URL on this receiver."""
+        return f"{self.base}{path}"
+
+    def answer(self, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        """Record a POST and choose its reply."""
+        with self._lock:
+            if self.failures_per_id:
+                tries = sum(h.webhook_id == headers.get("webhook-id") for h in self._hooks)
+                reply: Reply = (503 if tries < self.failures_per_id else 200, {})
+            else:
+                reply = self.replies[min(len(self._hooks), len(self.replies) - 1)]
+            self._hooks.append(Hook(time.monotonic(), path, headers, body, reply[0]))
+        return reply
+
+    def hooks(self) -> list[Hook]:
+        """Every POST so far."""
+        with self._lock:
+            return list(self._hooks)
+
+    def wait_for(self, count: int, timeout: float = 20) -> list[Hook]:
+        """The first `count` POSTs, once they have come."""
         deadline = time.monotonic() + timeout
-        while len(self.requests) < count:
-            assert time.monotonic() < deadline, f"{len(self.requests)} of {count} requests came"
+        while len(hooks := self.hooks()) < count:
+            assert time.monotonic() < deadline, f"{len(hooks)} of {count} requests came"
             time.sleep(0.05)
-        return self.requests[:count]
+        return hooks[:count]
 
 
 class _Server(ThreadingHTTPServer):
@@ -38,18 +92,17 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def receiving(*replies: tuple[int, dict[str, str]]) -> Iterator[Receiver]:
+def receiving(*replies: Reply, failures_per_id: int = 0) -> Iterator[Receiver]:
     """An HTTP receiver on a free loopback port."""
-    receiver = Receiver(list(replies) or [(200, {})])
+    receiver = Receiver(list(replies), failures_per_id)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            index = min(len(receiver.requests), len(receiver.replies) - 1)
-            receiver.requests.append((time.monotonic(), dict(self.headers.items()), body))
-            status, headers = receiver.replies[index]
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, extra = receiver.answer(self.path, headers, body)
             self.send_response(status)
-            for name, value in {**headers, "content-length": "0"}.items():
+            for name, value in {**extra, "content-length": "0"}.items():
                 self.send_header(name, value)
             self.end_headers()
 
@@ -57,7 +110,7 @@ def receiving(*replies: tuple[int, dict[str, str]]) -> Iterator[Receiver]:
             pass
 
     server = _Server(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    receiver.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -65,36 +118,71 @@ def receiving(*replies: tuple[int, dict[str, str]]) -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One message the SMTP server accepted: its envelope and its parsed content."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
 
 
 class Mailbox:
-    """What an SMTP server received."""
+    """An aiosmtpd handler recording every message it accepts; it refuses the recipients
+    in `refused` for good (550, as for an unknown mailbox)."""
 
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
+    def __init__(self, refused: frozenset[str] = frozenset()) -> None:
+        self.refused = refused
+        self._mails: list[Mail] = []
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
+        with self._lock:
+            self._mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 Message accepted for delivery"
+
+    def mails(self) -> list[Mail]:
+        """Every message so far, with its envelope."""
+        with self._lock:
+            return list(self._mails)
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        """Every message so far."""
+        return [mail.message for mail in self.mails()]
 
     def wait_for(self, count: int, timeout: float = 20) -> list[EmailMessage]:
         """The first `count` messages, once they have come."""
         deadline = time.monotonic() + timeout
-        while len(self.messages) < count:
-            assert time.monotonic() < deadline, f"{len(self.messages)} of {count} emails came"
+        while len(messages := self.messages) < count:
+            assert time.monotonic() < deadline, f"{len(messages)} of {count} emails came"
             time.sleep(0.05)
-        return self.messages[:count]
+        return messages[:count]
 
 
 @contextmanager
-def smtp_server(port: int, mailbox: Mailbox | None = None) -> Iterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) on a loopback port."""
+def smtp_server(
+    port: int | None = None, mailbox: Mailbox | None = None
+) -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server (aiosmtpd) on a loopback port (a free one unless given)."""
     box = mailbox or Mailbox()
+    port = port or free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield box
+        yield port, box
     finally:
         controller.stop()

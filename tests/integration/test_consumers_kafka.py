@@ -6,22 +6,16 @@ connection, as the production processes would; the service takes commands meanwh
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from uuid import uuid4
 
 import msgspec
 import pytest
-from aiosmtpd.controller import Controller
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from standardwebhooks.webhooks import Webhook
@@ -40,144 +34,13 @@ from application.store import open_store
 from consumers.processes import emails_consumer, webhooks_consumer
 from consumers.relay import Relay
 from tests.broker import Broker, read_topic
-from tests.processes import free_port
+from tests.receivers import Hook, Mail, Mailbox, receiving, smtp_server
 from tests.support import REACT, Clock, answer_sheet, make_service
 
 ACME = TenantCaller(tenant="acme", mode="live")
 SESSION_TIMEOUT_MS = 6000  # Tansu joins a group in about half of it
 WAIT = 45.0  # seconds: generous upper bound for anything that crosses the broker
 SETTLE = 1.5  # seconds to keep listening for duplicates once everything has arrived
-
-
-# -- real receivers -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Hook:
-    """One POST an HTTP receiver got, and the status it answered."""
-
-    path: str
-    headers: dict[str, str]  # names in lower case
-    body: bytes
-    status: int
-
-    @property
-    def webhook_id(self) -> str:
-        return self.headers.get("webhook-id", "")
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = json.loads(self.body)
-        return payload
-
-
-class HookReceiver:
-    """Records every POST; answers 503 to the first `failures_per_id` tries of each
-    webhook-id and 200 afterwards."""
-
-    def __init__(self, failures_per_id: int) -> None:
-        self.failures_per_id = failures_per_id
-        self.base = ""
-        self._hooks: list[Hook] = []
-        self._lock = threading.Lock()
-
-    def url(self, path: str) -> str:
-        return f"{self.base}{path}"
-
-    def answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
-        with self._lock:
-            tries = sum(
-                1
-                for hook in self._hooks
-                if hook.headers.get("webhook-id") == headers.get("webhook-id")
-            )
-            status = 503 if tries < self.failures_per_id else 200
-            self._hooks.append(Hook(path, headers, body, status))
-        return status
-
-    def hooks(self) -> list[Hook]:
-        with self._lock:
-            return list(self._hooks)
-
-
-@contextmanager
-def hook_receiver(failures_per_id: int = 0) -> Iterator[HookReceiver]:
-    """A real HTTP server on a free loopback port."""
-    receiver = HookReceiver(failures_per_id)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0)))
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            status = receiver.answer(self.path, headers, body)
-            self.send_response(status)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@dataclass(frozen=True)
-class Mail:
-    """One message an SMTP server accepted: its envelope and its parsed content."""
-
-    mail_from: str
-    rcpt_tos: list[str]
-    message: EmailMessage
-
-
-class Mailbox:
-    """An aiosmtpd handler that records every message it accepts, and refuses the
-    recipients in `refused` for good (550, as for an unknown mailbox)."""
-
-    def __init__(self, refused: frozenset[str] = frozenset()) -> None:
-        self.refused = refused
-        self._mails: list[Mail] = []
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refused:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        with self._lock:
-            self._mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted for delivery"
-
-    def mails(self) -> list[Mail]:
-        with self._lock:
-            return list(self._mails)
-
-
-@contextmanager
-def smtp_server(refused: frozenset[str] = frozenset()) -> Iterator[tuple[int, Mailbox]]:
-    """A real SMTP server on a free loopback port."""
-    mailbox = Mailbox(refused)
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, mailbox
-    finally:
-        controller.stop()
 
 
 # -- the processes ------------------------------------------------------------------------
@@ -352,8 +215,8 @@ def test_a_submit_reaches_the_topic_a_signed_webhook_and_one_email(
     service: AssessmentService, broker: Broker, pg_url: str, topic: str
 ) -> None:
     ada = student("ada")
-    with hook_receiver() as receiver, smtp_server() as (smtp_port, mailbox):
-        endpoint = service.webhooks.register(ACME, receiver.url("/hooks"), None)
+    with receiving() as receiver, smtp_server() as (smtp_port, mailbox):
+        endpoint = service.webhooks.register(ACME, receiver.url_for("/hooks"), None)
         settings = consumer_settings(pg_url, broker, topic, smtp_port)
         started = time.monotonic()
         with running_processes(settings):
@@ -465,8 +328,8 @@ def test_an_unprocessable_message_is_dead_lettered_and_the_groups_move_on(
         producer.close(timeout=5)
 
     bea = student("bea")
-    with hook_receiver() as receiver, smtp_server() as (smtp_port, mailbox):
-        service.webhooks.register(ACME, receiver.url("/hooks"), ["verification.completed"])
+    with receiving() as receiver, smtp_server() as (smtp_port, mailbox):
+        service.webhooks.register(ACME, receiver.url_for("/hooks"), ["verification.completed"])
         settings = consumer_settings(pg_url, broker, topic, smtp_port)
         with running_processes(settings):
             record_id, _ = submit(service, bea, correct=3)
@@ -521,9 +384,9 @@ def test_a_broker_outage_delays_webhooks_and_emails_but_loses_and_doubles_nothin
     service: AssessmentService, broker: Broker, pg_url: str, topic: str
 ) -> None:
     # Every webhook-id is refused once (503) and accepted on its retry.
-    with hook_receiver(failures_per_id=1) as receiver, smtp_server() as (smtp_port, mailbox):
-        service.webhooks.register(ACME, receiver.url("/all"), None)
-        service.webhooks.register(ACME, receiver.url("/completed"), ["verification.completed"])
+    with receiving(failures_per_id=1) as receiver, smtp_server() as (smtp_port, mailbox):
+        service.webhooks.register(ACME, receiver.url_for("/all"), None)
+        service.webhooks.register(ACME, receiver.url_for("/completed"), ["verification.completed"])
         paths = ("/all", "/completed")
         settings = consumer_settings(pg_url, broker, topic, smtp_port)
         students = [student(name) for name in ("cy", "dee", "eve", "fay")]
@@ -606,7 +469,7 @@ def test_a_recipient_refused_for_good_is_dead_lettered_and_the_next_email_goes_o
     # One partition: the second submit's email queues behind the first one's.
     create_topic(broker.bootstrap, topic, partitions=1)
     gone, gus = student("gone"), student("gus")
-    with smtp_server(refused=frozenset({gone["email"]})) as (smtp_port, mailbox):
+    with smtp_server(mailbox=Mailbox(frozenset({gone["email"]}))) as (smtp_port, mailbox):
         settings = consumer_settings(pg_url, broker, topic, smtp_port)
         with running_processes(settings):
             refused_record, _ = submit(service, gone, correct=5)

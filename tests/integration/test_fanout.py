@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import ssl
 import subprocess
 import threading
@@ -45,10 +44,6 @@ def fanning_out(service: AssessmentService) -> Iterator[None]:
         thread.join(timeout=30)
 
 
-def bodies(requests: list[tuple[float, dict[str, str], bytes]]) -> list[dict[str, Any]]:
-    return [json.loads(body) for _, _, body in requests]
-
-
 def test_a_completed_webhook_is_signed_retried_with_one_id_and_logged(
     tmp_path: Path, clock: Clock
 ) -> None:
@@ -62,8 +57,8 @@ def test_a_completed_webhook_is_signed_retried_with_one_id_and_logged(
         endpoint = service.webhooks.register(ACME, receiver.url, ["verification.completed"])
         record_id = take_attempt(service, 8)
         first, second = receiver.wait_for(2)
-        assert first[1]["webhook-id"] == second[1]["webhook-id"]
-        payload = Webhook(endpoint["secret"]).verify(second[2], second[1])
+        assert first.webhook_id == second.webhook_id
+        payload = Webhook(endpoint["secret"]).verify(second.body, second.headers)
         assert payload["type"] == "verification.completed"
         assert set(payload) == {"id", "type", "createdAt", "data"}
         data = payload["data"]
@@ -83,7 +78,7 @@ def test_a_completed_webhook_is_signed_retried_with_one_id_and_logged(
         redeliver = f"/api/v1/webhook-deliveries/{delivery['id']}/redeliver"
         assert client.post(redeliver, headers={"x-api-key": key}).status_code == 200
         third = receiver.wait_for(3)[2]
-        assert third[1]["webhook-id"] == first[1]["webhook-id"]
+        assert third.webhook_id == first.webhook_id
         other = service.access.issue_key("other", "live")
         assert client.post(redeliver, headers={"x-api-key": other}).status_code == 404
 
@@ -96,9 +91,7 @@ def test_a_record_callback_is_signed_with_the_tenant_callback_secret(
         record_id = take_attempt(service, 2, callback=receiver.url)
         initiated, completed = receiver.wait_for(2)
     secret = service.webhooks.callback_secret(ACME)
-    verified = [
-        Webhook(secret).verify(body, headers) for _, headers, body in (initiated, completed)
-    ]
+    verified = [Webhook(secret).verify(hook.body, hook.headers) for hook in (initiated, completed)]
     # Deliveries go out side by side: the two may arrive in either order.
     payloads = sorted(verified, key=lambda payload: payload["type"] != "verification.initiated")
     assert [p["type"] for p in payloads] == ["verification.initiated", "verification.completed"]
@@ -138,7 +131,7 @@ def test_retry_after_is_honoured(tmp_path: Path, clock: Clock) -> None:
         service.webhooks.register(ACME, receiver.url, ["verification.completed"])
         take_attempt(service, 10)
         first, second = receiver.wait_for(2)
-    assert second[0] - first[0] >= 1.9  # not the 0.3 s of the schedule
+    assert second.at - first.at >= 1.9  # not the 0.3 s of the schedule
 
 
 def test_a_private_target_is_refused_at_delivery_unless_allowed(
@@ -156,14 +149,14 @@ def test_a_private_target_is_refused_at_delivery_unless_allowed(
         with fanning_out(strict):
             take_attempt(strict, 10)
             items = wait_for_statuses(strict, endpoint["id"], {"failed"})
-    assert receiver.requests == []
+    assert receiver.hooks() == []
     assert "refused" in items[0]["tries"][0]["error"]
 
 
 def test_one_result_email_per_submit_over_smtp(tmp_path: Path, clock: Clock) -> None:
     port = free_port()
     service = fanout_service(tmp_path, clock, smtp_url=f"smtp://127.0.0.1:{port}")
-    with smtp_server(port) as mailbox, fanning_out(service):
+    with smtp_server(port) as (_, mailbox), fanning_out(service):
         take_attempt(service, 3)
         take_attempt(service, 9)
         emails = mailbox.wait_for(2)
