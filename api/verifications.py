@@ -12,9 +12,9 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from api.auth import authenticated
 from api.schemas import Envelope, Page, Record, StudentSkill
-from application.messages import Caller, History, TenantCaller
+from application.messages import Caller, History, tenant_of
 from application.service import AssessmentService
-from domain.errors import InvalidInput, Unauthorized
+from domain.errors import InvalidInput
 from projections.queries import ReadSide
 
 
@@ -25,13 +25,6 @@ def parse_moment(value: str) -> datetime:
     except ValueError:
         raise InvalidInput(f"asOf: '{value}' is not an ISO-8601 date-time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def tenant_of(caller: Caller) -> TenantCaller:
-    """Reads are for partners: a tenant key, not a session."""
-    if not isinstance(caller, TenantCaller):
-        raise Unauthorized("this endpoint needs a tenant API key, not a session token")
-    return caller
 
 
 class VerificationsController(Controller):

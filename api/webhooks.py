@@ -14,8 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from api.auth import authenticated
 from api.bodies import strict_body
 from api.schemas import Envelope, Page
-from api.verifications import tenant_of
-from application.messages import Caller
+from application.messages import Caller, tenant_of
 from application.service import AssessmentService
 
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]

@@ -25,6 +25,14 @@ def result_message(passed: bool, score: int) -> str:
     return PASSED_MESSAGE if passed else FAILED_MESSAGE.format(score=score, mark=PASS_MARK)
 
 
+def record_of(store: EventStore, message: dict[str, Any]) -> Assessment:
+    """The record a public message is about (LookupError if the store has none)."""
+    record = store.find(Assessment, UUID(message["recordVerificationId"][-32:]))
+    if record is None:
+        raise LookupError(f"no record {message['recordVerificationId']}")
+    return record
+
+
 def webhook_type(message: dict[str, Any]) -> str | None:
     """The webhook an event fires: the first generation of a record, and every score."""
     if message["type"] == "QuestionsGenerated" and message["data"]["attemptNumber"] == 1:
@@ -75,9 +83,7 @@ class Fanout:
         kind = webhook_type(message)
         if kind is None:
             return []
-        record = self.store.find(Assessment, UUID(message["recordVerificationId"][-32:]))
-        if record is None:
-            raise LookupError(f"no record {message['recordVerificationId']}")
+        record = record_of(self.store, message)
         body = msgspec.json.encode(
             {
                 "id": message["id"],

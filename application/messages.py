@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from domain.assessment import Assessment
+from domain.errors import Unauthorized
 
 
 class Caller:
@@ -30,6 +31,13 @@ class TenantCaller(Caller):
     def scope(self) -> str:
         """Where this caller's idempotency keys live."""
         return f"tenant:{self.tenant}:{self.mode}"
+
+
+def tenant_of(caller: Caller) -> TenantCaller:
+    """The tenant behind a partner's request; a session token is refused."""
+    if not isinstance(caller, TenantCaller):
+        raise Unauthorized("this endpoint needs a tenant API key, not a session token")
+    return caller
 
 
 @dataclass(frozen=True, eq=False)

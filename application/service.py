@@ -29,8 +29,8 @@ from application.messages import (
     StartVerification,
     SubmitAnswers,
     Submitted,
-    TenantCaller,
     WebhookStatus,
+    tenant_of,
 )
 from application.public import public_event, public_state, record_summary
 from application.settings import Settings
@@ -43,13 +43,11 @@ from domain.errors import (
     Conflict,
     DomainError,
     MissingVerificationId,
-    Unauthorized,
     VerificationNotFound,
 )
 from domain.questions import draw
 
 Result = TypeVar("Result", bound=msgspec.Struct)
-A = TypeVar("A", bound=Aggregate)
 
 RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
 
@@ -81,7 +79,7 @@ class AssessmentService:
         self, caller: Caller, command: StartVerification, idempotency: Idempotency | None
     ) -> Started:
         """Start a verification for a student's skills, each of which must have a bank."""
-        tenant = self._tenant(caller)
+        tenant = tenant_of(caller)
 
         def decide() -> tuple[Started, list[Aggregate]]:
             self.banks.check_banked(command.skills)
@@ -179,7 +177,7 @@ class AssessmentService:
             if record is None:
                 raise VerificationNotFound(f"no verification '{record_verification_id}'")
         else:
-            record = self._record(self._tenant(caller), record_verification_id)
+            record = self._record(tenant_of(caller), record_verification_id)
         stored = cast("list[AggregateEvent]", self.store.repository.event_store.get(record.id))
         events = [event for event in stored if as_of is None or event.timestamp <= as_of]
         state: Assessment | None = None
@@ -189,7 +187,7 @@ class AssessmentService:
 
     def record(self, caller: Caller, record_verification_id: str) -> dict[str, Any]:
         """A record as its events fold to it now (for reads the record view has not seen)."""
-        return record_summary(self._record(self._tenant(caller), record_verification_id))
+        return record_summary(self._record(tenant_of(caller), record_verification_id))
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -243,7 +241,7 @@ class AssessmentService:
             if record_verification_id not in (None, caller.record.record_verification_id):
                 raise VerificationNotFound("this session is bound to another record")
             return caller.record
-        tenant = self._tenant(caller)
+        tenant = tenant_of(caller)
         if not record_verification_id:
             raise MissingVerificationId("recordVerificationId is required with a tenant key")
         assessment = self._find_record(record_verification_id)
@@ -260,12 +258,6 @@ class AssessmentService:
             return None
         assessment = self.store.find(Assessment, UUID(match.group(2)))
         return assessment if assessment and assessment.mode == match.group(1) else None
-
-    @staticmethod
-    def _tenant(caller: Caller) -> TenantCaller:
-        if not isinstance(caller, TenantCaller):
-            raise Unauthorized("this endpoint needs a tenant API key, not a session token")
-        return caller
 
     def _webhook_status(self, assessment: Assessment) -> WebhookStatus:
         if assessment.callback_webhook_url or self.webhooks.any_for(

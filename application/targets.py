@@ -15,6 +15,14 @@ def is_private(address: str) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
+def resolves_private(url: str) -> bool:
+    """Whether the URL's host resolves to a non-public address (socket.gaierror if it
+    does not resolve)."""
+    parts = urlsplit(url)
+    resolved = socket.getaddrinfo(parts.hostname or "", parts.port or 443, type=socket.SOCK_STREAM)
+    return any(is_private(str(info[4][0])) for info in resolved)
+
+
 def refuse_private(url: str, field: str, allow_private: bool) -> None:
     """Refuse a URL that is not http(s), or whose host resolves to a non-public address.
     A host that does not resolve now is let through; delivery checks again."""
@@ -24,10 +32,10 @@ def refuse_private(url: str, field: str, allow_private: bool) -> None:
     if allow_private:
         return
     try:
-        resolved = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        private = resolves_private(url)
     except (socket.gaierror, UnicodeError):
         return
-    if any(is_private(str(info[4][0])) for info in resolved):
+    if private:
         raise InvalidInput(
             f"{field}: targets in private, loopback or link-local ranges are refused"
         )

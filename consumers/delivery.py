@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 import random
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
 from application.deliveries import Deliveries, Delivery
 from application.settings import Settings
-from application.targets import is_private
+from application.targets import resolves_private
 from domain.assessment import iso
 
 log = logging.getLogger("assess.webhooks")
@@ -128,7 +126,5 @@ class DeliveryWorker:
     def _refuse_private(self, url: str) -> None:
         if self.allow_private:
             return
-        parts = urlsplit(url)
-        for info in socket.getaddrinfo(parts.hostname or "", parts.port or 443):
-            if is_private(str(info[4][0])):
-                raise ValueError("private, loopback or link-local target refused")
+        if resolves_private(url):
+            raise ValueError("private, loopback or link-local target refused")

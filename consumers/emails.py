@@ -11,9 +11,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
-from uuid import UUID
 
-from application.fanout import result_message
+from application.fanout import record_of, result_message
 from application.settings import Settings
 from application.store import EventStore
 from domain.assessment import Assessment
@@ -125,9 +124,7 @@ class ResultEmails:
         with self.store.sql(commit=False) as sql:
             if sql.one(f"SELECT 1 AS sent FROM {SENT} WHERE event_id = ?", message["id"]):
                 return
-        record = self.store.find(Assessment, UUID(message["recordVerificationId"][-32:]))
-        if record is None:
-            raise LookupError(f"no record {message['recordVerificationId']}")
+        record = record_of(self.store, message)
         self.mailer.send(result_email(message, record, self.sender), message["id"])
         with self.store.sql() as sql:
             sql.run(

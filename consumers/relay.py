@@ -22,7 +22,7 @@ from kafka.errors import KafkaError
 from application.public import ASSESSMENT_TOPICS, event_id, public_event
 from application.settings import Settings
 from application.store import EventStore, Tracker
-from domain.assessment import Assessment
+from domain.assessment import Assessment, record_verification_id
 
 log = logging.getLogger("assess.relay")
 
@@ -134,7 +134,7 @@ class PublicMessages:
     def _record_id(self, event: AggregateEvent) -> str:
         """ver_<mode>_<hex>: the mode is in the record's first event, remembered here."""
         if isinstance(event, Assessment.VerificationStarted):
-            found = f"ver_{event.mode}_{event.originator_id.hex}"
+            found = record_verification_id(event.mode, event.originator_id)
         else:
             found = self._record_ids.get(event.originator_id) or self._load_record_id(event)
         self._record_ids[event.originator_id] = found
@@ -146,4 +146,4 @@ class PublicMessages:
     def _load_record_id(self, event: AggregateEvent) -> str:
         [started] = self.store.repository.event_store.get(event.originator_id, lte=1)
         assert isinstance(started, Assessment.VerificationStarted)
-        return f"ver_{started.mode}_{started.originator_id.hex}"
+        return record_verification_id(started.mode, started.originator_id)

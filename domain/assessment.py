@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -28,6 +29,11 @@ def iso(moment: datetime) -> str:
     return (
         moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     )
+
+
+def record_verification_id(mode: str, aggregate_id: UUID) -> str:
+    """A record's public id: ver_<mode>_<hex>."""
+    return f"ver_{mode}_{aggregate_id.hex}"
 
 
 class Assessment(Aggregate):
@@ -146,7 +152,7 @@ class Assessment(Aggregate):
     @property
     def record_verification_id(self) -> str:
         """The record's public id: ver_<mode>_<hex>."""
-        return f"ver_{self.mode}_{self.id.hex}"
+        return record_verification_id(self.mode, self.id)
 
     @property
     def attempt_number(self) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from eventsourcing.domain import AggregateEvent
 
 from application.sql import Sql, dumps
-from domain.assessment import Assessment, iso, pending_skill
+from domain.assessment import Assessment, iso, pending_skill, record_verification_id
 from projections.model import PoisonEvent, ReadModel, marks
 
 COLUMNS = (
@@ -64,7 +64,7 @@ class RecordView(ReadModel):
         if isinstance(event, Assessment.VerificationStarted):
             rows[key] = {
                 "id": key,
-                "record_verification_id": f"ver_{event.mode}_{key}",
+                "record_verification_id": record_verification_id(event.mode, event.originator_id),
                 "tenant": event.tenant,
                 "mode": event.mode,
                 "student_id": event.student["studentId"],

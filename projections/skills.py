@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from eventsourcing.domain import AggregateEvent
 
 from application.sql import Sql
-from domain.assessment import Assessment, iso
+from domain.assessment import Assessment, iso, record_verification_id
 from projections.model import PoisonEvent, ReadModel, marks
 
 
@@ -53,7 +53,7 @@ class SkillView(ReadModel):
                     e.student["studentId"],
                     skill["skillId"],
                     skill["name"],
-                    f"ver_{e.mode}_{e.originator_id.hex}",
+                    record_verification_id(e.mode, e.originator_id),
                     iso(e.timestamp),
                     position,
                 )
@@ -96,7 +96,7 @@ class SkillView(ReadModel):
                     int(skill["verified"]),
                     skill["verifiedAt"],
                     skill["verifiedBy"],
-                    f"ver_{owner['mode']}_{event.originator_id.hex}",
+                    record_verification_id(owner["mode"], event.originator_id),
                     iso(event.timestamp),
                     position,
                 )
