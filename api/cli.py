@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from rich.progress import (
 
 from api.verifications import parse_moment
 from application.bootstrap import bootstrap, seed_banks
-from application.settings import from_env
+from application.settings import Settings, from_env
 from application.store import EventStore, open_store
 from domain.access import MODES
 from domain.errors import DomainError
@@ -48,12 +50,19 @@ def run_until_stopped(app: Any, **options: Any) -> None:
     uvicorn.run(app, **options)
 
 
-def stop_on_signals() -> threading.Event:
-    """An event that SIGTERM or SIGINT sets: a worker's loop ends, the process exits 0."""
+@contextmanager
+def worker(data_dir: Path | None) -> Iterator[tuple[Settings, EventStore, threading.Event]]:
+    """A worker process's settings, store, and an event that SIGTERM or SIGINT sets (its
+    loop then ends and the process exits 0); the store is closed after."""
+    settings = from_env(data_dir)
+    store = open_store(settings)
     stopping = threading.Event()
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: stopping.set())
-    return stopping
+    try:
+        yield settings, store, stopping
+    finally:
+        store.close()
 
 
 @click.group()
@@ -102,16 +111,13 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
 @data_option
 def projector(data_dir: Path | None) -> None:
     """Keep the read models up to date until SIGTERM (each view in its own thread)."""
-    settings = from_env(data_dir)
-    store = open_store(settings)
-    stopping = stop_on_signals()
-    threads = start_projector(store, stopping)
-    while any(thread.is_alive() for thread in threads) and not stopping.is_set():
-        settings.beat()
-        stopping.wait(0.5)
-    for thread in threads:
-        thread.join()
-    store.close()
+    with worker(data_dir) as (settings, store, stopping):
+        threads = start_projector(store, stopping)
+        while any(thread.is_alive() for thread in threads) and not stopping.is_set():
+            settings.beat()
+            stopping.wait(0.5)
+        for thread in threads:
+            thread.join()
     if not stopping.is_set():
         raise SystemExit("every view stopped at an event it cannot apply (see the log)")
 
@@ -122,11 +128,8 @@ def relay(data_dir: Path | None) -> None:
     """Publish every stored assessment event to Kafka (ASSESS_KAFKA_*) until SIGTERM."""
     from consumers.relay import Relay
 
-    settings = from_env(data_dir)
-    store = open_store(settings)
-    stopping = stop_on_signals()
-    Relay(store, settings).run(stopping)
-    store.close()
+    with worker(data_dir) as (settings, store, stopping):
+        Relay(store, settings).run(stopping)
 
 
 @main.command()
@@ -136,12 +139,9 @@ def consume(consumer: str, data_dir: Path | None) -> None:
     """Run a consumer group of the topic: webhook deliveries, or result emails."""
     from consumers.processes import emails_consumer, webhooks_consumer
 
-    settings = from_env(data_dir)
-    store = open_store(settings)
-    stopping = stop_on_signals()
     run = webhooks_consumer if consumer == "webhooks" else emails_consumer
-    run(store, settings, stopping)
-    store.close()
+    with worker(data_dir) as (settings, store, stopping):
+        run(store, settings, stopping)
 
 
 @main.group()
