@@ -52,6 +52,14 @@ Result = TypeVar("Result", bound=msgspec.Struct)
 RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
 
 
+def fold(events: list[AggregateEvent]) -> Assessment | None:
+    """The record these events make, or None before its first."""
+    state: Assessment | None = None
+    for event in events:
+        state = cast("Assessment", event.mutate(state))
+    return state
+
+
 class AssessmentService:
     """The commands of the write side and the history query; it never sees HTTP."""
 
@@ -172,18 +180,27 @@ class AssessmentService:
         self, caller: Caller | None, record_verification_id: str, as_of: datetime | None
     ) -> History:
         """A record's events up to a moment and their fold; caller None is the operator."""
-        if caller is None:
-            record = self._find_record(record_verification_id)
-            if record is None:
-                raise VerificationNotFound(f"no verification '{record_verification_id}'")
-        else:
-            record = self._record(tenant_of(caller), record_verification_id)
-        stored = cast("list[AggregateEvent]", self.store.repository.event_store.get(record.id))
+        tenant = None if caller is None else tenant_of(caller)
+        match = RECORD_ID.fullmatch(record_verification_id)
+        stored = (
+            cast(
+                "list[AggregateEvent]", list(self.store.repository.event_store.get(UUID(match[2])))
+            )
+            if match
+            else []
+        )
+        record = fold(stored)  # read once: the whole record decides who may see it
+        if (
+            match is None
+            or record is None
+            or record.mode != match[1]
+            or (tenant is not None and (record.tenant, record.mode) != (tenant.tenant, tenant.mode))
+        ):
+            raise VerificationNotFound(f"no verification '{record_verification_id}'")
         events = [event for event in stored if as_of is None or event.timestamp <= as_of]
-        state: Assessment | None = None
-        for event in events:
-            state = cast("Assessment", event.mutate(state))
-        return History(events=[public_event(event) for event in events], state=public_state(state))
+        return History(
+            events=[public_event(event) for event in events], state=public_state(fold(events))
+        )
 
     def record(self, caller: Caller, record_verification_id: str) -> dict[str, Any]:
         """A record as its events fold to it now (for reads the record view has not seen)."""
