@@ -96,8 +96,13 @@ def test_racing_submits_over_http_record_one_attempt(
                 assert len({r.content for r in winners}) == 1
             else:
                 assert len(winners) == 1, answered
+                # Answering 0 everywhere passes now and then: racers that read the record
+                # after the winner's pass see it locked, which SPEC checks before the set.
+                expected = {"CONFLICT", "NO_QUESTIONS"}
+                if winners[0].json()["data"]["result"]["passed"]:
+                    expected.add("ASSESSMENT_LOCKED")
                 losers = {r.json()["error"]["code"] for r in responses if r.status_code != 200}
-                assert losers <= {"CONFLICT", "NO_QUESTIONS"}, answered
+                assert losers <= expected, answered
             statuses += [r.status_code for r in responses]
         print("racing submit statuses:", sorted(statuses))
 
