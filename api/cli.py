@@ -26,7 +26,7 @@ from rich.progress import (
 from api.verifications import parse_moment
 from application.bootstrap import bootstrap, seed_banks
 from application.settings import Settings, from_env
-from application.store import EventStore, open_store
+from application.store import EventStore, open_store, tune_gc
 from domain.access import MODES
 from domain.errors import DomainError
 from domain.questions import parse_bank
@@ -69,6 +69,7 @@ def worker(data_dir: Path | None) -> Iterator[tuple[Settings, EventStore, thread
 def main() -> None:
     """Skill-verification assessments, event-sourced."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    tune_gc()
 
 
 @main.command()

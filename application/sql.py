@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 
 class Sql:
@@ -19,11 +21,27 @@ class Sql:
         self.cursor.execute(statement.replace("?", "%s") if self.postgres else statement, params)
         return int(self.cursor.rowcount)
 
-    def many(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        """Execute one statement for each row of parameters (pipelined on PostgreSQL)."""
-        if rows:
+    def insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], then: str = ""
+    ) -> None:
+        """`INSERT INTO {table} AS t (columns) VALUES row {then}` for many rows at once: on
+        PostgreSQL one statement whose one parameter is the rows as JSON, typed by the
+        table's own row type; on SQLite one prepared statement run per row. An ON CONFLICT
+        DO UPDATE may not meet one key twice in a statement: give one row per key."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.postgres:
+            self.run(
+                f"INSERT INTO {table} AS t ({names}) SELECT {names}"
+                f" FROM json_populate_recordset(NULL::{table}, ?) {then}",
+                msgspec.json.encode(
+                    [dict(zip(columns, row, strict=True)) for row in rows]
+                ).decode(),
+            )
+        else:
             self.cursor.executemany(
-                statement.replace("?", "%s") if self.postgres else statement, rows
+                f"INSERT INTO {table} AS t ({names}) VALUES ({marks(len(columns))}) {then}", rows
             )
 
     def all(self, statement: str, *params: Any) -> list[Any]:
@@ -37,6 +55,11 @@ class Sql:
         return self.cursor.fetchone()
 
 
+def marks(count: int) -> str:
+    """`?, ?, …`: the placeholders of a row or an IN list."""
+    return ", ".join("?" * count)
+
+
 def dumps(value: Any) -> str:
     """A JSON column's text."""
-    return json.dumps(value, separators=(",", ":"))
+    return msgspec.json.encode(value).decode()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,8 +13,8 @@ from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
+from eventsourcing.domain import Aggregate, AggregateEvent
+from eventsourcing.persistence import IntegrityError, Notification, StoredEvent, Tracking
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
@@ -66,6 +68,62 @@ class EventStore(Application[UUID]):
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
+
+
+Batch = list[tuple[AggregateEvent, int]]
+
+
+class UndecodableEvent(Exception):
+    """A stored event that does not decode to an assessment event; names its notification."""
+
+
+def read_ahead(
+    store: EventStore, position: int, topics: Sequence[str], limit: int = 1000
+) -> Iterator[Batch]:
+    """The notification log after a position, as batches of (event, notification id) of
+    these topics. While the caller handles one batch, a thread fetches and decodes the
+    next. An empty batch means caught up: the log is read again when the caller asks for
+    the next batch. An event that does not decode raises UndecodableEvent once the events
+    before it were handed out."""
+
+    def fetch(start: int) -> Batch:
+        batch: Batch = []
+        for notification in store.recorder.select_notifications(
+            start=start, limit=limit, topics=topics
+        ):
+            try:
+                batch.append((decoded(store, notification), notification.id))
+            except UndecodableEvent:
+                if not batch:
+                    raise
+                break  # the events before it first; the next fetch starts at it, and raises
+        return batch
+
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
+        ahead = reader.submit(fetch, position + 1)
+        while True:
+            batch = ahead.result()
+            if batch:
+                position = batch[-1][1]
+                ahead = reader.submit(fetch, position + 1)
+                yield batch
+            else:
+                yield batch
+                ahead = reader.submit(fetch, position + 1)
+
+
+def decoded(store: EventStore, notification: Notification) -> AggregateEvent:
+    """The domain event of a stored notification."""
+    try:
+        event = store.mapper.to_domain_event(notification)
+        if not isinstance(event, AggregateEvent):
+            raise TypeError("not an aggregate event")
+    except Exception as error:
+        raise UndecodableEvent(
+            f"notification {notification.id} ({notification.topic},"
+            f" v{notification.originator_version} of {notification.originator_id}): {error}"
+        ) from error
+    return event
 
 
 class Tracker:
@@ -202,6 +260,14 @@ def store_env(settings: Settings) -> dict[str, str]:
             "APPLICATION_RECORDER_TOPIC": get_topic(AssessPostgresRecorder),
         }
     raise SystemExit(f"ASSESS_DATABASE_URL: unsupported scheme '{url.scheme}'")
+
+
+def tune_gc() -> None:
+    """Collect garbage less often than CPython's default (every 700 allocations): a batch
+    of decoded events or a request allocates thousands of objects that live until it is
+    done, and each early collection traverses them in vain (a third of a rebuild's
+    decoding time, measured with bench/rebuild.py). Called once by every assess process."""
+    gc.set_threshold(20_000, 50, 100)
 
 
 def open_store(settings: Settings) -> EventStore:

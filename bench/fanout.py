@@ -26,9 +26,10 @@ from application.messages import GenerateQuestions, StartVerification, SubmitAns
 from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
 from application.settings import Settings
-from application.store import open_store
+from application.store import open_store, tune_gc
 from bench.rebuild import fill
 from consumers.relay import Relay
+from projections.views import count_after
 from tests.broker import running_broker
 from tests.pgserver import fresh_database, running_server
 from tests.processes import running
@@ -244,18 +245,17 @@ def read_topic(servers: str, topic: str, count: int) -> list[Any]:
 
 
 def relay_rate(settings: Settings) -> tuple[int, float]:
-    """Events/s of Relay.relay_batch() publishing the whole store; how many it published."""
+    """Events/s of the relay publishing the whole store, in a process set up as `assess relay`
+    is; how many it published."""
+    tune_gc()
     store = open_store(settings)
     try:
         relay = Relay(store, settings)
-        published, started = 0, time.perf_counter()
-        while batch := relay.relay_batch():
-            published += batch
-        rate = published / (time.perf_counter() - started)
-        stopped = threading.Event()
-        stopped.set()
-        relay.run(stopped)  # stopped already: it only closes its producer
-        return published, rate
+        started = time.perf_counter()
+        relay.run(threading.Event(), drain=True)
+        seconds = time.perf_counter() - started
+        published = count_after(store, 0, ASSESSMENT_TOPICS)  # read back from the topic below
+        return published, published / seconds
     finally:
         store.close()
 

@@ -15,13 +15,13 @@ from uuid import UUID
 
 import msgspec
 from eventsourcing.domain import AggregateEvent
-from eventsourcing.persistence import InterfaceError, Notification, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from application.public import ASSESSMENT_TOPICS, event_id, public_event
 from application.settings import Settings
-from application.store import EventStore, Tracker
+from application.store import Batch, EventStore, Tracker, read_ahead
 from domain.assessment import Assessment, record_verification_id
 
 log = logging.getLogger("assess.relay")
@@ -43,40 +43,41 @@ class Relay:
         self._producer: KafkaProducer | None = None
         self.messages = PublicMessages(store)
 
-    def run(self, stopping: threading.Event) -> None:
-        """Relay until stopped; while Kafka or the store is away, retry with backoff."""
+    def run(self, stopping: threading.Event, *, drain: bool = False) -> None:
+        """Relay until stopped (with drain, until caught up); while Kafka or the store is
+        away, retry with backoff, from the last acknowledged position."""
         backoff = 0.5
-        while not stopping.is_set():
-            self.settings.beat()
-            try:
-                if self.relay_batch() == 0:
-                    stopping.wait(IDLE_WAIT)
-                backoff = 0.5
-            except (KafkaError, OperationalError, InterfaceError) as error:
-                log.warning("relay paused (%r); retrying in %.1f s", error, backoff)
-                self._discard_producer()
-                stopping.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
-        self._discard_producer()
+        try:
+            while not stopping.is_set():
+                try:
+                    start = self.tracker.position()
+                    for batch in read_ahead(self.store, start, ASSESSMENT_TOPICS, BATCH):
+                        self.settings.beat()
+                        if stopping.is_set() or (drain and not batch):
+                            return
+                        if batch:
+                            self.publish(batch)
+                        else:
+                            stopping.wait(IDLE_WAIT)
+                        backoff = 0.5
+                except (KafkaError, OperationalError, InterfaceError) as error:
+                    log.warning("relay paused (%r); retrying in %.1f s", error, backoff)
+                    self._discard_producer()
+                    stopping.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF)
+        finally:
+            self._discard_producer()
 
-    def relay_batch(self) -> int:
-        """Publish the next batch and track it once acknowledged; return its size."""
-        notifications = self.store.recorder.select_notifications(
-            start=self.tracker.position() + 1, limit=BATCH, topics=ASSESSMENT_TOPICS
-        )
-        if not notifications:
-            return 0
+    def publish(self, batch: Batch) -> None:
+        """Publish a batch and track its last position once the broker acknowledged all."""
         producer = self._producer or self._new_producer()
-        futures = [self._send(producer, notification) for notification in notifications]
+        futures = [self._send(producer, event) for event, _ in batch]
         producer.flush(timeout=30)
         for future in futures:
             future.get(timeout=0)  # raises the broker's error, if it refused one
-        self.tracker.advance(notifications[-1].id)
-        return len(notifications)
+        self.tracker.advance(batch[-1][1])
 
-    def _send(self, producer: KafkaProducer, notification: Notification) -> Any:
-        event = self.store.mapper.to_domain_event(notification)
-        assert isinstance(event, AggregateEvent)
+    def _send(self, producer: KafkaProducer, event: AggregateEvent) -> Any:
         message, headers = self.messages.message(event)
         return producer.send(
             self.settings.kafka_topic,

@@ -26,9 +26,7 @@ VERIFIED_BY = "assessment"
 
 def iso(moment: datetime) -> str:
     """Format a moment as UTC ISO-8601 with milliseconds, as the API shows times."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def record_verification_id(mode: str, aggregate_id: UUID) -> str:

@@ -33,8 +33,3 @@ class ReadModel(ABC):
     def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
         """Change the rows for a batch of (event, position), in order, with few statements;
         raise PoisonEvent if one cannot be applied."""
-
-
-def marks(count: int) -> str:
-    """`?, ?, …` for an IN list."""
-    return ", ".join("?" * count)

@@ -8,13 +8,14 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.sql import Sql, dumps
+from application.sql import Sql, dumps, marks
 from domain.assessment import Assessment, iso, pending_skill, record_verification_id
-from projections.model import PoisonEvent, ReadModel, marks
+from projections.model import PoisonEvent, ReadModel
 
 COLUMNS = (
-    "id, record_verification_id, tenant, mode, student_id, student, status, is_locked,"
-    " skills, attempts, created_at, updated_at, created_position, position"
+    *("id", "record_verification_id", "tenant", "mode", "student_id", "student", "status"),
+    *("is_locked", "skills", "attempts", "created_at", "updated_at", "created_position"),
+    "position",
 )
 
 
@@ -42,20 +43,31 @@ class RecordView(ReadModel):
 
     def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
         """Read the batch's existing rows at once, fold the events into them, write them
-        back with one pipelined upsert."""
+        back with one upsert."""
         keys = {event.originator_id.hex for event, _ in events}
-        rows: dict[str, dict[str, Any]] = {
-            row["id"]: dict(row)
-            for row in sql.all(f"SELECT * FROM {table} WHERE id IN ({marks(len(keys))})", *keys)
+        earlier = keys - {  # records started before this batch
+            e.originator_id.hex for e, _ in events if isinstance(e, Assessment.VerificationStarted)
         }
+        rows: dict[str, dict[str, Any]] = (
+            {
+                row["id"]: dict(row)
+                for row in sql.all(
+                    f"SELECT * FROM {table} WHERE id IN ({marks(len(earlier))})", *earlier
+                )
+            }
+            if earlier
+            else {}
+        )
         for event, position in events:
             self._fold(rows, event, position)
-        sql.many(
-            f"INSERT INTO {table} ({COLUMNS}) VALUES ({marks(14)}) ON CONFLICT (id) DO UPDATE SET"
+        sql.insert(
+            table,
+            COLUMNS,
+            [tuple(row[column] for column in COLUMNS) for row in rows.values()],
+            "ON CONFLICT (id) DO UPDATE SET"
             " status = excluded.status, is_locked = excluded.is_locked,"
             " skills = excluded.skills, attempts = excluded.attempts,"
             " updated_at = excluded.updated_at, position = excluded.position",
-            [tuple(row[column.strip()] for column in COLUMNS.split(",")) for row in rows.values()],
         )
 
     def _fold(self, rows: dict[str, dict[str, Any]], event: AggregateEvent, position: int) -> None:

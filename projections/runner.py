@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from eventsourcing.domain import AggregateEvent
-from eventsourcing.persistence import InterfaceError, Notification, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError
 
-from application.store import EventStore
+from application.store import Batch, EventStore, UndecodableEvent, read_ahead
 from projections.model import ReadModel
 from projections.records import RecordView
 from projections.skills import SkillView
@@ -19,7 +18,6 @@ from projections.views import Superseded, View, count_after, open_live_view, swa
 log = logging.getLogger("assess.projections")
 
 MODELS: dict[str, ReadModel] = {model.name: model for model in (RecordView(), SkillView())}
-BATCH = 500
 IDLE_WAIT = 0.1
 
 
@@ -32,56 +30,43 @@ def catch_up(
     """Apply every event after the view's position, in batches, until `until()` is true
     when nothing is left (or `stopping` is set, between batches). A batch is one
     transaction with its last position."""
-    store = view.store
-    position = view.position()
-    while stopping is None or not stopping.is_set():
-        notifications = store.recorder.select_notifications(
-            start=position + 1, limit=BATCH, topics=view.model.topics
-        )
-        if not notifications:
-            if until():
+    try:
+        for batch in read_ahead(view.store, view.position(), view.model.topics):
+            if stopping is not None and stopping.is_set():
                 return
-            continue
-        try:
-            batch = [
-                (decoded(store, notification), notification.id) for notification in notifications
-            ]
-            view.record(batch)
-        except (Superseded, OperationalError, InterfaceError):
-            raise
-        except Exception as error:
-            raise PoisonedView(
-                f"{view.table} stopped at an event it cannot apply:"
-                f" {_find_poison(view, notifications)}: {error!r}"
-            ) from error
-        position = notifications[-1].id
-        on_batch(len(batch), position)
+            if not batch:
+                if until():
+                    return
+                continue
+            try:
+                view.record(batch)
+            except (Superseded, OperationalError, InterfaceError):
+                raise
+            except Exception as error:
+                raise PoisonedView(
+                    f"{view.table} stopped at an event it cannot apply:"
+                    f" {_find_poison(view, batch)}: {error!r}"
+                ) from error
+            on_batch(len(batch), batch[-1][1])
+    except UndecodableEvent as error:
+        raise PoisonedView(f"{view.table} stopped at an event it cannot decode: {error}") from error
 
 
 class PoisonedView(Exception):
     """A view met an event it cannot apply, and stopped there."""
 
 
-def decoded(store: EventStore, notification: Notification) -> AggregateEvent:
-    """The domain event of a stored notification."""
-    event = store.mapper.to_domain_event(notification)
-    if not isinstance(event, AggregateEvent):
-        raise TypeError(f"not an aggregate event: {notification.topic}")
-    return event
-
-
-def _find_poison(view: View, notifications: Sequence[Notification]) -> str:
+def _find_poison(view: View, batch: Batch) -> str:
     """Name the first event of a failed batch that fails (replayed, then rolled back)."""
     culprit = "no single event (the batch failed as a whole)"
     with contextlib.suppress(_Rollback), view.transaction() as sql:
-        for notification in notifications:
+        for event, position in batch:
             try:
-                event = decoded(view.store, notification)
-                view.model.apply(sql, view.table, [(event, notification.id)])
+                view.model.apply(sql, view.table, [(event, position)])
             except Exception:
                 culprit = (
-                    f"notification {notification.id} ({notification.topic},"
-                    f" v{notification.originator_version} of {notification.originator_id})"
+                    f"notification {position} ({type(event).__qualname__},"
+                    f" v{event.originator_version} of {event.originator_id})"
                 )
                 break
         raise _Rollback

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.sql import Sql
+from application.sql import Sql, marks
 from domain.assessment import Assessment, iso, record_verification_id
-from projections.model import PoisonEvent, ReadModel, marks
+from projections.model import PoisonEvent, ReadModel
+
+COLUMNS = (
+    *("tenant", "mode", "student_id", "skill_id", "name", "status", "verified", "verified_at"),
+    *("verified_by", "record_verification_id", "updated_at", "position"),
+)
+RECORD_COLUMNS = ("id", "tenant", "mode", "student_id")
 
 
 class SkillView(ReadModel):
@@ -35,17 +42,16 @@ class SkillView(ReadModel):
         return [f"DROP TABLE IF EXISTS {table}", f"DROP TABLE IF EXISTS {table}_records"]
 
     def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
-        """Three pipelined statements a batch: records, pending skills, scored skills. Their
+        """Three multi-row statements a batch: records, pending skills, scored skills. Their
         rules commute (pending only fills a gap; a verification stays), so grouping them
         gives what event-by-event order would."""
         started = [e for e, _ in events if isinstance(e, Assessment.VerificationStarted)]
-        sql.many(
-            f"INSERT INTO {table}_records VALUES (?, ?, ?, ?)",
-            [(e.originator_id.hex, e.tenant, e.mode, e.student["studentId"]) for e in started],
-        )
-        sql.many(
-            f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, 'pending', 0, NULL, NULL, ?, ?, ?)"
-            " ON CONFLICT (tenant, mode, student_id, skill_id) DO NOTHING",
+        records = [(e.originator_id.hex, e.tenant, e.mode, e.student["studentId"]) for e in started]
+        sql.insert(f"{table}_records", RECORD_COLUMNS, records)
+        owners = {record[0]: dict(zip(RECORD_COLUMNS, record, strict=True)) for record in records}
+        sql.insert(
+            table,
+            COLUMNS,
             [
                 (
                     e.tenant,
@@ -53,6 +59,10 @@ class SkillView(ReadModel):
                     e.student["studentId"],
                     skill["skillId"],
                     skill["name"],
+                    "pending",
+                    0,
+                    None,
+                    None,
                     record_verification_id(e.mode, e.originator_id),
                     iso(e.timestamp),
                     position,
@@ -61,31 +71,23 @@ class SkillView(ReadModel):
                 if isinstance(e, Assessment.VerificationStarted)
                 for skill in e.skills
             ],
+            "ON CONFLICT (tenant, mode, student_id, skill_id) DO NOTHING",
         )
         scored = [(e, p) for e, p in events if isinstance(e, Assessment.Scored)]
         keys = {e.originator_id.hex for e, _ in scored}
-        owners = (
-            {
-                row["id"]: row
+        if earlier := keys - owners.keys():  # records started before this batch
+            owners.update(
+                (row["id"], row)
                 for row in sql.all(
-                    f"SELECT * FROM {table}_records WHERE id IN ({marks(len(keys))})", *keys
+                    f"SELECT * FROM {table}_records WHERE id IN ({marks(len(earlier))})", *earlier
                 )
-            }
-            if keys
-            else {}
-        )
+            )
         if missing := keys - owners.keys():
             raise PoisonEvent(f"{self.name} has no record {sorted(missing)[0]}")
-        sql.many(
-            f"INSERT INTO {table} AS t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (tenant, mode, student_id, skill_id) DO UPDATE SET"
-            " name = excluded.name, status = excluded.status,"
-            " verified = excluded.verified, verified_at = excluded.verified_at,"
-            " verified_by = excluded.verified_by,"
-            " record_verification_id = excluded.record_verification_id,"
-            " updated_at = excluded.updated_at, position = excluded.position"
-            " WHERE t.status <> 'verified'",
-            [
+        sql.insert(
+            table,
+            COLUMNS,
+            settled(
                 (
                     owner["tenant"],
                     owner["mode"],
@@ -103,5 +105,23 @@ class SkillView(ReadModel):
                 for event, position in scored
                 for owner in [owners[event.originator_id.hex]]
                 for skill in event.skills
-            ],
+            ),
+            "ON CONFLICT (tenant, mode, student_id, skill_id) DO UPDATE SET"
+            " name = excluded.name, status = excluded.status,"
+            " verified = excluded.verified, verified_at = excluded.verified_at,"
+            " verified_by = excluded.verified_by,"
+            " record_verification_id = excluded.record_verification_id,"
+            " updated_at = excluded.updated_at, position = excluded.position"
+            " WHERE t.status <> 'verified'",
         )
+
+
+def settled(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One scored row per skill key, as applying the rows in order would leave it (the
+    upsert's own rule, within the batch): the first verification stays, else the last."""
+    kept: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for row in rows:
+        key = row[:4]
+        if key not in kept or kept[key][5] != "verified":
+            kept[key] = row
+    return list(kept.values())

@@ -14,7 +14,7 @@ from typing import Any
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
 
-from application.sql import Sql
+from application.sql import Sql, marks
 from application.store import EventStore, Tracker
 from projections.model import ReadModel
 
@@ -121,11 +121,11 @@ def swap_in(view: View) -> int | None:
 def count_after(store: EventStore, position: int, topics: Sequence[str]) -> int:
     """How many stored events of these topics come after a position."""
     events = getattr(store.recorder, "events_table_name", "stored_events")
-    marks = ", ".join("?" for _ in topics)
     with store.sql() as sql:
         row = sql.one(
             f"SELECT COUNT(*) AS n FROM {events}"
-            f" WHERE {'notification_id' if store.postgres else 'rowid'} > ? AND topic IN ({marks})",
+            f" WHERE {'notification_id' if store.postgres else 'rowid'} > ?"
+            f" AND topic IN ({marks(len(topics))})",
             position,
             *topics,
         )

@@ -10,7 +10,8 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.utils import get_topic
 
 from application.messages import (
     StartVerification,
@@ -19,7 +20,7 @@ from application.service import AssessmentService
 from domain.assessment import Assessment
 from domain.errors import InvalidInput
 from projections.queries import ReadSide
-from projections.runner import MODELS, catch_up, follow, rebuild
+from projections.runner import MODELS, PoisonedView, catch_up, follow, rebuild
 from projections.views import open_live_view
 from tests.oracle import mismatches
 from tests.support import ACME, PYTHON, REACT, STUDENT, Clock, make_service, take_attempt
@@ -177,6 +178,22 @@ def test_a_poison_event_stops_only_its_view_naming_the_event(
     assert f"notification {recording.notification.id}" in message
     assert "Assessment.Locked" in message
     assert read.status()["record_view"]["position"] < recording.notification.id
+
+
+def test_an_event_that_does_not_decode_stops_the_views_naming_it(
+    service: AssessmentService,
+) -> None:
+    attempt(service, correct=5)
+    [position] = service.store.recorder.insert_events(
+        [StoredEvent(uuid4(), 2, get_topic(Assessment.Scored), b"{not json")]
+    ) or [0]
+    later = attempt(service, correct=10, student="after")
+    for model in MODELS.values():
+        view = open_live_view(service.store, model)
+        with pytest.raises(PoisonedView, match=f"notification {position} .*Assessment.Scored"):
+            catch_up(view, until=lambda: True)
+        assert view.position() == position - 1
+    assert ReadSide(service.store).record("acme", "live", later) is None
 
 
 def test_batches_of_any_mix_of_events_apply(service: AssessmentService) -> None:
