@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import msgspec
@@ -43,6 +43,13 @@ class Sql:
             self.cursor.executemany(
                 f"INSERT INTO {table} AS t ({names}) VALUES ({marks(len(columns))}) {then}", rows
             )
+
+    def by_id(self, table: str, ids: Collection[str]) -> dict[str, Any]:
+        """The rows of a table with these ids (its column `id`), by id."""
+        if not ids:
+            return {}
+        rows = self.all(f"SELECT * FROM {table} WHERE id IN ({marks(len(ids))})", *ids)
+        return {row["id"]: row for row in rows}
 
     def all(self, statement: str, *params: Any) -> list[Any]:
         """Every row of a query."""

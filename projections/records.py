@@ -8,7 +8,7 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.sql import Sql, dumps, marks
+from application.sql import Sql, dumps
 from domain.assessment import Assessment, iso, pending_skill, record_verification_id
 from projections.model import PoisonEvent, ReadModel
 
@@ -42,22 +42,15 @@ class RecordView(ReadModel):
         return [f"DROP TABLE IF EXISTS {table}"]
 
     def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
-        """Read the batch's existing rows at once, fold the events into them, write them
-        back with one upsert."""
+        """Read the rows of the batch's records started before it, at once; fold the events
+        into them; write them back with one upsert."""
         keys = {event.originator_id.hex for event, _ in events}
         earlier = keys - {  # records started before this batch
             e.originator_id.hex for e, _ in events if isinstance(e, Assessment.VerificationStarted)
         }
-        rows: dict[str, dict[str, Any]] = (
-            {
-                row["id"]: dict(row)
-                for row in sql.all(
-                    f"SELECT * FROM {table} WHERE id IN ({marks(len(earlier))})", *earlier
-                )
-            }
-            if earlier
-            else {}
-        )
+        rows: dict[str, dict[str, Any]] = {
+            key: dict(row) for key, row in sql.by_id(table, earlier).items()
+        }
         for event, position in events:
             self._fold(rows, event, position)
         sql.insert(

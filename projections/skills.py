@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.sql import Sql, marks
+from application.sql import Sql
 from domain.assessment import Assessment, iso, record_verification_id
 from projections.model import PoisonEvent, ReadModel
 
@@ -75,13 +75,7 @@ class SkillView(ReadModel):
         )
         scored = [(e, p) for e, p in events if isinstance(e, Assessment.Scored)]
         keys = {e.originator_id.hex for e, _ in scored}
-        if earlier := keys - owners.keys():  # records started before this batch
-            owners.update(
-                (row["id"], row)
-                for row in sql.all(
-                    f"SELECT * FROM {table}_records WHERE id IN ({marks(len(earlier))})", *earlier
-                )
-            )
+        owners.update(sql.by_id(f"{table}_records", keys - owners.keys()))  # started earlier
         if missing := keys - owners.keys():
             raise PoisonEvent(f"{self.name} has no record {sorted(missing)[0]}")
         sql.insert(
