@@ -15,6 +15,7 @@ COLUMNS = (
     *("tenant", "mode", "student_id", "skill_id", "name", "status", "verified", "verified_at"),
     *("verified_by", "record_verification_id", "updated_at", "position"),
 )
+STATUS = COLUMNS.index("status")
 RECORD_COLUMNS = ("id", "tenant", "mode", "student_id")
 
 
@@ -115,7 +116,7 @@ def settled(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     upsert's own rule, within the batch): the first verification stays, else the last."""
     kept: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for row in rows:
-        key = row[:4]
-        if key not in kept or kept[key][5] != "verified":
+        key = row[:4]  # tenant, mode, student_id, skill_id
+        if key not in kept or kept[key][STATUS] != "verified":
             kept[key] = row
     return list(kept.values())
