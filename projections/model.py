@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-
-from eventsourcing.domain import AggregateEvent
 
 from application.public import ASSESSMENT_TOPICS
 from application.sql import Sql
+from application.store import Batch
 
 
 class PoisonEvent(Exception):
@@ -30,6 +28,6 @@ class ReadModel(ABC):
         """DDL that removes the model's tables."""
 
     @abstractmethod
-    def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
+    def apply(self, sql: Sql, table: str, events: Batch) -> None:
         """Change the rows for a batch of (event, position), in order, with few statements;
         raise PoisonEvent if one cannot be applied."""

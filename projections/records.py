@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
 from application.sql import Sql, dumps
+from application.store import Batch
 from domain.assessment import Assessment, iso, pending_skill, record_verification_id
 from projections.model import PoisonEvent, ReadModel
 
@@ -41,7 +41,7 @@ class RecordView(ReadModel):
     def drop_statements(self, table: str) -> list[str]:
         return [f"DROP TABLE IF EXISTS {table}"]
 
-    def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
+    def apply(self, sql: Sql, table: str, events: Batch) -> None:
         """Read the rows of the batch's records started before it, at once; fold the events
         into them; write them back with one upsert."""
         keys = {event.originator_id.hex for event, _ in events}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from eventsourcing.domain import AggregateEvent
-
 from application.sql import Sql
+from application.store import Batch
 from domain.assessment import Assessment, iso, record_verification_id
 from projections.model import PoisonEvent, ReadModel
 
@@ -42,7 +41,7 @@ class SkillView(ReadModel):
     def drop_statements(self, table: str) -> list[str]:
         return [f"DROP TABLE IF EXISTS {table}", f"DROP TABLE IF EXISTS {table}_records"]
 
-    def apply(self, sql: Sql, table: str, events: Sequence[tuple[AggregateEvent, int]]) -> None:
+    def apply(self, sql: Sql, table: str, events: Batch) -> None:
         """Three multi-row statements a batch: records, pending skills, scored skills. Their
         rules commute (pending only fills a gap; a verification stays), so grouping them
         gives what event-by-event order would."""

@@ -11,11 +11,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
 
 from application.sql import Sql, marks
-from application.store import EventStore, Tracker
+from application.store import Batch, EventStore, Tracker
 from projections.model import ReadModel
 
 GENERATIONS = "view_generations"
@@ -56,7 +55,7 @@ class View:
         """The notification id of the last event applied (0 before any)."""
         return self.tracker.position()
 
-    def record(self, events: Sequence[tuple[AggregateEvent, int]]) -> None:
+    def record(self, events: Batch) -> None:
         """Apply a batch of (event, position) and track its last position, atomically."""
         with self.transaction() as sql:
             if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
