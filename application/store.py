@@ -119,11 +119,19 @@ def decoded(store: EventStore, notification: Notification) -> AggregateEvent:
         if not isinstance(event, AggregateEvent):
             raise TypeError("not an aggregate event")
     except Exception as error:
-        raise UndecodableEvent(
-            f"notification {notification.id} ({notification.topic},"
-            f" v{notification.originator_version} of {notification.originator_id}): {error}"
-        ) from error
+        where = named(
+            notification.id,
+            notification.topic,
+            notification.originator_version,
+            notification.originator_id,
+        )
+        raise UndecodableEvent(f"{where}: {error}") from error
     return event
+
+
+def named(position: int, kind: str, version: int, record: Any) -> str:
+    """How errors name a stored event: notification id, type, version and record."""
+    return f"notification {position} ({kind}, v{version} of {record})"
 
 
 class Tracker:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from application.store import Batch, EventStore, UndecodableEvent, read_ahead
+from application.store import Batch, EventStore, UndecodableEvent, named, read_ahead
 from projections.model import ReadModel
 from projections.records import RecordView
 from projections.skills import SkillView
@@ -64,9 +64,11 @@ def _find_poison(view: View, batch: Batch) -> str:
             try:
                 view.model.apply(sql, view.table, [(event, position)])
             except Exception:
-                culprit = (
-                    f"notification {position} ({type(event).__qualname__},"
-                    f" v{event.originator_version} of {event.originator_id})"
+                culprit = named(
+                    position,
+                    type(event).__qualname__,
+                    event.originator_version,
+                    event.originator_id,
                 )
                 break
         raise _Rollback
