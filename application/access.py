@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -27,9 +28,17 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def new_session_token(record: UUID) -> str:
-    """A session token for a record: its id and 256 random bits."""
-    return f"sess_{record.hex}_{secrets.token_urlsafe(32)}"
+def session_key(credential: str) -> bytes:
+    """The key from which a tenant key's session tokens are derived: HMAC-SHA256 of a label
+    under the tenant key, so it is as secret as the key and never stored."""
+    return hmac.new(credential.encode(), b"assess:session-tokens", hashlib.sha256).digest()
+
+
+def new_session_token(key: bytes, record: UUID) -> str:
+    """A record's session token: its id and HMAC-SHA256(session key, id). Only its hash is
+    stored; a replay of the POST /verify that started the record derives it again."""
+    mac = hmac.new(key, record.bytes, hashlib.sha256).digest()
+    return f"sess_{record.hex}_{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
 
 
 class Access:
@@ -54,16 +63,16 @@ class Access:
             return self._session(credential)
         if credential and credential.startswith("ak_"):
             key_hash = digest(credential)
-            tenant = self._tenant_keys.get(key_hash, lambda: self._tenant(key_hash))
+            tenant = self._tenant_keys.get(key_hash, lambda: self._tenant(credential, key_hash))
             if tenant is not None:
                 return tenant
         raise Unauthorized("a valid x-api-key is required")
 
-    def _tenant(self, key_hash: str) -> TenantCaller | None:
+    def _tenant(self, credential: str, key_hash: str) -> TenantCaller | None:
         key = self.store.find(ApiKey, ApiKey.id_for(key_hash))
         if key is None or not key.matches(key_hash):
             return None
-        return TenantCaller(tenant=key.tenant, mode=key.mode)
+        return TenantCaller(tenant=key.tenant, mode=key.mode, session_key=session_key(credential))
 
     def _session(self, token: str) -> SessionCaller:
         match = SESSION_TOKEN.fullmatch(token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -22,10 +22,12 @@ class Caller:
 
 @dataclass(frozen=True)
 class TenantCaller(Caller):
-    """A partner platform, authenticated by a tenant API key."""
+    """A partner platform, authenticated by a tenant API key; session_key is derived from
+    that key, and the session tokens of the records it starts are derived from it."""
 
     tenant: str
     mode: str
+    session_key: bytes = field(repr=False, compare=False)
 
     @property
     def scope(self) -> str:

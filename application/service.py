@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import random
 import re
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from domain.assessment import Assessment, iso
 from domain.errors import (
     Conflict,
     DomainError,
+    IdempotencyKeyReused,
     MissingVerificationId,
     VerificationNotFound,
 )
@@ -58,6 +60,27 @@ def fold(events: list[AggregateEvent]) -> Assessment | None:
     for event in events:
         state = cast("Assessment", event.mutate(state))
     return state
+
+
+def kept(result: msgspec.Struct) -> dict[str, Any]:
+    """A result as its idempotency record keeps it: a session token only as its hash."""
+    stored: dict[str, Any] = msgspec.to_builtins(result)
+    if "sessionToken" in stored:
+        stored["sessionTokenHash"] = digest(stored.pop("sessionToken"))
+    return stored
+
+
+def restored(caller: Caller, stored: dict[str, Any]) -> dict[str, Any]:
+    """A kept result as it was answered: the session token derived again from the replaying
+    caller's key, which must be the key that started the record."""
+    if "sessionTokenHash" not in stored:
+        return stored
+    result = {name: value for name, value in stored.items() if name != "sessionTokenHash"}
+    record = UUID(stored["recordVerificationId"].rsplit("_", 1)[1])  # ver_<mode>_<uuid hex>
+    token = new_session_token(tenant_of(caller).session_key, record)
+    if not hmac.compare_digest(digest(token), stored["sessionTokenHash"]):
+        raise IdempotencyKeyReused("this Idempotency-Key was used with another API key")
+    return {**result, "sessionToken": token}
 
 
 class AssessmentService:
@@ -100,7 +123,7 @@ class AssessmentService:
             now = self.clock()
             expires_at = now + timedelta(seconds=self.settings.session_ttl_seconds)
             aggregate_id = self.new_id()
-            token = new_session_token(aggregate_id)
+            token = new_session_token(tenant.session_key, aggregate_id)
             assessment = Assessment.start(
                 id=aggregate_id,
                 at=now,
@@ -223,10 +246,7 @@ class AssessmentService:
             if idempotency is not None:
                 changed.append(
                     IdempotentResponse.record(
-                        caller.scope,
-                        idempotency.key,
-                        idempotency.fingerprint,
-                        msgspec.to_builtins(result),
+                        caller.scope, idempotency.key, idempotency.fingerprint, kept(result)
                     )
                 )
             self.store.save(*changed)
@@ -247,11 +267,9 @@ class AssessmentService:
         prior = self.store.find(
             IdempotentResponse, IdempotentResponse.id_for(caller.scope, idempotency.key)
         )
-        return (
-            None
-            if prior is None
-            else msgspec.convert(prior.replay(idempotency.fingerprint), result_type)
-        )
+        if prior is None:
+            return None
+        return msgspec.convert(restored(caller, prior.replay(idempotency.fingerprint)), result_type)
 
     def _record(self, caller: Caller, record_verification_id: str | None) -> Assessment:
         if isinstance(caller, SessionCaller):

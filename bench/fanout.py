@@ -37,7 +37,7 @@ from tests.receivers import Receiver, receiving
 from tests.support import REACT, answer_sheet
 
 AIM_P99_MS, AIM_RATIO = 1000.0, 0.5
-BENCH = TenantCaller(tenant="bench", mode="live")
+BENCH = TenantCaller(tenant="bench", mode="live", session_key=b"bench")
 COMPLETED = "verification.completed"
 SESSION_TIMEOUT_MS = 6000  # Tansu joins a group in about half of it
 PARTITIONS = 4  # as the broker's auto-create makes them

@@ -21,7 +21,7 @@ from tests.pgserver import fresh_database, running_server
 from tests.support import PYTHON, REACT, answer_sheet, make_service
 
 AIM_RATIO = 0.25
-BENCH = TenantCaller(tenant="bench", mode="live")
+BENCH = TenantCaller(tenant="bench", mode="live", session_key=b"bench")
 STUDENTS = 2000
 RAW_READS = 3
 TOPICS = sorted({topic for model in MODELS.values() for topic in model.topics})

@@ -70,7 +70,7 @@ def answer_sheet(service: AssessmentService, record_id: str, correct: int) -> li
     ]
 
 
-ACME = TenantCaller(tenant="acme", mode="live")
+ACME = TenantCaller(tenant="acme", mode="live", session_key=b"acme")
 
 
 def take_attempt(

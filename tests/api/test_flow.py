@@ -447,6 +447,47 @@ def test_verify_retried_with_the_same_idempotency_key_starts_one_record(
     assert error_code(reused) == (422, "IDEMPOTENCY_KEY_REUSED")
 
 
+def stored_states(service: AssessmentService) -> list[bytes]:
+    """The state of every event in the store, as stored."""
+    return [n.state for n in service.store.recorder.select_notifications(start=1, limit=10_000)]
+
+
+def test_an_idempotent_verify_stores_no_session_token_and_replays_a_working_one(
+    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+) -> None:
+    body = {"student": STUDENT, "skills": [REACT]}
+    headers = {"x-api-key": tenant_key, "Idempotency-Key": "verify-token"}
+
+    first = client.post(f"{API}/verify", json=body, headers=headers).json()["data"]
+    secret = first["sessionToken"].rsplit("_", 1)[1].encode()
+    assert not [state for state in stored_states(service) if secret in state]
+
+    replayed = client.post(f"{API}/verify", json=body, headers=headers).json()["data"]
+    assert replayed == first
+    generated = client.post(
+        f"{API}/assessment/generate", headers={"x-api-key": replayed["sessionToken"]}
+    )
+    assert generated.status_code == 200
+
+
+def test_a_verify_replayed_with_another_key_of_the_tenant_is_refused(
+    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+) -> None:
+    body = {"student": STUDENT, "skills": [REACT]}
+    client.post(
+        f"{API}/verify", json=body, headers={"x-api-key": tenant_key, "Idempotency-Key": "v"}
+    )
+    other_key = service.access.issue_key("acme", "live")
+    before = stored_states(service)
+
+    replayed = client.post(
+        f"{API}/verify", json=body, headers={"x-api-key": other_key, "Idempotency-Key": "v"}
+    )
+
+    assert error_code(replayed) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert stored_states(service) == before
+
+
 def test_submit_retried_with_the_same_idempotency_key_is_recorded_once(
     client: TestClient[Litestar], service: AssessmentService, tenant_key: str
 ) -> None:

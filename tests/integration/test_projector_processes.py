@@ -28,7 +28,7 @@ from tests.oracle import mismatches
 from tests.support import PYTHON, REACT, STUDENT, answer_sheet, make_service
 
 ROOT = Path(__file__).resolve().parents[2]
-ACME = TenantCaller(tenant="acme", mode="live")
+ACME = TenantCaller(tenant="acme", mode="live", session_key=b"acme")
 STUDENTS = 4  # few students, so records share skill view rows
 CATCH_UP_SECONDS = 30.0
 WRITE_SECONDS = 6.0  # at least, in the crash test

@@ -22,7 +22,7 @@ from domain.errors import Conflict, Unauthorized
 from domain.questions import parse_bank
 from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
 
-ACME = TenantCaller(tenant="acme", mode="live")
+ACME = TenantCaller(tenant="acme", mode="live", session_key=b"acme")
 
 
 class RaceClock(Clock):
@@ -164,5 +164,7 @@ def test_unknown_keys_and_sessions_are_refused(store_url: str, clock: Clock) -> 
     ]:
         with pytest.raises(Unauthorized):
             service.access.authenticate(credential)
-    assert service.access.authenticate(key) == TenantCaller(tenant="acme", mode="test")
+    tenant = service.access.authenticate(key)
+    assert isinstance(tenant, TenantCaller)
+    assert (tenant.tenant, tenant.mode) == ("acme", "test")
     service.store.close()
