@@ -73,7 +73,7 @@ def kept(result: msgspec.Struct) -> dict[str, Any]:
 def restored(caller: Caller, stored: dict[str, Any]) -> dict[str, Any]:
     """A kept result as it was answered: the session token derived again from the replaying
     caller's key, which must be the key that started the record."""
-    if "sessionTokenHash" not in stored:
+    if "sessionTokenHash" not in stored:  # no token, or one kept before tokens were derived
         return stored
     result = {name: value for name, value in stored.items() if name != "sessionTokenHash"}
     record = UUID(stored["recordVerificationId"].rsplit("_", 1)[1])  # ver_<mode>_<uuid hex>
