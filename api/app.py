@@ -45,6 +45,12 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
     return Response({"status": "ready", "details": details}, media_type=MediaType.JSON)
 
 
+class Metrics(PrometheusController):
+    """Prometheus metrics for operators, kept out of the API's schema like /health."""
+
+    include_in_schema = False
+
+
 def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
     """Limit per credential; callers without one share their address's budget."""
     credential = request.headers.get("x-api-key")
@@ -74,7 +80,7 @@ def create_app(service: AssessmentService) -> Litestar:
         DeliveriesController,
     ]
     app = Litestar(
-        route_handlers=[*protected, health, ready, PrometheusController],
+        route_handlers=[*protected, health, ready, Metrics],
         dependencies={
             "caller": Provide(provide_caller, sync_to_thread=False),
             "service": Provide(lambda: service, sync_to_thread=False),

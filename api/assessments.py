@@ -14,6 +14,7 @@ from litestar.params import JSONBody
 
 from api.auth import authenticated
 from api.bodies import idempotency, strict_body
+from api.errors import ERRORS
 from api.schemas import (
     GeneratedResponse,
     GenerateRequest,
@@ -33,7 +34,7 @@ class VerifyController(Controller):
     guards = (authenticated,)
     tags = ("verifications",)
 
-    @post("/", operation_id="startVerification", status_code=201)
+    @post("/", responses=ERRORS, operation_id="startVerification", status_code=201)
     async def start(
         self,
         request: Request[Any, Any, Any],
@@ -65,7 +66,7 @@ class AssessmentController(Controller):
     guards = (authenticated,)
     tags = ("assessment",)
 
-    @post("/generate", operation_id="generateQuestions", status_code=200)
+    @post("/generate", responses=ERRORS, operation_id="generateQuestions", status_code=200)
     async def generate(
         self,
         request: Request[Any, Any, Any],
@@ -81,7 +82,7 @@ class AssessmentController(Controller):
         )
         return GeneratedResponse(data=generated)
 
-    @post("/submit", operation_id="submitAssessment", status_code=200)
+    @post("/submit", responses=ERRORS, operation_id="submitAssessment", status_code=200)
     async def submit(
         self,
         request: Request[Any, Any, Any],

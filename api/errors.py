@@ -8,6 +8,7 @@ from typing import Any
 from eventsourcing.persistence import InterfaceError, OperationalError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 
 from api.schemas import ErrorBody, ErrorResponse
 from domain import errors
@@ -96,3 +97,19 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     InterfaceError: on_store_unreachable,
     Exception: on_unexpected,
 }
+
+
+def documented_errors() -> dict[int, ResponseSpec]:
+    """Every error status in the OpenAPI document, with the envelope and the codes it
+    carries (in place of the shape Litestar documents for its own validation errors)."""
+    codes: dict[int, list[str]] = {500: ["INTERNAL_ERROR"], 503: ["SERVICE_UNAVAILABLE"]}
+    for code, status in [*DOMAIN_ERRORS.values(), *((c, s) for s, c in HTTP_CODES.items())]:
+        if code not in codes.setdefault(status, []):
+            codes[status].append(code)
+    return {
+        status: ResponseSpec(ErrorResponse, description=" or ".join(found), generate_examples=False)
+        for status, found in sorted(codes.items())
+    }
+
+
+ERRORS = documented_errors()

@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from api.auth import authenticated
+from api.errors import ERRORS
 from api.schemas import Envelope, Page, Record, StudentSkill
 from application.messages import Caller, History, tenant_of
 from application.service import AssessmentService
@@ -36,6 +37,7 @@ class VerificationsController(Controller):
 
     @get(
         "/{record_verification_id:str}/history",
+        responses=ERRORS,
         operation_id="getVerificationHistory",
         sync_to_thread=True,
     )
@@ -50,7 +52,12 @@ class VerificationsController(Controller):
         moment = parse_moment(as_of) if as_of else None
         return Envelope(data=service.history(caller, record_verification_id, moment))
 
-    @get("/{record_verification_id:str}", operation_id="getVerification", sync_to_thread=True)
+    @get(
+        "/{record_verification_id:str}",
+        responses=ERRORS,
+        operation_id="getVerification",
+        sync_to_thread=True,
+    )
     def record(
         self,
         record_verification_id: FromPath[str],
@@ -65,7 +72,7 @@ class VerificationsController(Controller):
             found = service.record(tenant, record_verification_id)
         return Envelope(data=msgspec.convert(found, Record))
 
-    @get("/", operation_id="listVerifications", sync_to_thread=True)
+    @get("/", responses=ERRORS, operation_id="listVerifications", sync_to_thread=True)
     def records(
         self,
         caller: NamedDependency[Caller],
@@ -91,7 +98,12 @@ class StudentsController(Controller):
     guards = (authenticated,)
     tags = ("students",)
 
-    @get("/{student_id:str}/skills", operation_id="getStudentSkills", sync_to_thread=True)
+    @get(
+        "/{student_id:str}/skills",
+        responses=ERRORS,
+        operation_id="getStudentSkills",
+        sync_to_thread=True,
+    )
     def skills(
         self,
         student_id: FromPath[str],

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.auth import authenticated
 from api.bodies import strict_body
+from api.errors import ERRORS
 from api.schemas import Envelope, Page
 from application.messages import Caller, tenant_of
 from application.service import AssessmentService
@@ -83,7 +84,7 @@ class WebhooksController(Controller):
     guards = (authenticated,)
     tags = ("webhooks",)
 
-    @post("/", operation_id="registerWebhook", status_code=201)
+    @post("/", responses=ERRORS, operation_id="registerWebhook", status_code=201)
     async def register(
         self,
         request: Request[Any, Any, Any],
@@ -99,7 +100,7 @@ class WebhooksController(Controller):
         )
         return Envelope(data=msgspec.convert(registered, RegisteredEndpoint))
 
-    @get("/", operation_id="listWebhooks", sync_to_thread=True)
+    @get("/", responses=ERRORS, operation_id="listWebhooks", sync_to_thread=True)
     def endpoints(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
     ) -> Envelope[list[Endpoint]]:
@@ -108,7 +109,11 @@ class WebhooksController(Controller):
         return Envelope(data=msgspec.convert(found, list[Endpoint]))
 
     @delete(
-        "/{endpoint_id:str}", operation_id="deleteWebhook", status_code=200, sync_to_thread=True
+        "/{endpoint_id:str}",
+        responses=ERRORS,
+        operation_id="deleteWebhook",
+        status_code=200,
+        sync_to_thread=True,
     )
     def remove(
         self,
@@ -120,7 +125,9 @@ class WebhooksController(Controller):
         service.webhooks.remove(tenant_of(caller), endpoint_id)
         return Envelope(data=Removed(id=endpoint_id, deleted=True))
 
-    @get("/callback-secret", operation_id="getCallbackSecret", sync_to_thread=True)
+    @get(
+        "/callback-secret", responses=ERRORS, operation_id="getCallbackSecret", sync_to_thread=True
+    )
     def callback_secret(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
     ) -> Envelope[Secret]:
@@ -130,6 +137,7 @@ class WebhooksController(Controller):
 
     @post(
         "/callback-secret/rotate",
+        responses=ERRORS,
         operation_id="rotateCallbackSecret",
         status_code=200,
         sync_to_thread=True,
@@ -141,7 +149,12 @@ class WebhooksController(Controller):
         secret = service.webhooks.rotate_callback_secret(tenant_of(caller))
         return Envelope(data=Secret(secret=secret))
 
-    @get("/{endpoint_id:str}/deliveries", operation_id="listWebhookDeliveries", sync_to_thread=True)
+    @get(
+        "/{endpoint_id:str}/deliveries",
+        responses=ERRORS,
+        operation_id="listWebhookDeliveries",
+        sync_to_thread=True,
+    )
     def deliveries(
         self,
         endpoint_id: FromPath[str],
@@ -169,6 +182,7 @@ class DeliveriesController(Controller):
 
     @post(
         "/{delivery_id:str}/redeliver",
+        responses=ERRORS,
         operation_id="redeliverWebhook",
         status_code=200,
         sync_to_thread=True,

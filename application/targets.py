@@ -26,14 +26,18 @@ def resolves_private(url: str) -> bool:
 def refuse_private(url: str, field: str, allow_private: bool) -> None:
     """Refuse a URL that is not http(s), or whose host resolves to a non-public address.
     A host that does not resolve now is let through; delivery checks again."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- a port that is no number or out of range raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(f"{field}: an http or https URL is required")
     if allow_private:
         return
     try:
         private = resolves_private(url)
-    except (socket.gaierror, UnicodeError):
+    except (socket.gaierror, ValueError):  # ValueError: a host IDNA cannot encode, or a NUL
         return
     if private:
         raise InvalidInput(

@@ -46,6 +46,8 @@ def test_register_list_and_delete(client: TestClient[Litestar], tenant_key: str)
         {"url": "http://10.1.2.3/x"},
         {"url": "http://169.254.169.254/latest"},
         {"url": "http://[::1]/x"},
+        {"url": "http://["},
+        {"url": "http://203.0.113.7:99999/x"},
     ],
 )
 def test_bad_or_private_targets_are_refused(
