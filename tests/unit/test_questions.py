@@ -9,6 +9,8 @@ from importlib.resources import files
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
 from domain.questions import Bank, BankQuestion, draw, parse_bank
@@ -112,3 +114,25 @@ def test_draws_differ_between_attempts() -> None:
     bank = make_bank("a", 30)
     first, second = draw([bank], 10, rng), draw([bank], 10, rng)
     assert [q.question_id for q in first] != [q.question_id for q in second]
+
+
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=4),
+    per_attempt=st.integers(1, 30),
+    seed=st.integers(0, 2**32),
+)
+def test_any_draw_is_fair_complete_and_keyed(sizes: list[int], per_attempt: int, seed: int) -> None:
+    banks = [make_bank(f"s{index}", size) for index, size in enumerate(sizes)]
+    drawn = draw(banks, per_attempt, random.Random(seed))
+
+    assert len(drawn) == min(per_attempt, sum(sizes))
+    assert len({question.question_id for question in drawn}) == len(drawn)
+    shares = Counter(question.skill_id for question in drawn)
+    most = max(shares.values())
+    for bank in banks:  # a bank gives less than the others only when it has no more
+        assert shares[bank.skill_id] >= most - 1 or shares[bank.skill_id] == len(bank.questions)
+    by_text = {item.question: item for bank in banks for item in bank.questions}
+    for question in drawn:
+        source = by_text[question.question]
+        assert sorted(question.options) == sorted(source.options)
+        assert question.options[question.answer] == source.options[source.answer]

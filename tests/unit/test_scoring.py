@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pytest
 
 from domain.scoring import has_passed, score_percent
@@ -29,3 +31,10 @@ def test_score_rounds_halves_up(correct: int, total: int, score: int) -> None:
 @pytest.mark.parametrize(("score", "passed"), [(59, False), (60, True), (100, True), (0, False)])
 def test_pass_mark_is_60(score: int, passed: bool) -> None:
     assert has_passed(score) is passed
+
+
+def test_every_score_up_to_500_questions_is_the_decimal_half_up_rounding() -> None:
+    for total in range(1, 501):
+        for correct in range(total + 1):
+            exact = (Decimal(correct) * 100 / Decimal(total)).quantize(0, ROUND_HALF_UP)
+            assert score_percent(correct, total) == int(exact), (correct, total)
