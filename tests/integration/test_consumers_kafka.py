@@ -25,7 +25,6 @@ from application.messages import (
     StartVerification,
     SubmitAnswers,
     Submitted,
-    TenantCaller,
 )
 from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
@@ -35,9 +34,8 @@ from consumers.processes import emails_consumer, webhooks_consumer
 from consumers.relay import Relay
 from tests.broker import Broker, read_topic
 from tests.receivers import Hook, Mail, Mailbox, receiving, smtp_server
-from tests.support import REACT, Clock, answer_sheet, make_service
+from tests.support import ACME, REACT, Clock, answer_sheet, make_service
 
-ACME = TenantCaller(tenant="acme", mode="live", session_key=b"acme")
 SESSION_TIMEOUT_MS = 6000  # Tansu joins a group in about half of it
 WAIT = 45.0  # seconds: generous upper bound for anything that crosses the broker
 SETTLE = 1.5  # seconds to keep listening for duplicates once everything has arrived

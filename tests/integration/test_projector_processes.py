@@ -19,16 +19,15 @@ from pathlib import Path
 
 import psycopg
 
-from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
+from application.messages import GenerateQuestions, StartVerification, SubmitAnswers
 from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore, open_store
 from projections.queries import ReadSide
 from tests.oracle import mismatches
-from tests.support import PYTHON, REACT, STUDENT, answer_sheet, make_service
+from tests.support import ACME, PYTHON, REACT, STUDENT, answer_sheet, make_service
 
 ROOT = Path(__file__).resolve().parents[2]
-ACME = TenantCaller(tenant="acme", mode="live", session_key=b"acme")
 STUDENTS = 4  # few students, so records share skill view rows
 CATCH_UP_SECONDS = 30.0
 WRITE_SECONDS = 6.0  # at least, in the crash test

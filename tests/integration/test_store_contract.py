@@ -20,9 +20,7 @@ from application.messages import (
 from application.service import AssessmentService
 from domain.errors import Conflict, Unauthorized
 from domain.questions import parse_bank
-from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
-
-ACME = TenantCaller(tenant="acme", mode="live", session_key=b"acme")
+from tests.support import ACME, REACT, STUDENT, Clock, answer_sheet, make_service
 
 
 class RaceClock(Clock):
