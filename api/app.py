@@ -15,6 +15,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
 from api.auth import provide_caller
+from api.bodies import BodyRequest
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.metrics import PROJECTION_METRICS
 from api.verifications import StudentsController, VerificationsController
@@ -88,6 +89,7 @@ def create_app(service: AssessmentService) -> Litestar:
         },
         middleware=[rate_limit.middleware, prometheus.middleware],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=BodyRequest,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Skill verification assessments",

@@ -1,4 +1,8 @@
-"""Request bodies, decoded strictly (a "1" is not an index), and the Idempotency-Key."""
+"""Request bodies, decoded once and strictly (a "1" is not an index), and the Idempotency-Key.
+
+Every JSON body goes through `decoded`, whether Litestar reads it for a handler's `data`
+(through `BodyRequest.json`) or a handler decodes it strictly: a body that is not UTF-8,
+not JSON, nested too deeply or of the wrong shape is a VALIDATION_ERROR naming the field."""
 
 from __future__ import annotations
 
@@ -8,27 +12,47 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.types import Empty
 
+from api.schemas import plain
 from application.messages import Idempotency
 from domain.errors import InvalidInput
 
-Body = TypeVar("Body", bound=msgspec.Struct)
+Body = TypeVar("Body")
 MAX_IDEMPOTENCY_KEY = 255
 _AT_PATH = re.compile(r"^(?P<reason>.*) - at `\$\.?(?P<path>[^`]*)`$")
 
 
-async def strict_body(request: Request[Any, Any, Any], body_type: type[Body]) -> Body:
-    """Decode the JSON body without coercion; an empty body is {}; errors name the field."""
-    raw = await request.body()
+def decoded(raw: bytes, body_type: type[Body]) -> Body:
+    """Decode a JSON body without coercion; an empty body is {}; errors name the field."""
     try:
         return msgspec.json.decode(raw if raw.strip() else b"{}", type=body_type)
     except msgspec.ValidationError as error:
         match = _AT_PATH.match(str(error))
         if match is None:
             raise InvalidInput(f"body: {error}") from None
-        raise InvalidInput(f"{match['path'] or 'body'}: {match['reason']}") from None
+        raise InvalidInput(f"{match['path'] or 'body'}: {plain(match['reason'])}") from None
     except msgspec.DecodeError as error:
         raise InvalidInput(f"body: not valid JSON ({error})") from None
+    except UnicodeDecodeError:
+        raise InvalidInput("body: not valid UTF-8") from None
+    except RecursionError:
+        raise InvalidInput("body: nested too deeply") from None
+
+
+class BodyRequest(Request[Any, Any, Any]):
+    """Litestar's request, with the body decoded by `decoded` for every handler."""
+
+    async def json(self) -> Any:
+        """The JSON body as builtins, decoded once."""
+        if self._json is Empty:
+            self._json = decoded(await self.body(), Any)
+        return self._json
+
+
+async def strict_body(request: Request[Any, Any, Any], body_type: type[Body]) -> Body:
+    """The body as its request struct, decoded strictly (Litestar's conversion is lax)."""
+    return decoded(await request.body(), body_type)
 
 
 def idempotency(request: Request[Any, Any, Any], body: msgspec.Struct) -> Idempotency | None:

@@ -10,7 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 
-from api.schemas import ErrorBody, ErrorResponse
+from api.schemas import ErrorBody, ErrorResponse, plain
 from domain import errors
 
 log = logging.getLogger("assess.api")
@@ -61,7 +61,7 @@ def on_validation_error(_: Request[Any, Any, Any], error: ValidationException) -
     """Malformed JSON or a field of the wrong type or value: name the field."""
     details = error.extra if isinstance(error.extra, list) else []
     reasons = [
-        f"{detail.get('key') or 'body'}: {detail.get('message')}"
+        f"{detail.get('key') or 'body'}: {plain(str(detail.get('message')))}"
         for detail in details
         if isinstance(detail, dict)
     ]

@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
+from litestar.params import Parameter
 
 from application.messages import Generated, Started, Submitted
 
 Data = TypeVar("Data")
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
-RecordId = Annotated[str, msgspec.Meta(max_length=100)]
+
+# No control characters (U+0000-U+001F, U+007F) and no lone surrogates: what a reader,
+# PostgreSQL's text or an email header cannot take back. msgspec searches the pattern.
+PRINTABLE = r"^[^\x00-\x1f\x7f\ud800-\udfff]*$"
+
+
+def plain(reason: str) -> str:
+    """A validation message in words where it would quote a pattern."""
+    return _QUOTED_PATTERN.sub(
+        lambda quoted: (
+            "text without control characters"
+            if quoted[1] == repr(PRINTABLE)[1:-1]
+            else "text of the documented form (see the schema)"
+        ),
+        reason,
+    )
+
+
+_QUOTED_PATTERN = re.compile(r"`str` matching regex '(.*)'")
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=PRINTABLE)]
+PathId = Annotated[str, Parameter(max_length=128, pattern=PRINTABLE)]
+Cursor = Annotated[str | None, Parameter(max_length=128, pattern=PRINTABLE)]
+AnyId = Annotated[str, msgspec.Meta(max_length=128, pattern=PRINTABLE)]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f\ud800-\udfff]+"
+Email = Annotated[
+    str,
+    msgspec.Meta(pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$", max_length=254),
+]
+Url = Annotated[
+    str, msgspec.Meta(pattern=r"^https?://[^\s\x00-\x1f\x7f\ud800-\udfff]+$", max_length=2048)
+]
 
 
 class Student(msgspec.Struct, frozen=True, rename="camel"):
     """The student whose skills are verified."""
 
-    student_id: Text
+    student_id: Id
     name: Text
     email: Email
 
@@ -26,7 +57,7 @@ class Student(msgspec.Struct, frozen=True, rename="camel"):
 class Skill(msgspec.Struct, frozen=True, rename="camel"):
     """A skill to verify; its skillId names a question bank."""
 
-    skill_id: Text
+    skill_id: Id
     name: Text
 
 
@@ -41,13 +72,13 @@ class VerifyRequest(msgspec.Struct, frozen=True, rename="camel"):
 class GenerateRequest(msgspec.Struct, frozen=True, rename="camel"):
     """POST /api/v1/assessment/generate (the id only with a tenant key)."""
 
-    record_verification_id: RecordId | None = None
+    record_verification_id: AnyId | None = None  # "" is MISSING_VERIFICATION_ID
 
 
 class Answer(msgspec.Struct, frozen=True, rename="camel"):
     """One answer: the index of the chosen option, in the order generate showed them."""
 
-    question_id: str
+    question_id: AnyId  # an empty or unknown id is INVALID_ANSWERS, as the submit page says
     selected_answer: int
 
 
@@ -55,7 +86,7 @@ class SubmitRequest(msgspec.Struct, frozen=True, rename="camel"):
     """POST /api/v1/assessment/submit: every answer at once."""
 
     answers: list[Answer] | None = None
-    record_verification_id: RecordId | None = None
+    record_verification_id: AnyId | None = None  # "" is MISSING_VERIFICATION_ID
 
 
 class StartedResponse(msgspec.Struct, frozen=True, kw_only=True):

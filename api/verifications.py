@@ -8,11 +8,11 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromQuery, QueryParameter
 
 from api.auth import authenticated
 from api.errors import ERRORS
-from api.schemas import Envelope, Page, Record, StudentSkill
+from api.schemas import PRINTABLE, Cursor, Envelope, Page, PathId, Record, StudentSkill
 from application.messages import Caller, History, tenant_of
 from application.service import AssessmentService
 from domain.errors import InvalidInput
@@ -43,10 +43,12 @@ class VerificationsController(Controller):
     )
     def history(
         self,
-        record_verification_id: FromPath[str],
+        record_verification_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-        as_of: Annotated[str | None, QueryParameter(name="asOf")] = None,
+        as_of: Annotated[
+            str | None, QueryParameter(name="asOf", max_length=64, pattern=PRINTABLE)
+        ] = None,
     ) -> Envelope[History]:
         """The record's events in order and the state they fold to, as of a moment if given."""
         moment = parse_moment(as_of) if as_of else None
@@ -60,7 +62,7 @@ class VerificationsController(Controller):
     )
     def record(
         self,
-        record_verification_id: FromPath[str],
+        record_verification_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         read: NamedDependency[ReadSide],
@@ -77,10 +79,12 @@ class VerificationsController(Controller):
         self,
         caller: NamedDependency[Caller],
         read: NamedDependency[ReadSide],
-        student_id: Annotated[str | None, QueryParameter(name="studentId")] = None,
+        student_id: Annotated[
+            str | None, QueryParameter(name="studentId", max_length=128, pattern=PRINTABLE)
+        ] = None,
         status: FromQuery[str | None] = None,
         limit: FromQuery[int] = 20,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> Envelope[Page[Record]]:
         """The tenant's records, newest first, a page at a time."""
         tenant = tenant_of(caller)
@@ -106,7 +110,7 @@ class StudentsController(Controller):
     )
     def skills(
         self,
-        student_id: FromPath[str],
+        student_id: PathId,
         caller: NamedDependency[Caller],
         read: NamedDependency[ReadSide],
     ) -> Envelope[list[StudentSkill]]:

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from api.auth import authenticated
 from api.bodies import strict_body
 from api.errors import ERRORS
-from api.schemas import Envelope, Page
+from api.schemas import Cursor, Envelope, Page, PathId, Url
 from application.messages import Caller, tenant_of
 from application.service import AssessmentService
-
-Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$", max_length=2048)]
 
 
 class RegisterWebhook(msgspec.Struct, frozen=True):
@@ -117,7 +115,7 @@ class WebhooksController(Controller):
     )
     def remove(
         self,
-        endpoint_id: FromPath[str],
+        endpoint_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
     ) -> Envelope[Removed]:
@@ -157,11 +155,11 @@ class WebhooksController(Controller):
     )
     def deliveries(
         self,
-        endpoint_id: FromPath[str],
+        endpoint_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         limit: FromQuery[int] = 20,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> Envelope[Page[DeliveryItem]]:
         """An endpoint's deliveries (`callback` for records' callbackWebhookUrl), with tries."""
         tenant = tenant_of(caller)
@@ -189,7 +187,7 @@ class DeliveriesController(Controller):
     )
     def redeliver(
         self,
-        delivery_id: FromPath[str],
+        delivery_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
     ) -> Envelope[DeliveryItem]:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from application.sql import dumps
+from application.sql import bigint, dumps
 from application.store import EventStore
 from domain.errors import InvalidInput, WebhookNotFound
 
@@ -145,11 +145,13 @@ class Deliveries:
         after = ""
         params: list[Any] = [tenant, mode, endpoint_id]
         if cursor is not None:
-            seq, _, last_id = cursor.partition(".")
-            if not seq.isdigit() or not last_id:
-                raise InvalidInput("cursor: not a cursor this API gave out")
+            text, _, last_id = cursor.partition(".")
+            try:
+                seq = bigint(text) if last_id else bigint("")
+            except ValueError:
+                raise InvalidInput("cursor: not a cursor this API gave out") from None
             after = " AND (seq < ? OR (seq = ? AND id < ?))"
-            params += [int(seq), int(seq), last_id]
+            params += [seq, seq, last_id]
         with self.store.sql(commit=False) as sql:
             rows = sql.all(
                 f"SELECT * FROM {TABLE} WHERE tenant = ? AND mode = ? AND endpoint_id = ?{after}"

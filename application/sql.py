@@ -62,6 +62,14 @@ class Sql:
         return self.cursor.fetchone()
 
 
+def bigint(text: str) -> int:
+    """A non-negative integer that fits a BIGINT column, from ASCII digits only (ValueError
+    otherwise: `int()` takes '²', spaces, underscores and numbers of any length)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise ValueError(f"not a position: {text[:20]!r}")
+    return int(text)
+
+
 def marks(count: int) -> str:
     """`?, ?, …`: the placeholders of a row or an IN list."""
     return ", ".join("?" * count)

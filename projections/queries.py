@@ -7,6 +7,7 @@ import binascii
 import json
 from typing import Any
 
+from application.sql import bigint
 from application.store import EventStore
 from domain.errors import InvalidInput
 from projections.runner import MODELS
@@ -53,7 +54,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if text.startswith("p"):
-            return int(text[1:])
+            return bigint(text[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise InvalidInput("cursor: not a cursor this API gave out")
