@@ -55,7 +55,7 @@ async def strict_body(request: Request[Any, Any, Any], body_type: type[Body]) ->
     return decoded(await request.body(), body_type)
 
 
-def idempotency(request: Request[Any, Any, Any], body: msgspec.Struct) -> Idempotency | None:
+def idempotency(request: Request[Any, Any, Any], body: msgspec.Struct | None) -> Idempotency | None:
     """The Idempotency-Key of a POST and the fingerprint of its path and decoded body."""
     key = request.headers.get("idempotency-key")
     if key is None:

@@ -12,10 +12,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 
 from api.auth import authenticated
-from api.bodies import strict_body
+from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
 from api.schemas import Cursor, Envelope, Page, PathId, Url
-from application.messages import Caller, tenant_of
+from application.messages import Caller, RegisteredEndpoint, Secret, tenant_of
 from application.service import AssessmentService
 
 
@@ -34,26 +34,11 @@ class Endpoint(msgspec.Struct, frozen=True):
     events: list[str]
 
 
-class RegisteredEndpoint(msgspec.Struct, frozen=True):
-    """A new endpoint with its signing secret."""
-
-    id: str
-    url: str
-    events: list[str]
-    secret: str
-
-
 class Removed(msgspec.Struct, frozen=True):
     """An endpoint that was removed."""
 
     id: str
     deleted: bool
-
-
-class Secret(msgspec.Struct, frozen=True):
-    """A signing secret."""
-
-    secret: str
 
 
 class Try(msgspec.Struct, frozen=True, rename="camel"):
@@ -92,11 +77,10 @@ class WebhooksController(Controller):
     ) -> Envelope[RegisteredEndpoint]:
         """Register an endpoint; the answer holds its secret, shown this once."""
         body = await strict_body(request, RegisterWebhook)
-        tenant = tenant_of(caller)
         registered = await to_thread.run_sync(
-            service.webhooks.register, tenant, body.url, body.events
+            service.register_webhook, caller, body.url, body.events, idempotency(request, body)
         )
-        return Envelope(data=msgspec.convert(registered, RegisteredEndpoint))
+        return Envelope(data=registered)
 
     @get("/", responses=ERRORS, operation_id="listWebhooks", sync_to_thread=True)
     def endpoints(
@@ -138,14 +122,18 @@ class WebhooksController(Controller):
         responses=ERRORS,
         operation_id="rotateCallbackSecret",
         status_code=200,
-        sync_to_thread=True,
     )
-    def rotate(
-        self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
+    async def rotate(
+        self,
+        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
     ) -> Envelope[Secret]:
         """Replace the callback secret."""
-        secret = service.webhooks.rotate_callback_secret(tenant_of(caller))
-        return Envelope(data=Secret(secret=secret))
+        secret = await to_thread.run_sync(
+            service.rotate_callback_secret, caller, idempotency(request, None)
+        )
+        return Envelope(data=secret)
 
     @get(
         "/{endpoint_id:str}/deliveries",

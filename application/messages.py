@@ -82,6 +82,21 @@ class SubmitAnswers(msgspec.Struct, frozen=True):
     record_verification_id: str | None = None
 
 
+class RegisteredEndpoint(msgspec.Struct, frozen=True):
+    """A new webhook endpoint with its signing secret (shown once)."""
+
+    id: str
+    url: str
+    events: list[str]
+    secret: str
+
+
+class Secret(msgspec.Struct, frozen=True):
+    """A signing secret."""
+
+    secret: str
+
+
 class Started(msgspec.Struct, frozen=True, rename="camel"):
     """A verification was started; the session token is shown only here."""
 

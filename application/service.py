@@ -25,6 +25,8 @@ from application.messages import (
     GenerateQuestions,
     History,
     Idempotency,
+    RegisteredEndpoint,
+    Secret,
     SessionCaller,
     Started,
     StartVerification,
@@ -196,6 +198,30 @@ class AssessmentService:
             return submitted, [assessment]
 
         return self._execute(caller, idempotency, Submitted, decide)
+
+    def register_webhook(
+        self,
+        caller: Caller,
+        url: str,
+        events: list[str] | None,
+        idempotency: Idempotency | None,
+    ) -> RegisteredEndpoint:
+        """Register a webhook endpoint of the caller's tenant."""
+
+        def decide() -> tuple[RegisteredEndpoint, list[Aggregate]]:
+            endpoint, webhooks = self.webhooks.registration(tenant_of(caller), url, events)
+            return endpoint, [webhooks]
+
+        return self._execute(caller, idempotency, RegisteredEndpoint, decide)
+
+    def rotate_callback_secret(self, caller: Caller, idempotency: Idempotency | None) -> Secret:
+        """Replace the tenant's callback secret."""
+
+        def decide() -> tuple[Secret, list[Aggregate]]:
+            secret, webhooks = self.webhooks.rotation(tenant_of(caller))
+            return secret, [webhooks]
+
+        return self._execute(caller, idempotency, Secret, decide)
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -6,10 +6,11 @@ import base64
 import secrets
 from typing import Any
 
+import msgspec
 from eventsourcing.persistence import IntegrityError
 
 from application.deliveries import CALLBACK
-from application.messages import TenantCaller
+from application.messages import RegisteredEndpoint, Secret, TenantCaller
 from application.store import EventStore
 from application.targets import refuse_private
 from domain.errors import WebhookNotFound
@@ -38,14 +39,21 @@ class Webhooks:
         )
 
     def register(self, caller: TenantCaller, url: str, events: list[str] | None) -> dict[str, Any]:
-        """Register an endpoint; its secret is in this answer only."""
+        """Register an endpoint now; its secret is in this answer only."""
+        endpoint, webhooks = self.registration(caller, url, events)
+        self.store.save(webhooks)
+        return msgspec.to_builtins(endpoint)  # type: ignore[no-any-return]
+
+    def registration(
+        self, caller: TenantCaller, url: str, events: list[str] | None
+    ) -> tuple[RegisteredEndpoint, TenantWebhooks]:
+        """A new endpoint, and the tenant's webhooks with it registered (to be saved)."""
         refuse_private(url, "url", self.allow_private)
         webhooks = self._opened(caller)
         endpoint_id = f"whe_{secrets.token_hex(12)}"
         chosen = list(EVENT_TYPES if events is None else events)
         webhooks.register(endpoint_id, url, chosen, new_secret())
-        self.store.save(webhooks)
-        return dict(webhooks.endpoints[endpoint_id])
+        return msgspec.convert(webhooks.endpoints[endpoint_id], RegisteredEndpoint), webhooks
 
     def endpoints(self, caller: TenantCaller) -> list[dict[str, Any]]:
         """The tenant's endpoints, without their secrets."""
@@ -74,12 +82,12 @@ class Webhooks:
                 return self.callback_secret_of(tenant, mode)
         return webhooks.callback_secret
 
-    def rotate_callback_secret(self, caller: TenantCaller) -> str:
-        """Replace the callback secret; deliveries made from now on use the new one."""
+    def rotation(self, caller: TenantCaller) -> tuple[Secret, TenantWebhooks]:
+        """A new callback secret, and the tenant's webhooks with it (to be saved); deliveries
+        made once it is saved use it."""
         webhooks = self._opened(caller)
         webhooks.rotate(new_secret())
-        self.store.save(webhooks)
-        return webhooks.callback_secret
+        return Secret(secret=webhooks.callback_secret), webhooks
 
     def check_endpoint(self, caller: TenantCaller, endpoint_id: str) -> None:
         """Refuse an endpoint id the tenant does not have ('callback' names its callbacks)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
+from application.messages import Idempotency, tenant_of
 from application.service import AssessmentService
 from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
 
@@ -134,3 +136,50 @@ def test_a_session_cannot_manage_webhooks(client: TestClient[Litestar], tenant_k
         client.get(f"{HOOKS}/callback-secret", headers={"x-api-key": token}),
     ):
         assert (response.status_code, response.json()["error"]["code"]) == (401, "UNAUTHORIZED")
+
+
+def test_registration_with_an_idempotency_key_happens_once(
+    client: TestClient[Litestar], tenant_key: str
+) -> None:
+    headers = {"x-api-key": tenant_key, "idempotency-key": "register-1"}
+    first = client.post(HOOKS, json={"url": PUBLIC}, headers=headers)
+    again = client.post(HOOKS, json={"url": PUBLIC}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()  # the same endpoint, the same secret
+    listed = client.get(HOOKS, headers={"x-api-key": tenant_key}).json()["data"]
+    assert [endpoint["id"] for endpoint in listed] == [first.json()["data"]["id"]]
+    other = client.post(HOOKS, json={"url": PUBLIC + "/other"}, headers=headers)
+    assert (other.status_code, other.json()["error"]["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert len(client.get(HOOKS, headers={"x-api-key": tenant_key}).json()["data"]) == 1
+
+
+def test_rotation_with_an_idempotency_key_happens_once(
+    client: TestClient[Litestar], tenant_key: str
+) -> None:
+    rotate = f"{HOOKS}/callback-secret/rotate"
+    headers = {"x-api-key": tenant_key, "idempotency-key": "rotate-1"}
+    first = client.post(rotate, headers=headers)
+    again = client.post(rotate, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    current = client.get(f"{HOOKS}/callback-secret", headers={"x-api-key": tenant_key})
+    assert current.json()["data"] == first.json()["data"]  # the first secret is the one kept
+    fresh = client.post(rotate, headers={"x-api-key": tenant_key, "idempotency-key": "rotate-2"})
+    assert fresh.json()["data"]["secret"] != first.json()["data"]["secret"]
+
+
+def test_racing_registrations_with_one_idempotency_key_make_one_endpoint(
+    store_url: str,
+) -> None:
+    service = make_service(store_url, Clock())
+    key = service.access.issue_key("acme", "live")
+    caller = service.access.authenticate(key)
+    once = Idempotency(key="race", fingerprint="same body")
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda _: service.register_webhook(caller, PUBLIC, None, once), range(8))
+        )
+    assert len({answer.id for answer in answers}) == 1
+    assert len({answer.secret for answer in answers}) == 1
+    assert len(service.webhooks.endpoints(tenant_of(caller))) == 1
+    service.store.close()
