@@ -31,7 +31,14 @@ from domain.access import MODES
 from domain.errors import DomainError
 from domain.questions import parse_bank
 from projections.model import ReadModel
-from projections.runner import MODELS, count_events, rebuild, start_projector
+from projections.runner import (
+    MODELS,
+    count_events,
+    dead_letters,
+    rebuild,
+    retry,
+    start_projector,
+)
 
 data_option = click.option(
     "--data",
@@ -160,6 +167,34 @@ def projections_rebuild(name: str | None, data_dir: Path | None) -> None:
     for model in [MODELS[name]] if name else MODELS.values():
         old, new = rebuild_with_progress(store, model)
         click.echo(f"{model.name}: generation {new} swapped in (generation {old} dropped)")
+    store.close()
+
+
+@projections.command("dead-letters")
+@click.argument("name", required=False, type=click.Choice(sorted(MODELS)))
+@data_option
+def projections_dead_letters(name: str | None, data_dir: Path | None) -> None:
+    """List the events each view has set aside: notification id, record, type, error."""
+    store = open_store(from_env(data_dir))
+    for model in [MODELS[name]] if name else MODELS.values():
+        for letter in dead_letters(store, model):
+            click.echo(
+                f"{model.name}\t{letter.notification_id}\t{letter.record_id}"
+                f"\t{letter.event_type}\t{letter.error}"
+            )
+    store.close()
+
+
+@projections.command("retry")
+@click.argument("name", required=False, type=click.Choice(sorted(MODELS)))
+@data_option
+def projections_retry(name: str | None, data_dir: Path | None) -> None:
+    """Apply each view's dead letters again (after fixing their cause); those that still
+    fail stay listed."""
+    store = open_store(from_env(data_dir))
+    for model in [MODELS[name]] if name else MODELS.values():
+        applied, left = retry(store, model)
+        click.echo(f"{model.name}: {applied} applied, {len(left)} still set aside")
     store.close()
 
 

@@ -15,7 +15,7 @@ log = logging.getLogger("assess.api")
 
 
 class ProjectionMetrics(Collector):
-    """assess_projection_position and assess_projection_lag, by view."""
+    """assess_projection_position, _lag and _dead_letters, by view."""
 
     def __init__(self) -> None:
         self.read: ReadSide | None = None
@@ -35,11 +35,18 @@ class ProjectionMetrics(Collector):
         lag = GaugeMetricFamily(
             "assess_projection_lag", "Assessment events the view has not applied", labels=["view"]
         )
+        dead_letters = GaugeMetricFamily(
+            "assess_projection_dead_letters",
+            "Events the view has set aside because it cannot apply them",
+            labels=["view"],
+        )
         for view, figures in status.items():
             position.add_metric([view], figures["position"])
             lag.add_metric([view], figures["lag"])
+            dead_letters.add_metric([view], figures["deadLetters"])
         yield position
         yield lag
+        yield dead_letters
 
 
 PROJECTION_METRICS = ProjectionMetrics()

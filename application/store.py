@@ -76,6 +76,14 @@ Batch = list[tuple[AggregateEvent, int]]
 class UndecodableEvent(Exception):
     """A stored event that does not decode to an assessment event; names its notification."""
 
+    def __init__(self, notification: Notification, error: Exception) -> None:
+        self.position = notification.id
+        self.record_id = UUID(str(notification.originator_id)).hex
+        self.topic = notification.topic
+        self.version = notification.originator_version
+        where = named(self.position, self.topic, self.version, notification.originator_id)
+        super().__init__(f"{where}: {error}")
+
 
 def read_ahead(
     store: EventStore, position: int, topics: Sequence[str], limit: int = 1000
@@ -119,13 +127,7 @@ def decoded(store: EventStore, notification: Notification) -> AggregateEvent:
         if not isinstance(event, AggregateEvent):
             raise TypeError("not an aggregate event")
     except Exception as error:
-        where = named(
-            notification.id,
-            notification.topic,
-            notification.originator_version,
-            notification.originator_id,
-        )
-        raise UndecodableEvent(f"{where}: {error}") from error
+        raise UndecodableEvent(notification, error) from error
     return event
 
 

@@ -130,12 +130,19 @@ class ReadSide:
         return [skill_item(row) for row in rows]
 
     def status(self) -> dict[str, dict[str, int]]:
-        """Each view's generation, position and lag (assessment events not yet applied)."""
+        """Each view's generation, position, lag (assessment events not yet applied) and
+        dead letters (events set aside)."""
         report = {}
         for name, model in MODELS.items():
             with self.store.sql(commit=False) as sql:
                 generation = current_generation(sql, name) or 0
-            view_position = View(self.store, model, generation, live=True).position()
-            lag = count_after(self.store, view_position, model.topics)
-            report[name] = {"generation": generation, "position": view_position, "lag": lag}
+                view = View(self.store, model, generation, live=True)
+                dead_letters = view.dead_letters.count(sql)
+            view_position = view.position()
+            report[name] = {
+                "generation": generation,
+                "position": view_position,
+                "lag": count_after(self.store, view_position, model.topics),
+                "deadLetters": dead_letters,
+            }
         return report

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
+from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from application.store import Batch, EventStore, UndecodableEvent, named, read_ahead
+from application.store import EventStore, UndecodableEvent, decoded, read_ahead
+from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter
 from projections.model import ReadModel
 from projections.records import RecordView
 from projections.skills import SkillView
-from projections.views import Superseded, View, count_after, open_live_view, swap_in
+from projections.views import (
+    GENERATIONS,
+    Superseded,
+    View,
+    count_after,
+    current_generation,
+    open_live_view,
+    swap_in,
+)
 
 log = logging.getLogger("assess.projections")
 
@@ -29,54 +39,33 @@ def catch_up(
 ) -> None:
     """Apply every event after the view's position, in batches, until `until()` is true
     when nothing is left (or `stopping` is set, between batches). A batch is one
-    transaction with its last position."""
-    try:
-        for batch in read_ahead(view.store, view.position(), view.model.topics):
-            if stopping is not None and stopping.is_set():
-                return
-            if not batch:
-                if until():
+    transaction with its last position; an event that cannot be applied, or does not
+    decode, is set aside as a dead letter and the view goes on."""
+    while True:
+        try:
+            for batch in read_ahead(view.store, view.position(), view.model.topics):
+                if stopping is not None and stopping.is_set():
                     return
-                continue
-            try:
-                view.record(batch)
-            except (Superseded, OperationalError, InterfaceError):
-                raise
-            except Exception as error:
-                raise PoisonedView(
-                    f"{view.table} stopped at an event it cannot apply:"
-                    f" {_find_poison(view, batch)}: {error!r}"
-                ) from error
-            on_batch(len(batch), batch[-1][1])
-    except UndecodableEvent as error:
-        raise PoisonedView(f"{view.table} stopped at an event it cannot decode: {error}") from error
+                if not batch:
+                    if until():
+                        return
+                    continue
+                try:
+                    view.record(batch)
+                except (Superseded, OperationalError, InterfaceError):
+                    raise
+                except Exception as error:
+                    raise PoisonedView(f"{view.table} cannot record a batch: {error!r}") from error
+                on_batch(len(batch), batch[-1][1])
+            return
+        except UndecodableEvent as error:
+            log.error("%s set aside an event it cannot decode: %s", view.table, error)
+            view.set_aside_undecodable(error)
+            on_batch(1, error.position)
 
 
 class PoisonedView(Exception):
-    """A view met an event it cannot apply, and stopped there."""
-
-
-def _find_poison(view: View, batch: Batch) -> str:
-    """Name the first event of a failed batch that fails (replayed, then rolled back)."""
-    culprit = "no single event (the batch failed as a whole)"
-    with contextlib.suppress(_Rollback), view.transaction() as sql:
-        for event, position in batch:
-            try:
-                view.model.apply(sql, view.table, [(event, position)])
-            except Exception:
-                culprit = named(
-                    position,
-                    type(event).__qualname__,
-                    event.originator_version,
-                    event.originator_id,
-                )
-                break
-        raise _Rollback
-    return culprit
-
-
-class _Rollback(Exception):
-    pass
+    """A view cannot record a batch even one event at a time (its tables are broken)."""
 
 
 def follow(store: EventStore, model: ReadModel, stopping: threading.Event) -> None:
@@ -124,3 +113,55 @@ def rebuild(
 def count_events(store: EventStore, model: ReadModel) -> int:
     """How many stored events a rebuild of this model will apply."""
     return count_after(store, 0, model.topics)
+
+
+def dead_letters(store: EventStore, model: ReadModel) -> list[DeadLetter]:
+    """The events the live view has set aside, in log order."""
+    view = open_live_view(store, model)
+    with view.transaction() as sql:
+        return view.dead_letters.listed(sql)
+
+
+def retry(store: EventStore, model: ReadModel) -> tuple[int, list[DeadLetter]]:
+    """Apply the live view's dead letters again, in log order, once their cause is fixed:
+    each that applies leaves the list in the same transaction (so it is applied once);
+    one that still fails stays, and so do its record's later events. Returns how many
+    applied and what is left."""
+    view = open_live_view(store, model)
+    with view.transaction() as sql:
+        letters = view.dead_letters.listed(sql)
+    events = {letter.notification_id: _stored(store, letter) for letter in letters}
+    with view.transaction() as sql:
+        # Lock the generation's row: the projector's batches (which share it) wait for this.
+        sql.run(f"UPDATE {GENERATIONS} SET generation = generation WHERE name = ?", model.name)
+        if current_generation(sql, model.name) != view.generation:
+            raise Superseded(view.table)
+        applied, stuck = 0, set()
+        for letter in view.dead_letters.listed(sql):
+            event = events.get(letter.notification_id, "set aside after this retry began")
+            if letter.record_id in stuck:
+                failure: str | None = BLOCKED_BY_EARLIER
+            elif isinstance(event, str):
+                failure = event
+            else:
+                failure = view.try_apply(sql, event, letter.notification_id)
+            if failure is None:
+                view.dead_letters.remove(sql, letter.notification_id)
+                applied += 1
+            else:
+                view.dead_letters.set_aside(sql, replace(letter, error=failure))
+                stuck.add(letter.record_id)
+        left = view.dead_letters.listed(sql)
+    return applied, left
+
+
+def _stored(store: EventStore, letter: DeadLetter) -> AggregateEvent | str:
+    """A dead letter's event as stored now, or why it cannot be decoded."""
+    for notification in store.recorder.select_notifications(
+        start=letter.notification_id, limit=1, stop=letter.notification_id
+    ):
+        try:
+            return decoded(store, notification)
+        except UndecodableEvent as error:
+            return str(error)
+    return "not in the event store"

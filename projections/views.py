@@ -7,15 +7,32 @@ position zero and then swaps the SQL view that readers query over to them."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError, InternalError, ProgrammingError
+from eventsourcing.domain import AggregateEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+    ProgrammingError,
+)
 
 from application.sql import Sql, marks
-from application.store import Batch, EventStore, Tracker
+from application.store import Batch, EventStore, Tracker, UndecodableEvent, named
+from projections.deadletters import (
+    BLOCKED_BY_EARLIER,
+    TRANSIENT,
+    DeadLetter,
+    DeadLetters,
+    reason,
+)
 from projections.model import ReadModel
+
+log = logging.getLogger("assess.projections")
 
 GENERATIONS = "view_generations"
 CREATE_GENERATIONS = (
@@ -39,16 +56,24 @@ class View:
         self.table = f"{model.name}_g{generation}"
         self.postgres = store.postgres
         self.tracker = Tracker(store, self.table)
+        self.dead_letters = DeadLetters(self.table)
 
     def create(self) -> None:
-        """Create the tables of this generation and its tracking, if missing."""
+        """Create the tables of this generation, its dead letters and tracking, if missing."""
         self.tracker.create()
-        self.store.create_tables(self.model.create_statements(self.table))
+        self.store.create_tables(
+            [*self.model.create_statements(self.table), self.dead_letters.create_statement]
+        )
 
     def drop(self) -> None:
         """Remove this generation's tables and tracking."""
+        statements = [
+            *self.model.drop_statements(self.table),
+            self.dead_letters.drop_statement,
+            self.tracker.drop_statement,
+        ]
         with self.transaction() as sql:
-            for statement in [*self.model.drop_statements(self.table), self.tracker.drop_statement]:
+            for statement in statements:
                 sql.run(statement)
 
     def position(self) -> int:
@@ -56,12 +81,68 @@ class View:
         return self.tracker.position()
 
     def record(self, events: Batch) -> None:
-        """Apply a batch of (event, position) and track its last position, atomically."""
+        """Apply a batch of (event, position) and track its last position, atomically.
+        The events of records that have an event set aside are set aside too. If the batch
+        fails, it is applied again one event at a time, setting aside the events that fail."""
+        try:
+            self._record(events, one_by_one=False)
+        except (Superseded, OperationalError, InterfaceError):
+            raise
+        except Exception:
+            self._record(events, one_by_one=True)
+
+    def _record(self, events: Batch, *, one_by_one: bool) -> None:
         with self.transaction() as sql:
             if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
                 raise Superseded(self.table)
             self.tracker.advance_within(sql.cursor, events[-1][1])
-            self.model.apply(sql, self.table, events)
+            waiting = self.dead_letters.records(sql)
+            todo: Batch = []
+            for event, position in events:
+                if event.originator_id.hex in waiting:
+                    self._set_aside(sql, event, position, BLOCKED_BY_EARLIER)
+                else:
+                    todo.append((event, position))
+            if not one_by_one:
+                self.model.apply(sql, self.table, todo)
+                return
+            for event, position in todo:
+                if event.originator_id.hex in waiting:
+                    self._set_aside(sql, event, position, BLOCKED_BY_EARLIER)
+                elif failure := self.try_apply(sql, event, position):
+                    self._set_aside(sql, event, position, failure)
+                    waiting.add(event.originator_id.hex)
+
+    def try_apply(self, sql: Sql, event: AggregateEvent, position: int) -> str | None:
+        """Apply one event within a savepoint; roll it back and say why if it fails (an
+        error of the database connection itself ends the transaction instead)."""
+        sql.run("SAVEPOINT apply_one")
+        try:
+            self.model.apply(sql, self.table, [(event, position)])
+        except TRANSIENT:
+            raise
+        except Exception as error:
+            sql.run("ROLLBACK TO SAVEPOINT apply_one")
+            sql.run("RELEASE SAVEPOINT apply_one")
+            return reason(error)
+        sql.run("RELEASE SAVEPOINT apply_one")
+        return None
+
+    def _set_aside(self, sql: Sql, event: AggregateEvent, position: int, why: str) -> None:
+        kind = type(event).__qualname__
+        letter = DeadLetter(position, event.originator_id.hex, kind, event.originator_version, why)
+        self.dead_letters.set_aside(sql, letter)
+        where = named(position, kind, letter.version, letter.record_id)
+        log.error("%s set aside %s: %s", self.table, where, why)
+
+    def set_aside_undecodable(self, error: UndecodableEvent) -> None:
+        """Set aside a stored event that does not decode, and move past it."""
+        with self.transaction() as sql:
+            self.tracker.advance_within(sql.cursor, error.position)
+            self.dead_letters.set_aside(
+                sql,
+                DeadLetter(error.position, error.record_id, error.topic, error.version, str(error)),
+            )
 
     def transaction(self) -> Any:
         """A write transaction on the store's database, as Sql."""

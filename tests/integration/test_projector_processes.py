@@ -16,16 +16,31 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
+from uuid import uuid4
 
 import psycopg
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers
 from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore, open_store
+from domain.assessment import Assessment
 from projections.queries import ReadSide
+from projections.runner import MODELS, catch_up
+from projections.views import open_live_view
 from tests.oracle import mismatches
-from tests.support import ACME, PYTHON, REACT, STUDENT, answer_sheet, make_service
+from tests.processes import assess
+from tests.support import (
+    ACME,
+    PYTHON,
+    REACT,
+    STUDENT,
+    answer_sheet,
+    make_service,
+    take_attempt,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDENTS = 4  # few students, so records share skill view rows
@@ -308,3 +323,22 @@ def test_processes_opening_the_store_at_the_same_moment_all_start(pg_url: str) -
     failed = ["\n".join(error.splitlines()[-3:]) for error in errors if error]
     assert failed == [], "\n---\n".join(failed)
     assert [opener.returncode for opener in openers] == [0, 0, 0, 0]
+
+
+def test_the_operator_lists_dead_letters_and_retries_them(tmp_path: Path) -> None:
+    service = make_service(f"sqlite:///{tmp_path / 'assess.sqlite3'}")
+    take_attempt(service, correct=7)
+    record = uuid4()
+    [position] = service.store.recorder.insert_events(
+        [StoredEvent(record, 1, get_topic(Assessment.VerificationStarted), b"{not json")]
+    ) or [0]
+    for model in MODELS.values():
+        catch_up(open_live_view(service.store, model), until=lambda: True)
+    service.store.close()
+    listed = assess("projections", "dead-letters", "--data", str(tmp_path)).splitlines()
+    assert [line.split("\t")[:4] for line in listed] == [
+        [name, str(position), record.hex, get_topic(Assessment.VerificationStarted)]
+        for name in ("record_view", "skill_view")
+    ]
+    retried = assess("projections", "retry", "record_view", "--data", str(tmp_path))
+    assert retried.strip() == "record_view: 0 applied, 1 still set aside"
