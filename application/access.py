@@ -81,7 +81,7 @@ class Access:
     def list_keys(self, tenant: str | None = None) -> list[KeyEntry]:
         """Every key (or a tenant's), oldest first."""
         keys = (self.store.find(ApiKey, key_id) for key_id in self._issued())
-        return [_entry(key) for key in keys if key and tenant in (None, key.tenant)]
+        return [_entry(k) for k in keys if k and (tenant is None or k.tenant == tenant)]
 
     def _issued(self) -> Iterator[UUID]:
         """The ids of the issued keys, read from the notification log by the Issued topic.
