@@ -14,7 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
-from api.auth import provide_caller
+from api.auth import FailureLimit, provide_caller
 from api.bodies import BodyRequest
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.metrics import PROJECTION_METRICS
@@ -100,5 +100,6 @@ def create_app(service: AssessmentService) -> Litestar:
     )
     app.state.service = service
     app.state.read = read
+    app.state.auth_failures = FailureLimit(settings.auth_failures_per_minute)
     PROJECTION_METRICS.read = read
     return app

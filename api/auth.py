@@ -2,24 +2,91 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from time import monotonic
 from typing import Any
 
 from anyio import to_thread
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 
 from application.messages import Caller
 from application.service import AssessmentService
+from domain.errors import Unauthorized
+
+WINDOW_SECONDS = 60.0
+
+
+class FailureLimit:
+    """Failed authentications per client address, counted in one-minute windows.
+
+    Kept in this process's memory, so each worker counts on its own (N workers allow an
+    address up to N times the limit): a count shared through the store would cost a round
+    trip per failure, the very cost the limit saves. The guard touches it only from the
+    event loop, so it needs no lock. At most max_addresses windows are kept: ended ones
+    make room, and when all are live the memory starts over rather than grow."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = monotonic,
+        max_addresses: int = 10_000,
+    ) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.max_addresses = max_addresses
+        self._windows: dict[str, tuple[float, int]] = {}  # address: (window's end, failures)
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def blocked_for(self, address: str) -> int | None:
+        """Seconds until the address may fail again, or None if it may now."""
+        now = self.clock()
+        ends, failures = self._windows.get(address, (now, 0))
+        if ends <= now or failures < self.per_minute:
+            return None
+        return math.ceil(ends - now)
+
+    def failed(self, address: str) -> None:
+        """Count a failed authentication from the address."""
+        now = self.clock()
+        ends, failures = self._windows.get(address, (now, 0))
+        if ends <= now:
+            if len(self._windows) >= self.max_addresses:
+                self._windows = {a: w for a, w in self._windows.items() if w[0] > now}
+            if len(self._windows) >= self.max_addresses:
+                self._windows.clear()
+            ends, failures = now + WINDOW_SECONDS, 0
+        self._windows[address] = (ends, failures + 1)
 
 
 async def authenticated(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    """Resolve the caller from x-api-key, or reject the request with UNAUTHORIZED."""
+    """Resolve the caller from x-api-key, or reject the request with UNAUTHORIZED.
+
+    An address past its failed authentications gets RATE_LIMITED without a lookup,
+    unless it sends a key this process found valid before: a partner's key still works
+    beside someone guessing from the same address, and guesses cost nothing."""
     service: AssessmentService = connection.app.state.service
+    failures: FailureLimit = connection.app.state.auth_failures
     credential = connection.headers.get("x-api-key")
-    connection.state.caller = await to_thread.run_sync(service.access.authenticate, credential)
+    address = connection.client.host if connection.client else "unknown"
+    wait = failures.blocked_for(address)
+    if wait is not None and not service.access.knows(credential):
+        raise TooManyRequestsException(
+            "too many failed authentications from this address",
+            headers={"RateLimit-Reset": str(wait)},
+        )
+    try:
+        connection.state.caller = await to_thread.run_sync(service.access.authenticate, credential)
+    except Unauthorized:
+        failures.failed(address)
+        raise
 
 
 def provide_caller(request: Request[Any, Any, Any]) -> Caller:

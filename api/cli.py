@@ -28,6 +28,7 @@ from application.bootstrap import bootstrap, seed_banks
 from application.settings import Settings, from_env
 from application.store import EventStore, open_store, tune_gc
 from domain.access import MODES
+from domain.assessment import iso
 from domain.errors import DomainError
 from domain.questions import parse_bank
 from projections.model import ReadModel
@@ -230,9 +231,34 @@ def keys() -> None:
 @data_option
 def keys_create(tenant: str, mode: str, data_dir: Path | None) -> None:
     """Create a key; it is shown once, alone on the last line, and stored only as a hash."""
-    key = bootstrap(from_env(data_dir)).access.issue_key(tenant, mode)
+    try:
+        key = bootstrap(from_env(data_dir)).access.issue_key(tenant, mode)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"created a {mode} key for tenant {tenant}; it is not shown again:", err=True)
     click.echo(key)
+
+
+@keys.command("list")
+@click.option("--tenant", default=None, help="Only this tenant's keys.")
+@data_option
+def keys_list(tenant: str | None, data_dir: Path | None) -> None:
+    """Each key's id, tenant, mode, creation and revocation (never the key), tab-separated."""
+    for key in bootstrap(from_env(data_dir)).access.list_keys(tenant):
+        revoked = f"revoked {iso(key.revoked_at)}" if key.revoked_at else "active"
+        click.echo(f"{key.id}\t{key.tenant}\t{key.mode}\tcreated {iso(key.created_at)}\t{revoked}")
+
+
+@keys.command("revoke")
+@click.argument("key_or_id")
+@data_option
+def keys_revoke(key_or_id: str, data_dir: Path | None) -> None:
+    """Revoke a key, given itself or its id: every process refuses it within 5 seconds."""
+    try:
+        key = bootstrap(from_env(data_dir)).access.revoke_key(key_or_id)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"revoked the {key.mode} key {key.id} of tenant {key.tenant}")
 
 
 @main.group()

@@ -25,6 +25,7 @@ CREATE = [
     f"CREATE INDEX IF NOT EXISTS {TABLE}_seq ON {TABLE} (seq)",  # for MAX(seq) at each insert
 ]
 CALLBACK = "callback"
+LEASE = 60.0  # a claimed delivery is left to its worker this long: more than a try takes
 
 
 @dataclass(frozen=True)
@@ -164,17 +165,19 @@ class Deliveries:
         return [_item(row) for row in rows], next_cursor
 
     def redeliver(self, tenant: str, mode: str, delivery_id: str, now: float) -> dict[str, Any]:
-        """Send a delivery again (same webhook-id), whatever became of it."""
+        """Send a delivery again now (same webhook-id), or bring its retry forward. One
+        that is pending and due within a lease (queued, or being tried) is left as it is:
+        a delivery is queued at most once at a time, so a flood of redeliveries sends
+        nothing more to its target, and a try in flight is never doubled."""
+        mine = f"SELECT * FROM {TABLE} WHERE id = ? AND tenant = ? AND mode = ?"
         with self.store.sql() as sql:
-            changed = sql.run(
+            if sql.one(mine, delivery_id, tenant, mode) is None:
+                raise WebhookNotFound(f"no webhook delivery '{delivery_id}'")
+            sql.run(
                 f"UPDATE {TABLE} SET status = 'pending', due_at = ?"
-                " WHERE id = ? AND tenant = ? AND mode = ?",
+                " WHERE id = ? AND (status <> 'pending' OR due_at > ?)",
                 now,
                 delivery_id,
-                tenant,
-                mode,
+                now + LEASE,
             )
-            row = sql.one(f"SELECT * FROM {TABLE} WHERE id = ?", delivery_id)
-        if not changed:
-            raise WebhookNotFound(f"no webhook delivery '{delivery_id}'")
-        return _item(row)
+            return _item(sql.one(mine, delivery_id, tenant, mode))

@@ -11,7 +11,7 @@ Value = TypeVar("Value")
 
 
 class Recent(Generic[Key, Value]):
-    """Reuse what a load returned for `seconds`; a load that finds nothing is not kept."""
+    """Reuse what a load returned for `seconds`; a load that finds nothing forgets the key."""
 
     def __init__(self, seconds: float, max_entries: int = 10_000) -> None:
         self.seconds = seconds
@@ -22,6 +22,14 @@ class Recent(Generic[Key, Value]):
         """Remember a value this process just stored."""
         self.get(key, lambda: value, fresh=True)
 
+    def forget(self, key: Key) -> None:
+        """Drop what is remembered of a key this process just changed."""
+        self._entries.pop(key, None)
+
+    def knows(self, key: Key) -> bool:
+        """Whether the last load of this key found something (however long ago)."""
+        return key in self._entries
+
     def get(
         self, key: Key, load: Callable[[], Value | None], *, fresh: bool = False
     ) -> Value | None:
@@ -31,7 +39,9 @@ class Recent(Generic[Key, Value]):
         if entry is not None and not fresh and entry[1] > now:
             return entry[0]
         value = load()
-        if value is not None:
+        if value is None:
+            self._entries.pop(key, None)
+        else:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[key] = (value, now + self.seconds)

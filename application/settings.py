@@ -20,6 +20,7 @@ class Settings(msgspec.Struct, frozen=True):
     session_ttl_seconds: Positive = 40 * 24 * 3600
     max_body_bytes: Positive = 1024 * 1024
     rate_limit_per_minute: Positive = 600
+    auth_failures_per_minute: Positive = 60
     db_pool_size: Positive = 10
     db_connect_timeout: Positive = 2
     webhook_allow_private: bool = False
@@ -65,6 +66,7 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "session_ttl_seconds": env.get("ASSESS_SESSION_TTL_SECONDS"),
         "max_body_bytes": env.get("ASSESS_MAX_BODY_BYTES"),
         "rate_limit_per_minute": env.get("ASSESS_RATE_LIMIT_PER_MINUTE"),
+        "auth_failures_per_minute": env.get("ASSESS_AUTH_FAILURES_PER_MINUTE"),
         "db_pool_size": env.get("ASSESS_DB_POOL_SIZE"),
         "db_connect_timeout": env.get("ASSESS_DB_CONNECT_TIMEOUT"),
         "webhook_allow_private": env.get("ASSESS_WEBHOOK_ALLOW_PRIVATE"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -24,16 +25,16 @@ class ApiKey(Aggregate):
         key_hash: str
 
     class Revoked(Aggregate.Event):
-        """An operator revoked the key."""
+        """An operator revoked the key; every process refuses it from then on."""
 
         def apply(self, key: ApiKey) -> None:
-            key.revoked = True
+            key.revoked_at = self.timestamp
 
     def __init__(self, tenant: str, mode: str, key_hash: str) -> None:
         self.tenant = tenant
         self.mode = mode
         self.key_hash = key_hash
-        self.revoked = False
+        self.revoked_at: datetime | None = None
 
     @staticmethod
     def id_for(key_hash: str) -> UUID:
@@ -47,9 +48,14 @@ class ApiKey(Aggregate):
             cls.Issued, id=cls.id_for(key_hash), tenant=tenant, mode=mode, key_hash=key_hash
         )
 
+    def revoke(self) -> None:
+        """Revoke the key; revoking it again changes nothing."""
+        if self.revoked_at is None:
+            self.trigger_event(self.Revoked)
+
     def matches(self, key_hash: str) -> bool:
         """Compare in constant time, and refuse a revoked key."""
-        return hmac.compare_digest(self.key_hash, key_hash) and not self.revoked
+        return hmac.compare_digest(self.key_hash, key_hash) and self.revoked_at is None
 
 
 class IdempotentResponse(Aggregate):

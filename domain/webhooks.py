@@ -10,6 +10,8 @@ from eventsourcing.domain import Aggregate
 from domain.errors import InvalidInput, WebhookNotFound
 
 EVENT_TYPES = ("verification.initiated", "verification.completed")
+# Each event is sent to every endpoint that wants it: a bound keeps a tenant's fan-out small.
+MAX_ENDPOINTS = 20
 
 
 class TenantWebhooks(Aggregate):
@@ -77,10 +79,15 @@ class TenantWebhooks(Aggregate):
         )
 
     def register(self, endpoint_id: str, url: str, events: list[str], secret: str) -> None:
-        """Register an endpoint for known event types."""
+        """Register an endpoint for known event types, up to MAX_ENDPOINTS."""
         unknown = [event for event in events if event not in EVENT_TYPES]
         if unknown or not events:
             raise InvalidInput(f"events: give some of {', '.join(EVENT_TYPES)}")
+        if len(self.endpoints) >= MAX_ENDPOINTS:
+            raise InvalidInput(
+                f"at most {MAX_ENDPOINTS} webhook endpoints per tenant and mode:"
+                " delete one before registering another"
+            )
         self.trigger_event(
             self.EndpointRegistered,
             endpoint_id=endpoint_id,

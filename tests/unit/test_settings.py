@@ -42,3 +42,9 @@ def test_defaults_and_the_data_option() -> None:
 def test_a_bad_setting_names_itself(variable: str, value: str) -> None:
     with pytest.raises(SystemExit, match="questions_per_attempt"):
         from_env(environ={variable: value})
+
+
+def test_failed_authentications_per_address_default_to_60_a_minute() -> None:
+    assert from_env(environ={}).auth_failures_per_minute == 60
+    given = from_env(environ={"ASSESS_AUTH_FAILURES_PER_MINUTE": "7"})
+    assert given.auth_failures_per_minute == 7

@@ -1,0 +1,114 @@
+"""Failed authentications per client address: past the limit, 429 without a store lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.auth import FailureLimit
+from application.service import AssessmentService
+from tests.support import Clock, make_service
+
+HOOKS = "/api/v1/webhooks"
+LIMIT = 5
+
+
+@pytest.fixture
+def guarded(sqlite_url: str, clock: Clock) -> Iterator[AssessmentService]:
+    """A service that allows each client address 5 failed authentications a minute."""
+    service = make_service(sqlite_url, clock, auth_failures_per_minute=LIMIT)
+    yield service
+    service.store.close()
+
+
+def bogus(number: int) -> dict[str, str]:
+    return {"x-api-key": f"ak_live_{number:043d}"}
+
+
+def test_an_address_past_its_failures_is_rate_limited_without_a_store_lookup(
+    guarded: AssessmentService,
+) -> None:
+    with TestClient(create_app(guarded)) as client:
+        statuses = [client.get(HOOKS, headers=bogus(n)).status_code for n in range(LIMIT)]
+        guarded.store.close()  # from here on, a lookup would fail with 500 or 503
+        limited = [client.get(HOOKS, headers=bogus(LIMIT + n)) for n in range(3)]
+        no_key = client.get(HOOKS)
+    assert statuses == [401] * LIMIT
+    for response in [*limited, no_key]:
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "RATE_LIMITED"
+        assert 0 < int(response.headers["Retry-After"]) <= 60
+
+
+def test_a_key_this_process_knows_still_works_from_a_limited_address(
+    guarded: AssessmentService,
+) -> None:
+    key = guarded.access.issue_key("acme", "live")
+    unseen = guarded.access.issue_key("other", "live")
+    with TestClient(create_app(guarded)) as client:
+        assert client.get(HOOKS, headers={"x-api-key": key}).status_code == 200
+        for n in range(LIMIT):
+            assert client.get(HOOKS, headers=bogus(n)).status_code == 401
+        assert client.get(HOOKS, headers=bogus(LIMIT)).status_code == 429
+        assert client.get(HOOKS, headers={"x-api-key": key}).status_code == 200
+        # A key this process never saw is told apart from a bogus one only by a lookup.
+        assert client.get(HOOKS, headers={"x-api-key": unseen}).status_code == 429
+        guarded.access.revoke_key(key)
+        assert client.get(HOOKS, headers={"x-api-key": key}).status_code == 429
+
+
+def test_valid_keys_do_not_count_as_failures(guarded: AssessmentService) -> None:
+    key = guarded.access.issue_key("acme", "live")
+    with TestClient(create_app(guarded)) as client:
+        for _ in range(LIMIT * 2):
+            assert client.get(HOOKS, headers={"x-api-key": key}).status_code == 200
+        for n in range(LIMIT):
+            assert client.get(HOOKS, headers=bogus(n)).status_code == 401
+
+
+def test_the_default_allows_60_failures_a_minute(client: TestClient[Litestar]) -> None:
+    statuses = [client.get(HOOKS, headers=bogus(n)).status_code for n in range(61)]
+    assert statuses == [401] * 60 + [429]
+
+
+class Ticks:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_failures_are_forgotten_after_a_minute() -> None:
+    ticks = Ticks()
+    limit = FailureLimit(2, clock=ticks)
+    limit.failed("a")
+    limit.failed("a")
+    assert limit.blocked_for("a") == 60
+    assert limit.blocked_for("b") is None
+    ticks.now += 59.5
+    assert limit.blocked_for("a") == 1
+    ticks.now += 0.5
+    assert limit.blocked_for("a") is None
+    limit.failed("a")
+    assert limit.blocked_for("a") is None
+
+
+def test_the_memory_of_failures_is_bounded() -> None:
+    ticks = Ticks()
+    limit = FailureLimit(1, clock=ticks, max_addresses=3)
+    for address in "abc":
+        limit.failed(address)
+    ticks.now += 61
+    limit.failed("d")  # the expired ones make room
+    assert len(limit) == 1
+    assert limit.blocked_for("d") == 60
+    for address in "efgh":
+        limit.failed(address)  # all still live: the memory starts over rather than grow
+    assert len(limit) <= 3

@@ -1,0 +1,84 @@
+"""Bounds on what one tenant can make the service do: endpoints, and redeliveries."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from application.deliveries import LEASE, Delivery
+from application.service import AssessmentService
+
+HOOKS = "/api/v1/webhooks"
+PUBLIC = "https://hooks.partner.invalid/x"  # a name that never resolves: let through
+
+
+def register(client: TestClient[Litestar], key: str, url: str = PUBLIC) -> int:
+    return client.post(HOOKS, json={"url": url}, headers={"x-api-key": key}).status_code
+
+
+def test_at_most_20_endpoints_per_tenant_and_mode(
+    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+) -> None:
+    assert [register(client, tenant_key, f"{PUBLIC}/{n}") for n in range(20)] == [201] * 20
+    refused = client.post(HOOKS, json={"url": PUBLIC}, headers={"x-api-key": tenant_key})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "VALIDATION_ERROR")
+    assert "20" in refused.json()["error"]["message"]
+    endpoints = client.get(HOOKS, headers={"x-api-key": tenant_key}).json()["data"]
+    assert len(endpoints) == 20
+    assert register(client, service.access.issue_key("acme", "test")) == 201
+    removed = client.delete(f"{HOOKS}/{endpoints[0]['id']}", headers={"x-api-key": tenant_key})
+    assert removed.status_code == 200
+    assert register(client, tenant_key) == 201
+
+
+def queued(service: AssessmentService, now: float) -> str:
+    delivery = Delivery(
+        id="msg_1",
+        tenant="acme",
+        mode="live",
+        endpoint_id="whe_1",
+        url=PUBLIC,
+        secret="whsec_x",
+        event_id="evt_1",
+        type="verification.completed",
+        payload="{}",
+    )
+    assert service.deliveries.enqueue([delivery], now) == 1
+    return delivery.id
+
+
+def attempt(status_code: int) -> dict[str, Any]:
+    return {"at": "2026-01-05T10:00:00Z", "statusCode": status_code, "error": None, "durationMs": 5}
+
+
+def redeliver(client: TestClient[Litestar], key: str, delivery_id: str) -> str:
+    path = f"/api/v1/webhook-deliveries/{delivery_id}/redeliver"
+    response = client.post(path, headers={"x-api-key": key})
+    assert response.status_code == 200, response.text
+    status: str = response.json()["data"]["status"]
+    return status
+
+
+def test_a_delivery_is_queued_at_most_once_at_a_time(
+    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+) -> None:
+    now = time.time()
+    delivery_id = queued(service, now)
+    assert redeliver(client, tenant_key, delivery_id) == "pending"  # already queued: as it is
+    [claimed] = service.deliveries.claim(time.time(), 10, LEASE)
+    for _ in range(3):
+        assert redeliver(client, tenant_key, delivery_id) == "pending"
+    assert service.deliveries.claim(time.time(), 10, LEASE) == []  # not sent twice at once
+    # A try that failed waits for its retry: a redelivery brings it forward.
+    service.deliveries.record_try(claimed.id, attempt(500), "pending", now + 3600)
+    assert redeliver(client, tenant_key, delivery_id) == "pending"
+    [again] = service.deliveries.claim(time.time(), 10, LEASE)
+    # A delivered one is sent again, once however often it is asked for.
+    service.deliveries.record_try(again.id, attempt(200), "delivered", time.time())
+    assert redeliver(client, tenant_key, delivery_id) == "pending"
+    assert redeliver(client, tenant_key, delivery_id) == "pending"
+    assert [d.id for d in service.deliveries.claim(time.time(), 10, LEASE)] == [delivery_id]
+    assert service.deliveries.claim(time.time(), 10, LEASE) == []
