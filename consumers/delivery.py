@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook
 
 from application.deliveries import Deliveries, Delivery
 from application.settings import Settings
-from application.targets import resolves_private
+from application.targets import approved_addresses, resolve_host, split_target
 from domain.assessment import iso
 
 log = logging.getLogger("assess.webhooks")
@@ -124,7 +124,5 @@ class DeliveryWorker:
             )
 
     def _refuse_private(self, url: str) -> None:
-        if self.allow_private:
-            return
-        if resolves_private(url):
-            raise ValueError("private, loopback or link-local target refused")
+        host, port = split_target(url)
+        approved_addresses(host, port, self.allow_private, resolve_host)
