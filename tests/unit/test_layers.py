@@ -22,7 +22,7 @@ ALLOWED = {
     },
     "consumers": {
         *("domain", "application", "consumers", "msgspec", "eventsourcing", "kafka", "httpx"),
-        "standardwebhooks",
+        *("httpcore", "standardwebhooks"),
     },
 }
 
