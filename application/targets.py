@@ -1,45 +1,133 @@
-"""Where webhooks may be sent: public http(s) addresses, unless the operator allows more."""
+"""Where webhooks may be sent: well-formed http(s) URLs whose host resolves only to public
+addresses, unless the operator allows private ones (ASSESS_WEBHOOK_ALLOW_PRIVATE).
+
+The check is on resolved addresses, never on how the URL spells its host: a decimal, octal
+or hex IPv4 (`2130706433`, `0177.0.0.1`, `0x7f.1`) goes through the same resolver that the
+delivery then dials, so what is checked is what is dialled. Delivery dials only the
+addresses `approved_addresses` returned (consumers/egress.py), with no second lookup.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
+from collections.abc import Callable
 from urllib.parse import urlsplit
+
+import idna
 
 from domain.errors import InvalidInput
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolve = Callable[[str, int], list[str]]
 
-def is_private(address: str) -> bool:
-    """Loopback, private, link-local and other non-public addresses."""
-    ip = ipaddress.ip_address(address.split("%")[0])
-    return not ip.is_global or ip.is_multicast
+LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated, but still dialled as IPv6
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # embeds the IPv4 in its last 32 bits
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # local use only (RFC 8215)
 
 
-def resolves_private(url: str) -> bool:
-    """Whether the URL's host resolves to a non-public address (socket.gaierror if it
-    does not resolve)."""
+class TargetRefused(ValueError):
+    """The target is malformed or not public; says no more (the delivery log shows it)."""
+
+    def __init__(self) -> None:
+        super().__init__("target refused")
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address the system resolver gives for host (socket.gaierror if none)."""
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped, compatible, NAT64, 6to4, Teredo."""
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip in IPV4_COMPATIBLE or ip in NAT64:
+        return [low32]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    return list(ip.teredo or ())
+
+
+def is_public(ip: IPAddress) -> bool:
+    """Whether ip may be a target: global unicast, and so is every IPv4 it embeds
+    (is_global alone calls ::127.0.0.1, 64:ff9b::7f00:1 and 2002:7f00:1:: global)."""
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        return ip not in LOCAL_NAT64 and all(is_public(v4) for v4 in embedded_ipv4(ip))
+    return True
+
+
+def host_name(host: str) -> str:
+    """The host as DNS sees it, encoded as httpx encodes it (IDNA 2008 when not ASCII);
+    ValueError for a NUL, an empty label, one over 63 characters, or bad punycode."""
+    name = (host if host.isascii() else idna.encode(host).decode()).lower()
+    labels = name.removesuffix(".").split(".")
+    if len(name) > 253 or not all(LABEL.fullmatch(label) for label in labels):
+        raise ValueError(host)
+    for label in labels:
+        if label.startswith("xn--"):
+            idna.decode(label)
+    return name
+
+
+def split_target(url: str) -> tuple[str, int]:
+    """The host (an IP literal or a name as DNS sees it) and port of an http(s) URL;
+    ValueError if it is no such URL."""
     parts = urlsplit(url)
-    resolved = socket.getaddrinfo(parts.hostname or "", parts.port or 443, type=socket.SOCK_STREAM)
-    return any(is_private(str(info[4][0])) for info in resolved)
+    port = parts.port
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
+    if port == 0 or not parts.hostname or parts.scheme not in ("http", "https"):
+        raise ValueError(url)
+    if parts.netloc.rpartition("@")[2].startswith("["):
+        return str(ipaddress.IPv6Address(parts.hostname)), port
+    return host_name(parts.hostname), port
 
 
-def refuse_private(url: str, field: str, allow_private: bool) -> None:
-    """Refuse a URL that is not http(s), or whose host resolves to a non-public address.
-    A host that does not resolve now is let through; delivery checks again."""
+def approved_addresses(host: str, port: int, allow_private: bool, resolve: Resolve) -> list[str]:
+    """Look the host up once and return the addresses a try may dial. TargetRefused if the
+    host is malformed or any address is not public (unless allowed); socket.gaierror if it
+    does not resolve."""
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 -- a port that is no number or out of range raises here
+        addresses = [ipaddress.ip_address(host)]
     except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"{field}: an http or https URL is required")
+        try:
+            name = host_name(host)
+        except ValueError:
+            raise TargetRefused from None
+        addresses = [ipaddress.ip_address(found) for found in resolve(name, port)]
+    if not addresses or not (allow_private or all(map(is_public, addresses))):
+        raise TargetRefused
+    return [str(address) for address in addresses]
+
+
+def refuse_private(
+    url: str, field: str, allow_private: bool, resolve: Resolve = resolve_host
+) -> None:
+    """Refuse (InvalidInput, naming the field) a malformed target, or one whose host
+    resolves to a non-public address. A host that does not resolve now is let through:
+    each try checks again."""
+    try:
+        host, port = split_target(url)
+    except ValueError:
+        raise InvalidInput(
+            f"{field}: an http or https URL with a valid host name or IP literal and port"
+            " is required"
+        ) from None
     if allow_private:
         return
     try:
-        private = resolves_private(url)
-    except (socket.gaierror, ValueError):  # ValueError: a host IDNA cannot encode, or a NUL
+        approved_addresses(host, port, allow_private, resolve)
+    except socket.gaierror:
         return
-    if private:
+    except TargetRefused:
         raise InvalidInput(
-            f"{field}: targets in private, loopback or link-local ranges are refused"
-        )
+            f"{field}: targets in private, loopback, link-local, shared, unique-local or"
+            " other non-public ranges are refused"
+        ) from None

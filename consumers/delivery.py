@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook
 
 from application.deliveries import Deliveries, Delivery
 from application.settings import Settings
-from application.targets import resolves_private
+from consumers.egress import CheckedTransport
 from domain.assessment import iso
 
 log = logging.getLogger("assess.webhooks")
@@ -41,12 +41,24 @@ def retry_after(value: str | None, now: float) -> float | None:
 class DeliveryWorker:
     """Sends due deliveries from the log, each in a thread of its own."""
 
-    def __init__(self, deliveries: Deliveries, settings: Settings, threads: int = 32) -> None:
+    def __init__(
+        self,
+        deliveries: Deliveries,
+        settings: Settings,
+        threads: int = 32,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.deliveries = deliveries
-        self.allow_private = settings.webhook_allow_private
         self.schedule = [float(delay) for delay in settings.webhook_retry_schedule.split(",")]
         self.threads = threads
-        self.client = httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+        # Every connection is checked where it is dialled (consumers/egress.py); no
+        # redirects, and no proxy or .netrc from the environment.
+        self.client = httpx.Client(
+            timeout=TIMEOUT,
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport or CheckedTransport(settings.webhook_allow_private),
+        )
         self._in_flight = 0
         self._slot_freed = threading.Condition()
 
@@ -85,7 +97,6 @@ class DeliveryWorker:
         error: str | None = None
         wait: float | None = None
         try:
-            self._refuse_private(delivery.url)
             signed_at = datetime.now(UTC)
             response = self.client.post(
                 delivery.url,
@@ -122,9 +133,3 @@ class DeliveryWorker:
             self.deliveries.record_try(
                 delivery.id, attempt, "pending", now + max(delay, wait or 0.0)
             )
-
-    def _refuse_private(self, url: str) -> None:
-        if self.allow_private:
-            return
-        if resolves_private(url):
-            raise ValueError("private, loopback or link-local target refused")

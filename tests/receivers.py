@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -92,8 +93,10 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def receiving(*replies: Reply, failures_per_id: int = 0) -> Iterator[Receiver]:
-    """An HTTP receiver on a free loopback port."""
+def receiving(
+    *replies: Reply, failures_per_id: int = 0, tls: ssl.SSLContext | None = None
+) -> Iterator[Receiver]:
+    """An HTTP receiver on a free loopback port (HTTPS with a server context in tls)."""
     receiver = Receiver(list(replies), failures_per_id)
 
     class Handler(BaseHTTPRequestHandler):
@@ -110,7 +113,9 @@ def receiving(*replies: Reply, failures_per_id: int = 0) -> Iterator[Receiver]:
             pass
 
     server = _Server(("127.0.0.1", 0), Handler)
-    receiver.base = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    receiver.base = f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {
     "domain": {"domain", "msgspec", "eventsourcing.domain"},
-    "application": {"domain", "application", "msgspec", "eventsourcing", "psycopg"},
+    "application": {"domain", "application", "msgspec", "eventsourcing", "psycopg", "idna"},
     "projections": {"domain", "application", "projections", "eventsourcing", "psycopg"},
     # The entry points sit on top: the API reads the views through projections.queries,
     # and the CLI starts every process, the consumers' too.
@@ -22,7 +22,7 @@ ALLOWED = {
     },
     "consumers": {
         *("domain", "application", "consumers", "msgspec", "eventsourcing", "kafka", "httpx"),
-        "standardwebhooks",
+        *("httpcore", "standardwebhooks"),
     },
 }
 
