@@ -115,16 +115,21 @@ class Mailer:
                 client.starttls(context=ssl.create_default_context())
             if self.url.username:
                 client.login(unquote(self.url.username), unquote(self.url.password or ""))
+            # smtplib's errors and the server's replies may name the recipient: what is
+            # raised (and so logged, and put in dead letters) keeps only the reply codes.
             try:
                 client.send_message(email)
             except smtplib.SMTPRecipientsRefused as error:
-                if all(code >= 500 for code, _ in error.recipients.values()):
-                    raise Undeliverable(str(error)) from error
-                raise
+                codes = sorted({code for code, _ in error.recipients.values()})
+                refused = f"the SMTP server refused the recipient ({codes})"
+                if all(code >= 500 for code in codes):
+                    raise Undeliverable(refused) from None
+                raise OSError(f"{refused}; will try again") from None
             except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+                refused = f"the SMTP server refused the message ({error.smtp_code})"
                 if error.smtp_code >= 500:
-                    raise Undeliverable(str(error)) from error
-                raise
+                    raise Undeliverable(refused) from None
+                raise OSError(f"{refused}; will try again") from None
 
 
 class ResultEmails:
@@ -157,4 +162,4 @@ class ResultEmails:
                 record.student["email"],
                 formatdate(localtime=False),
             )
-        log.info("result email for %s sent to %s", message["id"], record.student["email"])
+        log.info("result email for %s of %s sent", message["id"], message["recordVerificationId"])
