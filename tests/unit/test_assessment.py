@@ -107,6 +107,16 @@ def test_starting_needs_one_to_ten_distinct_skills(
         started(skills)
 
 
+@pytest.mark.parametrize("count", [1, 10])
+def test_one_to_ten_skills_start_a_record(count: int) -> None:
+    skills = [{"skillId": f"s{n}", "name": f"Skill {n}"} for n in range(count)]
+    assessment = started(skills)
+    assert names(then(assessment)) == ["VerificationStarted"]
+    assert [skill["skillId"] for skill in assessment.skill_status.values()] == [
+        skill["skillId"] for skill in skills
+    ]
+
+
 def test_generate_draws_attempt_one() -> None:
     assessment = given()
     assert assessment.generate(lambda: questions(8), AT) is False
