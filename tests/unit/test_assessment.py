@@ -185,6 +185,7 @@ def test_submitted_and_locked_store_the_attempt_at_the_time_given() -> None:
     assessment.submit(answers, later)
     submitted, scored, locked = then(assessment)
     assert isinstance(submitted, Assessment.AnswersSubmitted)
+    assert isinstance(scored, Assessment.Scored)
     assert isinstance(locked, Assessment.Locked)
     assert stored_fields(submitted) == {
         "attempt_number": 2,
