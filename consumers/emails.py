@@ -5,8 +5,11 @@ from __future__ import annotations
 import html
 import logging
 import os
+import re
 import smtplib
 import ssl
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
@@ -22,45 +25,66 @@ log = logging.getLogger("assess.emails")
 SENT = "result_emails"
 
 
+# Control characters (C0, DEL, C1) and every kind of line break or space, in runs.
+BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\s]+")
+
+
+class Undeliverable(Exception):
+    """The email cannot be delivered, ever (a 5xx refusal, or no valid address): retrying
+    cannot help. Its message names no address, as it ends up in logs and dead letters."""
+
+
+def one_line(text: str) -> str:
+    """A stored name as one line: a stored event may hold what the API refuses today, and a
+    line break in a header value would end the header or start a new one (an injection)."""
+    return BREAKS.sub(" ", text).strip()
+
+
+def mailbox(address: str) -> Address:
+    """The one mailbox a stored address names (not a list, not a header)."""
+    try:
+        return Address(addr_spec=one_line(address))
+    except (ValueError, IndexError, HeaderParseError):
+        raise Undeliverable("the student's email address is not one valid mailbox") from None
+
+
 def result_email(message: dict[str, Any], record: Assessment, sender: str) -> EmailMessage:
     """The email of one scored attempt, in plain text and HTML."""
     data = message["data"]
-    skills = ", ".join(skill["name"] for skill in data["skills"])
+    names = [one_line(skill["name"]) for skill in data["skills"]]
+    skills = ", ".join(names)
+    student = one_line(record.student["name"])
     outcome = "passed" if data["passed"] else "not passed"
     words = result_message(data["passed"], data["score"])
     email = EmailMessage()
     email["Subject"] = f"{skills}: {outcome}, score {data['score']}%"
     email["From"] = sender
-    email["To"] = record.student["email"]
+    email["To"] = mailbox(record.student["email"])
     email["Date"] = formatdate(localtime=False)
     # Derived from the event: a redelivered event makes the same message, not a new one.
     email["Message-ID"] = f"<{message['id']}@assess>"
+    statuses = [(name, skill["status"]) for name, skill in zip(names, data["skills"], strict=True)]
     lines = [
-        f"Hello {record.student['name']},",
+        f"Hello {student},",
         "",
         f"Your assessment of {skills} (attempt {data['attemptNumber']}) is scored:"
         f" {data['correctAnswers']} of {data['totalQuestions']} right, {data['score']}%.",
         words,
         "",
-        *(f"- {skill['name']}: {skill['status']}" for skill in data["skills"]),
+        *(f"- {name}: {status}" for name, status in statuses),
     ]
     email.set_content("\n".join(lines))
     items = "".join(
-        f"<li>{html.escape(skill['name'])}: {html.escape(skill['status'])}</li>"
-        for skill in data["skills"]
+        f"<li>{html.escape(name)}: {html.escape(status)}</li>" for name, status in statuses
     )
     email.add_alternative(
-        f"<p>Hello {html.escape(record.student['name'])},</p>"
+        f"<p>Hello {html.escape(student)},</p>"
         f"<p>Your assessment of {html.escape(skills)} (attempt {data['attemptNumber']}) is"
         f" scored: {data['correctAnswers']} of {data['totalQuestions']} right,"
         f" <strong>{data['score']}%</strong>.</p><p>{html.escape(words)}</p><ul>{items}</ul>",
         subtype="html",
     )
     return email
-
-
-class Undeliverable(Exception):
-    """The SMTP server refused the email for good (5xx): retrying cannot help."""
 
 
 class Mailer:
@@ -91,16 +115,21 @@ class Mailer:
                 client.starttls(context=ssl.create_default_context())
             if self.url.username:
                 client.login(unquote(self.url.username), unquote(self.url.password or ""))
+            # smtplib's errors and the server's replies may name the recipient: what is
+            # raised (and so logged, and put in dead letters) keeps only the reply codes.
             try:
                 client.send_message(email)
             except smtplib.SMTPRecipientsRefused as error:
-                if all(code >= 500 for code, _ in error.recipients.values()):
-                    raise Undeliverable(str(error)) from error
-                raise
+                codes = sorted({code for code, _ in error.recipients.values()})
+                refused = f"the SMTP server refused the recipient ({codes})"
+                if all(code >= 500 for code in codes):
+                    raise Undeliverable(refused) from None
+                raise OSError(f"{refused}; will try again") from None
             except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+                refused = f"the SMTP server refused the message ({error.smtp_code})"
                 if error.smtp_code >= 500:
-                    raise Undeliverable(str(error)) from error
-                raise
+                    raise Undeliverable(refused) from None
+                raise OSError(f"{refused}; will try again") from None
 
 
 class ResultEmails:
@@ -133,4 +162,4 @@ class ResultEmails:
                 record.student["email"],
                 formatdate(localtime=False),
             )
-        log.info("result email for %s sent to %s", message["id"], record.student["email"])
+        log.info("result email for %s of %s sent", message["id"], message["recordVerificationId"])

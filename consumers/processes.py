@@ -21,6 +21,9 @@ from consumers.relay import PublicMessages
 from consumers.topic import TRANSIENT, consume
 
 log = logging.getLogger("assess.consumers")
+# httpx logs every request's full URL at INFO, and a webhook URL may hold a password or a
+# token: the delivery log already keeps each try, by delivery id.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _fanout(store: EventStore, settings: Settings) -> tuple[Fanout, Deliveries]:

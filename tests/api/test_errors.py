@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any, NamedTuple
 from uuid import uuid4
 
@@ -164,6 +165,28 @@ def test_a_session_token_with_a_wrong_secret_is_unauthorized(
     forged = record.session[: -len("A" * 43)] + "A" * 43
     assert forged != record.session
     assert_error(post(client, GENERATE, forged), 401, "UNAUTHORIZED")
+
+
+def test_a_session_token_is_bound_to_its_record(
+    client: TestClient[Litestar], tenant_key: str, record: Record
+) -> None:
+    other = start(client, tenant_key)
+    mac = record.session.split("_", 2)[2]  # sess_<record hex>_<MAC of that record>
+    forged = f"sess_{other.record_id.rsplit('_', 1)[1]}_{mac}"
+    assert forged != other.session
+    assert_error(post(client, GENERATE, forged), 401, "UNAUTHORIZED")
+    assert post(client, GENERATE, other.session).status_code == 200
+
+
+def test_a_session_expires_at_its_expiry_exactly(
+    client: TestClient[Litestar], tenant_key: str, clock: Clock
+) -> None:
+    started = clock.now
+    record = start(client, tenant_key)
+    clock.now = started + timedelta(days=40, seconds=-1)
+    assert post(client, GENERATE, record.session).status_code == 200
+    clock.now = started + timedelta(days=40)
+    assert_error(post(client, GENERATE, record.session), 401, "UNAUTHORIZED")
 
 
 def test_an_expired_session_is_unauthorized(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,9 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from application.service import AssessmentService
+from domain.questions import parse_bank
+from projections.runner import MODELS, catch_up
+from projections.views import open_live_view
 from tests.support import PYTHON, REACT, STUDENT, Clock, answer_sheet, make_service
 
 API = "/api/v1"
@@ -421,6 +425,52 @@ def test_a_pass_verifies_every_skill_of_the_record(
     assert data["skillsUpdated"] == 2
 
 
+def skills_with_banks(service: AssessmentService, count: int) -> list[dict[str, str]]:
+    """`count` distinct skills, each with a bank (the shipped ones, then small imported ones)."""
+    skills = [{"skillId": f"skill_{n:03}", "name": f"Skill {n}"} for n in range(1, count + 1)]
+    banked = {bank["skillId"] for bank in service.banks.list_banks()}
+    for skill in skills:
+        if skill["skillId"] not in banked:
+            question = {"question": "Which?", "options": ["this", "that"], "answer": 0}
+            document = {**skill, "questions": [question]}
+            service.banks.import_bank(parse_bank(json.dumps(document).encode()))
+    return skills
+
+
+def test_ten_skills_start_a_record_with_every_skill_pending_and_eleven_are_refused(
+    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+) -> None:
+    skills = skills_with_banks(service, 11)
+    refused = client.post(
+        f"{API}/verify",
+        json={"student": STUDENT, "skills": skills},
+        headers={"x-api-key": tenant_key},
+    )
+    assert error_code(refused) == (400, "VALIDATION_ERROR")
+    assert "skills" in refused.json()["error"]["message"]
+
+    record_id, _ = start(client, tenant_key, skills=skills[:10])
+    pending = [
+        {
+            "skillId": skill["skillId"],
+            "name": skill["name"],
+            "verified": False,
+            "status": "pending",
+            "verifiedAt": None,
+            "verifiedBy": None,
+        }
+        for skill in skills[:10]
+    ]
+    path = f"{API}/verifications/{record_id}"
+    from_store = client.get(path, headers={"x-api-key": tenant_key}).json()["data"]
+    for model in MODELS.values():
+        catch_up(open_live_view(service.store, model), until=lambda: True)
+    from_view = client.get(path, headers={"x-api-key": tenant_key}).json()["data"]
+    assert from_store["skills"] == from_view["skills"] == pending
+    assert (from_store["status"], from_view["status"]) == ("pending", "pending")
+    assert history(client, tenant_key, record_id)["state"]["skills"] == pending
+
+
 # -- Idempotency-Key -----------------------------------------------------------------------
 
 
@@ -459,7 +509,9 @@ def test_an_idempotent_verify_stores_no_session_token_and_replays_a_working_one(
     headers = {"x-api-key": tenant_key, "Idempotency-Key": "verify-token"}
 
     first = client.post(f"{API}/verify", json=body, headers=headers).json()["data"]
-    secret = first["sessionToken"].rsplit("_", 1)[1].encode()
+    # sess_<32 hex>_<43 base64url>: the MAC may itself hold "_", so split from the left.
+    secret = first["sessionToken"].split("_", 2)[2].encode()
+    assert len(secret) == 43
     assert not [state for state in stored_states(service) if secret in state]
 
     replayed = client.post(f"{API}/verify", json=body, headers=headers).json()["data"]

@@ -488,3 +488,4 @@ def test_a_recipient_refused_for_good_is_dead_lettered_and_the_next_email_goes_o
     for parked in [r for r in dead if r.key == refused_record.encode()]:
         assert decoded(parked)["type"] == "Scored"
         assert b"550" in dict(parked.headers)["dlq_error"]
+        assert gone["email"].encode() not in dict(parked.headers)["dlq_error"]

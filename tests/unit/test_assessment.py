@@ -107,6 +107,16 @@ def test_starting_needs_one_to_ten_distinct_skills(
         started(skills)
 
 
+@pytest.mark.parametrize("count", [1, 10])
+def test_one_to_ten_skills_start_a_record(count: int) -> None:
+    skills = [{"skillId": f"s{n}", "name": f"Skill {n}"} for n in range(count)]
+    assessment = started(skills)
+    assert names(then(assessment)) == ["VerificationStarted"]
+    assert [skill["skillId"] for skill in assessment.skill_status.values()] == [
+        skill["skillId"] for skill in skills
+    ]
+
+
 def test_generate_draws_attempt_one() -> None:
     assessment = given()
     assert assessment.generate(lambda: questions(8), AT) is False
@@ -159,6 +169,33 @@ def test_a_pass_records_submitted_scored_locked_and_verifies_every_skill() -> No
     assert {s["verifiedAt"] for s in scored.skills} == {"2026-01-05T10:00:00.000Z"}
     assert assessment.is_locked
     assert assessment.status == "passed"
+
+
+def stored_fields(event: DomainEventProtocol[Any]) -> dict[str, Any]:
+    """What an event stores beyond its record, version and time."""
+    base = {"originator_id", "originator_version", "timestamp"}
+    return {name: value for name, value in vars(event).items() if name not in base}
+
+
+def test_submitted_and_locked_store_the_attempt_at_the_time_given() -> None:
+    later = AT + timedelta(days=2, minutes=7)  # neither the wall clock nor the start
+    assessment = given(generated(4), answered(0), generated(4))
+    assert assessment.question_set is not None
+    answers = sheet(assessment.question_set, 4)
+    assessment.submit(answers, later)
+    submitted, scored, locked = then(assessment)
+    assert isinstance(submitted, Assessment.AnswersSubmitted)
+    assert isinstance(scored, Assessment.Scored)
+    assert isinstance(locked, Assessment.Locked)
+    assert stored_fields(submitted) == {
+        "attempt_number": 2,
+        "answers": [
+            {"questionId": question_id, "selectedAnswer": selected}
+            for question_id, selected in answers
+        ],
+    }
+    assert stored_fields(locked) == {"attempt_number": 2}
+    assert [event.timestamp for event in (submitted, scored, locked)] == [later] * 3
 
 
 def test_a_fail_rejects_the_skills_and_uses_up_the_set() -> None:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.questions import Bank, BankQuestion, draw, parse_bank
+from domain.questions import Bank, BankQuestion, draw, parse_bank, question_id
 
 
 def bank_file(**overrides: Any) -> bytes:
@@ -59,6 +59,31 @@ def test_a_bad_bank_is_rejected_whole_naming_the_position(
 ) -> None:
     with pytest.raises(InvalidInput, match=__import__("re").escape(reason)):
         parse_bank(bank_file(questions=questions))
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (bank_file(level="hard"), "unknown field `level`"),
+        (
+            bank_file(questions=[{"question": "Q?", "options": ["a", "b"], "answer": 0, "x": 1}]),
+            "unknown field `x` - at `$.questions[0]`",
+        ),
+    ],
+)
+def test_a_bank_with_an_unknown_field_is_rejected_whole(document: bytes, reason: str) -> None:
+    with pytest.raises(InvalidInput, match=__import__("re").escape(reason)):
+        parse_bank(document)
+
+
+def test_a_question_id_is_fixed_by_its_skill_and_text() -> None:
+    # Stored answers and skill history refer to these ids: they must never change.
+    assert question_id("skill_x", "One?") == "q_4bbef1905934d4d9fa6d"
+    drawn = draw([parse_bank(bank_file())], 2, random.Random(3))
+    assert {question.question_id: question.question for question in drawn} == {
+        "q_4bbef1905934d4d9fa6d": "One?",
+        "q_4b0c511d6a802f524777": "Two?",
+    }
 
 
 def test_a_bank_that_is_not_json_is_rejected() -> None:
