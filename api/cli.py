@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import uvicorn
@@ -73,6 +74,14 @@ def worker(data_dir: Path | None) -> Iterator[tuple[Settings, EventStore, thread
         store.close()
 
 
+def without_password(url: str) -> str:
+    """A database URL fit to print: its password masked."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
 @click.group()
 def main() -> None:
     """Skill-verification assessments, event-sourced."""
@@ -91,7 +100,7 @@ def dev(port: int, data_dir: Path | None) -> None:
     seeded = seed_banks(service)
     if seeded:
         click.echo(f"imported the shipped question banks: {', '.join(seeded)}")
-    click.echo(f"store: {service.settings.store_url}")
+    click.echo(f"store: {without_password(service.settings.store_url)}")
     from consumers.processes import embedded, start
 
     app = create_app(service)

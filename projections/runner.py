@@ -11,7 +11,7 @@ from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from application.store import EventStore, UndecodableEvent, decoded, read_ahead
-from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter
+from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter, reason
 from projections.model import ReadModel
 from projections.records import RecordView
 from projections.skills import SkillView
@@ -55,7 +55,8 @@ def catch_up(
                 except (Superseded, OperationalError, InterfaceError):
                     raise
                 except Exception as error:
-                    raise PoisonedView(f"{view.table} cannot record a batch: {error!r}") from error
+                    why = reason(error)
+                    raise PoisonedView(f"{view.table} cannot record a batch: {why}") from error
                 on_batch(len(batch), batch[-1][1])
             return
         except UndecodableEvent as error:
