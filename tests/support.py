@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -16,6 +19,7 @@ from application.messages import (
 )
 from application.service import AssessmentService
 from application.settings import Settings
+from consumers.processes import embedded
 from domain.assessment import Assessment
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -97,3 +101,16 @@ def take_attempt(
     ]
     service.submit_answers(ACME, SubmitAnswers(answers, record_id), None)
     return record_id
+
+
+@contextmanager
+def fanning_out(service: AssessmentService) -> Iterator[None]:
+    """The embedded webhook and email consumers, in a thread, for the block."""
+    stopping = threading.Event()
+    thread = threading.Thread(target=embedded, args=(service.store, service.settings, stopping))
+    thread.start()
+    try:
+        yield
+    finally:
+        stopping.set()
+        thread.join(timeout=30)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +16,9 @@ from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
 from application.service import AssessmentService
-from consumers.processes import embedded
 from tests.processes import free_port
 from tests.receivers import Mailbox, receiving, smtp_server
-from tests.support import ACME, STUDENT, Clock, make_service, take_attempt
+from tests.support import ACME, STUDENT, Clock, fanning_out, make_service, take_attempt
 
 
 def fanout_service(tmp_path: Path, clock: Clock, **settings: Any) -> AssessmentService:
@@ -30,18 +27,6 @@ def fanout_service(tmp_path: Path, clock: Clock, **settings: Any) -> AssessmentS
     return make_service(
         url, clock, webhook_allow_private=True, webhook_retry_schedule="0.3,0.3", **settings
     )
-
-
-@contextmanager
-def fanning_out(service: AssessmentService) -> Iterator[None]:
-    stopping = threading.Event()
-    thread = threading.Thread(target=embedded, args=(service.store, service.settings, stopping))
-    thread.start()
-    try:
-        yield
-    finally:
-        stopping.set()
-        thread.join(timeout=30)
 
 
 def test_a_completed_webhook_is_signed_retried_with_one_id_and_logged(

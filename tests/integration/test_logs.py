@@ -4,7 +4,6 @@ on every record that a whole flow logs, retries and failures included."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,11 +13,9 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
-from consumers.processes import embedded
 from tests.processes import free_port
 from tests.receivers import Mailbox, receiving, smtp_server
-from tests.support import ACME, REACT, STUDENT, Clock, answer_sheet, make_service
+from tests.support import ACME, REACT, STUDENT, Clock, answer_sheet, fanning_out, make_service
 
 API = "/api/v1"
 # The test's own servers log what they receive; the service's loggers are what is checked.
@@ -39,19 +36,6 @@ class Greylisting(Mailbox):
             self.seen.add(address)
             return "450 4.2.0 greylisted, try again later"
         return await super().handle_RCPT(server, session, envelope, address, options)
-
-
-@contextmanager
-def fanning_out(service: AssessmentService) -> Iterator[None]:
-    """The embedded webhook and email consumers, in a thread."""
-    stopping = threading.Event()
-    thread = threading.Thread(target=embedded, args=(service.store, service.settings, stopping))
-    thread.start()
-    try:
-        yield
-    finally:
-        stopping.set()
-        thread.join(timeout=30)
 
 
 @contextmanager
