@@ -4,6 +4,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY domain domain
 COPY application application
+COPY infrastructure infrastructure
 COPY projections projections
 COPY api api
 COPY consumers consumers

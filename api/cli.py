@@ -25,13 +25,14 @@ from rich.progress import (
 )
 
 from api.verifications import parse_moment
-from application.bootstrap import bootstrap, seed_banks
 from application.settings import Settings, from_env
-from application.store import EventStore, open_store, tune_gc
+from application.store import EventStore
 from domain.access import MODES
 from domain.assessment import iso
 from domain.errors import DomainError
 from domain.questions import parse_bank
+from infrastructure.bootstrap import bootstrap, seed_banks
+from infrastructure.persistence import open_store, tune_gc
 from projections.model import ReadModel
 from projections.runner import (
     MODELS,

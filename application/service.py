@@ -16,8 +16,6 @@ from eventsourcing.persistence import IntegrityError
 
 from application.access import Access, digest, new_session_token
 from application.banks import QuestionBanks
-from application.deliveries import Deliveries
-from application.fanout import result_message
 from application.messages import (
     AttemptResult,
     Caller,
@@ -35,10 +33,10 @@ from application.messages import (
     WebhookStatus,
     tenant_of,
 )
+from application.ports import DeliveryLog, TargetCheck
 from application.public import public_event, public_state, record_summary
 from application.settings import Settings
 from application.store import EventStore
-from application.targets import refuse_private
 from application.webhooks import Webhooks
 from domain.access import IdempotentResponse
 from domain.assessment import Assessment, iso
@@ -50,6 +48,7 @@ from domain.errors import (
     VerificationNotFound,
 )
 from domain.questions import draw
+from domain.scoring import result_message
 
 Result = TypeVar("Result", bound=msgspec.Struct)
 
@@ -95,6 +94,8 @@ class AssessmentService:
         clock: Callable[[], datetime],
         new_id: Callable[[], UUID],
         rng: random.Random,
+        deliveries: DeliveryLog,
+        check_target: TargetCheck,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -103,8 +104,9 @@ class AssessmentService:
         self.rng = rng
         self.access = Access(store, clock)
         self.banks = QuestionBanks(store)
-        self.webhooks = Webhooks(store, settings.webhook_allow_private)
-        self.deliveries = Deliveries(store)
+        self.check_target = check_target
+        self.webhooks = Webhooks(store, check_target)
+        self.deliveries = deliveries
 
     # -- commands --------------------------------------------------------------------------
 
@@ -117,11 +119,7 @@ class AssessmentService:
         def decide() -> tuple[Started, list[Aggregate]]:
             self.banks.check_banked(command.skills)
             if command.callback_webhook_url:
-                refuse_private(
-                    command.callback_webhook_url,
-                    "callbackWebhookUrl",
-                    self.settings.webhook_allow_private,
-                )
+                self.check_target(command.callback_webhook_url, "callbackWebhookUrl")
             now = self.clock()
             expires_at = now + timedelta(seconds=self.settings.session_ttl_seconds)
             aggregate_id = self.new_id()

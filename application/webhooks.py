@@ -9,12 +9,11 @@ from typing import Any
 import msgspec
 from eventsourcing.persistence import IntegrityError
 
-from application.deliveries import CALLBACK
 from application.messages import RegisteredEndpoint, Secret, TenantCaller
+from application.ports import TargetCheck
 from application.store import EventStore
-from application.targets import refuse_private
 from domain.errors import WebhookNotFound
-from domain.webhooks import EVENT_TYPES, TenantWebhooks
+from domain.webhooks import CALLBACK, EVENT_TYPES, TenantWebhooks
 
 
 def new_secret() -> str:
@@ -25,9 +24,9 @@ def new_secret() -> str:
 class Webhooks:
     """Register, list and remove endpoints; read and rotate the callback secret."""
 
-    def __init__(self, store: EventStore, allow_private: bool) -> None:
+    def __init__(self, store: EventStore, check_target: TargetCheck) -> None:
         self.store = store
-        self.allow_private = allow_private
+        self.check_target = check_target
 
     def find(self, tenant: str, mode: str) -> TenantWebhooks | None:
         """A tenant's webhooks, if it ever used them."""
@@ -48,7 +47,7 @@ class Webhooks:
         self, caller: TenantCaller, url: str, events: list[str] | None
     ) -> tuple[RegisteredEndpoint, TenantWebhooks]:
         """A new endpoint, and the tenant's webhooks with it registered (to be saved)."""
-        refuse_private(url, "url", self.allow_private)
+        self.check_target(url, "url")
         webhooks = self._opened(caller)
         endpoint_id = f"whe_{secrets.token_hex(12)}"
         chosen = list(EVENT_TYPES if events is None else events)

@@ -21,14 +21,14 @@ import psycopg
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
-from application.bootstrap import bootstrap, seed_banks
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
 from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
 from application.settings import Settings
-from application.store import open_store, tune_gc
 from bench.rebuild import fill
 from consumers.relay import Relay
+from infrastructure.bootstrap import bootstrap, seed_banks
+from infrastructure.persistence import open_store, tune_gc
 from projections.views import count_after
 from tests.broker import running_broker
 from tests.pgserver import fresh_database, running_server

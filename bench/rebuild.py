@@ -15,7 +15,7 @@ import psycopg
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
 from application.service import AssessmentService
 from application.settings import Settings
-from application.store import open_store, tune_gc
+from infrastructure.persistence import open_store, tune_gc
 from projections.runner import MODELS, count_events, rebuild
 from tests.pgserver import fresh_database, running_server
 from tests.support import PYTHON, REACT, answer_sheet, make_service

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from application.deliveries import Deliveries, Delivery
 from application.settings import Settings
-from consumers.egress import CheckedTransport
 from domain.assessment import iso
+from infrastructure.deliveries import Deliveries, Delivery
+from infrastructure.egress import CheckedTransport
 
 log = logging.getLogger("assess.webhooks")
 

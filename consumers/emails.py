@@ -15,10 +15,12 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from application.fanout import record_of, result_message
 from application.settings import Settings
 from application.store import EventStore
+from consumers.fanout import record_of
 from domain.assessment import Assessment
+from domain.scoring import result_message
+from infrastructure.database import create_tables, transaction
 
 log = logging.getLogger("assess.emails")
 
@@ -139,23 +141,24 @@ class ResultEmails:
         self.store = store
         self.sender = settings.mail_from
         self.mailer = Mailer(settings)
-        store.create_tables(
+        create_tables(
+            store,
             [
                 f"CREATE TABLE IF NOT EXISTS {SENT} ("
                 " event_id TEXT PRIMARY KEY, recipient TEXT NOT NULL, sent_at TEXT NOT NULL)"
-            ]
+            ],
         )
 
     def handle(self, message: dict[str, Any]) -> None:
         """Email the student the result of a Scored event, unless already done."""
         if message["type"] != "Scored":
             return
-        with self.store.sql(commit=False) as sql:
+        with transaction(self.store, commit=False) as sql:
             if sql.one(f"SELECT 1 AS sent FROM {SENT} WHERE event_id = ?", message["id"]):
                 return
         record = record_of(self.store, message)
         self.mailer.send(result_email(message, record, self.sender), message["id"])
-        with self.store.sql() as sql:
+        with transaction(self.store) as sql:
             sql.run(
                 f"INSERT INTO {SENT} VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                 message["id"],

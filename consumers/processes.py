@@ -6,19 +6,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
 
 from eventsourcing.domain import AggregateEvent
 
-from application.deliveries import Deliveries
-from application.fanout import Fanout
 from application.public import ASSESSMENT_TOPICS
 from application.settings import Settings
-from application.store import EventStore, Tracker
+from application.store import EventStore
 from application.webhooks import Webhooks
 from consumers.delivery import DeliveryWorker
 from consumers.emails import ResultEmails
+from consumers.fanout import Fanout
 from consumers.relay import PublicMessages
 from consumers.topic import TRANSIENT, consume
+from infrastructure.deliveries import Deliveries
+from infrastructure.following import Tracker
+from infrastructure.targets import refuse_private
 
 log = logging.getLogger("assess.consumers")
 # httpx logs every request's full URL at INFO, and a webhook URL may hold a password or a
@@ -28,7 +31,8 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 
 def _fanout(store: EventStore, settings: Settings) -> tuple[Fanout, Deliveries]:
     deliveries = Deliveries(store)
-    return Fanout(store, Webhooks(store, settings.webhook_allow_private), deliveries), deliveries
+    check = partial(refuse_private, allow_private=settings.webhook_allow_private)
+    return Fanout(store, Webhooks(store, check), deliveries), deliveries
 
 
 def start(target: object, *args: object) -> threading.Thread:

@@ -21,8 +21,9 @@ from kafka.errors import KafkaError
 
 from application.public import ASSESSMENT_TOPICS, event_id, public_event
 from application.settings import Settings
-from application.store import Batch, EventStore, Tracker, read_ahead
+from application.store import EventStore
 from domain.assessment import Assessment, record_verification_id
+from infrastructure.following import Batch, Tracker, read_ahead
 
 log = logging.getLogger("assess.relay")
 

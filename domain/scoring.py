@@ -13,3 +13,15 @@ def score_percent(correct_answers: int, total_questions: int) -> int:
 def has_passed(score: int) -> bool:
     """Tell whether a score passes the assessment."""
     return score >= PASS_MARK
+
+
+PASSED_MESSAGE = "You have successfully passed the assessment and earned the Verified skill."
+FAILED_MESSAGE = (
+    "You did not pass the assessment: a score of {score} is below the pass mark of {mark}."
+    " Generate a new set of questions to try again."
+)
+
+
+def result_message(passed: bool, score: int) -> str:
+    """The words of result.message, telling a pass from a fail."""
+    return PASSED_MESSAGE if passed else FAILED_MESSAGE.format(score=score, mark=PASS_MARK)

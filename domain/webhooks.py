@@ -13,6 +13,8 @@ EVENT_TYPES = ("verification.initiated", "verification.completed")
 # Each event is sent to every endpoint that wants it: a bound keeps a tenant's fan-out small.
 MAX_ENDPOINTS = 20
 
+CALLBACK = "callback"  # the endpoint id of the deliveries to records' callbackWebhookUrl
+
 
 class TenantWebhooks(Aggregate):
     """The endpoints one tenant registered in one mode, and its callback secret."""

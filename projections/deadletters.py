@@ -7,19 +7,13 @@ that advances the view's position, so an event is either applied or set aside, o
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-
-from application.sql import Sql
+from infrastructure.sql import Sql
 
 MAX_ERROR = 500
 BLOCKED_BY_EARLIER = "an earlier event of this record is set aside"
-# Errors that say the database could not be used, not that the event cannot be applied:
-# they end the whole transaction, and the view retries it later.
-TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
 
 
 @dataclass(frozen=True)
@@ -83,11 +77,3 @@ def _fields(row: Any) -> dict[str, Any]:
         "version": int(row["version"]),
         "error": row["error"],
     }
-
-
-def reason(error: BaseException) -> str:
-    """Why an event could not be applied, in one line. Of a database error, only its primary
-    message: PostgreSQL's detail and context quote the row, which holds personal data."""
-    if isinstance(error, psycopg.Error) and error.diag.message_primary:
-        return f"{type(error).__name__} ({error.sqlstate}): {error.diag.message_primary}"
-    return " ".join(f"{type(error).__name__}: {error}".split())

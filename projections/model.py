@@ -5,8 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from application.public import ASSESSMENT_TOPICS
-from application.sql import Sql
-from application.store import Batch
+from infrastructure.following import Batch
+from infrastructure.sql import Sql
 
 
 class PoisonEvent(Exception):

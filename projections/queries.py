@@ -7,9 +7,10 @@ import binascii
 import json
 from typing import Any
 
-from application.sql import bigint
 from application.store import EventStore
 from domain.errors import InvalidInput
+from infrastructure.database import transaction
+from infrastructure.sql import bigint
 from projections.runner import MODELS
 from projections.views import View, count_after, current_generation, open_live_view
 
@@ -69,7 +70,7 @@ class ReadSide:
             open_live_view(store, model)
 
     def _query(self, statement: str, *params: Any) -> list[Any]:
-        with self.store.sql(commit=False) as sql:
+        with transaction(self.store, commit=False) as sql:
             return sql.all(statement, *params)
 
     def record(self, tenant: str, mode: str, record_verification_id: str) -> dict[str, Any] | None:
@@ -134,7 +135,7 @@ class ReadSide:
         dead letters (events set aside)."""
         report = {}
         for name, model in MODELS.items():
-            with self.store.sql(commit=False) as sql:
+            with transaction(self.store, commit=False) as sql:
                 generation = current_generation(sql, name) or 0
                 view = View(self.store, model, generation, live=True)
                 dead_letters = view.dead_letters.count(sql)

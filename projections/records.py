@@ -7,9 +7,9 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.sql import Sql, dumps
-from application.store import Batch
 from domain.assessment import Assessment, iso, pending_skill, record_verification_id
+from infrastructure.following import Batch
+from infrastructure.sql import Sql, dumps
 from projections.model import PoisonEvent, ReadModel
 
 COLUMNS = (

@@ -10,8 +10,10 @@ from dataclasses import replace
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from application.store import EventStore, UndecodableEvent, decoded, read_ahead
-from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter, reason
+from application.store import EventStore
+from infrastructure.database import reason
+from infrastructure.following import UndecodableEvent, decoded, read_ahead
+from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter
 from projections.model import ReadModel
 from projections.records import RecordView
 from projections.skills import SkillView

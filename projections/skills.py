@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from application.sql import Sql
-from application.store import Batch
 from domain.assessment import Assessment, iso, record_verification_id
+from infrastructure.following import Batch
+from infrastructure.sql import Sql
 from projections.model import PoisonEvent, ReadModel
 
 COLUMNS = (

@@ -21,15 +21,11 @@ from eventsourcing.persistence import (
     ProgrammingError,
 )
 
-from application.sql import Sql, marks
-from application.store import Batch, EventStore, Tracker, UndecodableEvent, named
-from projections.deadletters import (
-    BLOCKED_BY_EARLIER,
-    TRANSIENT,
-    DeadLetter,
-    DeadLetters,
-    reason,
-)
+from application.store import EventStore
+from infrastructure.database import TRANSIENT, create_tables, is_postgres, reason, transaction
+from infrastructure.following import Batch, Tracker, UndecodableEvent, named
+from infrastructure.sql import Sql, marks
+from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter, DeadLetters
 from projections.model import ReadModel
 
 log = logging.getLogger("assess.projections")
@@ -54,15 +50,16 @@ class View:
         self.generation = generation
         self.live = live
         self.table = f"{model.name}_g{generation}"
-        self.postgres = store.postgres
+        self.postgres = is_postgres(store)
         self.tracker = Tracker(store, self.table)
         self.dead_letters = DeadLetters(self.table)
 
     def create(self) -> None:
         """Create the tables of this generation, its dead letters and tracking, if missing."""
         self.tracker.create()
-        self.store.create_tables(
-            [*self.model.create_statements(self.table), self.dead_letters.create_statement]
+        create_tables(
+            self.store,
+            [*self.model.create_statements(self.table), self.dead_letters.create_statement],
         )
 
     def drop(self) -> None:
@@ -146,7 +143,7 @@ class View:
 
     def transaction(self) -> Any:
         """A write transaction on the store's database, as Sql."""
-        return self.store.sql()
+        return transaction(self.store)
 
 
 def current_generation(sql: Sql, name: str, *, lock: bool = False) -> int | None:
@@ -162,8 +159,8 @@ def open_live_view(store: EventStore, model: ReadModel) -> View:
     race (a duplicate-object error) simply looks again."""
     for attempt in range(5):
         try:
-            store.create_tables([CREATE_GENERATIONS])
-            with store.sql() as sql:
+            create_tables(store, [CREATE_GENERATIONS])
+            with transaction(store) as sql:
                 generation = current_generation(sql, model.name)
             view = View(store, model, generation or 1, live=True)
             if generation is None:
@@ -201,10 +198,10 @@ def swap_in(view: View) -> int | None:
 def count_after(store: EventStore, position: int, topics: Sequence[str]) -> int:
     """How many stored events of these topics come after a position."""
     events = getattr(store.recorder, "events_table_name", "stored_events")
-    with store.sql() as sql:
+    with transaction(store) as sql:
         row = sql.one(
             f"SELECT COUNT(*) AS n FROM {events}"
-            f" WHERE {'notification_id' if store.postgres else 'rowid'} > ?"
+            f" WHERE {'notification_id' if is_postgres(store) else 'rowid'} > ?"
             f" AND topic IN ({marks(len(topics))})",
             position,
             *topics,

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from application.bootstrap import bootstrap, seed_banks
 from application.messages import (
     GenerateQuestions,
     StartVerification,
@@ -21,6 +20,7 @@ from application.service import AssessmentService
 from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment
+from infrastructure.bootstrap import bootstrap, seed_banks
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 STUDENT = {"studentId": "stu_1", "name": "Ada Lovelace", "email": "ada@example.com"}

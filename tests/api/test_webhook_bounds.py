@@ -8,8 +8,8 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.deliveries import LEASE, Delivery
 from application.service import AssessmentService
+from infrastructure.deliveries import LEASE, Deliveries, Delivery
 
 HOOKS = "/api/v1/webhooks"
 PUBLIC = "https://hooks.partner.invalid/x"  # a name that never resolves: let through
@@ -46,7 +46,7 @@ def queued(service: AssessmentService, now: float) -> str:
         type="verification.completed",
         payload="{}",
     )
-    assert service.deliveries.enqueue([delivery], now) == 1
+    assert Deliveries(service.store).enqueue([delivery], now) == 1
     return delivery.id
 
 
@@ -68,17 +68,17 @@ def test_a_delivery_is_queued_at_most_once_at_a_time(
     now = time.time()
     delivery_id = queued(service, now)
     assert redeliver(client, tenant_key, delivery_id) == "pending"  # already queued: as it is
-    [claimed] = service.deliveries.claim(time.time(), 10, LEASE)
+    [claimed] = Deliveries(service.store).claim(time.time(), 10, LEASE)
     for _ in range(3):
         assert redeliver(client, tenant_key, delivery_id) == "pending"
-    assert service.deliveries.claim(time.time(), 10, LEASE) == []  # not sent twice at once
+    assert Deliveries(service.store).claim(time.time(), 10, LEASE) == []  # not sent twice at once
     # A try that failed waits for its retry: a redelivery brings it forward.
-    service.deliveries.record_try(claimed.id, attempt(500), "pending", now + 3600)
+    Deliveries(service.store).record_try(claimed.id, attempt(500), "pending", now + 3600)
     assert redeliver(client, tenant_key, delivery_id) == "pending"
-    [again] = service.deliveries.claim(time.time(), 10, LEASE)
+    [again] = Deliveries(service.store).claim(time.time(), 10, LEASE)
     # A delivered one is sent again, once however often it is asked for.
-    service.deliveries.record_try(again.id, attempt(200), "delivered", time.time())
+    Deliveries(service.store).record_try(again.id, attempt(200), "delivered", time.time())
     assert redeliver(client, tenant_key, delivery_id) == "pending"
     assert redeliver(client, tenant_key, delivery_id) == "pending"
-    assert [d.id for d in service.deliveries.claim(time.time(), 10, LEASE)] == [delivery_id]
-    assert service.deliveries.claim(time.time(), 10, LEASE) == []
+    assert [d.id for d in Deliveries(service.store).claim(time.time(), 10, LEASE)] == [delivery_id]
+    assert Deliveries(service.store).claim(time.time(), 10, LEASE) == []

@@ -29,9 +29,9 @@ from application.messages import (
 from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
 from application.settings import Settings
-from application.store import open_store
 from consumers.processes import emails_consumer, webhooks_consumer
 from consumers.relay import Relay
+from infrastructure.persistence import open_store
 from tests.broker import Broker, read_topic
 from tests.receivers import Hook, Mail, Mailbox, receiving, smtp_server
 from tests.support import ACME, REACT, Clock, answer_sheet, make_service

@@ -16,10 +16,10 @@ import httpcore
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from application.deliveries import Delivery, new_delivery_id
 from application.service import AssessmentService
 from consumers.delivery import DeliveryWorker
-from consumers.egress import CheckedTransport
+from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
+from infrastructure.egress import CheckedTransport
 from tests.receivers import receiving
 from tests.support import Clock, make_service
 
@@ -66,10 +66,10 @@ def send(service: AssessmentService, worker: DeliveryWorker, url: str, tries: in
     delivery = Delivery(
         delivery_id, "acme", "live", delivery_id, url, SECRET, delivery_id, "t", "{}"
     )
-    service.deliveries.enqueue([delivery], time.time())
+    Deliveries(service.store).enqueue([delivery], time.time())
     for attempts in range(tries):
         worker.attempt(replace(delivery, attempts=attempts))
-    [item], _ = service.deliveries.page("acme", "live", delivery_id, 10, None)
+    [item], _ = Deliveries(service.store).page("acme", "live", delivery_id, 10, None)
     return item["tries"]
 
 
@@ -81,7 +81,7 @@ def service(tmp_path: Path, clock: Clock) -> AssessmentService:
 def test_a_rebinding_host_never_reaches_the_loopback_receiver(service: AssessmentService) -> None:
     resolver, network = Resolver("8.8.8.8", "127.0.0.1"), LoopbackOnly()
     transport = CheckedTransport(allow_private=False, resolve=resolver, network=network)
-    worker = DeliveryWorker(service.deliveries, service.settings, transport=transport)
+    worker = DeliveryWorker(Deliveries(service.store), service.settings, transport=transport)
     with receiving((200, {})) as receiver:
         port = receiver.base.rsplit(":", 1)[1]
         tries = send(service, worker, f"http://rebind.partner.test:{port}/hooks", 2)
@@ -97,7 +97,7 @@ def test_allowed_private_targets_keep_the_host_name_in_the_host_header(
 ) -> None:
     resolver = Resolver("127.0.0.1")
     transport = CheckedTransport(allow_private=True, resolve=resolver)
-    worker = DeliveryWorker(service.deliveries, service.settings, transport=transport)
+    worker = DeliveryWorker(Deliveries(service.store), service.settings, transport=transport)
     with receiving((200, {})) as receiver:
         port = receiver.base.rsplit(":", 1)[1]
         tries = send(service, worker, f"http://hooks.partner.test:{port}/hooks")
@@ -132,7 +132,7 @@ def test_tls_sends_and_checks_the_host_name_not_the_address(
     tls.load_cert_chain(cert, key)
     tls.sni_callback = lambda _socket, name, _context: server_names.append(name)
     transport = CheckedTransport(allow_private=True, resolve=Resolver("127.0.0.1"))
-    worker = DeliveryWorker(service.deliveries, service.settings, transport=transport)
+    worker = DeliveryWorker(Deliveries(service.store), service.settings, transport=transport)
     with receiving((200, {}), tls=tls) as receiver:
         port = receiver.base.rsplit(":", 1)[1]
         delivered = send(service, worker, f"https://hooks.partner.test:{port}/hooks")

@@ -25,8 +25,9 @@ from eventsourcing.utils import get_topic
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers
 from application.service import AssessmentService
 from application.settings import Settings
-from application.store import EventStore, open_store
+from application.store import EventStore
 from domain.assessment import Assessment
+from infrastructure.persistence import open_store
 from projections.queries import ReadSide
 from projections.runner import MODELS, catch_up
 from projections.views import open_live_view

@@ -13,10 +13,10 @@ from eventsourcing.utils import get_topic
 
 from application.messages import StartVerification, TenantCaller
 from application.service import AssessmentService
-from application.sql import Sql
-from application.store import Batch
 from domain.assessment import Assessment
 from domain.errors import InvalidInput
+from infrastructure.following import Batch
+from infrastructure.sql import Sql
 from projections.deadletters import BLOCKED_BY_EARLIER
 from projections.queries import ReadSide
 from projections.records import RecordView

@@ -11,18 +11,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {
     "domain": {"domain", "msgspec", "eventsourcing.domain"},
-    "application": {"domain", "application", "msgspec", "eventsourcing", "psycopg", "idna"},
-    "projections": {"domain", "application", "projections", "eventsourcing", "psycopg"},
+    # Use cases and their ports: the library's Application, never a database or a socket.
+    "application": {
+        *("domain", "application", "msgspec", "eventsourcing.application"),
+        *("eventsourcing.domain", "eventsourcing.persistence", "eventsourcing.utils"),
+    },
+    "infrastructure": {
+        *("domain", "application", "infrastructure", "msgspec", "eventsourcing", "psycopg"),
+        *("idna", "httpx", "httpcore"),
+    },
+    "projections": {"domain", "application", "infrastructure", "projections", "eventsourcing"},
+    "consumers": {
+        *("domain", "application", "infrastructure", "consumers", "msgspec", "eventsourcing"),
+        *("kafka", "httpx", "standardwebhooks"),
+    },
     # The entry points sit on top: the API reads the views through projections.queries,
     # and the CLI starts every process, the consumers' too.
     "api": {
-        *("domain", "application", "projections", "consumers", "api", "msgspec", "litestar"),
-        "anyio",
-        *("click", "uvicorn", "rich", "eventsourcing.persistence", "prometheus_client"),
-    },
-    "consumers": {
-        *("domain", "application", "consumers", "msgspec", "eventsourcing", "kafka", "httpx"),
-        *("httpcore", "standardwebhooks"),
+        *("domain", "application", "infrastructure", "projections", "consumers", "api"),
+        *("msgspec", "litestar", "anyio", "click", "uvicorn", "rich", "prometheus_client"),
+        "eventsourcing.persistence",
     },
 }
 

@@ -7,14 +7,14 @@ import socket
 
 import pytest
 
-from application.targets import (
+from domain.errors import InvalidInput
+from infrastructure.targets import (
     TargetRefused,
     approved_addresses,
     is_public,
     refuse_private,
     resolve_host,
 )
-from domain.errors import InvalidInput
 
 
 def numeric_only(host: str, port: int) -> list[str]:

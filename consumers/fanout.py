@@ -7,22 +7,12 @@ from uuid import UUID
 
 import msgspec
 
-from application.deliveries import CALLBACK, Deliveries, Delivery, new_delivery_id
 from application.store import EventStore
 from application.webhooks import Webhooks
 from domain.assessment import Assessment
-from domain.scoring import PASS_MARK
-
-PASSED_MESSAGE = "You have successfully passed the assessment and earned the Verified skill."
-FAILED_MESSAGE = (
-    "You did not pass the assessment: a score of {score} is below the pass mark of {mark}."
-    " Generate a new set of questions to try again."
-)
-
-
-def result_message(passed: bool, score: int) -> str:
-    """The words of result.message, telling a pass from a fail."""
-    return PASSED_MESSAGE if passed else FAILED_MESSAGE.format(score=score, mark=PASS_MARK)
+from domain.scoring import result_message
+from domain.webhooks import CALLBACK
+from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
 
 
 def record_of(store: EventStore, message: dict[str, Any]) -> Assessment:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from importlib.resources import files
 from uuid import UUID, uuid4
 
 from application.service import AssessmentService
 from application.settings import Settings
-from application.store import open_store
 from domain.questions import parse_bank
+from infrastructure.deliveries import Deliveries
+from infrastructure.persistence import open_store
+from infrastructure.targets import refuse_private
 
 
 def utc_now() -> datetime:
@@ -25,9 +28,17 @@ def bootstrap(
     new_id: Callable[[], UUID] = uuid4,
     rng: random.Random | None = None,
 ) -> AssessmentService:
-    """Open the event store and build the service on it."""
+    """Open the event store and build the service on it, with the delivery log and the
+    webhook target check."""
+    store = open_store(settings)
     return AssessmentService(
-        open_store(settings), settings, clock, new_id, rng or random.SystemRandom()
+        store,
+        settings,
+        clock,
+        new_id,
+        rng or random.SystemRandom(),
+        deliveries=Deliveries(store),
+        check_target=partial(refuse_private, allow_private=settings.webhook_allow_private),
     )
 
 

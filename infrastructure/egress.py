@@ -19,7 +19,7 @@ from functools import partial
 import httpcore
 import httpx
 
-from application.targets import Resolve, approved_addresses, resolve_host
+from infrastructure.targets import Resolve, approved_addresses, resolve_host
 
 
 class CheckedDialer(httpcore.NetworkBackend):

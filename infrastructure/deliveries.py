@@ -7,9 +7,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from application.sql import bigint, dumps
 from application.store import EventStore
 from domain.errors import InvalidInput, WebhookNotFound
+from domain.webhooks import CALLBACK
+from infrastructure.database import create_tables, is_postgres, transaction
+from infrastructure.sql import bigint, dumps
 
 TABLE = "webhook_deliveries"
 CREATE = [
@@ -24,7 +26,6 @@ CREATE = [
     f"CREATE INDEX IF NOT EXISTS {TABLE}_by_endpoint ON {TABLE} (tenant, mode, endpoint_id, seq)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_seq ON {TABLE} (seq)",  # for MAX(seq) at each insert
 ]
-CALLBACK = "callback"
 LEASE = 60.0  # a claimed delivery is left to its worker this long: more than a try takes
 
 
@@ -69,13 +70,13 @@ class Deliveries:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        store.create_tables(CREATE)
+        create_tables(store, CREATE)
 
     def enqueue(self, deliveries: list[Delivery], now: float) -> int:
         """Queue deliveries, once per (target, event) whatever is redelivered; return how
         many were new."""
         added = 0
-        with self.store.sql() as sql:
+        with transaction(self.store) as sql:
             for delivery in deliveries:
                 added += sql.run(
                     f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?,"
@@ -97,8 +98,8 @@ class Deliveries:
 
     def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
         """Take due deliveries for `lease` seconds (another worker skips them meanwhile)."""
-        lock = " FOR UPDATE SKIP LOCKED" if self.store.postgres else ""
-        with self.store.sql() as sql:
+        lock = " FOR UPDATE SKIP LOCKED" if is_postgres(self.store) else ""
+        with transaction(self.store) as sql:
             rows = sql.all(
                 f"SELECT * FROM {TABLE} WHERE status = 'pending' AND due_at <= ?"
                 f" ORDER BY due_at LIMIT {int(limit)}{lock}",
@@ -126,7 +127,7 @@ class Deliveries:
         self, delivery_id: str, attempt: dict[str, Any], status: str, due_at: float
     ) -> None:
         """Log one try and what happens next: delivered, pending again at due_at, or failed."""
-        with self.store.sql() as sql:
+        with transaction(self.store) as sql:
             row = sql.one(f"SELECT tries FROM {TABLE} WHERE id = ?", delivery_id)
             sql.run(
                 f"UPDATE {TABLE} SET tries = ?, status = ?, attempts = attempts + 1, due_at = ?"
@@ -153,7 +154,7 @@ class Deliveries:
                 raise InvalidInput("cursor: not a cursor this API gave out") from None
             after = " AND (seq < ? OR (seq = ? AND id < ?))"
             params += [seq, seq, last_id]
-        with self.store.sql(commit=False) as sql:
+        with transaction(self.store, commit=False) as sql:
             rows = sql.all(
                 f"SELECT * FROM {TABLE} WHERE tenant = ? AND mode = ? AND endpoint_id = ?{after}"
                 f" ORDER BY seq DESC, id DESC LIMIT {limit + 1}",
@@ -170,7 +171,7 @@ class Deliveries:
         a delivery is queued at most once at a time, so a flood of redeliveries sends
         nothing more to its target, and a try in flight is never doubled."""
         mine = f"SELECT * FROM {TABLE} WHERE id = ? AND tenant = ? AND mode = ?"
-        with self.store.sql() as sql:
+        with transaction(self.store) as sql:
             if sql.one(mine, delivery_id, tenant, mode) is None:
                 raise WebhookNotFound(f"no webhook delivery '{delivery_id}'")
             sql.run(

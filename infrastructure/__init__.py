@@ -1,0 +1,1 @@
+"""What talks to the world: databases, the delivery log, network egress."""

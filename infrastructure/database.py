@@ -1,0 +1,56 @@
+"""The event store's database, for the tables beside the events (views, trackers, the
+delivery log, the sent-email log): transactions with portable SQL, and idempotent DDL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import psycopg
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+
+from application.store import EventStore
+from infrastructure.postgres import SCHEMA_LOCK
+from infrastructure.sql import Sql
+
+# Errors that say the database could not be used, not that a statement's data is wrong:
+# a follower ends the whole transaction on them and tries it again later.
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
+
+
+def datastore(store: EventStore) -> PostgresDatastore | SQLiteDatastore:
+    """The database connections the store's recorders share."""
+    found: PostgresDatastore | SQLiteDatastore = store.factory.datastore  # type: ignore[attr-defined]
+    return found
+
+
+def is_postgres(store: EventStore) -> bool:
+    """Whether the store is PostgreSQL (else SQLite)."""
+    return isinstance(datastore(store), PostgresDatastore)
+
+
+@contextmanager
+def transaction(store: EventStore, *, commit: bool = True) -> Iterator[Sql]:
+    """A transaction on the store's database (rolled back unless commit)."""
+    with datastore(store).transaction(commit=commit) as cursor:
+        yield Sql(cursor, is_postgres(store))
+
+
+def create_tables(store: EventStore, statements: Sequence[str]) -> None:
+    """Run idempotent DDL (IF NOT EXISTS); on PostgreSQL under the schema lock, since two
+    processes creating the same table at once can fail."""
+    with transaction(store) as sql:
+        if sql.postgres:
+            sql.run("SELECT pg_advisory_xact_lock(?)", SCHEMA_LOCK)
+        for statement in statements:
+            sql.run(statement)
+
+
+def reason(error: BaseException) -> str:
+    """Why a statement failed, in one line. Of a database error, only its primary message:
+    PostgreSQL's detail and context quote the row, which may hold personal data."""
+    if isinstance(error, psycopg.Error) and error.diag.message_primary:
+        return f"{type(error).__name__} ({error.sqlstate}): {error.diag.message_primary}"
+    return " ".join(f"{type(error).__name__}: {error}".split())

@@ -1,0 +1,122 @@
+"""Following the notification log: batches read ahead and decoded, and a follower's
+position kept by the library's tracking recorders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import AggregateEvent
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+from application.store import EventStore
+from infrastructure.database import datastore
+
+Batch = list[tuple[AggregateEvent, int]]
+
+
+class UndecodableEvent(Exception):
+    """A stored event that does not decode to an assessment event; names its notification."""
+
+    def __init__(self, notification: Notification, error: Exception) -> None:
+        self.position = notification.id
+        self.record_id = UUID(str(notification.originator_id)).hex
+        self.topic = notification.topic
+        self.version = notification.originator_version
+        where = named(self.position, self.topic, self.version, notification.originator_id)
+        super().__init__(f"{where}: {error}")
+
+
+def read_ahead(
+    store: EventStore, position: int, topics: Sequence[str], limit: int = 1000
+) -> Iterator[Batch]:
+    """The notification log after a position, as batches of (event, notification id) of
+    these topics. While the caller handles one batch, a thread fetches and decodes the
+    next. An empty batch means caught up: the log is read again when the caller asks for
+    the next batch. An event that does not decode raises UndecodableEvent once the events
+    before it were handed out."""
+
+    def fetch(start: int) -> Batch:
+        batch: Batch = []
+        for notification in store.recorder.select_notifications(
+            start=start, limit=limit, topics=topics
+        ):
+            try:
+                batch.append((decoded(store, notification), notification.id))
+            except UndecodableEvent:
+                if not batch:
+                    raise
+                break  # the events before it first; the next fetch starts at it, and raises
+        return batch
+
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
+        ahead = reader.submit(fetch, position + 1)
+        while True:
+            batch = ahead.result()
+            if batch:
+                position = batch[-1][1]
+                ahead = reader.submit(fetch, position + 1)
+                yield batch
+            else:
+                yield batch
+                ahead = reader.submit(fetch, position + 1)
+
+
+def decoded(store: EventStore, notification: Notification) -> AggregateEvent:
+    """The domain event of a stored notification."""
+    try:
+        event = store.mapper.to_domain_event(notification)
+        if not isinstance(event, AggregateEvent):
+            raise TypeError("not an aggregate event")
+    except Exception as error:
+        raise UndecodableEvent(notification, error) from error
+    return event
+
+
+def named(position: int, kind: str, version: int, record: Any) -> str:
+    """How errors name a stored event: notification id, type, version and record."""
+    return f"notification {position} ({kind}, v{version} of {record})"
+
+
+class Tracker:
+    """A follower's position in the notification log, kept in the store's database by the
+    library's tracking recorders: a position is recorded only if it is past the last one."""
+
+    recorder: PostgresTrackingRecorder | SQLiteTrackingRecorder
+
+    def __init__(self, store: EventStore, name: str) -> None:
+        database = datastore(store)
+        if isinstance(database, PostgresDatastore):
+            self.recorder = PostgresTrackingRecorder(
+                database, tracking_table_name=f"{name}_tracking"
+            )
+            self.key = store.name
+            self.drop_statement = f"DROP TABLE IF EXISTS {name}_tracking"
+        else:
+            self.recorder = SQLiteTrackingRecorder(database)
+            self.key = f"{store.name}:{name}"
+            self.drop_statement = f"DELETE FROM tracking WHERE application_name = '{self.key}'"
+
+    def create(self) -> None:
+        """Create the tracking table if it is missing."""
+        try:
+            self.recorder.create_table()
+        except IntegrityError:  # another thread or process created it at the same moment
+            self.recorder.create_table()
+
+    def position(self) -> int:
+        """The notification id of the last event handled (0 before any)."""
+        return self.recorder.max_tracking_id(self.key) or 0
+
+    def advance(self, notification_id: int) -> None:
+        """Record a new position in its own transaction."""
+        self.recorder.insert_tracking(Tracking(self.key, notification_id))
+
+    def advance_within(self, cursor: Any, notification_id: int) -> None:
+        """Record a new position within the caller's transaction (its rows and this commit
+        together); a position that is not past the last one raises IntegrityError."""
+        self.recorder._insert_tracking(cursor, Tracking(self.key, notification_id))

@@ -1,0 +1,65 @@
+"""Which database holds the event store, chosen by ASSESS_DATABASE_URL (SQLite or
+PostgreSQL), and opening it."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+from eventsourcing.utils import get_topic
+
+from application.settings import Settings
+from application.store import EventStore
+from infrastructure.postgres import SCHEMA_LOCK, AssessPostgresRecorder
+
+
+def store_env(settings: Settings) -> dict[str, str]:
+    """Translate the store URL into the eventsourcing persistence environment."""
+    url = urlsplit(settings.store_url)
+    if url.scheme == "sqlite":
+        # sqlite:///relative/file or sqlite:////absolute/file, as SQLAlchemy spells them.
+        path = Path(unquote(url.path[1:]))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    if url.scheme in ("postgresql", "postgres"):
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
+            "POSTGRES_MAX_OVERFLOW": "0",
+            "POSTGRES_CONNECT_TIMEOUT": str(settings.db_connect_timeout),
+            "APPLICATION_RECORDER_TOPIC": get_topic(AssessPostgresRecorder),
+        }
+    raise SystemExit(f"ASSESS_DATABASE_URL: unsupported scheme '{url.scheme}'")
+
+
+def tune_gc() -> None:
+    """Collect garbage less often than CPython's default (every 700 allocations): a batch
+    of decoded events or a request allocates thousands of objects that live until it is
+    done, and each early collection traverses them in vain (a third of a rebuild's
+    decoding time, measured with bench/rebuild.py). Called once by every assess process."""
+    gc.set_threshold(20_000, 50, 100)
+
+
+def open_store(settings: Settings) -> EventStore:
+    """Open the event store, creating its tables if they are missing. Processes that start
+    together (compose starts them all at once) take turns: the library's table and function
+    creation is not safe to run concurrently on PostgreSQL."""
+    env = store_env(settings)
+    if env["PERSISTENCE_MODULE"] != "eventsourcing.postgres":
+        return EventStore(env=env)
+    with psycopg.connect(
+        settings.store_url, autocommit=True, connect_timeout=settings.db_connect_timeout
+    ) as lock:
+        lock.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        return EventStore(env=env)
