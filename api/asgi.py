@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Litestar
 
 from api.app import create_app
+from api.bootstrap import bootstrap
 from application.settings import from_env
-from infrastructure.bootstrap import bootstrap
 
 
 def create() -> Litestar:

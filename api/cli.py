@@ -24,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from api.bootstrap import bootstrap, migrate, open_migrated, seed_banks
 from api.verifications import parse_moment
 from application.settings import Settings, from_env
 from application.store import EventStore
@@ -31,7 +32,6 @@ from domain.access import MODES
 from domain.assessment import iso
 from domain.errors import DomainError
 from domain.questions import parse_bank
-from infrastructure.bootstrap import bootstrap, seed_banks
 from infrastructure.persistence import open_store, tune_gc
 from projections.model import ReadModel
 from projections.runner import (
@@ -65,7 +65,7 @@ def worker(data_dir: Path | None) -> Iterator[tuple[Settings, EventStore, thread
     """A worker process's settings, store, and an event that SIGTERM or SIGINT sets (its
     loop then ends and the process exits 0); the store is closed after."""
     settings = from_env(data_dir)
-    store = open_store(settings)
+    store = open_migrated(settings)
     stopping = threading.Event()
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: stopping.set())
@@ -163,6 +163,16 @@ def consume(consumer: str, data_dir: Path | None) -> None:
         run(store, settings, stopping)
 
 
+@main.command("migrate")
+@data_option
+def migrate_command(data_dir: Path | None) -> None:
+    """Create whatever tables the store lacks (every process also does this at start)."""
+    store = open_store(from_env(data_dir))
+    migrate(store)
+    store.close()
+    click.echo("the store is up to date")
+
+
 @main.group()
 def projections() -> None:
     """Read models."""
@@ -174,7 +184,7 @@ def projections() -> None:
 def projections_rebuild(name: str | None, data_dir: Path | None) -> None:
     """Rebuild a view (or all) from position zero into fresh tables, then swap it in;
     the old view serves reads until then."""
-    store = open_store(from_env(data_dir))
+    store = open_migrated(from_env(data_dir))
     for model in [MODELS[name]] if name else MODELS.values():
         old, new = rebuild_with_progress(store, model)
         click.echo(f"{model.name}: generation {new} swapped in (generation {old} dropped)")
@@ -186,7 +196,7 @@ def projections_rebuild(name: str | None, data_dir: Path | None) -> None:
 @data_option
 def projections_dead_letters(name: str | None, data_dir: Path | None) -> None:
     """List the events each view has set aside: notification id, record, type, error."""
-    store = open_store(from_env(data_dir))
+    store = open_migrated(from_env(data_dir))
     for model in [MODELS[name]] if name else MODELS.values():
         for letter in dead_letters(store, model):
             click.echo(
@@ -202,7 +212,7 @@ def projections_dead_letters(name: str | None, data_dir: Path | None) -> None:
 def projections_retry(name: str | None, data_dir: Path | None) -> None:
     """Apply each view's dead letters again (after fixing their cause); those that still
     fail stay listed."""
-    store = open_store(from_env(data_dir))
+    store = open_migrated(from_env(data_dir))
     for model in [MODELS[name]] if name else MODELS.values():
         applied, left = retry(store, model)
         click.echo(f"{model.name}: {applied} applied, {len(left)} still set aside")

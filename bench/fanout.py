@@ -21,14 +21,14 @@ import psycopg
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
+from api.bootstrap import bootstrap, open_migrated, seed_banks
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
 from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
 from application.settings import Settings
 from bench.rebuild import fill
 from consumers.relay import Relay
-from infrastructure.bootstrap import bootstrap, seed_banks
-from infrastructure.persistence import open_store, tune_gc
+from infrastructure.persistence import tune_gc
 from projections.views import count_after
 from tests.broker import running_broker
 from tests.pgserver import fresh_database, running_server
@@ -248,7 +248,7 @@ def relay_rate(settings: Settings) -> tuple[int, float]:
     """Events/s of the relay publishing the whole store, in a process set up as `assess relay`
     is; how many it published."""
     tune_gc()
-    store = open_store(settings)
+    store = open_migrated(settings)
     try:
         relay = Relay(store, settings)
         started = time.perf_counter()

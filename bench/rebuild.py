@@ -12,10 +12,11 @@ from multiprocessing.synchronize import Lock
 
 import psycopg
 
+from api.bootstrap import open_migrated
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
 from application.service import AssessmentService
 from application.settings import Settings
-from infrastructure.persistence import open_store, tune_gc
+from infrastructure.persistence import tune_gc
 from projections.runner import MODELS, count_events, rebuild
 from tests.pgserver import fresh_database, running_server
 from tests.support import PYTHON, REACT, answer_sheet, make_service
@@ -98,7 +99,7 @@ def rebuild_rates(url: str) -> dict[str, float]:
     """Events/s of rebuilding each read model from position zero, in a process set up as
     `assess projections rebuild` is."""
     tune_gc()
-    store = open_store(Settings(database_url=url))
+    store = open_migrated(Settings(database_url=url))
     rates: dict[str, float] = {}
     for name, model in MODELS.items():
         applied = 0

@@ -21,11 +21,11 @@ from typing import Any, TypeVar
 import msgspec
 import psycopg
 
+from api.bootstrap import bootstrap
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers
 from application.service import AssessmentService
 from application.settings import from_env
 from bench.wire import Wire, WireError
-from infrastructure.bootstrap import bootstrap
 from tests.pgserver import fresh_database, running_server
 from tests.processes import assess, free_port, running, wait_until_healthy
 

@@ -20,11 +20,15 @@ from application.store import EventStore
 from consumers.fanout import record_of
 from domain.assessment import Assessment
 from domain.scoring import result_message
-from infrastructure.database import create_tables, transaction
+from infrastructure.database import transaction
 
 log = logging.getLogger("assess.emails")
 
 SENT = "result_emails"
+SENT_EMAILS = [
+    f"CREATE TABLE IF NOT EXISTS {SENT} ("
+    " event_id TEXT PRIMARY KEY, recipient TEXT NOT NULL, sent_at TEXT NOT NULL)"
+]
 
 
 # Control characters (C0, DEL, C1) and every kind of line break or space, in runs.
@@ -141,13 +145,6 @@ class ResultEmails:
         self.store = store
         self.sender = settings.mail_from
         self.mailer = Mailer(settings)
-        create_tables(
-            store,
-            [
-                f"CREATE TABLE IF NOT EXISTS {SENT} ("
-                " event_id TEXT PRIMARY KEY, recipient TEXT NOT NULL, sent_at TEXT NOT NULL)"
-            ],
-        )
 
     def handle(self, message: dict[str, Any]) -> None:
         """Email the student the result of a Scored event, unless already done."""

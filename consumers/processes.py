@@ -28,6 +28,8 @@ log = logging.getLogger("assess.consumers")
 # token: the delivery log already keeps each try, by delivery id.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
+EMBEDDED_FANOUT = "embedded_fanout"  # the follower name of its position
+
 
 def _fanout(store: EventStore, settings: Settings) -> tuple[Fanout, Deliveries]:
     deliveries = Deliveries(store)
@@ -60,8 +62,7 @@ def embedded(store: EventStore, settings: Settings, stopping: threading.Event) -
     fanout, deliveries = _fanout(store, settings)
     emails = ResultEmails(store, settings)
     messages = PublicMessages(store)
-    tracker = Tracker(store, "embedded_fanout")
-    tracker.create()
+    tracker = Tracker(store, EMBEDDED_FANOUT)
     start(DeliveryWorker(deliveries, settings).run, stopping)
     while not stopping.is_set():
         try:

@@ -32,6 +32,8 @@ IDLE_WAIT = 0.05
 SOURCE = "/assess"
 MAX_BACKOFF = 10.0
 
+RELAY = "relay"  # the follower name of its position
+
 
 class Relay:
     """Publishes the store's assessment events to Kafka, at least once and in order."""
@@ -39,8 +41,7 @@ class Relay:
     def __init__(self, store: EventStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self.tracker = Tracker(store, "relay")
-        self.tracker.create()
+        self.tracker = Tracker(store, RELAY)
         self._producer: KafkaProducer | None = None
         self.messages = PublicMessages(store)
 

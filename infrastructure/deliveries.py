@@ -10,11 +10,11 @@ from typing import Any
 from application.store import EventStore
 from domain.errors import InvalidInput, WebhookNotFound
 from domain.webhooks import CALLBACK
-from infrastructure.database import create_tables, is_postgres, transaction
+from infrastructure.database import is_postgres, transaction
 from infrastructure.sql import bigint, dumps
 
 TABLE = "webhook_deliveries"
-CREATE = [
+DELIVERY_LOG = [
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
     " id TEXT PRIMARY KEY, tenant TEXT NOT NULL, mode TEXT NOT NULL,"
     " endpoint_id TEXT NOT NULL, target TEXT NOT NULL, url TEXT NOT NULL,"
@@ -70,7 +70,6 @@ class Deliveries:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        create_tables(store, CREATE)
 
     def enqueue(self, deliveries: list[Delivery], now: float) -> int:
         """Queue deliveries, once per (target, event) whatever is redelivered; return how

@@ -12,7 +12,7 @@ from domain.errors import InvalidInput
 from infrastructure.database import transaction
 from infrastructure.sql import bigint
 from projections.runner import MODELS
-from projections.views import View, count_after, current_generation, open_live_view
+from projections.views import View, count_after, current_generation
 
 STATUSES = ("pending", "in_progress", "passed", "failed")
 MAX_PAGE = 100
@@ -66,8 +66,6 @@ class ReadSide:
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        for model in MODELS.values():
-            open_live_view(store, model)
 
     def _query(self, statement: str, *params: Any) -> list[Any]:
         with transaction(self.store, commit=False) as sql:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from api.bootstrap import bootstrap, seed_banks
 from application.messages import (
     GenerateQuestions,
     StartVerification,
@@ -20,7 +21,6 @@ from application.service import AssessmentService
 from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment
-from infrastructure.bootstrap import bootstrap, seed_banks
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 STUDENT = {"studentId": "stu_1", "name": "Ada Lovelace", "email": "ada@example.com"}

@@ -20,6 +20,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from standardwebhooks.webhooks import Webhook
 
+from api.bootstrap import open_migrated
 from application.messages import (
     GenerateQuestions,
     StartVerification,
@@ -31,7 +32,6 @@ from application.service import AssessmentService
 from application.settings import Settings
 from consumers.processes import emails_consumer, webhooks_consumer
 from consumers.relay import Relay
-from infrastructure.persistence import open_store
 from tests.broker import Broker, read_topic
 from tests.receivers import Hook, Mail, Mailbox, receiving, smtp_server
 from tests.support import ACME, REACT, Clock, answer_sheet, make_service
@@ -50,7 +50,7 @@ def running_processes(settings: Settings) -> Iterator[None]:
     block ends; then they must stop cleanly and none may have died on the way."""
     stopping = threading.Event()
     errors: list[BaseException] = []
-    stores = [open_store(settings) for _ in range(3)]
+    stores = [open_migrated(settings) for _ in range(3)]
     loops: list[Callable[[threading.Event], None]] = [
         Relay(stores[0], settings).run,
         partial(webhooks_consumer, stores[1], settings),

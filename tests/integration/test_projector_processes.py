@@ -22,12 +22,12 @@ import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
+from api.bootstrap import open_migrated
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers
 from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore
 from domain.assessment import Assessment
-from infrastructure.persistence import open_store
 from projections.queries import ReadSide
 from projections.runner import MODELS, catch_up
 from projections.views import open_live_view
@@ -112,7 +112,7 @@ def opener_process() -> None:
     url, start_at = sys.argv[1], float(sys.argv[2])
     for moment in range(5):
         time.sleep(max(0.0, start_at + 0.3 * moment - time.time()))
-        open_store(Settings(database_url=url)).close()
+        open_migrated(Settings(database_url=url)).close()
 
 
 class Projector:
@@ -227,7 +227,7 @@ def caught_up(read: ReadSide) -> bool:
 
 def open_read_side(url: str) -> tuple[EventStore, ReadSide]:
     """A store and the read side on it (creating the views before any projector runs)."""
-    store = open_store(Settings(database_url=url))
+    store = open_migrated(Settings(database_url=url))
     return store, ReadSide(store)
 
 

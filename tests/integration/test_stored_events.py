@@ -8,8 +8,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from api.bootstrap import bootstrap
 from application.settings import Settings
-from infrastructure.bootstrap import bootstrap
 from tests.fixtures.stored_events import EVENTS, READ, read_back
 
 

@@ -1,0 +1,88 @@
+"""The composition root: every process builds what it needs here, from settings.
+
+It sits with the entry points because it sees every layer: the store comes from
+infrastructure, the tables beside it from the modules that own them (the delivery log,
+the views, the followers' trackers, the sent-email log), and `migrate` creates them all
+in one explicit step (constructors create nothing)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from importlib.resources import files
+from uuid import UUID, uuid4
+
+from application.service import AssessmentService
+from application.settings import Settings
+from application.store import EventStore
+from consumers.emails import SENT_EMAILS
+from consumers.processes import EMBEDDED_FANOUT
+from consumers.relay import RELAY
+from domain.questions import parse_bank
+from infrastructure.database import create_tables
+from infrastructure.deliveries import DELIVERY_LOG, Deliveries
+from infrastructure.following import Tracker
+from infrastructure.persistence import open_store
+from infrastructure.targets import refuse_private
+from projections.runner import MODELS
+from projections.views import open_live_view
+
+FOLLOWERS = (RELAY, EMBEDDED_FANOUT)
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+def bootstrap(
+    settings: Settings,
+    clock: Callable[[], datetime] = utc_now,
+    new_id: Callable[[], UUID] = uuid4,
+    rng: random.Random | None = None,
+) -> AssessmentService:
+    """Open the event store and build the service on it, with the delivery log and the
+    webhook target check."""
+    store = open_migrated(settings)
+    return AssessmentService(
+        store,
+        settings,
+        clock,
+        new_id,
+        rng or random.SystemRandom(),
+        deliveries=Deliveries(store),
+        check_target=partial(refuse_private, allow_private=settings.webhook_allow_private),
+    )
+
+
+def open_migrated(settings: Settings) -> EventStore:
+    """Open the event store and create whatever it lacks: what every process does first."""
+    store = open_store(settings)
+    migrate(store)
+    return store
+
+
+def migrate(store: EventStore) -> None:
+    """Create the tables beside the events that are missing (idempotent, safe to run from
+    processes starting together): the delivery log, the sent-email log, each view's live
+    generation and the followers' positions. The events' own tables are the library's,
+    created when the store is opened."""
+    create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS])
+    for model in MODELS.values():
+        open_live_view(store, model)
+    for follower in FOLLOWERS:
+        Tracker(store, follower).create()
+
+
+def seed_banks(service: AssessmentService) -> list[str]:
+    """Import the shipped banks of skills that have none yet; return their skill ids."""
+    listed = {entry["skillId"] for entry in service.banks.list_banks()}
+    imported = []
+    for resource in sorted(files("application").joinpath("banks").iterdir(), key=str):
+        bank = parse_bank(resource.read_bytes())
+        if bank.skill_id not in listed:
+            service.banks.import_bank(bank)
+            imported.append(bank.skill_id)
+    return imported

@@ -1,0 +1,49 @@
+"""Schema creation is one explicit step: opening a store creates only the events' tables,
+`migrate` (which every process runs at start, and `assess migrate`) creates the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from api.bootstrap import migrate
+from application.settings import Settings
+from application.store import EventStore
+from consumers.emails import SENT
+from infrastructure.database import transaction
+from infrastructure.deliveries import TABLE as DELIVERY_LOG
+from infrastructure.persistence import open_store
+from projections.runner import MODELS
+from tests.processes import assess
+
+TABLES = {DELIVERY_LOG, SENT, "view_generations", *(f"{name}_g1" for name in MODELS)}
+
+
+def tables(store: EventStore) -> set[str]:
+    """The names of the tables (and views) in the store's database."""
+    with transaction(store, commit=False) as sql:
+        if sql.postgres:
+            rows = sql.all(
+                "SELECT table_name AS name FROM information_schema.tables"
+                " WHERE table_schema = 'public'"
+            )
+        else:
+            rows = sql.all("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+    return {row["name"] for row in rows}
+
+
+def test_opening_a_store_creates_nothing_beside_the_events_and_migrate_creates_the_rest(
+    store_url: str,
+) -> None:
+    store = open_store(Settings(database_url=store_url))
+    assert tables(store) & TABLES == set()
+    migrate(store)
+    migrate(store)  # idempotent
+    assert tables(store) >= TABLES | set(MODELS)
+    store.close()
+
+
+def test_assess_migrate_prepares_a_fresh_store(tmp_path: Path) -> None:
+    assert assess("migrate", "--data", str(tmp_path)).strip() == "the store is up to date"
+    store = open_store(Settings(data_dir=tmp_path))
+    assert tables(store) >= TABLES
+    store.close()
