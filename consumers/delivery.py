@@ -16,12 +16,13 @@ from standardwebhooks.webhooks import Webhook
 
 from application.deliveries import Deliveries, Delivery
 from application.settings import Settings
-from consumers.egress import CheckedTransport
+from consumers.egress import CheckedTransport, deadline
 from domain.assessment import iso
 
 log = logging.getLogger("assess.webhooks")
 
-TIMEOUT = 10.0
+TIMEOUT = 10.0  # per try, in all (connect, send, status and headers, what is read of the body)
+REPLY_BYTES = 64 * 1024  # of a reply's body, read only so that the connection can be reused
 LEASE = 60.0  # a claimed delivery is left alone this long: more than a try can take
 POLL = 0.05  # how often an idle worker looks for due deliveries
 
@@ -38,6 +39,20 @@ def retry_after(value: str | None, now: float) -> float | None:
         return None
 
 
+def skim(response: httpx.Response) -> None:
+    """Read a small reply's body (its connection can then be reused); a larger one is left
+    unread and its connection closed: a receiver's reply is never held in memory. The
+    status decides the try, so a body cut short changes nothing."""
+    read = 0
+    try:
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > REPLY_BYTES:
+                return
+    except httpx.TransportError:
+        return
+
+
 class DeliveryWorker:
     """Sends due deliveries from the log, each in a thread of its own."""
 
@@ -47,14 +62,16 @@ class DeliveryWorker:
         settings: Settings,
         threads: int = 32,
         transport: httpx.BaseTransport | None = None,
+        timeout: float = TIMEOUT,
     ) -> None:
         self.deliveries = deliveries
         self.schedule = [float(delay) for delay in settings.webhook_retry_schedule.split(",")]
         self.threads = threads
         # Every connection is checked where it is dialled (consumers/egress.py); no
         # redirects, and no proxy or .netrc from the environment.
+        self.timeout = timeout
         self.client = httpx.Client(
-            timeout=TIMEOUT,
+            timeout=timeout,
             follow_redirects=False,
             trust_env=False,
             transport=transport or CheckedTransport(settings.webhook_allow_private),
@@ -98,19 +115,24 @@ class DeliveryWorker:
         wait: float | None = None
         try:
             signed_at = datetime.now(UTC)
-            response = self.client.post(
-                delivery.url,
-                content=delivery.payload.encode(),
-                headers={
-                    "content-type": "application/json",
-                    "webhook-id": delivery.id,
-                    "webhook-timestamp": str(int(signed_at.timestamp())),
-                    "webhook-signature": Webhook(delivery.secret).sign(
-                        delivery.id, signed_at, delivery.payload
-                    ),
-                },
-            )
-            status_code = response.status_code
+            with (
+                deadline(self.timeout),
+                self.client.stream(
+                    "POST",
+                    delivery.url,
+                    content=delivery.payload.encode(),
+                    headers={
+                        "content-type": "application/json",
+                        "webhook-id": delivery.id,
+                        "webhook-timestamp": str(int(signed_at.timestamp())),
+                        "webhook-signature": Webhook(delivery.secret).sign(
+                            delivery.id, signed_at, delivery.payload
+                        ),
+                    },
+                ) as response,
+            ):
+                status_code = response.status_code
+                skim(response)
             if not response.is_success:
                 error = f"HTTP {status_code}"
                 wait = retry_after(response.headers.get("retry-after"), now)
