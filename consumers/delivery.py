@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,6 +26,7 @@ TIMEOUT = 10.0  # per try, in all (connect, send, status and headers, what is re
 REPLY_BYTES = 64 * 1024  # of a reply's body, read only so that the connection can be reused
 LEASE = 60.0  # a claimed delivery is left alone this long: more than a try can take
 POLL = 0.05  # how often an idle worker looks for due deliveries
+PER_TENANT = 8  # of a worker's threads, at most this many send one tenant's deliveries
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -63,10 +65,13 @@ class DeliveryWorker:
         threads: int = 32,
         transport: httpx.BaseTransport | None = None,
         timeout: float = TIMEOUT,
+        per_tenant: int = PER_TENANT,
     ) -> None:
         self.deliveries = deliveries
         self.schedule = [float(delay) for delay in settings.webhook_retry_schedule.split(",")]
         self.threads = threads
+        self.per_tenant = min(per_tenant, max(1, threads // 2))
+        self._busy: Counter[str] = Counter()  # deliveries being sent, per tenant
         # Every connection is checked where it is dialled (consumers/egress.py); no
         # redirects, and no proxy or .netrc from the environment.
         self.timeout = timeout
@@ -87,9 +92,15 @@ class DeliveryWorker:
                     # Woken as soon as a try ends, not on the next poll.
                     self._slot_freed.wait_for(lambda: self._in_flight < self.threads, 0.5)
                     free = self.threads - self._in_flight
-                due = self.deliveries.claim(time.time(), free, LEASE) if free else []
+                    busy = dict(self._busy)
+                due = (
+                    self.deliveries.claim(time.time(), free, LEASE, self.per_tenant, busy)
+                    if free
+                    else []
+                )
                 with self._slot_freed:
                     self._in_flight += len(due)
+                    self._busy.update(delivery.tenant for delivery in due)
                 for delivery in due:
                     pool.submit(self._attempt_and_release, delivery)
                 if not due:
@@ -104,6 +115,9 @@ class DeliveryWorker:
         finally:
             with self._slot_freed:
                 self._in_flight -= 1
+                self._busy[delivery.tenant] -= 1
+                if not self._busy[delivery.tenant]:
+                    del self._busy[delivery.tenant]
                 self._slot_freed.notify()
 
     def attempt(self, delivery: Delivery) -> None:

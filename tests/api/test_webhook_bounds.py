@@ -68,17 +68,17 @@ def test_a_delivery_is_queued_at_most_once_at_a_time(
     now = time.time()
     delivery_id = queued(service, now)
     assert redeliver(client, tenant_key, delivery_id) == "pending"  # already queued: as it is
-    [claimed] = service.deliveries.claim(time.time(), 10, LEASE)
+    [claimed] = service.deliveries.claim(time.time(), 10, LEASE, 10, {})
     for _ in range(3):
         assert redeliver(client, tenant_key, delivery_id) == "pending"
-    assert service.deliveries.claim(time.time(), 10, LEASE) == []  # not sent twice at once
+    assert service.deliveries.claim(time.time(), 10, LEASE, 10, {}) == []  # not sent twice at once
     # A try that failed waits for its retry: a redelivery brings it forward.
     service.deliveries.record_try(claimed.id, attempt(500), "pending", now + 3600)
     assert redeliver(client, tenant_key, delivery_id) == "pending"
-    [again] = service.deliveries.claim(time.time(), 10, LEASE)
+    [again] = service.deliveries.claim(time.time(), 10, LEASE, 10, {})
     # A delivered one is sent again, once however often it is asked for.
     service.deliveries.record_try(again.id, attempt(200), "delivered", time.time())
     assert redeliver(client, tenant_key, delivery_id) == "pending"
     assert redeliver(client, tenant_key, delivery_id) == "pending"
-    assert [d.id for d in service.deliveries.claim(time.time(), 10, LEASE)] == [delivery_id]
-    assert service.deliveries.claim(time.time(), 10, LEASE) == []
+    assert [d.id for d in service.deliveries.claim(time.time(), 10, LEASE, 10, {})] == [delivery_id]
+    assert service.deliveries.claim(time.time(), 10, LEASE, 10, {}) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,15 +15,17 @@ from application.deliveries import Delivery, new_delivery_id
 from application.service import AssessmentService
 from consumers.delivery import DeliveryWorker
 from consumers.egress import CheckedTransport
-from tests.receivers import endless_reply
+from tests.receivers import endless_reply, receiving
 from tests.support import Clock, make_service
 
 MiB = 1 << 20
 
 
 @pytest.fixture
-def service(tmp_path: Path, clock: Clock) -> AssessmentService:
-    return make_service(f"sqlite:///{tmp_path / 'assess.sqlite3'}", clock)
+def service(store_url: str, clock: Clock) -> Iterator[AssessmentService]:
+    service = make_service(store_url, clock)
+    yield service
+    service.store.close()
 
 
 def timed_try(service: AssessmentService, url: str, timeout: float) -> tuple[float, Any]:
@@ -75,3 +77,40 @@ def test_an_endless_reply_body_is_not_read(service: AssessmentService) -> None:
     assert tried["error"] == "HTTP 500"
     assert endless.sent < 16 * MiB  # what the socket buffers hold, not the body
     assert took < 2.0
+
+
+def test_one_tenants_slow_backlog_does_not_hold_back_another_tenant(
+    service: AssessmentService,
+) -> None:
+    worker = DeliveryWorker(
+        service.deliveries,
+        service.settings,
+        threads=4,
+        transport=CheckedTransport(allow_private=True),
+        timeout=1.0,
+    )
+    stopping = threading.Event()
+    running = threading.Thread(target=worker.run, args=(stopping,), daemon=True)
+    with (
+        endless_reply(b"HTTP/1.1 200 OK\r\n", b"x-a: b\r\n", 0.2, 10_000) as (slow, _),
+        receiving() as receiver,
+    ):
+        backlog = [
+            Delivery(
+                new_delivery_id(), "evil", "live", f"ep{n}", slow, "whsec_c2VjcmV0", "e", "t", "{}"
+            )
+            for n in range(24)  # six rounds of every thread held for a whole timeout
+        ]
+        service.deliveries.enqueue(backlog, time.time() - 1)
+        ours = Delivery(
+            new_delivery_id(), "acme", "live", "ep", receiver.url, "whsec_c2VjcmV0", "e", "t", "{}"
+        )
+        service.deliveries.enqueue([ours], time.time())
+        started = time.monotonic()
+        running.start()
+        try:
+            [hook] = receiver.wait_for(1, timeout=10)
+        finally:
+            stopping.set()
+            running.join(timeout=10)
+    assert hook.at - started < 1.0  # not after the rounds of evil's slow deliveries
