@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -17,13 +18,15 @@ from standardwebhooks.webhooks import Webhook
 from application.settings import Settings
 from domain.assessment import iso
 from infrastructure.deliveries import Deliveries, Delivery
-from infrastructure.egress import CheckedTransport
+from infrastructure.egress import CheckedTransport, deadline
 
 log = logging.getLogger("assess.webhooks")
 
-TIMEOUT = 10.0
+TIMEOUT = 10.0  # per try, in all (connect, send, status and headers, what is read of the body)
+REPLY_BYTES = 64 * 1024  # of a reply's body, read only so that the connection can be reused
 LEASE = 60.0  # a claimed delivery is left alone this long: more than a try can take
 POLL = 0.05  # how often an idle worker looks for due deliveries
+PER_TENANT = 8  # of a worker's threads, at most this many send one tenant's deliveries
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -38,6 +41,20 @@ def retry_after(value: str | None, now: float) -> float | None:
         return None
 
 
+def skim(response: httpx.Response) -> None:
+    """Read a small reply's body (its connection can then be reused); a larger one is left
+    unread and its connection closed: a receiver's reply is never held in memory. The
+    status decides the try, so a body cut short changes nothing."""
+    read = 0
+    try:
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > REPLY_BYTES:
+                return
+    except httpx.TransportError:
+        return
+
+
 class DeliveryWorker:
     """Sends due deliveries from the log, each in a thread of its own."""
 
@@ -47,14 +64,19 @@ class DeliveryWorker:
         settings: Settings,
         threads: int = 32,
         transport: httpx.BaseTransport | None = None,
+        timeout: float = TIMEOUT,
+        per_tenant: int = PER_TENANT,
     ) -> None:
         self.deliveries = deliveries
         self.schedule = [float(delay) for delay in settings.webhook_retry_schedule.split(",")]
         self.threads = threads
+        self.per_tenant = min(per_tenant, max(1, threads // 2))
+        self._busy: Counter[str] = Counter()  # deliveries being sent, per tenant
         # Every connection is checked where it is dialled (consumers/egress.py); no
         # redirects, and no proxy or .netrc from the environment.
+        self.timeout = timeout
         self.client = httpx.Client(
-            timeout=TIMEOUT,
+            timeout=timeout,
             follow_redirects=False,
             trust_env=False,
             transport=transport or CheckedTransport(settings.webhook_allow_private),
@@ -70,9 +92,15 @@ class DeliveryWorker:
                     # Woken as soon as a try ends, not on the next poll.
                     self._slot_freed.wait_for(lambda: self._in_flight < self.threads, 0.5)
                     free = self.threads - self._in_flight
-                due = self.deliveries.claim(time.time(), free, LEASE) if free else []
+                    busy = dict(self._busy)
+                due = (
+                    self.deliveries.claim(time.time(), free, LEASE, self.per_tenant, busy)
+                    if free
+                    else []
+                )
                 with self._slot_freed:
                     self._in_flight += len(due)
+                    self._busy.update(delivery.tenant for delivery in due)
                 for delivery in due:
                     pool.submit(self._attempt_and_release, delivery)
                 if not due:
@@ -87,6 +115,9 @@ class DeliveryWorker:
         finally:
             with self._slot_freed:
                 self._in_flight -= 1
+                self._busy[delivery.tenant] -= 1
+                if not self._busy[delivery.tenant]:
+                    del self._busy[delivery.tenant]
                 self._slot_freed.notify()
 
     def attempt(self, delivery: Delivery) -> None:
@@ -98,19 +129,24 @@ class DeliveryWorker:
         wait: float | None = None
         try:
             signed_at = datetime.now(UTC)
-            response = self.client.post(
-                delivery.url,
-                content=delivery.payload.encode(),
-                headers={
-                    "content-type": "application/json",
-                    "webhook-id": delivery.id,
-                    "webhook-timestamp": str(int(signed_at.timestamp())),
-                    "webhook-signature": Webhook(delivery.secret).sign(
-                        delivery.id, signed_at, delivery.payload
-                    ),
-                },
-            )
-            status_code = response.status_code
+            with (
+                deadline(self.timeout),
+                self.client.stream(
+                    "POST",
+                    delivery.url,
+                    content=delivery.payload.encode(),
+                    headers={
+                        "content-type": "application/json",
+                        "webhook-id": delivery.id,
+                        "webhook-timestamp": str(int(signed_at.timestamp())),
+                        "webhook-signature": Webhook(delivery.secret).sign(
+                            delivery.id, signed_at, delivery.payload
+                        ),
+                    },
+                ) as response,
+            ):
+                status_code = response.status_code
+                skim(response)
             if not response.is_success:
                 error = f"HTTP {status_code}"
                 wait = retry_after(response.headers.get("retry-after"), now)

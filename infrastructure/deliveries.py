@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,15 +97,28 @@ class Deliveries:
                 )
         return added
 
-    def claim(self, now: float, limit: int, lease: float) -> list[Delivery]:
-        """Take due deliveries for `lease` seconds (another worker skips them meanwhile)."""
+    def claim(
+        self, now: float, limit: int, lease: float, per_tenant: int, busy: Mapping[str, int]
+    ) -> list[Delivery]:
+        """Take due deliveries for `lease` seconds (another worker skips them meanwhile),
+        oldest first but at most `per_tenant` of a tenant's at a time, counting the `busy`
+        ones its worker is already sending: one tenant's backlog of slow targets takes some
+        of the threads, never all, and never holds back another tenant's deliveries."""
         lock = " FOR UPDATE SKIP LOCKED" if is_postgres(self.store) else ""
         with transaction(self.store) as sql:
-            rows = sql.all(
-                f"SELECT * FROM {TABLE} WHERE status = 'pending' AND due_at <= ?"
-                f" ORDER BY due_at LIMIT {int(limit)}{lock}",
+            due = sql.all(
+                f"SELECT * FROM {TABLE} WHERE id IN (SELECT id FROM (SELECT id, due_at,"
+                " ROW_NUMBER() OVER (PARTITION BY tenant ORDER BY due_at) AS turn"
+                f" FROM {TABLE} WHERE status = 'pending' AND due_at <= ?) AS due"
+                f" WHERE turn <= {int(per_tenant)}) ORDER BY due_at{lock}",
                 now,
             )
+            taken: Counter[str] = Counter(busy)
+            rows: list[Any] = []
+            for row in due:
+                if len(rows) < limit and taken[row["tenant"]] < per_tenant:
+                    taken[row["tenant"]] += 1
+                    rows.append(row)
             for row in rows:
                 sql.run(f"UPDATE {TABLE} SET due_at = ? WHERE id = ?", now + lease, row["id"])
         return [

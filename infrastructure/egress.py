@@ -8,18 +8,73 @@ addresses that lookup approved, by IP. Everything above the socket is stock http
 Host header comes from the URL, and TLS sends the host name as SNI and checks the
 certificate against it. Connections are pooled per host name, so a reused connection is
 one that was checked when it was opened.
+
+httpx's timeout bounds each read and write, so a receiver that trickles its reply a byte at
+a time would hold a try (and its thread) for ever. `deadline` bounds the whole try: every
+connect, read and write of the thread's connections ends by it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
+from typing import Any
 
 import httpcore
 import httpx
 
 from infrastructure.targets import Resolve, approved_addresses, resolve_host
+
+_deadlines = threading.local()  # a try runs in one thread, so its deadline is the thread's
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every network operation of this thread ends within `seconds` from now, in all."""
+    _deadlines.at = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _deadlines.at = None
+
+
+def time_left(timeout: float | None, late: type[Exception]) -> float | None:
+    """The timeout of one operation, cut to what is left of the thread's deadline."""
+    at: float | None = getattr(_deadlines, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise late("the try took longer than its timeout")
+    return left if timeout is None else min(timeout, left)
+
+
+class BoundedStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the thread's deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self.stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, time_left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, time_left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        left = time_left(timeout, httpcore.ConnectTimeout)
+        return BoundedStream(self.stream.start_tls(ssl_context, server_hostname, left))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
 
 
 class CheckedDialer(httpcore.NetworkBackend):
@@ -41,14 +96,18 @@ class CheckedDialer(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         """Dial the approved addresses in turn, within one connect timeout in all."""
         addresses = self.approve(host, port)  # TargetRefused, or socket.gaierror
-        deadline = None if timeout is None else time.monotonic() + timeout
+        timeout = time_left(timeout, httpcore.ConnectTimeout)
+        ends = None if timeout is None else time.monotonic() + timeout
         failure: Exception | None = None
         for address in addresses:
-            left = None if deadline is None else deadline - time.monotonic()
+            left = None if ends is None else ends - time.monotonic()
             if left is not None and left <= 0:
                 break
             try:
-                return self.network.connect_tcp(address, port, left, local_address, socket_options)
+                stream = self.network.connect_tcp(
+                    address, port, left, local_address, socket_options
+                )
+                return BoundedStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 failure = error
         raise failure or httpcore.ConnectTimeout("connect timed out")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import threading
 import time
@@ -124,6 +125,59 @@ def receiving(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class Endless:
+    """What an endless receiver sent: bytes after its head, across its connections."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.connections = 0
+
+
+@contextmanager
+def endless_reply(
+    head: bytes, piece: bytes, pause: float, limit: int
+) -> Iterator[tuple[str, Endless]]:
+    """A hostile receiver on loopback: reads a request, sends `head`, then `piece` every
+    `pause` seconds (0: as fast as the client reads) until `limit` bytes or the client
+    hangs up. Yields its URL and what it sent."""
+    endless = Endless()
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stopping = threading.Event()
+
+    def answer(connection: socket.socket) -> None:
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request and not stopping.is_set():
+                request += connection.recv(65536) or b"\r\n\r\n"
+            try:
+                connection.sendall(head)
+                while endless.sent < limit and not stopping.is_set():
+                    connection.sendall(piece)
+                    endless.sent += len(piece)
+                    time.sleep(pause)
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            endless.connections += 1
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hooks", endless
+    finally:
+        stopping.set()
+        thread.join(timeout=5)
+        server.close()
 
 
 @dataclass(frozen=True)

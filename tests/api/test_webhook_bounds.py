@@ -66,19 +66,20 @@ def test_a_delivery_is_queued_at_most_once_at_a_time(
     client: TestClient[Litestar], tenant_key: str, service: AssessmentService
 ) -> None:
     now = time.time()
+    log = Deliveries(service.store)
     delivery_id = queued(service, now)
     assert redeliver(client, tenant_key, delivery_id) == "pending"  # already queued: as it is
-    [claimed] = Deliveries(service.store).claim(time.time(), 10, LEASE)
+    [claimed] = log.claim(time.time(), 10, LEASE, 10, {})
     for _ in range(3):
         assert redeliver(client, tenant_key, delivery_id) == "pending"
-    assert Deliveries(service.store).claim(time.time(), 10, LEASE) == []  # not sent twice at once
+    assert log.claim(time.time(), 10, LEASE, 10, {}) == []  # not sent twice at once
     # A try that failed waits for its retry: a redelivery brings it forward.
-    Deliveries(service.store).record_try(claimed.id, attempt(500), "pending", now + 3600)
+    log.record_try(claimed.id, attempt(500), "pending", now + 3600)
     assert redeliver(client, tenant_key, delivery_id) == "pending"
-    [again] = Deliveries(service.store).claim(time.time(), 10, LEASE)
+    [again] = log.claim(time.time(), 10, LEASE, 10, {})
     # A delivered one is sent again, once however often it is asked for.
-    Deliveries(service.store).record_try(again.id, attempt(200), "delivered", time.time())
+    log.record_try(again.id, attempt(200), "delivered", time.time())
     assert redeliver(client, tenant_key, delivery_id) == "pending"
     assert redeliver(client, tenant_key, delivery_id) == "pending"
-    assert [d.id for d in Deliveries(service.store).claim(time.time(), 10, LEASE)] == [delivery_id]
-    assert Deliveries(service.store).claim(time.time(), 10, LEASE) == []
+    assert [d.id for d in log.claim(time.time(), 10, LEASE, 10, {})] == [delivery_id]
+    assert log.claim(time.time(), 10, LEASE, 10, {}) == []
