@@ -23,6 +23,9 @@ from api.schemas import (
     SubmittedResponse,
     VerifyRequest,
 )
+from application.handlers.generate_questions import generate_questions
+from application.handlers.start_verification import start_verification
+from application.handlers.submit_answers import submit_answers
 from application.messages import Caller, GenerateQuestions, StartVerification, SubmitAnswers
 from application.service import AssessmentService
 
@@ -54,7 +57,7 @@ class VerifyController(Controller):
             callback_webhook_url=body.callback_webhook_url,
         )
         started = await to_thread.run_sync(
-            service.start_verification, caller, command, idempotency(request, body)
+            service.execute, start_verification, caller, command, idempotency(request, body)
         )
         return StartedResponse(data=started)
 
@@ -78,7 +81,7 @@ class AssessmentController(Controller):
         body = await strict_body(request, GenerateRequest)
         command = GenerateQuestions(record_verification_id=body.record_verification_id)
         generated = await to_thread.run_sync(
-            service.generate_questions, caller, command, idempotency(request, body)
+            service.execute, generate_questions, caller, command, idempotency(request, body)
         )
         return GeneratedResponse(data=generated)
 
@@ -99,6 +102,6 @@ class AssessmentController(Controller):
             record_verification_id=body.record_verification_id,
         )
         submitted = await to_thread.run_sync(
-            service.submit_answers, caller, command, idempotency(request, body)
+            service.execute, submit_answers, caller, command, idempotency(request, body)
         )
         return SubmittedResponse(data=submitted)

@@ -15,11 +15,20 @@ from api.auth import authenticated
 from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
 from api.schemas import Cursor, Envelope, Page, PathId, Url
-from application.messages import Caller, RegisteredEndpoint, Secret, tenant_of
+from application.handlers.register_webhook import register_webhook
+from application.handlers.rotate_callback_secret import rotate_callback_secret
+from application.messages import (
+    Caller,
+    RegisteredEndpoint,
+    RegisterWebhook,
+    RotateCallbackSecret,
+    Secret,
+    tenant_of,
+)
 from application.service import AssessmentService
 
 
-class RegisterWebhook(msgspec.Struct, frozen=True):
+class WebhookRequest(msgspec.Struct, frozen=True):
     """POST /api/v1/webhooks: where to send which events (default: all)."""
 
     url: Url
@@ -73,12 +82,16 @@ class WebhooksController(Controller):
         request: Request[Any, Any, Any],
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-        data: JSONBody[RegisterWebhook],
+        data: JSONBody[WebhookRequest],
     ) -> Envelope[RegisteredEndpoint]:
         """Register an endpoint; the answer holds its secret, shown this once."""
-        body = await strict_body(request, RegisterWebhook)
+        body = await strict_body(request, WebhookRequest)
         registered = await to_thread.run_sync(
-            service.register_webhook, caller, body.url, body.events, idempotency(request, body)
+            service.execute,
+            register_webhook,
+            caller,
+            RegisterWebhook(body.url, body.events),
+            idempotency(request, body),
         )
         return Envelope(data=registered)
 
@@ -131,7 +144,11 @@ class WebhooksController(Controller):
     ) -> Envelope[Secret]:
         """Replace the callback secret."""
         secret = await to_thread.run_sync(
-            service.rotate_callback_secret, caller, idempotency(request, None)
+            service.execute,
+            rotate_callback_secret,
+            caller,
+            RotateCallbackSecret(),
+            idempotency(request, None),
         )
         return Envelope(data=secret)
 

@@ -82,6 +82,17 @@ class SubmitAnswers(msgspec.Struct, frozen=True):
     record_verification_id: str | None = None
 
 
+class RegisterWebhook(msgspec.Struct, frozen=True):
+    """Register a webhook endpoint of the caller's tenant (all event types when None)."""
+
+    url: str
+    events: list[str] | None = None
+
+
+class RotateCallbackSecret(msgspec.Struct, frozen=True):
+    """Replace the tenant's callback secret."""
+
+
 class RegisteredEndpoint(msgspec.Struct, frozen=True):
     """A new webhook endpoint with its signing secret (shown once)."""
 

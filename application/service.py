@@ -1,4 +1,5 @@
-"""Command handlers (load, decide, save) and event-store queries of the assessment service."""
+"""The assessment service: runs command handlers (application/handlers/) with idempotency,
+and answers the event-store queries."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import hmac
 import random
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
 import msgspec
@@ -17,19 +19,10 @@ from eventsourcing.persistence import IntegrityError
 from application.access import Access, digest, new_session_token
 from application.banks import QuestionBanks
 from application.messages import (
-    AttemptResult,
     Caller,
-    Generated,
-    GenerateQuestions,
     History,
     Idempotency,
-    RegisteredEndpoint,
-    Secret,
     SessionCaller,
-    Started,
-    StartVerification,
-    SubmitAnswers,
-    Submitted,
     WebhookStatus,
     tenant_of,
 )
@@ -39,7 +32,7 @@ from application.settings import Settings
 from application.store import EventStore
 from application.webhooks import Webhooks
 from domain.access import IdempotentResponse
-from domain.assessment import Assessment, iso
+from domain.assessment import Assessment
 from domain.errors import (
     Conflict,
     DomainError,
@@ -47,10 +40,21 @@ from domain.errors import (
     MissingVerificationId,
     VerificationNotFound,
 )
-from domain.questions import draw
-from domain.scoring import result_message
 
 Result = TypeVar("Result", bound=msgspec.Struct)
+Command = TypeVar("Command")
+
+
+@dataclass(frozen=True)
+class Handler(Generic[Command, Result]):
+    """A command's handler (one module each, in application/handlers/): `decide` loads what
+    the command is about, asks the domain, and returns the result with the aggregates to
+    save; `AssessmentService.execute` saves them. `tenant_only` refuses session tokens."""
+
+    result: type[Result]
+    decide: Callable[[AssessmentService, Caller, Command], tuple[Result, list[Aggregate]]]
+    tenant_only: bool = False
+
 
 RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
 
@@ -85,7 +89,8 @@ def restored(caller: Caller, stored: dict[str, Any]) -> dict[str, Any]:
 
 
 class AssessmentService:
-    """The commands of the write side and the history query; it never sees HTTP."""
+    """Runs the command handlers (saving what they change, with idempotency) and answers
+    the event-store queries; it never sees HTTP."""
 
     def __init__(
         self,
@@ -108,118 +113,38 @@ class AssessmentService:
         self.webhooks = Webhooks(store, check_target)
         self.deliveries = deliveries
 
-    # -- commands --------------------------------------------------------------------------
+    # -- commands ---------------------------------------------------------------------------
 
-    def start_verification(
-        self, caller: Caller, command: StartVerification, idempotency: Idempotency | None
-    ) -> Started:
-        """Start a verification for a student's skills, each of which must have a bank."""
-        tenant = tenant_of(caller)
-
-        def decide() -> tuple[Started, list[Aggregate]]:
-            self.banks.check_banked(command.skills)
-            if command.callback_webhook_url:
-                self.check_target(command.callback_webhook_url, "callbackWebhookUrl")
-            now = self.clock()
-            expires_at = now + timedelta(seconds=self.settings.session_ttl_seconds)
-            aggregate_id = self.new_id()
-            token = new_session_token(tenant.session_key, aggregate_id)
-            assessment = Assessment.start(
-                id=aggregate_id,
-                at=now,
-                tenant=tenant.tenant,
-                mode=tenant.mode,
-                student=command.student,
-                skills=command.skills,
-                callback_webhook_url=command.callback_webhook_url,
-                session_token_hash=digest(token),
-                session_expires_at=expires_at,
-            )
-            started = Started(
-                record_verification_id=assessment.record_verification_id,
-                session_token=token,
-                expires_at=iso(expires_at),
-                expires_in=self.settings.session_ttl_seconds,
-            )
-            return started, [assessment]
-
-        return self._execute(caller, idempotency, Started, decide)
-
-    def generate_questions(
-        self, caller: Caller, command: GenerateQuestions, idempotency: Idempotency | None
-    ) -> Generated:
-        """Draw the next attempt's questions, or return the pending set again."""
-
-        def decide() -> tuple[Generated, list[Aggregate]]:
-            assessment = self._record(caller, command.record_verification_id)
-
-            def drawn() -> list[Any]:
-                banks = [self.banks.bank(skill["skillId"]) for skill in assessment.skills]
-                return draw(banks, self.settings.questions_per_attempt, self.rng)
-
-            already = assessment.generate(drawn, self.clock())
-            questions = [question.public() for question in assessment.question_set or []]
-            generated = Generated(
-                record_verification_id=assessment.record_verification_id,
-                attempt_number=assessment.attempt_number,
-                total_questions=len(questions),
-                questions=questions,
-                already_generated=already,
-            )
-            return generated, [assessment]
-
-        return self._execute(caller, idempotency, Generated, decide)
-
-    def submit_answers(
-        self, caller: Caller, command: SubmitAnswers, idempotency: Idempotency | None
-    ) -> Submitted:
-        """Score every answer of the pending attempt; verify or reject the skills."""
-
-        def decide() -> tuple[Submitted, list[Aggregate]]:
-            assessment = self._record(caller, command.record_verification_id)
-            assessment.submit(command.answers, self.clock())
-            attempt = assessment.attempts[-1]
-            submitted = Submitted(
-                record_verification_id=assessment.record_verification_id,
-                result=AttemptResult(
-                    score=attempt["score"],
-                    passed=attempt["passed"],
-                    attempt_number=attempt["attemptNumber"],
-                    correct_answers=attempt["correctAnswers"],
-                    total_questions=attempt["totalQuestions"],
-                    message=result_message(attempt["passed"], attempt["score"]),
-                ),
-                verified_skills=[dict(skill) for skill in assessment.skill_status.values()],
-                skills_updated=assessment.skills_updated,
-                webhook=self._webhook_status(assessment),
-            )
-            return submitted, [assessment]
-
-        return self._execute(caller, idempotency, Submitted, decide)
-
-    def register_webhook(
+    def execute(
         self,
+        handler: Handler[Command, Result],
         caller: Caller,
-        url: str,
-        events: list[str] | None,
+        command: Command,
         idempotency: Idempotency | None,
-    ) -> RegisteredEndpoint:
-        """Register a webhook endpoint of the caller's tenant."""
-
-        def decide() -> tuple[RegisteredEndpoint, list[Aggregate]]:
-            endpoint, webhooks = self.webhooks.registration(tenant_of(caller), url, events)
-            return endpoint, [webhooks]
-
-        return self._execute(caller, idempotency, RegisteredEndpoint, decide)
-
-    def rotate_callback_secret(self, caller: Caller, idempotency: Idempotency | None) -> Secret:
-        """Replace the tenant's callback secret."""
-
-        def decide() -> tuple[Secret, list[Aggregate]]:
-            secret, webhooks = self.webhooks.rotation(tenant_of(caller))
-            return secret, [webhooks]
-
-        return self._execute(caller, idempotency, Secret, decide)
+    ) -> Result:
+        """Run a command's handler and save what it changed, atomically; with an
+        Idempotency-Key, the first result is saved with it and answered to every retry."""
+        if handler.tenant_only:
+            tenant_of(caller)  # a session is refused before any replay
+        if (replayed := self._replayed(caller, idempotency, handler.result)) is not None:
+            return replayed
+        try:
+            result, changed = handler.decide(self, caller, command)
+            if idempotency is not None:
+                changed.append(
+                    IdempotentResponse.record(
+                        caller.scope, idempotency.key, idempotency.fingerprint, kept(result)
+                    )
+                )
+            self.store.save(*changed)
+        except (DomainError, IntegrityError) as error:
+            # A request with the same key may have won since we looked: answer as it did.
+            if (replayed := self._replayed(caller, idempotency, handler.result)) is not None:
+                return replayed
+            if isinstance(error, IntegrityError):
+                raise Conflict("a concurrent command on this record was recorded first") from None
+            raise
+        return result
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -251,41 +176,14 @@ class AssessmentService:
 
     def record(self, caller: Caller, record_verification_id: str) -> dict[str, Any]:
         """A record as its events fold to it now (for reads the record view has not seen)."""
-        return record_summary(self._record(tenant_of(caller), record_verification_id))
+        return record_summary(self.record_of(tenant_of(caller), record_verification_id))
 
     # -- plumbing --------------------------------------------------------------------------
-
-    def _execute(
-        self,
-        caller: Caller,
-        idempotency: Idempotency | None,
-        result_type: type[Result],
-        decide: Callable[[], tuple[Result, list[Aggregate]]],
-    ) -> Result:
-        """Decide and save atomically; with an Idempotency-Key, replay the first result."""
-        if (replayed := self._replayed(caller, idempotency, result_type)) is not None:
-            return replayed
-        try:
-            result, changed = decide()
-            if idempotency is not None:
-                changed.append(
-                    IdempotentResponse.record(
-                        caller.scope, idempotency.key, idempotency.fingerprint, kept(result)
-                    )
-                )
-            self.store.save(*changed)
-        except (DomainError, IntegrityError) as error:
-            # A request with the same key may have won since we looked: answer as it did.
-            if (replayed := self._replayed(caller, idempotency, result_type)) is not None:
-                return replayed
-            if isinstance(error, IntegrityError):
-                raise Conflict("a concurrent command on this record was recorded first") from None
-            raise
-        return result
 
     def _replayed(
         self, caller: Caller, idempotency: Idempotency | None, result_type: type[Result]
     ) -> Result | None:
+        """The first result answered with this Idempotency-Key, if there was one."""
         if idempotency is None:
             return None
         prior = self.store.find(
@@ -295,7 +193,8 @@ class AssessmentService:
             return None
         return msgspec.convert(restored(caller, prior.replay(idempotency.fingerprint)), result_type)
 
-    def _record(self, caller: Caller, record_verification_id: str | None) -> Assessment:
+    def record_of(self, caller: Caller, record_verification_id: str | None) -> Assessment:
+        """The record a command is about: the session's own, or the tenant's by its id."""
         if isinstance(caller, SessionCaller):
             if record_verification_id not in (None, caller.record.record_verification_id):
                 raise VerificationNotFound("this session is bound to another record")
@@ -318,7 +217,8 @@ class AssessmentService:
         assessment = self.store.find(Assessment, UUID(match.group(2)))
         return assessment if assessment and assessment.mode == match.group(1) else None
 
-    def _webhook_status(self, assessment: Assessment) -> WebhookStatus:
+    def webhook_status(self, assessment: Assessment) -> WebhookStatus:
+        """Whether a submit's completed event is queued for some endpoint."""
         if assessment.callback_webhook_url or self.webhooks.any_for(
             assessment.tenant, assessment.mode, "verification.completed"
         ):

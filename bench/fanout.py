@@ -22,6 +22,9 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
 from api.bootstrap import bootstrap, open_migrated, seed_banks
+from application.handlers.generate_questions import generate_questions
+from application.handlers.start_verification import start_verification
+from application.handlers.submit_answers import submit_answers
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
 from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
@@ -90,8 +93,8 @@ def prepare(service: AssessmentService, count: int) -> list[Pending]:
     for n in range(count):
         student = {"studentId": f"s{n}", "name": "Bench", "email": "b@example.com"}
         command = StartVerification(student=student, skills=[REACT])
-        record_id = service.start_verification(BENCH, command, None).record_verification_id
-        service.generate_questions(BENCH, GenerateQuestions(record_id), None)
+        record_id = service.execute(start_verification, BENCH, command, None).record_verification_id
+        service.execute(generate_questions, BENCH, GenerateQuestions(record_id), None)
         sheet = answer_sheet(service, record_id, n % 11)
         pending.append((record_id, [(a["questionId"], a["selectedAnswer"]) for a in sheet]))
     return pending
@@ -99,7 +102,7 @@ def prepare(service: AssessmentService, count: int) -> list[Pending]:
 
 def submit(service: AssessmentService, record: Pending) -> float:
     """Submit a record's answers; return the monotonic time of the response."""
-    service.submit_answers(BENCH, SubmitAnswers(record[1], record[0]), None)
+    service.execute(submit_answers, BENCH, SubmitAnswers(record[1], record[0]), None)
     return time.monotonic()
 
 

@@ -22,6 +22,9 @@ import msgspec
 import psycopg
 
 from api.bootstrap import bootstrap
+from application.handlers.generate_questions import generate_questions
+from application.handlers.start_verification import start_verification
+from application.handlers.submit_answers import submit_answers
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers
 from application.service import AssessmentService
 from application.settings import from_env
@@ -247,14 +250,14 @@ def layer_client(service: AssessmentService, key: str, deadline: float) -> int:
     commands = 0
     while time.monotonic() < deadline:
         tenant = service.access.authenticate(key)
-        started = service.start_verification(
-            tenant, StartVerification(student=STUDENT, skills=SKILLS), None
+        started = service.execute(
+            start_verification, tenant, StartVerification(student=STUDENT, skills=SKILLS), None
         )
         session = service.access.authenticate(started.session_token)
-        generated = service.generate_questions(session, GenerateQuestions(), None)
+        generated = service.execute(generate_questions, session, GenerateQuestions(), None)
         session = service.access.authenticate(started.session_token)
         answers = [(question["questionId"], 0) for question in generated.questions]
-        service.submit_answers(session, SubmitAnswers(answers=answers), None)
+        service.execute(submit_answers, session, SubmitAnswers(answers=answers), None)
         commands += 3
     return commands
 

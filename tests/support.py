@@ -11,6 +11,9 @@ from typing import Any
 from uuid import UUID
 
 from api.bootstrap import bootstrap, seed_banks
+from application.handlers.generate_questions import generate_questions
+from application.handlers.start_verification import start_verification
+from application.handlers.submit_answers import submit_answers
 from application.messages import (
     GenerateQuestions,
     StartVerification,
@@ -93,13 +96,13 @@ def take_attempt(
             skills=list(skills),
             callback_webhook_url=callback,
         )
-        record_id = service.start_verification(ACME, command, None).record_verification_id
-    service.generate_questions(ACME, GenerateQuestions(record_id), None)
+        record_id = service.execute(start_verification, ACME, command, None).record_verification_id
+    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     answers = [
         (answer["questionId"], answer["selectedAnswer"])
         for answer in answer_sheet(service, record_id, correct)
     ]
-    service.submit_answers(ACME, SubmitAnswers(answers, record_id), None)
+    service.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
     return record_id
 
 

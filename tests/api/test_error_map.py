@@ -14,6 +14,7 @@ from litestar.testing import TestClient
 from psycopg import sql
 
 from api.app import create_app
+from application.handlers.generate_questions import generate_questions
 from application.messages import GenerateQuestions
 from tests.api.test_errors import GENERATE, VERIFY, VERIFY_BODY, assert_error, post, start
 from tests.support import ACME, Clock, make_service
@@ -41,7 +42,7 @@ def test_a_command_that_lost_a_race_is_a_conflict_and_records_nothing(sqlite_url
     with TestClient(create_app(service)) as client:
         record = start(client, key)
         rival = GenerateQuestions(record.record_id)
-        clock.rival = lambda: service.generate_questions(ACME, rival, None)
+        clock.rival = lambda: service.execute(generate_questions, ACME, rival, None)
         response = post(client, GENERATE, key, {"recordVerificationId": record.record_id})
         assert_error(response, 409, "CONFLICT")
         events = service.history(None, record.record_id, None).events

@@ -10,7 +10,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.messages import Idempotency, tenant_of
+from application.handlers.register_webhook import register_webhook as register
+from application.messages import Idempotency, RegisterWebhook, tenant_of
 from application.service import AssessmentService
 from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
 
@@ -177,7 +178,9 @@ def test_racing_registrations_with_one_idempotency_key_make_one_endpoint(
     once = Idempotency(key="race", fingerprint="same body")
     with ThreadPoolExecutor(8) as pool:
         answers = list(
-            pool.map(lambda _: service.register_webhook(caller, PUBLIC, None, once), range(8))
+            pool.map(
+                lambda _: service.execute(register, caller, RegisterWebhook(PUBLIC), once), range(8)
+            )
         )
     assert len({answer.id for answer in answers}) == 1
     assert len({answer.secret for answer in answers}) == 1

@@ -21,6 +21,9 @@ from kafka.admin import NewTopic
 from standardwebhooks.webhooks import Webhook
 
 from api.bootstrap import open_migrated
+from application.handlers.generate_questions import generate_questions
+from application.handlers.start_verification import start_verification
+from application.handlers.submit_answers import submit_answers
 from application.messages import (
     GenerateQuestions,
     StartVerification,
@@ -164,12 +167,12 @@ def student(name: str) -> dict[str, str]:
 def submit(service: AssessmentService, who: dict[str, str], correct: int) -> tuple[str, Submitted]:
     """verify → generate → submit (10 questions, `correct` of them right)."""
     started = StartVerification(student=who, skills=[REACT])
-    record_id = service.start_verification(ACME, started, None).record_verification_id
-    service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    record_id = service.execute(start_verification, ACME, started, None).record_verification_id
+    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     answers = [
         (a["questionId"], a["selectedAnswer"]) for a in answer_sheet(service, record_id, correct)
     ]
-    return record_id, service.submit_answers(ACME, SubmitAnswers(answers, record_id), None)
+    return record_id, service.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
 
 
 def stored_events(service: AssessmentService) -> int:

@@ -23,6 +23,9 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from api.bootstrap import open_migrated
+from application.handlers.generate_questions import generate_questions
+from application.handlers.start_verification import start_verification
+from application.handlers.submit_answers import submit_answers
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers
 from application.service import AssessmentService
 from application.settings import Settings
@@ -71,14 +74,14 @@ def flow(service: AssessmentService, rng: random.Random, tally: Tally) -> None:
     student = {**STUDENT, "studentId": f"stu_{rng.randrange(STUDENTS)}"}
     skills = rng.choice([[REACT], [PYTHON], [REACT, PYTHON]])
     command = StartVerification(student=student, skills=skills)
-    record_id = service.start_verification(ACME, command, None).record_verification_id
+    record_id = service.execute(start_verification, ACME, command, None).record_verification_id
     tally.records.append(record_id)
     tally.skill_rows += [f"{student['studentId']}/{skill['skillId']}" for skill in skills]
     for _ in range(rng.choice([1, 2])):
-        service.generate_questions(ACME, GenerateQuestions(record_id), None)
+        service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
         sheet = answer_sheet(service, record_id, rng.randrange(11))
         answers = [(answer["questionId"], answer["selectedAnswer"]) for answer in sheet]
-        submitted = service.submit_answers(ACME, SubmitAnswers(answers, record_id), None)
+        submitted = service.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
         tally.submits += 1
         if submitted.result.passed:
             tally.passes += 1

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from application.handlers.generate_questions import generate_questions
+from application.handlers.start_verification import start_verification
+from application.handlers.submit_answers import submit_answers
 from application.messages import (
     GenerateQuestions,
     Idempotency,
@@ -38,7 +41,7 @@ class RaceClock(Clock):
 
 def start(service: AssessmentService) -> str:
     command = StartVerification(student=STUDENT, skills=[REACT])
-    return service.start_verification(ACME, command, None).record_verification_id
+    return service.execute(start_verification, ACME, command, None).record_verification_id
 
 
 def sheet(service: AssessmentService, record_id: str, correct: int) -> SubmitAnswers:
@@ -56,16 +59,16 @@ def test_a_reopened_store_holds_the_whole_history(store_url: str, clock: Clock) 
     service = make_service(store_url, clock)
     key = service.access.issue_key("acme", "live")
     record_id = start(service)
-    service.generate_questions(ACME, GenerateQuestions(record_id), None)
-    service.submit_answers(ACME, sheet(service, record_id, 2), None)
-    service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+    service.execute(submit_answers, ACME, sheet(service, record_id, 2), None)
+    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     before = service.history(ACME, record_id, None)
     service.store.close()
 
     reopened = make_service(store_url, clock)
     assert reopened.history(ACME, record_id, None) == before
     assert reopened.access.authenticate(key) == ACME
-    submitted = reopened.submit_answers(ACME, sheet(reopened, record_id, 10), None)
+    submitted = reopened.execute(submit_answers, ACME, sheet(reopened, record_id, 10), None)
     assert (submitted.result.attempt_number, submitted.result.passed) == (2, True)
     reopened.store.close()
 
@@ -74,10 +77,10 @@ def test_history_as_of_a_moment_folds_only_what_had_happened(store_url: str, clo
     service = make_service(store_url, clock)
     record_id = start(service)
     clock.advance(minutes=1)
-    service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     between = clock.advance(minutes=1)
     clock.advance(minutes=1)
-    service.submit_answers(ACME, sheet(service, record_id, 1), None)
+    service.execute(submit_answers, ACME, sheet(service, record_id, 1), None)
 
     then = service.history(ACME, record_id, between)
     assert [e["type"] for e in then.events] == ["VerificationStarted", "QuestionsGenerated"]
@@ -93,13 +96,13 @@ def test_racing_submits_record_exactly_one_attempt(store_url: str, same_key: boo
     clock = RaceClock()
     service = make_service(store_url, clock)
     record_id = start(service)
-    service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     command = sheet(service, record_id, 10)
     idempotency = Idempotency(key="k1", fingerprint="f") if same_key else None
 
     def submit() -> Submitted | Exception:
         try:
-            return service.submit_answers(ACME, command, idempotency)
+            return service.execute(submit_answers, ACME, command, idempotency)
         except Conflict as error:
             return error
 
@@ -123,17 +126,17 @@ def test_an_idempotent_command_replays_after_a_restart(store_url: str, clock: Cl
     service = make_service(store_url, clock)
     idempotency = Idempotency(key="start-1", fingerprint="same")
     command = StartVerification(student=STUDENT, skills=[REACT])
-    first = service.start_verification(ACME, command, idempotency)
+    first = service.execute(start_verification, ACME, command, idempotency)
     service.store.close()
     reopened = make_service(store_url, clock)
-    assert reopened.start_verification(ACME, command, idempotency) == first
+    assert reopened.execute(start_verification, ACME, command, idempotency) == first
     reopened.store.close()
 
 
 def test_an_import_replaces_the_bank_but_drawn_sets_stay(store_url: str, clock: Clock) -> None:
     service = make_service(store_url, clock)
     record_id = start(service)
-    drawn = service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    drawn = service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     replacement = parse_bank(
         b'{"skillId": "skill_001", "name": "React", "questions": ['
         b'{"question": "New?", "options": ["yes", "no"], "answer": 0}]}'
@@ -142,10 +145,10 @@ def test_an_import_replaces_the_bank_but_drawn_sets_stay(store_url: str, clock: 
     assert [b["questions"] for b in service.banks.list_banks() if b["skillId"] == "skill_001"] == [
         1
     ]
-    again = service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    again = service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     assert again.questions == drawn.questions
-    service.submit_answers(ACME, sheet(service, record_id, 0), None)
-    fresh = service.generate_questions(ACME, GenerateQuestions(record_id), None)
+    service.execute(submit_answers, ACME, sheet(service, record_id, 0), None)
+    fresh = service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     assert [q["question"] for q in fresh.questions] == ["New?"]
     service.store.close()
 

@@ -11,6 +11,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
+from application.handlers.start_verification import start_verification
 from application.messages import StartVerification, TenantCaller
 from application.service import AssessmentService
 from domain.assessment import Assessment
@@ -59,7 +60,9 @@ def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock
         service, skills=(REACT, PYTHON), correct=2, student="stu_1"
     )  # a later fail keeps stu_1 verified
     attempt(service, correct=1, student="stu_2")
-    service.start_verification(ACME, StartVerification(student=STUDENT, skills=[REACT]), None)
+    service.execute(
+        start_verification, ACME, StartVerification(student=STUDENT, skills=[REACT]), None
+    )
     read = ReadSide(service.store)
     assert read.status()["record_view"]["lag"] > 0
 
@@ -202,8 +205,8 @@ def test_an_event_a_view_cannot_apply_is_set_aside_with_its_records_later_events
 
 
 def test_events_of_a_set_aside_record_stored_later_wait_too(service: AssessmentService) -> None:
-    record_id = service.start_verification(
-        ACME, StartVerification(student=STUDENT, skills=[REACT, PYTHON]), None
+    record_id = service.execute(
+        start_verification, ACME, StartVerification(student=STUDENT, skills=[REACT, PYTHON]), None
     ).record_verification_id
     model = BrokenFor({record_id[-32:]})
     catch_up(open_live_view(service.store, model), until=lambda: True)
@@ -238,7 +241,9 @@ def test_an_event_that_does_not_decode_is_set_aside_and_the_views_go_on(
 def test_batches_of_any_mix_of_events_apply(service: AssessmentService) -> None:
     """One event at a time, so that some batches hold no Scored and some nothing new."""
     attempt(service, correct=6)
-    service.start_verification(ACME, StartVerification(student=STUDENT, skills=[REACT]), None)
+    service.execute(
+        start_verification, ACME, StartVerification(student=STUDENT, skills=[REACT]), None
+    )
     read = ReadSide(service.store)
     for model in MODELS.values():
         view = open_live_view(service.store, model)
@@ -255,14 +260,15 @@ def test_a_record_postgresql_cannot_store_is_set_aside_and_other_tenants_flow(
     """The probe's finding: a NUL in a student id (stored before the API refused it) stopped
     both views for every tenant, and a rebuild failed on it."""
     service = make_service(pg_url, clock)
-    nul = service.start_verification(
+    nul = service.execute(
+        start_verification,
         ACME,
         StartVerification(student={**STUDENT, "studentId": "nul\u0000id"}, skills=[REACT]),
         None,
     ).record_verification_id
     other = TenantCaller(tenant="globex", mode="live", session_key=b"globex")
-    fine = service.start_verification(
-        other, StartVerification(student=STUDENT, skills=[REACT]), None
+    fine = service.execute(
+        start_verification, other, StartVerification(student=STUDENT, skills=[REACT]), None
     ).record_verification_id
     stopping = threading.Event()
     threads = start_projector(service.store, stopping)

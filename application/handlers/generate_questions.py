@@ -1,0 +1,36 @@
+"""POST /assessment/generate: draw the next attempt's questions, or return the pending set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from application.messages import Caller, Generated, GenerateQuestions
+from application.service import AssessmentService, Handler
+from domain.questions import draw
+
+
+def decide(
+    service: AssessmentService, caller: Caller, command: GenerateQuestions
+) -> tuple[Generated, list[Aggregate]]:
+    """The record's pending questions, drawn now if it has none."""
+    assessment = service.record_of(caller, command.record_verification_id)
+
+    def drawn() -> list[Any]:
+        banks = [service.banks.bank(skill["skillId"]) for skill in assessment.skills]
+        return draw(banks, service.settings.questions_per_attempt, service.rng)
+
+    already = assessment.generate(drawn, service.clock())
+    questions = [question.public() for question in assessment.question_set or []]
+    generated = Generated(
+        record_verification_id=assessment.record_verification_id,
+        attempt_number=assessment.attempt_number,
+        total_questions=len(questions),
+        questions=questions,
+        already_generated=already,
+    )
+    return generated, [assessment]
+
+
+generate_questions = Handler(Generated, decide)

@@ -1,0 +1,19 @@
+"""POST /webhooks/callback-secret/rotate: replace the tenant's callback secret."""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+from application.messages import Caller, RotateCallbackSecret, Secret, tenant_of
+from application.service import AssessmentService, Handler
+
+
+def decide(
+    service: AssessmentService, caller: Caller, _: RotateCallbackSecret
+) -> tuple[Secret, list[Aggregate]]:
+    """The new secret, and the tenant's webhooks with it."""
+    secret, webhooks = service.webhooks.rotation(tenant_of(caller))
+    return secret, [webhooks]
+
+
+rotate_callback_secret = Handler(Secret, decide, tenant_only=True)

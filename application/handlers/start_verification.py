@@ -1,0 +1,47 @@
+"""POST /verify: start verifying a student's skills, each of which must have a bank."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from eventsourcing.domain import Aggregate
+
+from application.access import digest, new_session_token
+from application.messages import Caller, Started, StartVerification, tenant_of
+from application.service import AssessmentService, Handler
+from domain.assessment import Assessment, iso
+
+
+def decide(
+    service: AssessmentService, caller: Caller, command: StartVerification
+) -> tuple[Started, list[Aggregate]]:
+    """A new record with its session token, derived from the tenant's key."""
+    tenant = tenant_of(caller)
+    service.banks.check_banked(command.skills)
+    if command.callback_webhook_url:
+        service.check_target(command.callback_webhook_url, "callbackWebhookUrl")
+    now = service.clock()
+    expires_at = now + timedelta(seconds=service.settings.session_ttl_seconds)
+    aggregate_id = service.new_id()
+    token = new_session_token(tenant.session_key, aggregate_id)
+    assessment = Assessment.start(
+        id=aggregate_id,
+        at=now,
+        tenant=tenant.tenant,
+        mode=tenant.mode,
+        student=command.student,
+        skills=command.skills,
+        callback_webhook_url=command.callback_webhook_url,
+        session_token_hash=digest(token),
+        session_expires_at=expires_at,
+    )
+    started = Started(
+        record_verification_id=assessment.record_verification_id,
+        session_token=token,
+        expires_at=iso(expires_at),
+        expires_in=service.settings.session_ttl_seconds,
+    )
+    return started, [assessment]
+
+
+start_verification = Handler(Started, decide, tenant_only=True)

@@ -1,0 +1,36 @@
+"""POST /assessment/submit: score every answer of the pending attempt at once."""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+from application.messages import AttemptResult, Caller, SubmitAnswers, Submitted
+from application.service import AssessmentService, Handler
+from domain.scoring import result_message
+
+
+def decide(
+    service: AssessmentService, caller: Caller, command: SubmitAnswers
+) -> tuple[Submitted, list[Aggregate]]:
+    """The scored attempt: the skills verified (and the record locked) or rejected."""
+    assessment = service.record_of(caller, command.record_verification_id)
+    assessment.submit(command.answers, service.clock())
+    attempt = assessment.attempts[-1]
+    submitted = Submitted(
+        record_verification_id=assessment.record_verification_id,
+        result=AttemptResult(
+            score=attempt["score"],
+            passed=attempt["passed"],
+            attempt_number=attempt["attemptNumber"],
+            correct_answers=attempt["correctAnswers"],
+            total_questions=attempt["totalQuestions"],
+            message=result_message(attempt["passed"], attempt["score"]),
+        ),
+        verified_skills=[dict(skill) for skill in assessment.skill_status.values()],
+        skills_updated=assessment.skills_updated,
+        webhook=service.webhook_status(assessment),
+    )
+    return submitted, [assessment]
+
+
+submit_answers = Handler(Submitted, decide)
