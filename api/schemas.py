@@ -13,8 +13,10 @@ from application.messages import Generated, Started, Submitted
 Data = TypeVar("Data")
 
 # No control characters (U+0000-U+001F, U+007F) and no lone surrogates: what a reader,
-# PostgreSQL's text or an email header cannot take back. msgspec searches the pattern.
-PRINTABLE = r"^[^\x00-\x1f\x7f\ud800-\udfff]*$"
+# PostgreSQL's text or an email header cannot take back. msgspec searches the pattern with
+# Python's `re`, whose `$` also matches before a final line break: END refuses that one.
+END = r"$(?!\n)"
+PRINTABLE = rf"^[^\x00-\x1f\x7f\ud800-\udfff]*{END}"
 
 
 def plain(reason: str) -> str:
@@ -39,10 +41,12 @@ Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTAB
 _ADDRESS_PART = r"[^@\s\x00-\x1f\x7f\ud800-\udfff]+"
 Email = Annotated[
     str,
-    msgspec.Meta(pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$", max_length=254),
+    msgspec.Meta(
+        pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}{END}", max_length=254
+    ),
 ]
 Url = Annotated[
-    str, msgspec.Meta(pattern=r"^https?://[^\s\x00-\x1f\x7f\ud800-\udfff]+$", max_length=2048)
+    str, msgspec.Meta(pattern=rf"^https?://[^\s\x00-\x1f\x7f\ud800-\udfff]+{END}", max_length=2048)
 ]
 
 

@@ -83,6 +83,55 @@ def test_text_with_control_characters_is_refused_and_nothing_is_stored(
 
 
 @pytest.mark.parametrize(
+    ("path", "field", "body"),
+    [
+        (f"{API}/verify", "student.studentId", verify_body(studentId="stu_1\n")),
+        (f"{API}/verify", "student.name", verify_body(name="Ada\n")),
+        (f"{API}/verify", "student.email", verify_body(email="ada@example.com\n")),
+        (
+            f"{API}/verify",
+            "skills[0].name",
+            {"student": STUDENT, "skills": [{**REACT, "name": "R\n"}]},
+        ),
+        (
+            f"{API}/verify",
+            "callbackWebhookUrl",
+            {**verify_body(), "callbackWebhookUrl": "https://x.example/\n"},
+        ),
+        (f"{API}/webhooks", "url", {"url": "https://x.example/\n"}),
+        (f"{API}/assessment/generate", "recordVerificationId", {"recordVerificationId": "v\n"}),
+    ],
+)
+def test_a_trailing_line_break_is_refused_and_nothing_is_stored(
+    hostile: tuple[TestClient[Litestar], AssessmentService, str], path: str, field: str, body: Any
+) -> None:
+    """A pattern's `$` also matches before a final line break, in Python's regular
+    expressions (so in msgspec's): the guard must not end with it."""
+    client, service, key = hostile
+    before = head(service)
+    assert_refused(client.post(path, json=body, headers={"x-api-key": key}), field)
+    assert head(service) == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{API}/verifications?studentId=stu_1%0A",
+        f"{API}/verifications?cursor=x%0A",
+        f"{API}/verifications/ver_live_x/history?asOf=2026-01-01%0A",
+        f"{API}/students/stu_1%0A/skills",
+        f"{API}/verifications/ver_live_x%0A",
+        f"{API}/webhooks/whe_x%0A/deliveries",
+    ],
+)
+def test_a_trailing_line_break_in_a_query_value_or_path_id_is_refused(
+    hostile: tuple[TestClient[Litestar], AssessmentService, str], path: str
+) -> None:
+    client, _, key = hostile
+    assert_refused(client.get(path, headers={"x-api-key": key}))
+
+
+@pytest.mark.parametrize(
     ("field", "body"),
     [
         ("student.studentId", verify_body(studentId="s" * 129)),
