@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+BANKS = Path(__file__).resolve().parents[1] / "application" / "banks"
+
 
 def free_port() -> int:
     """A loopback port nobody listens on right now."""
@@ -35,6 +37,12 @@ def assess(*args: str, env: dict[str, str] | None = None) -> str:
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+def prepare(env: dict[str, str]) -> str:
+    """Import the React bank and create a tenant key with the CLI, as an operator does."""
+    assess("questions", "import", str(BANKS / "skill_001.json"), env=env)
+    return assess("keys", "create", "--tenant", "acme", env=env).splitlines()[-1]
 
 
 @contextmanager

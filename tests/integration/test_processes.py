@@ -13,16 +13,8 @@ import httpx
 import pytest
 
 from tests.pgserver import fresh_database, outage, private_server
-from tests.processes import assess, server
+from tests.processes import assess, prepare, server
 from tests.support import REACT, STUDENT
-
-BANKS = Path(__file__).resolve().parents[2] / "application" / "banks"
-
-
-def prepare(env: dict[str, str]) -> str:
-    """Import the React bank and create a tenant key with the CLI, as an operator does."""
-    assess("questions", "import", str(BANKS / "skill_001.json"), env=env)
-    return assess("keys", "create", "--tenant", "acme", env=env).splitlines()[-1]
 
 
 def start(http: httpx.Client, key: str) -> tuple[str, str]:
