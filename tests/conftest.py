@@ -75,3 +75,14 @@ def client(service: AssessmentService) -> Iterator[TestClient]:  # type: ignore[
 def tenant_key(service: AssessmentService) -> str:
     """A live key of tenant acme."""
     return service.access.issue_key("acme", "live")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show the figures a test recorded as its `summary` (the hostile-input run's count of
+    cases and server errors), also from xdist's workers."""
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) == "call":
+                for name, value in report.user_properties:
+                    if name == "summary":
+                        terminalreporter.write_line(f"{report.nodeid}: {value}")
