@@ -144,11 +144,23 @@ def with_token(request: Request, at: tuple[Any, ...], token: bytes) -> Request:
     return replace(request, body=raw)
 
 
+def duplicated(request: Request, token: bytes) -> Iterator[Request]:
+    """The body with each of its keys given twice, the token before and after the value."""
+    raw = json.dumps(request.body).encode()
+    for key in request.body:
+        field = json.dumps(key).encode() + b": " + token
+        yield replace(request, body=b"{" + field + b", " + raw[1:])
+        yield replace(request, body=raw[:-1] + b", " + field + b"}")
+
+
 def mutations(request: Request) -> Iterator[Request]:
-    """Every token at every place of a request's body; then bodies and content types."""
+    """Every token at every place of a request's body, every key twice with a few tokens;
+    then bodies and content types."""
     for at in [(), *locations(request.body)]:
         for token in TOKENS.values():
             yield with_token(request, at, token)
+    for name in ["nul", "lone high surrogate", "10**5000", "deep nesting"]:
+        yield from duplicated(request, TOKENS[name])
     for raw in BODIES.values():
         yield replace(request, body=raw)
     for content_type in CONTENT_TYPES:
