@@ -8,8 +8,6 @@ import threading
 import time
 from functools import partial
 
-from eventsourcing.domain import AggregateEvent
-
 from application.public import ASSESSMENT_TOPICS
 from application.settings import Settings
 from application.store import EventStore
@@ -20,7 +18,7 @@ from consumers.fanout import Fanout
 from consumers.relay import PublicMessages
 from consumers.topic import TRANSIENT, consume
 from infrastructure.deliveries import Deliveries
-from infrastructure.following import Tracker
+from infrastructure.following import Batch, Tracker, UndecodableEvent, follow_log
 from infrastructure.targets import refuse_private
 
 log = logging.getLogger("assess.consumers")
@@ -64,25 +62,31 @@ def embedded(store: EventStore, settings: Settings, stopping: threading.Event) -
     messages = PublicMessages(store)
     tracker = Tracker(store, EMBEDDED_FANOUT)
     start(DeliveryWorker(deliveries, settings).run, stopping)
-    while not stopping.is_set():
-        try:
-            notifications = store.recorder.select_notifications(
-                start=tracker.position() + 1, limit=100, topics=ASSESSMENT_TOPICS
-            )
-            for notification in notifications:
-                event = store.mapper.to_domain_event(notification)
-                assert isinstance(event, AggregateEvent)
-                message, _ = messages.message(event)
-                try:
-                    fanout.handle(message, time.time())
-                    emails.handle(message)
-                except TRANSIENT:
-                    raise
-                except Exception:  # no dead-letter topic here: log it and go on
-                    log.exception("cannot process %s", message["id"])
-                tracker.advance(notification.id)
-            if not notifications:
-                stopping.wait(0.1)
-        except TRANSIENT as error:
-            log.warning("embedded fan-out paused (%r); retrying", error)
-            stopping.wait(1.0)
+
+    def handle(batch: Batch) -> None:
+        for event, _ in batch:
+            message, _ = messages.message(event)
+            try:
+                fanout.handle(message, time.time())
+                emails.handle(message)
+            except TRANSIENT:
+                raise
+            except Exception:  # no dead-letter topic here: log it and go on
+                log.exception("cannot process %s", message["id"])
+        tracker.advance(batch[-1][1])
+
+    def set_aside(error: UndecodableEvent) -> None:
+        log.error("embedded fan-out skips an event it cannot decode: %s", error)
+        tracker.advance(error.position)
+
+    follow_log(
+        store,
+        ASSESSMENT_TOPICS,
+        tracker.position,
+        handle,
+        stopping,
+        paused_by=TRANSIENT,
+        on_pause=lambda error: log.warning("embedded fan-out paused (%r); retrying", error),
+        set_aside=set_aside,
+        limit=100,
+    )

@@ -23,14 +23,13 @@ from application.public import ASSESSMENT_TOPICS, event_id, public_event
 from application.settings import Settings
 from application.store import EventStore
 from domain.assessment import Assessment, record_verification_id
-from infrastructure.following import Batch, Tracker, read_ahead
+from infrastructure.following import Batch, Tracker, follow_log
 
 log = logging.getLogger("assess.relay")
 
 BATCH = 2000
 IDLE_WAIT = 0.05
 SOURCE = "/assess"
-MAX_BACKOFF = 10.0
 
 RELAY = "relay"  # the follower name of its position
 
@@ -48,27 +47,25 @@ class Relay:
     def run(self, stopping: threading.Event, *, drain: bool = False) -> None:
         """Relay until stopped (with drain, until caught up); while Kafka or the store is
         away, retry with backoff, from the last acknowledged position."""
-        backoff = 0.5
         try:
-            while not stopping.is_set():
-                try:
-                    start = self.tracker.position()
-                    for batch in read_ahead(self.store, start, ASSESSMENT_TOPICS, BATCH):
-                        self.settings.beat()
-                        if stopping.is_set() or (drain and not batch):
-                            return
-                        if batch:
-                            self.publish(batch)
-                        else:
-                            stopping.wait(IDLE_WAIT)
-                        backoff = 0.5
-                except (KafkaError, OperationalError, InterfaceError) as error:
-                    log.warning("relay paused (%r); retrying in %.1f s", error, backoff)
-                    self._discard_producer()
-                    stopping.wait(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF)
+            follow_log(
+                self.store,
+                ASSESSMENT_TOPICS,
+                self.tracker.position,
+                self.publish,
+                stopping,
+                until=lambda: drain or stopping.wait(IDLE_WAIT),
+                paused_by=(KafkaError, OperationalError, InterfaceError),
+                on_pause=self._paused,
+                beat=self.settings.beat,
+                limit=BATCH,
+            )
         finally:
             self._discard_producer()
+
+    def _paused(self, error: Exception) -> None:
+        log.warning("relay paused (%r); retrying", error)
+        self._discard_producer()
 
     def publish(self, batch: Batch) -> None:
         """Publish a batch and track its last position once the broker acknowledged all."""

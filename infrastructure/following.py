@@ -3,7 +3,8 @@ position kept by the library's tracking recorders."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
@@ -120,3 +121,50 @@ class Tracker:
         """Record a new position within the caller's transaction (its rows and this commit
         together); a position that is not past the last one raises IntegrityError."""
         self.recorder._insert_tracking(cursor, Tracking(self.key, notification_id))
+
+
+IDLE_WAIT = 0.1
+MAX_BACKOFF = 10.0
+
+
+def follow_log(
+    store: EventStore,
+    topics: Sequence[str],
+    position: Callable[[], int],
+    apply: Callable[[Batch], None],
+    stopping: threading.Event,
+    *,
+    until: Callable[[], bool] | None = None,
+    paused_by: tuple[type[Exception], ...] = (),
+    on_pause: Callable[[Exception], None] = lambda error: None,
+    set_aside: Callable[[UndecodableEvent], None] | None = None,
+    beat: Callable[[], None] = lambda: None,
+    limit: int = 1000,
+) -> None:
+    """The one follow loop of the projector, the relay and the embedded fan-out: read the
+    log after `position()` in batches (the next one read ahead) and `apply` each, which
+    records its last position; when caught up, `until()` says whether to stop (by default,
+    wait a moment and go on). An error in `paused_by` (the store or a broker away) is
+    handed to `on_pause`, and the loop starts again from the recorded position after a
+    backoff. A stored event that does not decode goes to `set_aside` (which records it as
+    handled), or ends the loop when there is none."""
+    backoff = 0.5
+    while not stopping.is_set():
+        try:
+            for batch in read_ahead(store, position(), topics, limit):
+                beat()
+                if stopping.is_set():
+                    return
+                if batch:
+                    apply(batch)
+                    backoff = 0.5
+                elif until() if until else stopping.wait(IDLE_WAIT):
+                    return
+        except UndecodableEvent as error:
+            if set_aside is None:
+                raise
+            set_aside(error)
+        except paused_by as error:
+            on_pause(error)
+            stopping.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)

@@ -12,7 +12,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from application.store import EventStore
 from infrastructure.database import reason
-from infrastructure.following import UndecodableEvent, decoded, read_ahead
+from infrastructure.following import IDLE_WAIT, Batch, UndecodableEvent, decoded, follow_log
 from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter
 from projections.model import ReadModel
 from projections.records import RecordView
@@ -30,7 +30,6 @@ from projections.views import (
 log = logging.getLogger("assess.projections")
 
 MODELS: dict[str, ReadModel] = {model.name: model for model in (RecordView(), SkillView())}
-IDLE_WAIT = 0.1
 
 
 def catch_up(
@@ -43,28 +42,31 @@ def catch_up(
     when nothing is left (or `stopping` is set, between batches). A batch is one
     transaction with its last position; an event that cannot be applied, or does not
     decode, is set aside as a dead letter and the view goes on."""
-    while True:
+
+    def record(batch: Batch) -> None:
         try:
-            for batch in read_ahead(view.store, view.position(), view.model.topics):
-                if stopping is not None and stopping.is_set():
-                    return
-                if not batch:
-                    if until():
-                        return
-                    continue
-                try:
-                    view.record(batch)
-                except (Superseded, OperationalError, InterfaceError):
-                    raise
-                except Exception as error:
-                    why = reason(error)
-                    raise PoisonedView(f"{view.table} cannot record a batch: {why}") from error
-                on_batch(len(batch), batch[-1][1])
-            return
-        except UndecodableEvent as error:
-            log.error("%s set aside an event it cannot decode: %s", view.table, error)
-            view.set_aside_undecodable(error)
-            on_batch(1, error.position)
+            view.record(batch)
+        except (Superseded, OperationalError, InterfaceError):
+            raise
+        except Exception as error:
+            why = reason(error)
+            raise PoisonedView(f"{view.table} cannot record a batch: {why}") from error
+        on_batch(len(batch), batch[-1][1])
+
+    def set_aside(error: UndecodableEvent) -> None:
+        log.error("%s set aside an event it cannot decode: %s", view.table, error)
+        view.set_aside_undecodable(error)
+        on_batch(1, error.position)
+
+    follow_log(
+        view.store,
+        view.model.topics,
+        view.position,
+        record,
+        stopping or threading.Event(),
+        until=until,
+        set_aside=set_aside,
+    )
 
 
 class PoisonedView(Exception):
