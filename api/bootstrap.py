@@ -21,7 +21,7 @@ from consumers.emails import SENT_EMAILS
 from consumers.processes import EMBEDDED_FANOUT
 from consumers.relay import RELAY
 from domain.questions import parse_bank
-from infrastructure.database import create_tables
+from infrastructure.database import create_tables, migration_lock
 from infrastructure.deliveries import DELIVERY_LOG, Deliveries
 from infrastructure.following import Tracker
 from infrastructure.persistence import open_store
@@ -69,11 +69,12 @@ def migrate(store: EventStore) -> None:
     processes starting together): the delivery log, the sent-email log, each view's live
     generation and the followers' positions. The events' own tables are the library's,
     created when the store is opened."""
-    create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS])
-    for model in MODELS.values():
-        open_live_view(store, model)
-    for follower in FOLLOWERS:
-        Tracker(store, follower).create()
+    with migration_lock(store):
+        create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS])
+        for model in MODELS.values():
+            open_live_view(store, model)
+        for follower in FOLLOWERS:
+            Tracker(store, follower).create()
 
 
 def seed_banks(service: AssessmentService) -> list[str]:

@@ -54,3 +54,26 @@ def reason(error: BaseException) -> str:
     if isinstance(error, psycopg.Error) and error.diag.message_primary:
         return f"{type(error).__name__} ({error.sqlstate}): {error.diag.message_primary}"
     return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+# Serialises migrations of processes that start together (a key apart from SCHEMA_LOCK,
+# which the DDL inside a migration takes per transaction on other connections).
+MIGRATION_LOCK = SCHEMA_LOCK + 1
+
+
+@contextmanager
+def migration_lock(store: EventStore) -> Iterator[None]:
+    """Hold PostgreSQL's migration lock for the block, so that processes starting together
+    migrate one after another (creating a view's first generation in two at once can
+    deadlock). SQLite serialises its writers by itself."""
+    if not is_postgres(store):
+        yield
+        return
+    database = datastore(store)
+    assert isinstance(database, PostgresDatastore)
+    with database.get_connection() as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
