@@ -114,24 +114,6 @@ def test_a_trailing_line_break_is_refused_and_nothing_is_stored(
 
 
 @pytest.mark.parametrize(
-    "path",
-    [
-        f"{API}/verifications?studentId=stu_1%0A",
-        f"{API}/verifications?cursor=x%0A",
-        f"{API}/verifications/ver_live_x/history?asOf=2026-01-01%0A",
-        f"{API}/students/stu_1%0A/skills",
-        f"{API}/verifications/ver_live_x%0A",
-        f"{API}/webhooks/whe_x%0A/deliveries",
-    ],
-)
-def test_a_trailing_line_break_in_a_query_value_or_path_id_is_refused(
-    hostile: tuple[TestClient[Litestar], AssessmentService, str], path: str
-) -> None:
-    client, _, key = hostile
-    assert_refused(client.get(path, headers={"x-api-key": key}))
-
-
-@pytest.mark.parametrize(
     ("field", "body"),
     [
         ("student.studentId", verify_body(studentId="s" * 129)),
@@ -201,6 +183,12 @@ def huge_list_cursor() -> str:
         f"{API}/webhooks/callback/deliveries?cursor=9223372036854775808.x",
         f"{API}/webhooks/callback/deliveries?cursor=1%00.x",
         f"{API}/webhooks/whe_%00/deliveries",
+        f"{API}/verifications?studentId=stu_1%0A",
+        f"{API}/verifications?cursor=x%0A",
+        f"{API}/verifications/ver_live_x/history?asOf=2026-01-01%0A",
+        f"{API}/students/stu_1%0A/skills",
+        f"{API}/verifications/ver_live_x%0A",
+        f"{API}/webhooks/whe_x%0A/deliveries",
     ],
 )
 def test_a_malformed_query_value_cursor_or_path_id_is_a_validation_error(
