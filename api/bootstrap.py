@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 from importlib.resources import files
 from uuid import UUID, uuid4
 
@@ -25,7 +24,7 @@ from infrastructure.database import create_tables, migration_lock
 from infrastructure.deliveries import DELIVERY_LOG, Deliveries
 from infrastructure.following import Tracker
 from infrastructure.persistence import open_store
-from infrastructure.targets import refuse_private
+from infrastructure.targets import target_check
 from projections.runner import MODELS
 from projections.views import open_live_view
 
@@ -53,7 +52,7 @@ def bootstrap(
         new_id,
         rng or random.SystemRandom(),
         deliveries=Deliveries(store),
-        check_target=partial(refuse_private, allow_private=settings.webhook_allow_private),
+        check_target=target_check(settings.webhook_allow_private),
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from functools import partial
 
 from application.public import ASSESSMENT_TOPICS
 from application.settings import Settings
@@ -19,7 +18,7 @@ from consumers.relay import PublicMessages
 from consumers.topic import TRANSIENT, consume
 from infrastructure.deliveries import Deliveries
 from infrastructure.following import Batch, Tracker, UndecodableEvent, follow_log
-from infrastructure.targets import refuse_private
+from infrastructure.targets import target_check
 
 log = logging.getLogger("assess.consumers")
 # httpx logs every request's full URL at INFO, and a webhook URL may hold a password or a
@@ -31,7 +30,7 @@ EMBEDDED_FANOUT = "embedded_fanout"  # the follower name of its position
 
 def _fanout(store: EventStore, settings: Settings) -> tuple[Fanout, Deliveries]:
     deliveries = Deliveries(store)
-    check = partial(refuse_private, allow_private=settings.webhook_allow_private)
+    check = target_check(settings.webhook_allow_private)
     return Fanout(store, Webhooks(store, check), deliveries), deliveries
 
 

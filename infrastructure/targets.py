@@ -13,10 +13,12 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable
+from functools import partial
 from urllib.parse import urlsplit
 
 import idna
 
+from application.ports import TargetCheck
 from domain.errors import InvalidInput
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -131,3 +133,9 @@ def refuse_private(
             f"{field}: targets in private, loopback, link-local, shared, unique-local or"
             " other non-public ranges are refused"
         ) from None
+
+
+def target_check(allow_private: bool) -> TargetCheck:
+    """The webhook target check as the use cases take it (application.ports.TargetCheck):
+    refuse_private with the operator's setting."""
+    return partial(refuse_private, allow_private=allow_private)
