@@ -18,6 +18,7 @@ from application.settings import Settings
 from application.store import EventStore
 from consumers.emails import SENT_EMAILS
 from consumers.processes import EMBEDDED_FANOUT
+from consumers.records import DOWNSTREAM_RECORDS, backfill
 from consumers.relay import RELAY
 from domain.questions import parse_bank
 from infrastructure.database import create_tables, migration_lock
@@ -65,11 +66,13 @@ def open_migrated(settings: Settings) -> EventStore:
 
 def migrate(store: EventStore) -> None:
     """Create the tables beside the events that are missing (idempotent, safe to run from
-    processes starting together): the delivery log, the sent-email log, each view's live
-    generation and the followers' positions. The events' own tables are the library's,
+    processes starting together): the delivery log, the sent-email log, the records the
+    consumers know (learning those stored before it), each view's live generation and the
+    followers' positions. The events' own tables are the library's,
     created when the store is opened."""
     with migration_lock(store):
-        create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS])
+        create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS])
+        backfill(store)
         for model in MODELS.values():
             open_live_view(store, model)
         for follower in FOLLOWERS:

@@ -20,8 +20,8 @@ from api.verifications import parse_moment
 from application.settings import from_env
 from application.store import EventStore
 from domain.access import MODES
-from domain.assessment import iso
 from domain.errors import DomainError
+from domain.moments import iso
 from domain.questions import parse_bank
 from infrastructure.persistence import open_store
 from projections.model import ReadModel

@@ -16,11 +16,14 @@ from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
 from api.schemas import Cursor, Envelope, Page, PathId, Url
 from application.handlers.register_webhook import register_webhook
+from application.handlers.remove_webhook import remove_webhook
 from application.handlers.rotate_callback_secret import rotate_callback_secret
 from application.messages import (
     Caller,
     RegisteredEndpoint,
     RegisterWebhook,
+    RemovedEndpoint,
+    RemoveWebhook,
     RotateCallbackSecret,
     Secret,
     tenant_of,
@@ -41,13 +44,6 @@ class Endpoint(msgspec.Struct, frozen=True):
     id: str
     url: str
     events: list[str]
-
-
-class Removed(msgspec.Struct, frozen=True):
-    """An endpoint that was removed."""
-
-    id: str
-    deleted: bool
 
 
 class Try(msgspec.Struct, frozen=True, rename="camel"):
@@ -115,10 +111,10 @@ class WebhooksController(Controller):
         endpoint_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> Envelope[Removed]:
+    ) -> Envelope[RemovedEndpoint]:
         """Remove an endpoint: nothing more is sent to it."""
-        service.webhooks.remove(tenant_of(caller), endpoint_id)
-        return Envelope(data=Removed(id=endpoint_id, deleted=True))
+        command = RemoveWebhook(endpoint_id=endpoint_id)
+        return Envelope(data=service.execute(remove_webhook, caller, command, None))
 
     @get(
         "/callback-secret", responses=ERRORS, operation_id="getCallbackSecret", sync_to_thread=True

@@ -82,6 +82,19 @@ class SubmitAnswers(msgspec.Struct, frozen=True):
     record_verification_id: str | None = None
 
 
+class RemoveWebhook(msgspec.Struct, frozen=True):
+    """Remove one of the caller's tenant's webhook endpoints."""
+
+    endpoint_id: str
+
+
+class RemovedEndpoint(msgspec.Struct, frozen=True):
+    """An endpoint that was removed."""
+
+    id: str
+    deleted: bool
+
+
 class RegisterWebhook(msgspec.Struct, frozen=True):
     """Register a webhook endpoint of the caller's tenant (all event types when None)."""
 

@@ -1,5 +1,5 @@
 """What the use cases need from infrastructure, as interfaces; the composition root
-(infrastructure/bootstrap.py) plugs in the implementations."""
+(api/bootstrap.py) plugs in the implementations."""
 
 from __future__ import annotations
 

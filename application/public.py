@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 from functools import cache
 from typing import Any
-from uuid import NAMESPACE_URL, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.utils import get_topic
 
-from domain.assessment import Assessment, iso
+from application.store import EventStore
+from domain.assessment import Assessment, record_verification_id
+from domain.moments import iso
 
 # The events that leave the service (in their public form): those of the assessments.
 ASSESSMENT_TOPICS = tuple(
@@ -23,6 +26,8 @@ ASSESSMENT_TOPICS = tuple(
         Assessment.Locked,
     )
 )
+STARTED = ASSESSMENT_TOPICS[0]  # a record's first event: tenant, mode, student, callback URL
+SOURCE = "/assess"  # the CloudEvents source of the public messages
 # Base attributes every stored event has, shown as version/occurredAt instead.
 _BASE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 # Secrets that never leave the service: answer keys and session-token hashes.
@@ -93,3 +98,47 @@ def record_summary(assessment: Assessment) -> dict[str, Any]:
         "createdAt": iso(assessment.created_on),
         "updatedAt": iso(assessment.modified_on),
     }
+
+
+class PublicMessages:
+    """Builds the public message of a stored event (what Kafka and the consumers see)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._record_ids: OrderedDict[UUID, str] = OrderedDict()
+
+    def message(self, event: AggregateEvent) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+        """The public message of an event and its CloudEvents binary-mode headers."""
+        public = public_event(event)
+        message = {
+            "id": event_id(event),
+            "recordVerificationId": self._record_id(event),
+            **public,
+        }
+        headers = [
+            ("ce_specversion", b"1.0"),
+            ("ce_id", message["id"].encode()),
+            ("ce_source", SOURCE.encode()),
+            ("ce_type", f"assess.{public['type']}.v1".encode()),
+            ("ce_time", public["occurredAt"].encode()),
+            ("ce_subject", message["recordVerificationId"].encode()),
+            ("content-type", b"application/json"),
+        ]
+        return message, headers
+
+    def _record_id(self, event: AggregateEvent) -> str:
+        """ver_<mode>_<hex>: the mode is in the record's first event, remembered here."""
+        if isinstance(event, Assessment.VerificationStarted):
+            found = record_verification_id(event.mode, event.originator_id)
+        else:
+            found = self._record_ids.get(event.originator_id) or self._load_record_id(event)
+        self._record_ids[event.originator_id] = found
+        self._record_ids.move_to_end(event.originator_id)
+        if len(self._record_ids) > 100_000:
+            self._record_ids.popitem(last=False)
+        return found
+
+    def _load_record_id(self, event: AggregateEvent) -> str:
+        [started] = self.store.repository.event_store.get(event.originator_id, lte=1)
+        assert isinstance(started, Assessment.VerificationStarted)
+        return record_verification_id(started.mode, started.originator_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from eventsourcing.persistence import IntegrityError
@@ -14,6 +14,14 @@ from application.ports import TargetCheck
 from application.store import EventStore
 from domain.errors import WebhookNotFound
 from domain.webhooks import CALLBACK, EVENT_TYPES, TenantWebhooks
+
+
+class Target(NamedTuple):
+    """Where one event is delivered, and the secret that signs it."""
+
+    endpoint_id: str
+    url: str
+    secret: str
 
 
 def new_secret() -> str:
@@ -37,12 +45,6 @@ class Webhooks:
             caller.tenant, caller.mode, new_secret()
         )
 
-    def register(self, caller: TenantCaller, url: str, events: list[str] | None) -> dict[str, Any]:
-        """Register an endpoint now; its secret is in this answer only."""
-        endpoint, webhooks = self.registration(caller, url, events)
-        self.store.save(webhooks)
-        return msgspec.to_builtins(endpoint)  # type: ignore[no-any-return]
-
     def registration(
         self, caller: TenantCaller, url: str, events: list[str] | None
     ) -> tuple[RegisteredEndpoint, TenantWebhooks]:
@@ -60,11 +62,11 @@ class Webhooks:
         found = webhooks.endpoints.values() if webhooks else []
         return [{"id": e["id"], "url": e["url"], "events": e["events"]} for e in found]
 
-    def remove(self, caller: TenantCaller, endpoint_id: str) -> None:
-        """Remove an endpoint."""
+    def removal(self, caller: TenantCaller, endpoint_id: str) -> TenantWebhooks:
+        """The tenant's webhooks with an endpoint removed (to be saved)."""
         webhooks = self._opened(caller)
         webhooks.remove(endpoint_id)
-        self.store.save(webhooks)
+        return webhooks
 
     def callback_secret(self, caller: TenantCaller) -> str:
         """The secret that signs deliveries to records' callbackWebhookUrl."""
@@ -93,6 +95,22 @@ class Webhooks:
         webhooks = self.find(caller.tenant, caller.mode)
         if endpoint_id != CALLBACK and (webhooks is None or endpoint_id not in webhooks.endpoints):
             raise WebhookNotFound(f"no webhook endpoint '{endpoint_id}'")
+
+    def targets(
+        self, tenant: str, mode: str, event_type: str, callback_url: str | None
+    ) -> list[Target]:
+        """Where an event of a tenant's record goes: the endpoints that want its type, and
+        the record's callback URL (signed with the callback secret) if it has one."""
+        webhooks = self.find(tenant, mode)
+        found = [
+            Target(endpoint["id"], endpoint["url"], endpoint["secret"])
+            for endpoint in (webhooks.subscribers(event_type) if webhooks else [])
+        ]
+        if callback_url:
+            # Made when the record started; a record started before that was so gets it now.
+            secret = webhooks.callback_secret if webhooks else self.callback_secret_of(tenant, mode)
+            found.append(Target(CALLBACK, callback_url, secret))
+        return found
 
     def any_for(self, tenant: str, mode: str, event_type: str) -> bool:
         """Whether some registered endpoint of the tenant wants this event type."""

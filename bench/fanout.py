@@ -23,9 +23,16 @@ from kafka.admin import NewTopic
 
 from api.bootstrap import bootstrap, open_migrated, seed_banks
 from application.handlers.generate_questions import generate_questions
+from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
-from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
+from application.messages import (
+    GenerateQuestions,
+    RegisterWebhook,
+    StartVerification,
+    SubmitAnswers,
+    TenantCaller,
+)
 from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
 from application.settings import Settings
@@ -153,7 +160,8 @@ def bench_latency(base_url: str, servers: str, rate: float, seconds: float) -> L
         service = bootstrap(Settings(database_url=url, webhook_allow_private=True))
         try:
             seed_banks(service)
-            service.webhooks.register(BENCH, receiver.url, [COMPLETED])
+            register = RegisterWebhook(url=receiver.url, events=[COMPLETED])
+            service.execute(register_webhook, BENCH, register, None)
             env = {
                 "ASSESS_DATABASE_URL": url,
                 "ASSESS_KAFKA_BOOTSTRAP": servers,

@@ -16,7 +16,7 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 
 from application.settings import Settings
-from domain.assessment import iso
+from domain.moments import iso
 from infrastructure.deliveries import Deliveries, Delivery
 from infrastructure.egress import CheckedTransport, deadline
 

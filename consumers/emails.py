@@ -17,8 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from application.settings import Settings
 from application.store import EventStore
-from consumers.fanout import record_of
-from domain.assessment import Assessment
+from consumers.records import KnownRecords, RecordFacts
 from domain.scoring import result_message
 from infrastructure.database import transaction
 
@@ -54,18 +53,18 @@ def mailbox(address: str) -> Address:
         raise Undeliverable("the student's email address is not one valid mailbox") from None
 
 
-def result_email(message: dict[str, Any], record: Assessment, sender: str) -> EmailMessage:
+def result_email(message: dict[str, Any], record: RecordFacts, sender: str) -> EmailMessage:
     """The email of one scored attempt, in plain text and HTML."""
     data = message["data"]
     names = [one_line(skill["name"]) for skill in data["skills"]]
     skills = ", ".join(names)
-    student = one_line(record.student["name"])
+    student = one_line(record.student_name)
     outcome = "passed" if data["passed"] else "not passed"
     words = result_message(data["passed"], data["score"])
     email = EmailMessage()
     email["Subject"] = f"{skills}: {outcome}, score {data['score']}%"
     email["From"] = sender
-    email["To"] = mailbox(record.student["email"])
+    email["To"] = mailbox(record.student_email)
     email["Date"] = formatdate(localtime=False)
     # Derived from the event: a redelivered event makes the same message, not a new one.
     email["Message-ID"] = f"<{message['id']}@assess>"
@@ -143,23 +142,26 @@ class ResultEmails:
 
     def __init__(self, store: EventStore, settings: Settings) -> None:
         self.store = store
+        self.known = KnownRecords(store)
         self.sender = settings.mail_from
         self.mailer = Mailer(settings)
 
     def handle(self, message: dict[str, Any]) -> None:
-        """Email the student the result of a Scored event, unless already done."""
+        """Learn the record if the event starts it; email the student the result of a
+        Scored event, unless already done."""
+        self.known.learn(message)
         if message["type"] != "Scored":
             return
         with transaction(self.store, commit=False) as sql:
             if sql.one(f"SELECT 1 AS sent FROM {SENT} WHERE event_id = ?", message["id"]):
                 return
-        record = record_of(self.store, message)
+        record = self.known.facts(message)
         self.mailer.send(result_email(message, record, self.sender), message["id"])
         with transaction(self.store) as sql:
             sql.run(
                 f"INSERT INTO {SENT} VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                 message["id"],
-                record.student["email"],
+                record.student_email,
                 formatdate(localtime=False),
             )
         log.info("result email for %s of %s sent", message["id"], message["recordVerificationId"])

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import msgspec
 
-from application.store import EventStore
 from application.webhooks import Webhooks
-from domain.assessment import Assessment
+from consumers.records import KnownRecords, RecordFacts
 from domain.scoring import result_message
-from domain.webhooks import CALLBACK
 from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
-
-
-def record_of(store: EventStore, message: dict[str, Any]) -> Assessment:
-    """The record a public message is about (LookupError if the store has none)."""
-    record = store.find(Assessment, UUID(message["recordVerificationId"][-32:]))
-    if record is None:
-        raise LookupError(f"no record {message['recordVerificationId']}")
-    return record
 
 
 def webhook_type(message: dict[str, Any]) -> str | None:
@@ -32,10 +21,10 @@ def webhook_type(message: dict[str, Any]) -> str | None:
     return None
 
 
-def webhook_data(message: dict[str, Any], record: Assessment) -> dict[str, Any]:
+def webhook_data(message: dict[str, Any], record: RecordFacts) -> dict[str, Any]:
     """The data of a webhook: for completed, what submit returned plus student.studentId."""
     data = message["data"]
-    student = {"studentId": record.student["studentId"]}
+    student = {"studentId": record.student_id}
     if message["type"] == "QuestionsGenerated":
         return {
             "recordVerificationId": message["recordVerificationId"],
@@ -63,8 +52,8 @@ def webhook_data(message: dict[str, Any], record: Assessment) -> dict[str, Any]:
 class Fanout:
     """Turns public events into queued webhook deliveries, once per target and event."""
 
-    def __init__(self, store: EventStore, webhooks: Webhooks, deliveries: Deliveries) -> None:
-        self.store = store
+    def __init__(self, known: KnownRecords, webhooks: Webhooks, deliveries: Deliveries) -> None:
+        self.known = known
         self.webhooks = webhooks
         self.deliveries = deliveries
 
@@ -73,7 +62,7 @@ class Fanout:
         kind = webhook_type(message)
         if kind is None:
             return []
-        record = record_of(self.store, message)
+        record = self.known.facts(message)
         body = msgspec.json.encode(
             {
                 "id": message["id"],
@@ -82,29 +71,24 @@ class Fanout:
                 "data": webhook_data(message, record),
             }
         ).decode()
-        webhooks = self.webhooks.find(record.tenant, record.mode)
-        targets = [
-            (endpoint["id"], endpoint["url"], endpoint["secret"])
-            for endpoint in (webhooks.subscribers(kind) if webhooks else [])
-        ]
-        if record.callback_webhook_url:
-            secret = self.webhooks.callback_secret_of(record.tenant, record.mode)
-            targets.append((CALLBACK, record.callback_webhook_url, secret))
+        targets = self.webhooks.targets(record.tenant, record.mode, kind, record.callback_url)
         return [
             Delivery(
                 id=new_delivery_id(),
                 tenant=record.tenant,
                 mode=record.mode,
-                endpoint_id=endpoint_id,
-                url=url,
-                secret=secret,
+                endpoint_id=target.endpoint_id,
+                url=target.url,
+                secret=target.secret,
                 event_id=message["id"],
                 type=kind,
                 payload=body,
             )
-            for endpoint_id, url, secret in targets
+            for target in targets
         ]
 
     def handle(self, message: dict[str, Any], now: float) -> int:
-        """Queue the deliveries of one event; return how many were new."""
+        """Learn the record if the event starts it; queue the deliveries of the event;
+        return how many were new."""
+        self.known.learn(message)
         return self.deliveries.enqueue(self.deliveries_for(message), now)

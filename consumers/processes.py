@@ -7,14 +7,14 @@ import logging
 import threading
 import time
 
-from application.public import ASSESSMENT_TOPICS
+from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.settings import Settings
 from application.store import EventStore
 from application.webhooks import Webhooks
 from consumers.delivery import DeliveryWorker
 from consumers.emails import ResultEmails
 from consumers.fanout import Fanout
-from consumers.relay import PublicMessages
+from consumers.records import KnownRecords
 from consumers.topic import TRANSIENT, consume
 from infrastructure.deliveries import Deliveries
 from infrastructure.following import Batch, Tracker, UndecodableEvent, follow_log
@@ -31,7 +31,7 @@ EMBEDDED_FANOUT = "embedded_fanout"  # the follower name of its position
 def _fanout(store: EventStore, settings: Settings) -> tuple[Fanout, Deliveries]:
     deliveries = Deliveries(store)
     check = target_check(settings.webhook_allow_private)
-    return Fanout(store, Webhooks(store, check), deliveries), deliveries
+    return Fanout(KnownRecords(store), Webhooks(store, check), deliveries), deliveries
 
 
 def start(target: object, *args: object) -> threading.Thread:

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from typing import Any
-from uuid import UUID
 
 import msgspec
 from eventsourcing.domain import AggregateEvent
@@ -19,18 +17,15 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from application.public import ASSESSMENT_TOPICS, event_id, public_event
+from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.settings import Settings
 from application.store import EventStore
-from domain.assessment import Assessment, record_verification_id
 from infrastructure.following import Batch, Tracker, follow_log
 
 log = logging.getLogger("assess.relay")
 
 BATCH = 2000
 IDLE_WAIT = 0.05
-SOURCE = "/assess"
-
 RELAY = "relay"  # the follower name of its position
 
 
@@ -103,47 +98,3 @@ class Relay:
         if self._producer is not None:
             self._producer.close(timeout=1)
             self._producer = None
-
-
-class PublicMessages:
-    """Builds the public message of a stored event (what Kafka and the consumers see)."""
-
-    def __init__(self, store: EventStore) -> None:
-        self.store = store
-        self._record_ids: OrderedDict[UUID, str] = OrderedDict()
-
-    def message(self, event: AggregateEvent) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-        """The public message of an event and its CloudEvents binary-mode headers."""
-        public = public_event(event)
-        message = {
-            "id": event_id(event),
-            "recordVerificationId": self._record_id(event),
-            **public,
-        }
-        headers = [
-            ("ce_specversion", b"1.0"),
-            ("ce_id", message["id"].encode()),
-            ("ce_source", SOURCE.encode()),
-            ("ce_type", f"assess.{public['type']}.v1".encode()),
-            ("ce_time", public["occurredAt"].encode()),
-            ("ce_subject", message["recordVerificationId"].encode()),
-            ("content-type", b"application/json"),
-        ]
-        return message, headers
-
-    def _record_id(self, event: AggregateEvent) -> str:
-        """ver_<mode>_<hex>: the mode is in the record's first event, remembered here."""
-        if isinstance(event, Assessment.VerificationStarted):
-            found = record_verification_id(event.mode, event.originator_id)
-        else:
-            found = self._record_ids.get(event.originator_id) or self._load_record_id(event)
-        self._record_ids[event.originator_id] = found
-        self._record_ids.move_to_end(event.originator_id)
-        if len(self._record_ids) > 100_000:
-            self._record_ids.popitem(last=False)
-        return found
-
-    def _load_record_id(self, event: AggregateEvent) -> str:
-        [started] = self.store.repository.event_store.get(event.originator_id, lte=1)
-        assert isinstance(started, Assessment.VerificationStarted)
-        return record_verification_id(started.mode, started.originator_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,16 +17,12 @@ from domain.errors import (
     MissingAnswers,
     NoQuestions,
 )
+from domain.moments import iso
 from domain.questions import DrawnQuestion
 from domain.scoring import has_passed, score_percent
 
 MAX_SKILLS = 10
 VERIFIED_BY = "assessment"
-
-
-def iso(moment: datetime) -> str:
-    """Format a moment as UTC ISO-8601 with milliseconds, as the API shows times."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def record_verification_id(mode: str, aggregate_id: UUID) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from domain.assessment import Assessment, iso, pending_skill, record_verification_id
+from domain.assessment import Assessment, pending_skill, record_verification_id
+from domain.moments import iso
 from infrastructure.following import Batch
 from infrastructure.sql import Sql, dumps
 from projections.model import PoisonEvent, ReadModel

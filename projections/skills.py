@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from domain.assessment import Assessment, iso, record_verification_id
+from domain.assessment import Assessment, record_verification_id
+from domain.moments import iso
 from infrastructure.following import Batch
 from infrastructure.sql import Sql
 from projections.model import PoisonEvent, ReadModel

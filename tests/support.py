@@ -10,12 +10,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from api.bootstrap import bootstrap, seed_banks
 from application.handlers.generate_questions import generate_questions
+from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.messages import (
     GenerateQuestions,
+    RegisterWebhook,
     StartVerification,
     SubmitAnswers,
     TenantCaller,
@@ -104,6 +108,17 @@ def take_attempt(
     ]
     service.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
     return record_id
+
+
+def register_endpoint(
+    service: AssessmentService, url: str, events: list[str] | None = None
+) -> dict[str, Any]:
+    """Register a webhook endpoint of acme, as POST /api/v1/webhooks does; with its secret."""
+    command = RegisterWebhook(url=url, events=events)
+    endpoint: dict[str, Any] = msgspec.to_builtins(
+        service.execute(register_webhook, ACME, command, None)
+    )
+    return endpoint
 
 
 @contextmanager

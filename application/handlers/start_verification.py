@@ -9,7 +9,8 @@ from eventsourcing.domain import Aggregate
 from application.access import digest, new_session_token
 from application.messages import Caller, Started, StartVerification, tenant_of
 from application.service import AssessmentService, Handler
-from domain.assessment import Assessment, iso
+from domain.assessment import Assessment
+from domain.moments import iso
 
 
 def decide(
@@ -20,6 +21,9 @@ def decide(
     service.banks.check_banked(command.skills)
     if command.callback_webhook_url:
         service.check_target(command.callback_webhook_url, "callbackWebhookUrl")
+        # Made now, so that the fan-out only reads it (kept if a later step fails: it is
+        # the tenant's, like the secret GET /webhooks/callback-secret makes on first use).
+        service.webhooks.callback_secret_of(tenant.tenant, tenant.mode)
     now = service.clock()
     expires_at = now + timedelta(seconds=service.settings.session_ttl_seconds)
     aggregate_id = service.new_id()

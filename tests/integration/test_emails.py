@@ -13,10 +13,9 @@ from uuid import uuid4
 import pytest
 from eventsourcing.domain import AggregateEvent
 
-from application.public import ASSESSMENT_TOPICS
+from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.service import AssessmentService
 from consumers.emails import ResultEmails, Undeliverable
-from consumers.relay import PublicMessages
 from domain.assessment import Assessment
 from tests.receivers import smtp_server
 from tests.support import Clock, make_service, take_attempt

@@ -18,7 +18,15 @@ from api.app import create_app
 from application.service import AssessmentService
 from tests.processes import free_port
 from tests.receivers import Mailbox, receiving, smtp_server
-from tests.support import ACME, STUDENT, Clock, fanning_out, make_service, take_attempt
+from tests.support import (
+    ACME,
+    STUDENT,
+    Clock,
+    fanning_out,
+    make_service,
+    register_endpoint,
+    take_attempt,
+)
 
 
 def fanout_service(tmp_path: Path, clock: Clock, **settings: Any) -> AssessmentService:
@@ -39,7 +47,7 @@ def test_a_completed_webhook_is_signed_retried_with_one_id_and_logged(
         fanning_out(service),
         TestClient(create_app(service)) as client,
     ):
-        endpoint = service.webhooks.register(ACME, receiver.url, ["verification.completed"])
+        endpoint = register_endpoint(service, receiver.url, ["verification.completed"])
         record_id = take_attempt(service, 8)
         first, second = receiver.wait_for(2)
         assert first.webhook_id == second.webhook_id
@@ -91,7 +99,7 @@ def test_after_the_last_try_a_delivery_is_failed_and_kept(tmp_path: Path, clock:
         receiving((302, {"location": "http://example.invalid/"})) as receiver,
         fanning_out(service),
     ):
-        endpoint = service.webhooks.register(ACME, receiver.url, None)
+        endpoint = register_endpoint(service, receiver.url)
         take_attempt(service, 10)
         receiver.wait_for(6)  # initiated and completed: 3 tries each (3xx counts as failure)
         items = wait_for_statuses(service, endpoint["id"], {"failed"})
@@ -113,7 +121,7 @@ def wait_for_statuses(
 def test_retry_after_is_honoured(tmp_path: Path, clock: Clock) -> None:
     service = fanout_service(tmp_path, clock)
     with receiving((503, {"retry-after": "2"}), (200, {})) as receiver, fanning_out(service):
-        service.webhooks.register(ACME, receiver.url, ["verification.completed"])
+        register_endpoint(service, receiver.url, ["verification.completed"])
         take_attempt(service, 10)
         first, second = receiver.wait_for(2)
     assert second.at - first.at >= 1.9  # not the 0.3 s of the schedule
@@ -124,7 +132,7 @@ def test_a_private_target_is_refused_at_delivery_unless_allowed(
 ) -> None:
     service = fanout_service(tmp_path, clock)
     with receiving((200, {})) as receiver:
-        endpoint = service.webhooks.register(ACME, receiver.url, ["verification.completed"])
+        endpoint = register_endpoint(service, receiver.url, ["verification.completed"])
         strict = make_service(
             service.settings.store_url,
             clock,

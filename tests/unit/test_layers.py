@@ -62,3 +62,10 @@ def test_each_layer_imports_only_what_it_may(package: str) -> None:
 def test_domain_knows_no_io() -> None:
     io = {"sqlite3", "socket", "http", "urllib", "smtplib", "subprocess", "asyncio"}
     assert {n.split(".")[0] for n in imported_modules("domain")} & io == set()
+
+
+def test_consumers_read_messages_not_the_write_model() -> None:
+    # What a consumer needs of a record comes with the topic (consumers/records.py): of the
+    # domain, it knows the result's words and how to write a moment, no aggregate.
+    domain = {name for name in imported_modules("consumers") if name.split(".")[0] == "domain"}
+    assert domain <= {"domain.scoring", "domain.moments"}

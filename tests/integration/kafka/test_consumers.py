@@ -30,7 +30,7 @@ from tests.kafka_flow import (
     wait_until,
 )
 from tests.receivers import receiving, smtp_server
-from tests.support import ACME
+from tests.support import register_endpoint
 
 
 def test_a_submit_reaches_the_topic_a_signed_webhook_and_one_email(
@@ -38,7 +38,7 @@ def test_a_submit_reaches_the_topic_a_signed_webhook_and_one_email(
 ) -> None:
     ada = student("ada")
     with receiving() as receiver, smtp_server() as (smtp_port, mailbox):
-        endpoint = service.webhooks.register(ACME, receiver.url_for("/hooks"), None)
+        endpoint = register_endpoint(service, receiver.url_for("/hooks"))
         settings = consumer_settings(pg_url, broker, topic, smtp_port)
         started = time.monotonic()
         with running_processes(settings):
@@ -122,8 +122,8 @@ def test_a_broker_outage_delays_webhooks_and_emails_but_loses_and_doubles_nothin
 ) -> None:
     # Every webhook-id is refused once (503) and accepted on its retry.
     with receiving(failures_per_id=1) as receiver, smtp_server() as (smtp_port, mailbox):
-        service.webhooks.register(ACME, receiver.url_for("/all"), None)
-        service.webhooks.register(ACME, receiver.url_for("/completed"), ["verification.completed"])
+        register_endpoint(service, receiver.url_for("/all"))
+        register_endpoint(service, receiver.url_for("/completed"), ["verification.completed"])
         paths = ("/all", "/completed")
         settings = consumer_settings(pg_url, broker, topic, smtp_port)
         students = [student(name) for name in ("cy", "dee", "eve", "fay")]

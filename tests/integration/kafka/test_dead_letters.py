@@ -26,7 +26,7 @@ from tests.kafka_flow import (
     wait_until,
 )
 from tests.receivers import Mailbox, receiving, smtp_server
-from tests.support import ACME
+from tests.support import register_endpoint
 
 
 def test_an_unprocessable_message_is_dead_lettered_and_the_groups_move_on(
@@ -63,7 +63,7 @@ def test_an_unprocessable_message_is_dead_lettered_and_the_groups_move_on(
 
     bea = student("bea")
     with receiving() as receiver, smtp_server() as (smtp_port, mailbox):
-        service.webhooks.register(ACME, receiver.url_for("/hooks"), ["verification.completed"])
+        register_endpoint(service, receiver.url_for("/hooks"), ["verification.completed"])
         settings = consumer_settings(pg_url, broker, topic, smtp_port)
         with running_processes(settings):
             record_id, _ = submit(service, bea, correct=3)

@@ -1,0 +1,104 @@
+"""What the consumers know of each record, learnt from its first message on the topic
+(VerificationStarted: tenant, mode, student, callback URL), so that they never read the
+write model. The topic keeps each record's messages in order, so a record's later events
+always find it here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from application.public import STARTED, PublicMessages
+from application.store import EventStore
+from infrastructure.database import transaction
+from infrastructure.following import UndecodableEvent, decoded
+
+log = logging.getLogger("assess.consumers")
+
+TABLE = "downstream_records"
+DOWNSTREAM_RECORDS = [
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    " record_verification_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, mode TEXT NOT NULL,"
+    " student_id TEXT NOT NULL, student_name TEXT NOT NULL, student_email TEXT NOT NULL,"
+    " callback_url TEXT)"
+]
+COLUMNS = ("tenant", "mode", "student_id", "student_name", "student_email", "callback_url")
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """A record's facts that its webhooks and emails need."""
+
+    tenant: str
+    mode: str
+    student_id: str
+    student_name: str
+    student_email: str
+    callback_url: str | None
+
+
+class KnownRecords:
+    """The records the consumers have seen start (one table shared by every consumer:
+    what each writes is the same)."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    def learn(self, *messages: dict[str, Any]) -> None:
+        """Keep the facts of the records these VerificationStarted messages start (other
+        messages, and records already known, change nothing)."""
+        rows = [_row(message) for message in messages if message["type"] == "VerificationStarted"]
+        if rows:
+            with transaction(self.store) as sql:
+                sql.insert(
+                    TABLE,
+                    ("record_verification_id", *COLUMNS),
+                    rows,
+                    "ON CONFLICT (record_verification_id) DO NOTHING",
+                )
+
+    def facts(self, message: dict[str, Any]) -> RecordFacts:
+        """The facts of the record a message is about (LookupError if it never started
+        here: its first message is past the topic's retention)."""
+        record_id = message["recordVerificationId"]
+        with transaction(self.store, commit=False) as sql:
+            row = sql.one(
+                f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE record_verification_id = ?",
+                record_id,
+            )
+        if row is None:
+            raise LookupError(f"no record {record_id} started on the topic")
+        return RecordFacts(*(row[column] for column in COLUMNS))
+
+
+def _row(message: dict[str, Any]) -> tuple[str | None, ...]:
+    data = message["data"]
+    student = data["student"]
+    return (
+        *(message["recordVerificationId"], data["tenant"], data["mode"]),
+        *(student["studentId"], student["name"], student["email"], data["callbackWebhookUrl"]),
+    )
+
+
+def backfill(store: EventStore, batch: int = 1000) -> None:
+    """Learn every record stored before the table existed (run by migrate while the table
+    is empty: consumers that were past those records' first messages find them here). An
+    event that does not decode is left to the followers, which set it aside."""
+    with transaction(store, commit=False) as sql:
+        if sql.one(f"SELECT 1 AS known FROM {TABLE} LIMIT 1") is not None:
+            return
+    known = KnownRecords(store)
+    messages = PublicMessages(store)
+    start = 1
+    while notifications := store.recorder.select_notifications(
+        start=start, limit=batch, topics=[STARTED]
+    ):
+        found = []
+        for notification in notifications:
+            try:
+                found.append(messages.message(decoded(store, notification))[0])
+            except UndecodableEvent as error:
+                log.error("cannot learn a record from %s", error)
+        known.learn(*found)
+        start = notifications[-1].id + 1

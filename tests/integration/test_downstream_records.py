@@ -1,0 +1,113 @@
+"""The consumers work from the messages alone: what they need of a record (tenant, mode,
+student, callback URL) comes with its first message, never from the write model."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.domain import AggregateEvent
+
+from application.public import ASSESSMENT_TOPICS, PublicMessages
+from application.service import AssessmentService
+from consumers.emails import ResultEmails
+from consumers.fanout import Fanout
+from consumers.records import TABLE, KnownRecords
+from infrastructure.database import transaction
+from infrastructure.deliveries import Deliveries
+from tests.support import ACME, STUDENT, Clock, make_service, take_attempt
+
+CALLBACK_URL = "https://partner.example/hooks/assess"
+
+
+def sqlite_service(path: Path, **settings: Any) -> AssessmentService:
+    return make_service(f"sqlite:///{path / 'assess.sqlite3'}", Clock(), **settings)
+
+
+def public_messages(service: AssessmentService) -> list[dict[str, Any]]:
+    """Every stored assessment event of the service, as the topic carries it."""
+    messages = PublicMessages(service.store)
+    notifications = service.store.recorder.select_notifications(
+        start=1, limit=1000, topics=ASSESSMENT_TOPICS
+    )
+    found = []
+    for notification in notifications:
+        event = service.store.mapper.to_domain_event(notification)
+        assert isinstance(event, AggregateEvent)
+        found.append(messages.message(event)[0])
+    return found
+
+
+def test_webhooks_and_emails_come_from_the_messages_alone(tmp_path: Path) -> None:
+    writer = sqlite_service(tmp_path / "writer", webhook_allow_private=True)
+    record_id = take_attempt(writer, 8, callback=CALLBACK_URL)
+    secret = writer.webhooks.callback_secret(ACME)
+    messages = public_messages(writer)
+    # A consumer with a database of its own: not one event of the record is in it.
+    consumer = sqlite_service(tmp_path / "consumer", outbox_dir=tmp_path / "outbox")
+    stored = consumer.store.recorder.select_notifications(
+        start=1, limit=10, topics=ASSESSMENT_TOPICS
+    )
+    assert stored == []
+    fanout = Fanout(KnownRecords(consumer.store), writer.webhooks, Deliveries(consumer.store))
+    emails = ResultEmails(consumer.store, consumer.settings)
+    for message in messages:
+        fanout.handle(message, 0.0)
+        emails.handle(message)
+
+    queued = Deliveries(consumer.store).claim(0.0, 10, 60.0, 8, {})
+    assert sorted(delivery.type for delivery in queued) == [
+        "verification.completed",
+        "verification.initiated",
+    ]
+    for delivery in queued:
+        target = (delivery.tenant, delivery.mode, delivery.url, delivery.secret)
+        assert target == ("acme", "live", CALLBACK_URL, secret)
+        assert f'"recordVerificationId":"{record_id}"' in delivery.payload
+        assert f'"student":{{"studentId":"{STUDENT["studentId"]}"}}' in delivery.payload
+    [sent] = (tmp_path / "outbox").glob("*.eml")
+    email = message_from_bytes(sent.read_bytes(), policy=policy.default)
+    assert str(email["To"]) == STUDENT["email"]
+    assert "Hello Ada Lovelace," in email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_message_of_a_record_never_started_on_the_topic_is_refused(tmp_path: Path) -> None:
+    writer = sqlite_service(tmp_path / "writer")
+    take_attempt(writer, 8)
+    scored = [m for m in public_messages(writer) if m["type"] == "Scored"]
+    consumer = sqlite_service(tmp_path / "consumer", outbox_dir=tmp_path / "outbox")
+    with pytest.raises(LookupError, match="no record ver_live_"):
+        ResultEmails(consumer.store, consumer.settings).handle(scored[0])
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_migrate_learns_the_records_stored_before_the_table(tmp_path: Path) -> None:
+    service = sqlite_service(tmp_path)
+    first = take_attempt(service, 8, callback=CALLBACK_URL)
+    second = take_attempt(service, 2, student="stu_2")
+    with transaction(service.store) as sql:
+        sql.run(f"DELETE FROM {TABLE}")  # as before the table existed
+
+    reopened = sqlite_service(tmp_path)  # migrates at start
+    known = KnownRecords(reopened.store)
+    learnt = known.facts({"recordVerificationId": first})
+    assert (learnt.tenant, learnt.student_id, learnt.callback_url) == (
+        "acme",
+        "stu_1",
+        CALLBACK_URL,
+    )
+    assert known.facts({"recordVerificationId": second}).student_id == "stu_2"
+
+
+def test_the_callback_secret_is_made_when_a_record_with_a_callback_starts(
+    tmp_path: Path,
+) -> None:
+    service = sqlite_service(tmp_path, webhook_allow_private=True)
+    take_attempt(service, 2)
+    assert service.webhooks.find("acme", "live") is None
+    take_attempt(service, 2, callback=CALLBACK_URL)
+    made = service.webhooks.find("acme", "live")
+    assert made is not None
+    assert service.webhooks.callback_secret(ACME) == made.callback_secret
