@@ -1,4 +1,4 @@
-"""Requests and checks that the API tests share: start, draw, post, and the error envelope."""
+"""Requests and checks that the API tests share: start, draw, submit, read, and the envelope."""
 
 from __future__ import annotations
 
@@ -25,9 +25,17 @@ class Record(NamedTuple):
     session: str
 
 
-def start(client: TestClient[Litestar], tenant_key: str) -> Record:
-    """Start a verification of React."""
-    response = client.post(VERIFY, json=VERIFY_BODY, headers={"x-api-key": tenant_key})
+def start(
+    client: TestClient[Litestar],
+    tenant_key: str,
+    skills: list[dict[str, str]] | None = None,
+    callback: str | None = None,
+) -> Record:
+    """Start a verification (of React unless skills are given); return its id and session."""
+    body: dict[str, Any] = {"student": STUDENT, "skills": skills or [REACT]}
+    if callback is not None:
+        body["callbackWebhookUrl"] = callback
+    response = client.post(VERIFY, json=body, headers={"x-api-key": tenant_key})
     assert response.status_code == 201, response.text
     data = response.json()["data"]
     return Record(data["recordVerificationId"], data["sessionToken"])
@@ -87,3 +95,80 @@ def zero_answers(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def replace_first(answers: list[dict[str, Any]], **fields: Any) -> list[dict[str, Any]]:
     """The answers with fields of the first one replaced."""
     return [{**answers[0], **fields}, *answers[1:]]
+
+
+# -- the flow tests' requests and checks ---------------------------------------------------
+
+
+def generate(
+    client: TestClient[Litestar], credential: str, record_id: str | None = None
+) -> httpx.Response:
+    """POST /assessment/generate, with the record id in the body when given."""
+    body = {} if record_id is None else {"recordVerificationId": record_id}
+    return client.post(f"{API}/assessment/generate", json=body, headers={"x-api-key": credential})
+
+
+def generated(
+    client: TestClient[Litestar], credential: str, record_id: str | None = None
+) -> dict[str, Any]:
+    """The data of a successful generate."""
+    response = generate(client, credential, record_id)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def submit(
+    client: TestClient[Litestar],
+    credential: str,
+    answers: list[dict[str, Any]],
+    record_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST /assessment/submit."""
+    body: dict[str, Any] = {"answers": answers}
+    if record_id is not None:
+        body["recordVerificationId"] = record_id
+    return client.post(
+        f"{API}/assessment/submit", json=body, headers={"x-api-key": credential, **(headers or {})}
+    )
+
+
+def submitted(
+    client: TestClient[Litestar],
+    credential: str,
+    answers: list[dict[str, Any]],
+    record_id: str | None = None,
+) -> dict[str, Any]:
+    """The data of a successful submit."""
+    response = submit(client, credential, answers, record_id)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def history(
+    client: TestClient[Litestar], tenant_key: str, record_id: str, as_of: str | None = None
+) -> dict[str, Any]:
+    """The data of GET /verifications/{id}/history."""
+    params = {} if as_of is None else {"asOf": as_of}
+    response = client.get(
+        f"{API}/verifications/{record_id}/history",
+        params=params,
+        headers={"x-api-key": tenant_key},
+    )
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def error_code(response: httpx.Response) -> tuple[int, str]:
+    """The status and error code of a rejected request."""
+    body = response.json()
+    assert body["success"] is False
+    return response.status_code, body["error"]["code"]
+
+
+def event_types(data: dict[str, Any]) -> list[str]:
+    """The types of the events of a history, in order."""
+    return [event["type"] for event in data["events"]]
