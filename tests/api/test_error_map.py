@@ -16,7 +16,7 @@ from psycopg import sql
 from api.app import create_app
 from application.handlers.generate_questions import generate_questions
 from application.messages import GenerateQuestions
-from tests.api.test_errors import GENERATE, VERIFY, VERIFY_BODY, assert_error, post, start
+from tests.api.http import GENERATE, VERIFY, VERIFY_BODY, assert_error, post, start
 from tests.support import ACME, Clock, make_service
 
 
