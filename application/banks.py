@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from application.store import EventStore
 from domain.banks import CATALOG_ID, BankCatalog, QuestionBank
 from domain.errors import Conflict, InvalidInput
 from domain.questions import Bank
+from domain.values import Skill
 
 # Another process may re-import a bank; a running API sees it within this many seconds
 # (and a bank for a new skill at once, since an unknown skill makes it look again).
@@ -59,15 +61,15 @@ class QuestionBanks:
             raise InvalidInput(f"no question bank for skill '{skill_id}'")
         return bank
 
-    def check_banked(self, skills: list[dict[str, str]]) -> None:
+    def check_banked(self, skills: Sequence[Skill]) -> None:
         """Refuse skills without a bank, naming the first."""
         banked = self._banked()
-        if any(skill["skillId"] not in banked for skill in skills):
+        if any(skill.skill_id not in banked for skill in skills):
             banked = self._banked(fresh=True)
         for position, skill in enumerate(skills):
-            if skill["skillId"] not in banked:
+            if skill.skill_id not in banked:
                 raise InvalidInput(
-                    f"skills[{position}].skillId: no question bank for '{skill['skillId']}'"
+                    f"skills[{position}].skillId: no question bank for '{skill.skill_id}'"
                 )
 
     def _banked(self, *, fresh: bool = False) -> set[str]:

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import msgspec
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.utils import get_topic
 
@@ -49,7 +50,7 @@ def camel(name: str) -> str:
 
 
 def _plain(value: Any) -> Any:
-    return iso(value) if isinstance(value, datetime) else value
+    return iso(value) if isinstance(value, datetime) else msgspec.to_builtins(value)
 
 
 def public_event(event: AggregateEvent) -> dict[str, Any]:
@@ -75,9 +76,9 @@ def public_state(assessment: Assessment | None) -> dict[str, Any]:
         "recordVerificationId": assessment.record_verification_id,
         "status": assessment.status,
         "isLocked": assessment.is_locked,
-        "student": dict(assessment.student),
-        "skills": [dict(skill) for skill in assessment.skill_status.values()],
-        "attempts": [dict(attempt) for attempt in assessment.attempts],
+        "student": msgspec.to_builtins(assessment.student),
+        "skills": msgspec.to_builtins(list(assessment.skill_status.values())),
+        "attempts": msgspec.to_builtins(assessment.attempts),
         "questionSetPending": assessment.question_set is not None,
         "callbackWebhookUrl": assessment.callback_webhook_url,
         "createdAt": iso(assessment.created_on),
@@ -90,11 +91,11 @@ def record_summary(assessment: Assessment) -> dict[str, Any]:
     """A record as GET /verifications/{id} shows it (the record view holds the same)."""
     return {
         "recordVerificationId": assessment.record_verification_id,
-        "studentId": assessment.student["studentId"],
+        "studentId": assessment.student.student_id,
         "status": assessment.status,
         "isLocked": assessment.is_locked,
-        "skills": [dict(skill) for skill in assessment.skill_status.values()],
-        "attempts": [dict(attempt) for attempt in assessment.attempts],
+        "skills": msgspec.to_builtins(list(assessment.skill_status.values())),
+        "attempts": msgspec.to_builtins(assessment.attempts),
         "createdAt": iso(assessment.created_on),
         "updatedAt": iso(assessment.modified_on),
     }

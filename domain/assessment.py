@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -18,8 +17,9 @@ from domain.errors import (
     NoQuestions,
 )
 from domain.moments import iso
-from domain.questions import DrawnQuestion
+from domain.questions import DrawnQuestion, PublicQuestion
 from domain.scoring import has_passed, score_percent
+from domain.values import Answer, Attempt, Skill, SkillOutcome, Student
 
 MAX_SKILLS = 10
 VERIFIED_BY = "assessment"
@@ -38,8 +38,8 @@ class Assessment(Aggregate):
 
         tenant: str
         mode: str
-        student: dict[str, str]
-        skills: list[dict[str, str]]
+        student: Student
+        skills: list[Skill]
         callback_webhook_url: str | None
         session_token_hash: str
         session_expires_at: datetime
@@ -48,18 +48,12 @@ class Assessment(Aggregate):
         """The questions of an attempt were drawn; answer_key is for scoring only."""
 
         attempt_number: int
-        questions: list[dict[str, Any]]
+        questions: list[PublicQuestion]
         answer_key: list[int]
 
         def apply(self, assessment: Assessment) -> None:
             assessment.question_set = [
-                DrawnQuestion(
-                    question_id=question["questionId"],
-                    skill_id=question["skillId"],
-                    question=question["question"],
-                    options=list(question["options"]),
-                    answer=answer,
-                )
+                DrawnQuestion.keyed(question, answer)
                 for question, answer in zip(self.questions, self.answer_key, strict=True)
             ]
 
@@ -67,7 +61,7 @@ class Assessment(Aggregate):
         """The student answered every question of an attempt; the set is used up."""
 
         attempt_number: int
-        answers: list[dict[str, Any]]
+        answers: list[Answer]
 
         def apply(self, assessment: Assessment) -> None:
             assessment.question_set = None
@@ -80,22 +74,25 @@ class Assessment(Aggregate):
         total_questions: int
         score: int
         passed: bool
-        skills: list[dict[str, Any]]
+        skills: list[SkillOutcome]
         skills_updated: int
 
-        def apply(self, assessment: Assessment) -> None:
-            assessment.skill_status = {skill["skillId"]: skill for skill in self.skills}
-            assessment.skills_updated = self.skills_updated
-            assessment.attempts.append(
-                {
-                    "attemptNumber": self.attempt_number,
-                    "score": self.score,
-                    "passed": self.passed,
-                    "correctAnswers": self.correct_answers,
-                    "totalQuestions": self.total_questions,
-                    "submittedAt": iso(self.timestamp),
-                }
+        @property
+        def attempt(self) -> Attempt:
+            """The attempt this scored, as the record lists it."""
+            return Attempt(
+                attempt_number=self.attempt_number,
+                score=self.score,
+                passed=self.passed,
+                correct_answers=self.correct_answers,
+                total_questions=self.total_questions,
+                submitted_at=iso(self.timestamp),
             )
+
+        def apply(self, assessment: Assessment) -> None:
+            assessment.skill_status = {skill.skill_id: skill for skill in self.skills}
+            assessment.skills_updated = self.skills_updated
+            assessment.attempts.append(self.attempt)
 
     class Locked(Aggregate.Event):
         """A passed attempt locked the record against further attempts."""
@@ -109,8 +106,8 @@ class Assessment(Aggregate):
         self,
         tenant: str,
         mode: str,
-        student: dict[str, str],
-        skills: list[dict[str, str]],
+        student: Student,
+        skills: list[Skill],
         callback_webhook_url: str | None,
         session_token_hash: str,
         session_expires_at: datetime,
@@ -122,26 +119,46 @@ class Assessment(Aggregate):
         self.callback_webhook_url = callback_webhook_url
         self.session_token_hash = session_token_hash
         self.session_expires_at = session_expires_at
-        self.skill_status: dict[str, dict[str, Any]] = {
-            skill["skillId"]: pending_skill(skill) for skill in skills
-        }
+        self.skill_status = {skill.skill_id: SkillOutcome.pending(skill) for skill in skills}
         self.question_set: list[DrawnQuestion] | None = None
-        self.attempts: list[dict[str, Any]] = []
+        self.attempts: list[Attempt] = []
         self.skills_updated = 0
         self.is_locked = False
 
     @classmethod
-    def start(cls, *, id: Any, at: datetime, **started: Any) -> Assessment:
+    def start(
+        cls,
+        *,
+        id: UUID,
+        at: datetime,
+        tenant: str,
+        mode: str,
+        student: Student,
+        skills: Sequence[Skill],
+        callback_webhook_url: str | None,
+        session_token_hash: str,
+        session_expires_at: datetime,
+    ) -> Assessment:
         """Start a verification of 1-10 distinct skills."""
-        skills: list[dict[str, str]] = started["skills"]
         if not 1 <= len(skills) <= MAX_SKILLS:
             raise InvalidInput(f"skills: give 1 to {MAX_SKILLS} skills, not {len(skills)}")
         seen: set[str] = set()
         for position, skill in enumerate(skills):
-            if skill["skillId"] in seen:
-                raise InvalidInput(f"skills[{position}].skillId: '{skill['skillId']}' repeats")
-            seen.add(skill["skillId"])
-        return cls._create(cls.VerificationStarted, id=id, timestamp=at, **started)
+            if skill.skill_id in seen:
+                raise InvalidInput(f"skills[{position}].skillId: '{skill.skill_id}' repeats")
+            seen.add(skill.skill_id)
+        return cls._create(
+            cls.VerificationStarted,
+            id=id,
+            timestamp=at,
+            tenant=tenant,
+            mode=mode,
+            student=student,
+            skills=list(skills),
+            callback_webhook_url=callback_webhook_url,
+            session_token_hash=session_token_hash,
+            session_expires_at=session_expires_at,
+        )
 
     @property
     def record_verification_id(self) -> str:
@@ -201,9 +218,9 @@ class Assessment(Aggregate):
             self.AnswersSubmitted,
             timestamp=at,
             attempt_number=attempt_number,
-            answers=[{"questionId": qid, "selectedAnswer": index} for qid, index in answers],
+            answers=[Answer(question_id, selected) for question_id, selected in answers],
         )
-        skills = [self._judged_skill(skill, passed, at) for skill in self.skills]
+        skills = [judged_skill(skill, passed, at) for skill in self.skills]
         self.trigger_event(
             self.Scored,
             timestamp=at,
@@ -214,7 +231,7 @@ class Assessment(Aggregate):
             passed=passed,
             skills=skills,
             skills_updated=sum(
-                skill["status"] != self.skill_status[skill["skillId"]]["status"] for skill in skills
+                skill.status != self.skill_status[skill.skill_id].status for skill in skills
             ),
         )
         if passed:
@@ -241,25 +258,9 @@ class Assessment(Aggregate):
             correct_answers += selected == question.answer
         return correct_answers
 
-    @staticmethod
-    def _judged_skill(skill: dict[str, str], passed: bool, at: datetime) -> dict[str, Any]:
-        return {
-            "skillId": skill["skillId"],
-            "name": skill["name"],
-            "verified": passed,
-            "status": "verified" if passed else "rejected",
-            "verifiedAt": iso(at) if passed else None,
-            "verifiedBy": VERIFIED_BY if passed else None,
-        }
 
-
-def pending_skill(skill: dict[str, str]) -> dict[str, Any]:
-    """A skill's status before any attempt was scored."""
-    return {
-        "skillId": skill["skillId"],
-        "name": skill["name"],
-        "verified": False,
-        "status": "pending",
-        "verifiedAt": None,
-        "verifiedBy": None,
-    }
+def judged_skill(skill: Skill, passed: bool, at: datetime) -> SkillOutcome:
+    """A skill after an attempt scored at `at`: verified if it passed, else rejected."""
+    if passed:
+        return SkillOutcome(skill.skill_id, skill.name, True, "verified", iso(at), VERIFIED_BY)
+    return SkillOutcome(skill.skill_id, skill.name, False, "rejected", None, None)

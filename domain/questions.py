@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -31,6 +31,15 @@ class Bank(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=Tr
     questions: list[BankQuestion]
 
 
+class PublicQuestion(msgspec.Struct, frozen=True, rename="camel"):
+    """A question of an attempt as the student sees it: options in their shown order."""
+
+    question_id: str
+    skill_id: str
+    question: str
+    options: list[str]
+
+
 class DrawnQuestion(msgspec.Struct, frozen=True):
     """A question as shown in one attempt: options in their shuffled order, and the key."""
 
@@ -40,14 +49,16 @@ class DrawnQuestion(msgspec.Struct, frozen=True):
     options: list[str]
     answer: int
 
-    def public(self) -> dict[str, Any]:
+    @classmethod
+    def keyed(cls, question: PublicQuestion, answer: int) -> DrawnQuestion:
+        """A shown question with its answer key."""
+        return cls(
+            question.question_id, question.skill_id, question.question, question.options, answer
+        )
+
+    def public(self) -> PublicQuestion:
         """The question as the student sees it: no answer key."""
-        return {
-            "questionId": self.question_id,
-            "skillId": self.skill_id,
-            "question": self.question,
-            "options": list(self.options),
-        }
+        return PublicQuestion(self.question_id, self.skill_id, self.question, list(self.options))
 
 
 def parse_bank(document: bytes) -> Bank:

@@ -7,8 +7,9 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from domain.assessment import Assessment, pending_skill, record_verification_id
+from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
+from domain.values import SkillOutcome
 from infrastructure.following import Batch
 from infrastructure.sql import Sql, dumps
 from projections.model import PoisonEvent, ReadModel
@@ -73,11 +74,11 @@ class RecordView(ReadModel):
                 "record_verification_id": record_verification_id(event.mode, event.originator_id),
                 "tenant": event.tenant,
                 "mode": event.mode,
-                "student_id": event.student["studentId"],
+                "student_id": event.student.student_id,
                 "student": dumps(event.student),
                 "status": "pending",
                 "is_locked": 0,
-                "skills": dumps([pending_skill(skill) for skill in event.skills]),
+                "skills": dumps([SkillOutcome.pending(skill) for skill in event.skills]),
                 "attempts": "[]",
                 "created_at": at,
                 "updated_at": at,
@@ -92,15 +93,7 @@ class RecordView(ReadModel):
         if isinstance(event, Assessment.QuestionsGenerated):
             row["status"] = "in_progress"
         elif isinstance(event, Assessment.Scored):
-            attempt = {
-                "attemptNumber": event.attempt_number,
-                "score": event.score,
-                "passed": event.passed,
-                "correctAnswers": event.correct_answers,
-                "totalQuestions": event.total_questions,
-                "submittedAt": at,
-            }
-            row["attempts"] = dumps([*json.loads(row["attempts"]), attempt])
+            row["attempts"] = dumps([*json.loads(row["attempts"]), event.attempt])
             row["skills"] = dumps(event.skills)
             row["status"] = "passed" if event.passed else "failed"
         elif isinstance(event, Assessment.Locked):

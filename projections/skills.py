@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from eventsourcing.domain import AggregateEvent
+
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
+from domain.values import SkillOutcome
 from infrastructure.following import Batch
 from infrastructure.sql import Sql
 from projections.model import PoisonEvent, ReadModel
@@ -47,27 +50,14 @@ class SkillView(ReadModel):
         rules commute (pending only fills a gap; a verification stays), so grouping them
         gives what event-by-event order would."""
         started = [e for e, _ in events if isinstance(e, Assessment.VerificationStarted)]
-        records = [(e.originator_id.hex, e.tenant, e.mode, e.student["studentId"]) for e in started]
+        records = [(e.originator_id.hex, e.tenant, e.mode, e.student.student_id) for e in started]
         sql.insert(f"{table}_records", RECORD_COLUMNS, records)
         owners = {record[0]: dict(zip(RECORD_COLUMNS, record, strict=True)) for record in records}
         sql.insert(
             table,
             COLUMNS,
             [
-                (
-                    e.tenant,
-                    e.mode,
-                    e.student["studentId"],
-                    skill["skillId"],
-                    skill["name"],
-                    "pending",
-                    0,
-                    None,
-                    None,
-                    record_verification_id(e.mode, e.originator_id),
-                    iso(e.timestamp),
-                    position,
-                )
+                skill_row(owners[e.originator_id.hex], e, SkillOutcome.pending(skill), position)
                 for e, position in events
                 if isinstance(e, Assessment.VerificationStarted)
                 for skill in e.skills
@@ -83,22 +73,8 @@ class SkillView(ReadModel):
             table,
             COLUMNS,
             settled(
-                (
-                    owner["tenant"],
-                    owner["mode"],
-                    owner["student_id"],
-                    skill["skillId"],
-                    skill["name"],
-                    skill["status"],
-                    int(skill["verified"]),
-                    skill["verifiedAt"],
-                    skill["verifiedBy"],
-                    record_verification_id(owner["mode"], event.originator_id),
-                    iso(event.timestamp),
-                    position,
-                )
+                skill_row(owners[event.originator_id.hex], event, skill, position)
                 for event, position in scored
-                for owner in [owners[event.originator_id.hex]]
                 for skill in event.skills
             ),
             "ON CONFLICT (tenant, mode, student_id, skill_id) DO UPDATE SET"
@@ -109,6 +85,26 @@ class SkillView(ReadModel):
             " updated_at = excluded.updated_at, position = excluded.position"
             " WHERE t.status <> 'verified'",
         )
+
+
+def skill_row(
+    owner: dict[str, Any], event: AggregateEvent, skill: SkillOutcome, position: int
+) -> tuple[Any, ...]:
+    """The row (in COLUMNS order) of a skill's outcome as an event of its record decided it."""
+    return (
+        owner["tenant"],
+        owner["mode"],
+        owner["student_id"],
+        skill.skill_id,
+        skill.name,
+        skill.status,
+        int(skill.verified),
+        skill.verified_at,
+        skill.verified_by,
+        record_verification_id(owner["mode"], event.originator_id),
+        iso(event.timestamp),
+        position,
+    )
 
 
 def settled(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from eventsourcing.domain import AggregateEvent
 
 from application.public import ASSESSMENT_TOPICS, record_summary
 from application.store import EventStore
 from domain.assessment import Assessment
+from domain.values import SkillOutcome
 from projections.queries import ReadSide
 
 Rows = dict[tuple[str, ...], dict[str, Any]]
@@ -29,18 +31,18 @@ def expected_views(store: EventStore) -> tuple[Rows, Rows]:
             record = event.mutate(records.get(event.originator_id))
             assert isinstance(record, Assessment)
             records[event.originator_id] = record
-            student = (record.tenant, record.mode, record.student["studentId"])
+            student = (record.tenant, record.mode, record.student.student_id)
             if isinstance(event, Assessment.VerificationStarted):
                 for skill in event.skills:
                     skills.setdefault(
-                        (*student, skill["skillId"]),
-                        _skill_row(record, record.skill_status[skill["skillId"]]),
+                        (*student, skill.skill_id),
+                        _skill_row(record, record.skill_status[skill.skill_id]),
                     )
             elif isinstance(event, Assessment.Scored):
-                for skill in event.skills:
-                    key = (*student, skill["skillId"])
+                for outcome in event.skills:
+                    key = (*student, outcome.skill_id)
                     if skills[key]["status"] != "verified":
-                        skills[key] = _skill_row(record, skill)
+                        skills[key] = _skill_row(record, outcome)
         position = batch[-1].id
     summaries: Rows = {
         (r.tenant, r.mode, r.record_verification_id): record_summary(r) for r in records.values()
@@ -48,8 +50,8 @@ def expected_views(store: EventStore) -> tuple[Rows, Rows]:
     return summaries, skills
 
 
-def _skill_row(record: Assessment, skill: dict[str, Any]) -> dict[str, Any]:
-    return {**skill, "recordVerificationId": record.record_verification_id}
+def _skill_row(record: Assessment, skill: SkillOutcome) -> dict[str, Any]:
+    return {**msgspec.to_builtins(skill), "recordVerificationId": record.record_verification_id}
 
 
 def actual_views(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import msgspec
 from eventsourcing.domain import Aggregate
 
 from application.messages import Caller, Generated, GenerateQuestions
 from application.service import AssessmentService, Handler
-from domain.questions import draw
+from domain.questions import DrawnQuestion, draw
 
 
 def decide(
@@ -17,12 +16,14 @@ def decide(
     """The record's pending questions, drawn now if it has none."""
     assessment = service.record_of(caller, command.record_verification_id)
 
-    def drawn() -> list[Any]:
-        banks = [service.banks.bank(skill["skillId"]) for skill in assessment.skills]
+    def drawn() -> list[DrawnQuestion]:
+        banks = [service.banks.bank(skill.skill_id) for skill in assessment.skills]
         return draw(banks, service.settings.questions_per_attempt, service.rng)
 
     already = assessment.generate(drawn, service.clock())
-    questions = [question.public() for question in assessment.question_set or []]
+    questions = [
+        msgspec.to_builtins(question.public()) for question in assessment.question_set or []
+    ]
     generated = Generated(
         record_verification_id=assessment.record_verification_id,
         attempt_number=assessment.attempt_number,

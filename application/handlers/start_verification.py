@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import msgspec
 from eventsourcing.domain import Aggregate
 
 from application.access import digest, new_session_token
@@ -11,6 +12,7 @@ from application.messages import Caller, Started, StartVerification, tenant_of
 from application.service import AssessmentService, Handler
 from domain.assessment import Assessment
 from domain.moments import iso
+from domain.values import Skill, Student
 
 
 def decide(
@@ -18,7 +20,8 @@ def decide(
 ) -> tuple[Started, list[Aggregate]]:
     """A new record with its session token, derived from the tenant's key."""
     tenant = tenant_of(caller)
-    service.banks.check_banked(command.skills)
+    skills = msgspec.convert(command.skills, list[Skill])
+    service.banks.check_banked(skills)
     if command.callback_webhook_url:
         service.check_target(command.callback_webhook_url, "callbackWebhookUrl")
         # Made now, so that the fan-out only reads it (kept if a later step fails: it is
@@ -33,8 +36,8 @@ def decide(
         at=now,
         tenant=tenant.tenant,
         mode=tenant.mode,
-        student=command.student,
-        skills=command.skills,
+        student=msgspec.convert(command.student, Student),
+        skills=skills,
         callback_webhook_url=command.callback_webhook_url,
         session_token_hash=digest(token),
         session_expires_at=expires_at,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from eventsourcing.domain import Aggregate
 
 from application.messages import AttemptResult, Caller, SubmitAnswers, Submitted
@@ -19,14 +20,14 @@ def decide(
     submitted = Submitted(
         record_verification_id=assessment.record_verification_id,
         result=AttemptResult(
-            score=attempt["score"],
-            passed=attempt["passed"],
-            attempt_number=attempt["attemptNumber"],
-            correct_answers=attempt["correctAnswers"],
-            total_questions=attempt["totalQuestions"],
-            message=result_message(attempt["passed"], attempt["score"]),
+            score=attempt.score,
+            passed=attempt.passed,
+            attempt_number=attempt.attempt_number,
+            correct_answers=attempt.correct_answers,
+            total_questions=attempt.total_questions,
+            message=result_message(attempt.passed, attempt.score),
         ),
-        verified_skills=[dict(skill) for skill in assessment.skill_status.values()],
+        verified_skills=msgspec.to_builtins(list(assessment.skill_status.values())),
         skills_updated=assessment.skills_updated,
         webhook=service.webhook_status(assessment),
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import msgspec
 import pytest
 from eventsourcing.domain import AggregateEvent
 
@@ -17,6 +18,7 @@ from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.service import AssessmentService
 from consumers.emails import ResultEmails, Undeliverable
 from domain.assessment import Assessment
+from domain.values import Skill, Student
 from tests.receivers import smtp_server
 from tests.support import Clock, make_service, take_attempt
 
@@ -38,8 +40,8 @@ def stored_record(service: AssessmentService, student: dict[str, str]) -> str:
         at=now,
         tenant="acme",
         mode="live",
-        student=student,
-        skills=[SKILL],
+        student=msgspec.convert(student, Student),
+        skills=[msgspec.convert(SKILL, Skill)],
         callback_webhook_url=None,
         session_token_hash="unused",
         session_expires_at=now + timedelta(days=1),

@@ -10,7 +10,18 @@ from eventsourcing.persistence import StoredEvent
 
 from api.bootstrap import bootstrap
 from application.settings import Settings
+from domain.assessment import Assessment
+from domain.questions import PublicQuestion
+from domain.values import Answer, Skill, SkillOutcome, Student
 from tests.fixtures.stored_events import EVENTS, READ, read_back
+
+# The typed values each assessment event carries (a value, or a list of them).
+TYPED: dict[type, dict[str, type]] = {
+    Assessment.VerificationStarted: {"student": Student, "skills": Skill},
+    Assessment.QuestionsGenerated: {"questions": PublicQuestion},
+    Assessment.AnswersSubmitted: {"answers": Answer},
+    Assessment.Scored: {"skills": SkillOutcome},
+}
 
 
 def stored_events() -> list[StoredEvent]:
@@ -38,7 +49,17 @@ def test_events_stored_on_2026_12_02_encode_to_the_same_bytes_today(store_url: s
     events of the same facts are stored byte for byte as the old ones were."""
     service = bootstrap(Settings(database_url=store_url))
     mapper = service.store.mapper
+    decoded = []
     for stored in stored_events():
-        again = mapper.to_stored_event(mapper.to_domain_event(stored))
+        event = mapper.to_domain_event(stored)
+        again = mapper.to_stored_event(event)
         assert (again.topic, again.state.decode()) == (stored.topic, stored.state.decode())
+        decoded.append(event)
     service.store.close()
+    assert {type(event) for event in decoded} >= TYPED.keys()
+    for event in decoded:
+        for name, kind in TYPED.get(type(event), {}).items():
+            value = getattr(event, name)
+            assert all(
+                isinstance(item, kind) for item in (value if isinstance(value, list) else [value])
+            )

@@ -13,16 +13,17 @@ from eventsourcing.domain import DomainEventProtocol
 from domain import errors
 from domain.assessment import Assessment
 from domain.questions import DrawnQuestion
+from domain.values import Answer, Attempt, Skill, SkillOutcome, Student
 
 AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-SKILLS = [{"skillId": "skill_001", "name": "React"}, {"skillId": "skill_002", "name": "Python"}]
+SKILLS = [Skill("skill_001", "React"), Skill("skill_002", "Python")]
 
 
 def questions(count: int) -> list[DrawnQuestion]:
     return [
         DrawnQuestion(
             question_id=f"q{n}",
-            skill_id=SKILLS[n % 2]["skillId"],
+            skill_id=SKILLS[n % 2].skill_id,
             question=f"Q{n}?",
             options=["a", "b", "c", "d"],
             answer=n % 4,
@@ -31,13 +32,13 @@ def questions(count: int) -> list[DrawnQuestion]:
     ]
 
 
-def started(skills: list[dict[str, str]] = SKILLS) -> Assessment:
+def started(skills: list[Skill] = SKILLS) -> Assessment:
     return Assessment.start(
         id=uuid4(),
         at=AT,
         tenant="acme",
         mode="live",
-        student={"studentId": "s1", "name": "Ada", "email": "ada@example.com"},
+        student=Student("s1", "Ada", "ada@example.com"),
         skills=skills,
         callback_webhook_url=None,
         session_token_hash="h",
@@ -88,7 +89,10 @@ def names(events: list[DomainEventProtocol[Any]]) -> list[str]:
 def test_starting_records_verification_started_with_pending_skills() -> None:
     assessment = started()
     assert names(then(assessment)) == ["VerificationStarted"]
-    assert [s["status"] for s in assessment.skill_status.values()] == ["pending", "pending"]
+    assert list(assessment.skill_status.values()) == [
+        SkillOutcome("skill_001", "React", False, "pending", None, None),
+        SkillOutcome("skill_002", "Python", False, "pending", None, None),
+    ]
     assert assessment.status == "pending"
 
 
@@ -96,24 +100,22 @@ def test_starting_records_verification_started_with_pending_skills() -> None:
     ("skills", "message"),
     [
         ([], "give 1 to 10 skills"),
-        ([{"skillId": f"s{n}", "name": "n"} for n in range(11)], "give 1 to 10 skills"),
+        ([Skill(f"s{n}", "n") for n in range(11)], "give 1 to 10 skills"),
         ([SKILLS[0], SKILLS[0]], r"skills\[1\].skillId"),
     ],
 )
-def test_starting_needs_one_to_ten_distinct_skills(
-    skills: list[dict[str, str]], message: str
-) -> None:
+def test_starting_needs_one_to_ten_distinct_skills(skills: list[Skill], message: str) -> None:
     with pytest.raises(errors.InvalidInput, match=message):
         started(skills)
 
 
 @pytest.mark.parametrize("count", [1, 10])
 def test_one_to_ten_skills_start_a_record(count: int) -> None:
-    skills = [{"skillId": f"s{n}", "name": f"Skill {n}"} for n in range(count)]
+    skills = [Skill(f"s{n}", f"Skill {n}") for n in range(count)]
     assessment = started(skills)
     assert names(then(assessment)) == ["VerificationStarted"]
-    assert [skill["skillId"] for skill in assessment.skill_status.values()] == [
-        skill["skillId"] for skill in skills
+    assert [skill.skill_id for skill in assessment.skill_status.values()] == [
+        skill.skill_id for skill in skills
     ]
 
 
@@ -124,7 +126,8 @@ def test_generate_draws_attempt_one() -> None:
     assert isinstance(event, Assessment.QuestionsGenerated)
     assert event.attempt_number == 1
     assert event.answer_key == [n % 4 for n in range(8)]
-    assert all("answer" not in question for question in event.questions)
+    assert [question.question_id for question in event.questions] == [f"q{n}" for n in range(8)]
+    assert all(not hasattr(question, "answer") for question in event.questions)
 
 
 def test_generate_again_before_submit_returns_the_same_set_and_records_nothing() -> None:
@@ -164,9 +167,15 @@ def test_a_pass_records_submitted_scored_locked_and_verifies_every_skill() -> No
         8,
     )
     assert scored.skills_updated == 2
-    assert {s["status"] for s in scored.skills} == {"verified"}
-    assert {s["verifiedBy"] for s in scored.skills} == {"assessment"}
-    assert {s["verifiedAt"] for s in scored.skills} == {"2026-01-05T10:00:00.000Z"}
+    assert scored.skills == [
+        SkillOutcome(
+            "skill_001", "React", True, "verified", "2026-01-05T10:00:00.000Z", "assessment"
+        ),
+        SkillOutcome(
+            "skill_002", "Python", True, "verified", "2026-01-05T10:00:00.000Z", "assessment"
+        ),
+    ]
+    assert assessment.attempts == [Attempt(1, 63, True, 5, 8, "2026-01-05T10:00:00.000Z")]
     assert assessment.is_locked
     assert assessment.status == "passed"
 
@@ -189,10 +198,7 @@ def test_submitted_and_locked_store_the_attempt_at_the_time_given() -> None:
     assert isinstance(locked, Assessment.Locked)
     assert stored_fields(submitted) == {
         "attempt_number": 2,
-        "answers": [
-            {"questionId": question_id, "selectedAnswer": selected}
-            for question_id, selected in answers
-        ],
+        "answers": [Answer(question_id, selected) for question_id, selected in answers],
     }
     assert stored_fields(locked) == {"attempt_number": 2}
     assert [event.timestamp for event in (submitted, scored, locked)] == [later] * 3
@@ -206,7 +212,7 @@ def test_a_fail_rejects_the_skills_and_uses_up_the_set() -> None:
     scored = events[1]
     assert isinstance(scored, Assessment.Scored)
     assert (scored.score, scored.passed) == (13, False)
-    assert [(s["status"], s["verified"], s["verifiedAt"]) for s in scored.skills] == [
+    assert [(s.status, s.verified, s.verified_at) for s in scored.skills] == [
         ("rejected", False, None)
     ] * 2
     assert assessment.question_set is None
