@@ -12,6 +12,7 @@ import msgspec
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.utils import get_topic
 
+from application.shapes import RecordSummary
 from application.store import EventStore
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
@@ -89,16 +90,16 @@ def public_state(assessment: Assessment | None) -> dict[str, Any]:
 
 def record_summary(assessment: Assessment) -> dict[str, Any]:
     """A record as GET /verifications/{id} shows it (the record view holds the same)."""
-    return {
-        "recordVerificationId": assessment.record_verification_id,
-        "studentId": assessment.student.student_id,
-        "status": assessment.status,
-        "isLocked": assessment.is_locked,
-        "skills": msgspec.to_builtins(list(assessment.skill_status.values())),
-        "attempts": msgspec.to_builtins(assessment.attempts),
-        "createdAt": iso(assessment.created_on),
-        "updatedAt": iso(assessment.modified_on),
-    }
+    return RecordSummary(
+        record_verification_id=assessment.record_verification_id,
+        student_id=assessment.student.student_id,
+        status=assessment.status,
+        is_locked=assessment.is_locked,
+        skills=list(assessment.skill_status.values()),
+        attempts=list(assessment.attempts),
+        created_at=iso(assessment.created_on),
+        updated_at=iso(assessment.modified_on),
+    ).plain()
 
 
 class PublicMessages:

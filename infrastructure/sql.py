@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
+
+T = TypeVar("T")
 
 
 class Sql:
@@ -78,3 +80,8 @@ def marks(count: int) -> str:
 def dumps(value: Any) -> str:
     """A JSON column's text."""
     return msgspec.json.encode(value).decode()
+
+
+def loads(text: str, kind: type[T]) -> T:
+    """A JSON column's value, as the type it holds."""
+    return msgspec.json.decode(text, type=kind)

@@ -4,45 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 from application.store import EventStore
 from domain.errors import InvalidInput
 from infrastructure.database import transaction
 from infrastructure.sql import bigint
+from projections.records import summary_of
 from projections.runner import MODELS
+from projections.skills import student_skill_of
 from projections.views import View, count_after, current_generation
 
 STATUSES = ("pending", "in_progress", "passed", "failed")
 MAX_PAGE = 100
-
-
-def record_item(row: Any) -> dict[str, Any]:
-    """A record view row as the API shows it."""
-    return {
-        "recordVerificationId": row["record_verification_id"],
-        "studentId": row["student_id"],
-        "status": row["status"],
-        "isLocked": bool(row["is_locked"]),
-        "skills": json.loads(row["skills"]),
-        "attempts": json.loads(row["attempts"]),
-        "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"],
-    }
-
-
-def skill_item(row: Any) -> dict[str, Any]:
-    """A skill view row as the API shows it."""
-    return {
-        "skillId": row["skill_id"],
-        "name": row["name"],
-        "status": row["status"],
-        "verified": bool(row["verified"]),
-        "verifiedAt": row["verified_at"],
-        "verifiedBy": row["verified_by"],
-        "recordVerificationId": row["record_verification_id"],
-    }
 
 
 def encode_cursor(position: int) -> str:
@@ -81,7 +55,7 @@ class ReadSide:
             tenant,
             mode,
         )
-        return record_item(rows[0]) if rows else None
+        return summary_of(rows[0]).plain() if rows else None
 
     def records(
         self,
@@ -113,7 +87,7 @@ class ReadSide:
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        return [record_item(row) for row in rows], (
+        return [summary_of(row).plain() for row in rows], (
             encode_cursor(rows[-1]["created_position"]) if more else None
         )
 
@@ -126,7 +100,7 @@ class ReadSide:
             mode,
             student_id,
         )
-        return [skill_item(row) for row in rows]
+        return [student_skill_of(row).plain() for row in rows]
 
     def status(self) -> dict[str, dict[str, int]]:
         """Each view's generation, position, lag (assessment events not yet applied) and

@@ -7,11 +7,12 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
+from application.shapes import RecordSummary
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
-from domain.values import SkillOutcome
+from domain.values import Attempt, SkillOutcome
 from infrastructure.following import Batch
-from infrastructure.sql import Sql, dumps
+from infrastructure.sql import Sql, dumps, loads
 from projections.model import PoisonEvent, ReadModel
 
 COLUMNS = (
@@ -100,3 +101,17 @@ class RecordView(ReadModel):
             row.update(status="passed", is_locked=1)
         elif not isinstance(event, Assessment.AnswersSubmitted):
             raise PoisonEvent(f"{self.name} does not know {type(event).__name__}")
+
+
+def summary_of(row: Any) -> RecordSummary:
+    """A row of the record view as the API shows the record."""
+    return RecordSummary(
+        record_verification_id=row["record_verification_id"],
+        student_id=row["student_id"],
+        status=row["status"],
+        is_locked=bool(row["is_locked"]),
+        skills=loads(row["skills"], list[SkillOutcome]),
+        attempts=loads(row["attempts"], list[Attempt]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
+from application.shapes import StudentSkill
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
 from domain.values import SkillOutcome
@@ -105,6 +106,19 @@ def skill_row(
         iso(event.timestamp),
         position,
     )
+
+
+def student_skill_of(row: Any) -> StudentSkill:
+    """A row of the skill view as the API shows the student's skill."""
+    skill = SkillOutcome(
+        skill_id=row["skill_id"],
+        name=row["name"],
+        verified=bool(row["verified"]),
+        status=row["status"],
+        verified_at=row["verified_at"],
+        verified_by=row["verified_by"],
+    )
+    return StudentSkill.of(skill, row["record_verification_id"])
 
 
 def settled(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
