@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-import msgspec
 from eventsourcing.domain import Aggregate
 
 from domain.questions import Bank
@@ -24,10 +23,10 @@ class QuestionBank(Aggregate):
     class Imported(Aggregate.Event):
         """An operator imported a bank file for the skill."""
 
-        bank: dict[str, Any]
+        bank: Bank
 
         def apply(self, aggregate: QuestionBank) -> None:
-            aggregate.bank = msgspec.convert(self.bank, Bank)
+            aggregate.bank = self.bank
 
     def __init__(self, skill_id: str) -> None:
         self.skill_id = skill_id
@@ -45,7 +44,7 @@ class QuestionBank(Aggregate):
 
     def import_bank(self, bank: Bank) -> None:
         """Replace the questions; records that already drew keep theirs."""
-        self.trigger_event(self.Imported, bank=msgspec.to_builtins(bank))
+        self.trigger_event(self.Imported, bank=bank)
 
 
 class BankCatalog(Aggregate):

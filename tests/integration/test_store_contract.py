@@ -142,6 +142,13 @@ def test_an_import_replaces_the_bank_but_drawn_sets_stay(store_url: str, clock: 
         b'{"question": "New?", "options": ["yes", "no"], "answer": 0}]}'
     )
     service.banks.import_bank(replacement)
+    [*_, imported] = service.store.recorder.select_notifications(
+        start=1, limit=1000, topics=["domain.banks:QuestionBank.Imported"]
+    )
+    assert (  # as imports were always stored
+        b',"bank":{"skillId":"skill_001","name":"React","questions":'
+        b'[{"question":"New?","options":["yes","no"],"answer":0}]}'
+    ) in imported.state
     assert [b["questions"] for b in service.banks.list_banks() if b["skillId"] == "skill_001"] == [
         1
     ]
