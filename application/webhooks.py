@@ -6,7 +6,6 @@ import base64
 import secrets
 from typing import Any, NamedTuple
 
-import msgspec
 from eventsourcing.persistence import IntegrityError
 
 from application.messages import RegisteredEndpoint, Secret, TenantCaller
@@ -54,13 +53,15 @@ class Webhooks:
         endpoint_id = f"whe_{secrets.token_hex(12)}"
         chosen = list(EVENT_TYPES if events is None else events)
         webhooks.register(endpoint_id, url, chosen, new_secret())
-        return msgspec.convert(webhooks.endpoints[endpoint_id], RegisteredEndpoint), webhooks
+        endpoint = webhooks.endpoints[endpoint_id]
+        registered = RegisteredEndpoint(endpoint.id, endpoint.url, endpoint.events, endpoint.secret)
+        return registered, webhooks
 
     def endpoints(self, caller: TenantCaller) -> list[dict[str, Any]]:
         """The tenant's endpoints, without their secrets."""
         webhooks = self.find(caller.tenant, caller.mode)
         found = webhooks.endpoints.values() if webhooks else []
-        return [{"id": e["id"], "url": e["url"], "events": e["events"]} for e in found]
+        return [{"id": e.id, "url": e.url, "events": e.events} for e in found]
 
     def removal(self, caller: TenantCaller, endpoint_id: str) -> TenantWebhooks:
         """The tenant's webhooks with an endpoint removed (to be saved)."""
@@ -103,7 +104,7 @@ class Webhooks:
         the record's callback URL (signed with the callback secret) if it has one."""
         webhooks = self.find(tenant, mode)
         found = [
-            Target(endpoint["id"], endpoint["url"], endpoint["secret"])
+            Target(endpoint.id, endpoint.url, endpoint.secret)
             for endpoint in (webhooks.subscribers(event_type) if webhooks else [])
         ]
         if callback_url:

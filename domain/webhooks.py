@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+import msgspec
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidInput, WebhookNotFound
@@ -14,6 +14,15 @@ EVENT_TYPES = ("verification.initiated", "verification.completed")
 MAX_ENDPOINTS = 20
 
 CALLBACK = "callback"  # the endpoint id of the deliveries to records' callbackWebhookUrl
+
+
+class Endpoint(msgspec.Struct, frozen=True):
+    """A registered endpoint: where events of its types go, and the secret that signs them."""
+
+    id: str
+    url: str
+    events: list[str]
+    secret: str
 
 
 class TenantWebhooks(Aggregate):
@@ -35,12 +44,9 @@ class TenantWebhooks(Aggregate):
         secret: str
 
         def apply(self, webhooks: TenantWebhooks) -> None:
-            webhooks.endpoints[self.endpoint_id] = {
-                "id": self.endpoint_id,
-                "url": self.url,
-                "events": list(self.events),
-                "secret": self.secret,
-            }
+            webhooks.endpoints[self.endpoint_id] = Endpoint(
+                id=self.endpoint_id, url=self.url, events=list(self.events), secret=self.secret
+            )
 
     class EndpointRemoved(Aggregate.Event):
         """The tenant removed an endpoint; nothing more is sent to it."""
@@ -62,7 +68,7 @@ class TenantWebhooks(Aggregate):
         self.tenant = tenant
         self.mode = mode
         self.callback_secret = callback_secret
-        self.endpoints: dict[str, dict[str, Any]] = {}
+        self.endpoints: dict[str, Endpoint] = {}
 
     @staticmethod
     def id_for(tenant: str, mode: str) -> UUID:
@@ -108,6 +114,6 @@ class TenantWebhooks(Aggregate):
         """Replace the callback secret."""
         self.trigger_event(self.CallbackSecretRotated, callback_secret=callback_secret)
 
-    def subscribers(self, event_type: str) -> list[dict[str, Any]]:
+    def subscribers(self, event_type: str) -> list[Endpoint]:
         """The endpoints that want an event type."""
-        return [e for e in self.endpoints.values() if event_type in e["events"]]
+        return [e for e in self.endpoints.values() if event_type in e.events]
