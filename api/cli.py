@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import click
+import msgspec
 import uvicorn
 
 from api.bootstrap import bootstrap, open_migrated, seed_banks
@@ -68,7 +70,10 @@ def dev(port: int, data_dir: Path | None) -> None:
     """The embedded default: everything in one process on a SQLite file under --data."""
     from api.app import create_app
 
-    service = bootstrap(from_env(data_dir))
+    settings = from_env(data_dir)
+    if not os.environ.get("ASSESS_PUBLIC_URL"):  # links in the outbox open this process
+        settings = msgspec.structs.replace(settings, public_url=f"http://127.0.0.1:{port}")
+    service = bootstrap(settings)
     seeded = seed_banks(service)
     if seeded:
         click.echo(f"imported the shipped question banks: {', '.join(seeded)}")

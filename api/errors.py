@@ -28,6 +28,13 @@ DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[str, int]] = {
     errors.IdempotencyKeyReused: ("IDEMPOTENCY_KEY_REUSED", 422),
     errors.Conflict: ("CONFLICT", 409),
     errors.WebhookNotFound: ("NOT_FOUND", 404),
+    errors.WrongMethod: ("WRONG_METHOD", 409),
+    errors.AlreadyVerified: ("ALREADY_VERIFIED", 409),
+    errors.TooManyInvitations: ("RATE_LIMITED", 429),
+    errors.MissingReviewerToken: ("MISSING_REVIEWER_TOKEN", 400),
+    errors.InvalidReviewerToken: ("INVALID_REVIEWER_TOKEN", 401),
+    errors.ReviewerTokenExpired: ("REVIEWER_TOKEN_EXPIRED", 410),
+    errors.MissingSkillIds: ("MISSING_SKILL_IDS", 400),
 }
 HTTP_CODES = {
     400: "VALIDATION_ERROR",

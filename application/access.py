@@ -26,6 +26,7 @@ from domain.errors import InvalidInput, Unauthorized
 KEY_MEMORY_SECONDS = 3.0
 NO_SUCH_KEY = "no such key: give the key or its id from `assess keys list`"
 SESSION_TOKEN = re.compile(r"sess_([0-9a-f]{32})_[A-Za-z0-9_-]{43}")
+REVIEWER_TOKEN = re.compile(r"rvw_([0-9a-f]{32})_[A-Za-z0-9_-]{43}")
 
 
 def digest(secret: str) -> str:
@@ -44,6 +45,26 @@ def new_session_token(key: bytes, record: UUID) -> str:
     stored; a replay of the POST /verify that started the record derives it again."""
     mac = hmac.new(key, record.bytes, hashlib.sha256).digest()
     return f"sess_{record.hex}_{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def reviewer_key(master: bytes) -> bytes:
+    """The key reviewer tokens are derived under: HMAC-SHA256 of a label under the master
+    key (ASSESS_MASTER_KEY), so the API and the email consumer derive the same tokens."""
+    return hmac.new(master, b"assess:reviewer-tokens", hashlib.sha256).digest()
+
+
+def reviewer_token(key: bytes, record: UUID, invitation: int) -> str:
+    """The link token of a record's nth invitation: its id and HMAC-SHA256(reviewer key, id
+    and n), 256 bits no one can guess without the key. A later invitation's token differs;
+    the store keeps only the hash, the email consumer derives it again for the link."""
+    mac = hmac.new(key, record.bytes + invitation.to_bytes(4, "big"), hashlib.sha256).digest()
+    return f"rvw_{record.hex}_{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def reviewer_record(token: str) -> UUID | None:
+    """The record a reviewer token names, if it is shaped like one."""
+    match = REVIEWER_TOKEN.fullmatch(token)
+    return UUID(match.group(1)) if match else None
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,16 @@ ASSESSMENT_TOPICS = tuple(
         Assessment.AnswersSubmitted,
         Assessment.Scored,
         Assessment.Locked,
+        Assessment.ReviewerInvited,
+        Assessment.SkillsEndorsed,
     )
 )
 STARTED = ASSESSMENT_TOPICS[0]  # a record's first event: tenant, mode, student, callback URL
 SOURCE = "/assess"  # the CloudEvents source of the public messages
 # Base attributes every stored event has, shown as version/occurredAt instead.
 _BASE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-# Secrets that never leave the service: answer keys and session-token hashes.
-_HIDDEN = {"answer_key", "session_token_hash"}
+# Secrets that never leave the service: answer keys, session and reviewer-token hashes.
+_HIDDEN = {"answer_key", "session_token_hash", "token_hash"}
 
 
 def event_id(event: AggregateEvent) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,9 @@ class Settings(msgspec.Struct, frozen=True):
     database_url: str = ""
     questions_per_attempt: Positive = 10
     session_ttl_seconds: Positive = 40 * 24 * 3600
+    reviewer_ttl_seconds: Positive = 14 * 24 * 3600
+    public_url: str = "http://127.0.0.1:8000"
+    master_key: str = ""
     max_body_bytes: Positive = 1024 * 1024
     rate_limit_per_minute: Positive = 600
     auth_failures_per_minute: Positive = 60
@@ -43,6 +47,31 @@ class Settings(msgspec.Struct, frozen=True):
         """Where result emails are written as .eml files when no SMTP server is set."""
         return self.outbox_dir or self.data_dir / "outbox"
 
+    def master_secret(self) -> bytes:
+        """ASSESS_MASTER_KEY (64 hex digits), else the one kept in the data dir, made on
+        first use there: every process of one deployment must see the same."""
+        text = self.master_key
+        if not text:
+            path = self.data_dir / "master.key"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made = path.with_name(f".master.key.{secrets.token_hex(8)}")
+            made.write_text(secrets.token_hex(32))
+            made.chmod(0o600)
+            try:
+                os.link(made, path)  # whole, and only once: processes may start together
+            except FileExistsError:
+                pass
+            finally:
+                made.unlink()
+            text = path.read_text().strip()
+        try:
+            key = bytes.fromhex(text)
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise SystemExit("ASSESS_MASTER_KEY: give 64 hex digits (32 random bytes)")
+        return key
+
     @property
     def store_url(self) -> str:
         """The event store's URL: ASSESS_DATABASE_URL, else a SQLite file in the data dir."""
@@ -64,6 +93,9 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "data_dir": data_dir or env.get("ASSESS_DATA_DIR"),
         "questions_per_attempt": env.get("ASSESS_QUESTIONS_PER_ATTEMPT"),
         "session_ttl_seconds": env.get("ASSESS_SESSION_TTL_SECONDS"),
+        "reviewer_ttl_seconds": env.get("ASSESS_REVIEWER_TTL_SECONDS"),
+        "public_url": env.get("ASSESS_PUBLIC_URL"),
+        "master_key": env.get("ASSESS_MASTER_KEY"),
         "max_body_bytes": env.get("ASSESS_MAX_BODY_BYTES"),
         "rate_limit_per_minute": env.get("ASSESS_RATE_LIMIT_PER_MINUTE"),
         "auth_failures_per_minute": env.get("ASSESS_AUTH_FAILURES_PER_MINUTE"),

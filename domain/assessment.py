@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.endorsement import ASSESSMENT, HUMAN_ENDORSEMENT, METHODS, HumanEndorsement
 from domain.errors import (
     AssessmentLocked,
     IncompleteAnswers,
@@ -19,10 +21,11 @@ from domain.errors import (
 from domain.moments import iso
 from domain.questions import DrawnQuestion, PublicQuestion
 from domain.scoring import has_passed, score_percent
-from domain.values import Answer, Attempt, Skill, SkillOutcome, Student
+from domain.values import Answer, Attempt, Reviewer, Skill, SkillOutcome, Source, Student
 
 MAX_SKILLS = 10
-VERIFIED_BY = "assessment"
+MAX_PROOF_URLS = 5
+MAX_SOURCES = 20
 
 
 def record_verification_id(mode: str, aggregate_id: UUID) -> str:
@@ -30,11 +33,16 @@ def record_verification_id(mode: str, aggregate_id: UUID) -> str:
     return f"ver_{mode}_{aggregate_id.hex}"
 
 
-class Assessment(Aggregate):
-    """A verification record: its student, skills, question sets, attempts and lock."""
+class Assessment(HumanEndorsement, Aggregate):
+    """A verification record: its student and skills, verified by one of two paths fixed at
+    its start: an assessment (question sets, attempts) or a reviewer's endorsement
+    (domain/endorsement.py); a pass or an endorsement locks it."""
 
     class VerificationStarted(Aggregate.Created):
-        """A partner started verifying a student's skills; a session was issued."""
+        """A partner started verifying a student's skills by a method; a session was issued.
+        Version 2 added the method and the sources (and skills' proof links)."""
+
+        class_version = 2
 
         tenant: str
         mode: str
@@ -43,6 +51,14 @@ class Assessment(Aggregate):
         callback_webhook_url: str | None
         session_token_hash: str
         session_expires_at: datetime
+        method: str
+        sources: list[Source]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Records started before there were two paths were assessments, of no sources."""
+            state["method"] = ASSESSMENT
+            state["sources"] = []
 
     class QuestionsGenerated(Aggregate.Event):
         """The questions of an attempt were drawn; answer_key is for scoring only."""
@@ -95,7 +111,8 @@ class Assessment(Aggregate):
             assessment.attempts.append(self.attempt)
 
     class Locked(Aggregate.Event):
-        """A passed attempt locked the record against further attempts."""
+        """A passed attempt (or, on the human path, the endorsement of the nth invitation,
+        its attempt_number) locked the record against further attempts."""
 
         attempt_number: int
 
@@ -111,8 +128,12 @@ class Assessment(Aggregate):
         callback_webhook_url: str | None,
         session_token_hash: str,
         session_expires_at: datetime,
+        method: str,
+        sources: list[Source],
     ) -> None:
         self.tenant = tenant
+        self.method = method
+        self.sources = sources
         self.mode = mode
         self.student = student
         self.skills = skills
@@ -124,6 +145,10 @@ class Assessment(Aggregate):
         self.attempts: list[Attempt] = []
         self.skills_updated = 0
         self.is_locked = False
+        self.reviewer: Reviewer | None = None
+        self.invitations = 0
+        self.reviewer_token_hash: str | None = None
+        self.reviewer_expires_at: datetime | None = None
 
     @classmethod
     def start(
@@ -138,14 +163,23 @@ class Assessment(Aggregate):
         callback_webhook_url: str | None,
         session_token_hash: str,
         session_expires_at: datetime,
+        method: str = ASSESSMENT,
+        sources: Sequence[Source] = (),
     ) -> Assessment:
-        """Start a verification of 1-10 distinct skills."""
+        """Start verifying 1-10 distinct skills (each with up to 5 proof links) by a method,
+        with up to 20 sources."""
+        if method not in METHODS:
+            raise InvalidInput(f"method: give one of {', '.join(METHODS)}")
         if not 1 <= len(skills) <= MAX_SKILLS:
             raise InvalidInput(f"skills: give 1 to {MAX_SKILLS} skills, not {len(skills)}")
+        if len(sources) > MAX_SOURCES:
+            raise InvalidInput(f"sources: give at most {MAX_SOURCES}, not {len(sources)}")
         seen: set[str] = set()
         for position, skill in enumerate(skills):
             if skill.skill_id in seen:
                 raise InvalidInput(f"skills[{position}].skillId: '{skill.skill_id}' repeats")
+            if len(skill.proof_urls) > MAX_PROOF_URLS:
+                raise InvalidInput(f"skills[{position}].proofUrls: give at most {MAX_PROOF_URLS}")
             seen.add(skill.skill_id)
         return cls._create(
             cls.VerificationStarted,
@@ -158,6 +192,8 @@ class Assessment(Aggregate):
             callback_webhook_url=callback_webhook_url,
             session_token_hash=session_token_hash,
             session_expires_at=session_expires_at,
+            method=method,
+            sources=list(sources),
         )
 
     @property
@@ -172,7 +208,12 @@ class Assessment(Aggregate):
 
     @property
     def status(self) -> str:
-        """pending, in_progress, passed or failed."""
+        """An assessment: pending, in_progress, passed or failed; an endorsement: pending
+        (no reviewer yet), in_review or completed."""
+        if self.method == HUMAN_ENDORSEMENT:
+            if self.is_locked:
+                return "completed"
+            return "in_review" if self.reviewer else "pending"
         if self.is_locked:
             return "passed"
         if self.question_set is not None:
@@ -181,6 +222,7 @@ class Assessment(Aggregate):
 
     def generate(self, draw: Callable[[], list[DrawnQuestion]], at: datetime) -> bool:
         """Draw the next attempt's questions unless a set is pending; tell if one was."""
+        self.require(ASSESSMENT)
         if self.is_locked:
             raise AssessmentLocked("the assessment was passed and is locked")
         if self.question_set is not None:
@@ -199,6 +241,7 @@ class Assessment(Aggregate):
 
     def submit(self, answers: Sequence[tuple[str, int]] | None, at: datetime) -> None:
         """Score all answers of the pending set at once; lock the record on a pass."""
+        self.require(ASSESSMENT)
         if self.is_locked:
             raise AssessmentLocked("the assessment was passed and is locked")
         if not answers:
@@ -220,7 +263,7 @@ class Assessment(Aggregate):
             attempt_number=attempt_number,
             answers=[Answer(question_id, selected) for question_id, selected in answers],
         )
-        skills = [judged_skill(skill, passed, at) for skill in self.skills]
+        skills = [SkillOutcome.judged(skill, passed, at, ASSESSMENT) for skill in self.skills]
         self.trigger_event(
             self.Scored,
             timestamp=at,
@@ -257,10 +300,3 @@ class Assessment(Aggregate):
             answered.add(question_id)
             correct_answers += selected == question.answer
         return correct_answers
-
-
-def judged_skill(skill: Skill, passed: bool, at: datetime) -> SkillOutcome:
-    """A skill after an attempt scored at `at`: verified if it passed, else rejected."""
-    if passed:
-        return SkillOutcome(skill.skill_id, skill.name, True, "verified", iso(at), VERIFIED_BY)
-    return SkillOutcome(skill.skill_id, skill.name, False, "rejected", None, None)

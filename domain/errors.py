@@ -53,3 +53,31 @@ class MissingVerificationId(DomainError):
 
 class WebhookNotFound(DomainError):
     """No webhook endpoint or delivery with this id is visible to the caller."""
+
+
+class WrongMethod(DomainError):
+    """A call of one verification path on a record of the other."""
+
+
+class AlreadyVerified(DomainError):
+    """The record's reviewer already endorsed its skills: it is completed and locked."""
+
+
+class TooManyInvitations(DomainError):
+    """A record may invite a reviewer only so many times."""
+
+
+class MissingReviewerToken(DomainError):
+    """The reviewer call carries no reviewer token."""
+
+
+class InvalidReviewerToken(DomainError):
+    """The reviewer token is unknown, or a later invitation replaced it."""
+
+
+class ReviewerTokenExpired(DomainError):
+    """The reviewer token is past its expiry."""
+
+
+class MissingSkillIds(DomainError):
+    """The endorsement names no skill."""

@@ -4,7 +4,11 @@ same keys that events held before they were typed, byte for byte."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
+
+from domain.moments import iso
 
 
 class Student(msgspec.Struct, frozen=True, rename="camel"):
@@ -15,11 +19,34 @@ class Student(msgspec.Struct, frozen=True, rename="camel"):
     email: str
 
 
-class Skill(msgspec.Struct, frozen=True, rename="camel"):
-    """A skill to verify, as the partner named it; its id names a question bank."""
+class Skill(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """A skill to verify, as the partner named it, with links to proof of it (stored only
+    when there are some, so a skill stored without stays byte for byte as it was)."""
 
     skill_id: str
     name: str
+    proof_urls: list[str] = msgspec.field(default_factory=list)
+
+
+class Source(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """Work the skills were shown in: a project, an experience or a certificate."""
+
+    type: str
+    title: str
+    subtitle: str | None = None
+    description: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    url: str | None = None
+
+
+class Reviewer(msgspec.Struct, frozen=True, rename="camel"):
+    """Who is asked to endorse a record's skills, and how they know the student."""
+
+    name: str
+    email: str
+    company: str | None
+    endorsement_type: str
 
 
 class SkillOutcome(msgspec.Struct, frozen=True, rename="camel"):
@@ -36,6 +63,13 @@ class SkillOutcome(msgspec.Struct, frozen=True, rename="camel"):
     def pending(cls, skill: Skill) -> SkillOutcome:
         """A skill before any attempt was scored."""
         return cls(skill.skill_id, skill.name, False, "pending", None, None)
+
+    @classmethod
+    def judged(cls, skill: Skill, verified: bool, at: datetime, by: str) -> SkillOutcome:
+        """A skill judged at `at`: verified (by `by`: a path's name) or rejected."""
+        if verified:
+            return cls(skill.skill_id, skill.name, True, "verified", iso(at), by)
+        return cls(skill.skill_id, skill.name, False, "rejected", None, None)
 
 
 class Answer(msgspec.Struct, frozen=True, rename="camel"):

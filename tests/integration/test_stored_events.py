@@ -4,6 +4,7 @@ both stores: the guard every change to an event's shape must keep green."""
 from __future__ import annotations
 
 import json
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -37,10 +38,27 @@ def stored_events() -> list[StoredEvent]:
     ]
 
 
+# What each event class added since 2026-12-02, as the library's upcasting reads it into
+# the events stored before: the one change a reader of those events may see.
+UPCAST: dict[str, dict[str, Any]] = {
+    # version 2: the human path (a record's method; sources shown with its skills).
+    "VerificationStarted": {"method": "assessment", "sources": []},
+}
+
+
+def read_today(read: dict[str, Any]) -> dict[str, Any]:
+    """What was read on 2026-12-02, with what the events have added since."""
+    for history in read["histories"].values():
+        for event in history["events"]:
+            event["data"].update(UPCAST.get(event["type"], {}))
+    return read
+
+
 def test_events_stored_on_2026_12_02_read_the_same_today(store_url: str) -> None:
     service = bootstrap(Settings(database_url=store_url))
     service.store.recorder.insert_events(stored_events())
-    assert read_back(service, json.loads(EVENTS.read_text())) == json.loads(READ.read_text())
+    expected = read_today(json.loads(READ.read_text()))
+    assert read_back(service, json.loads(EVENTS.read_text())) == expected
     service.store.close()
 
 
@@ -53,7 +71,13 @@ def test_events_stored_on_2026_12_02_encode_to_the_same_bytes_today(store_url: s
     for stored in stored_events():
         event = mapper.to_domain_event(stored)
         again = mapper.to_stored_event(event)
-        assert (again.topic, again.state.decode()) == (stored.topic, stored.state.decode())
+        assert again.topic == stored.topic
+        added = UPCAST.get(type(event).__name__)
+        if added is None:
+            assert again.state.decode() == stored.state.decode()
+        else:  # stored as today's version, with what it added
+            version = {"class_version": getattr(type(event), "class_version", 1)}
+            assert json.loads(again.state) == {**json.loads(stored.state), **added, **version}
         decoded.append(event)
     service.store.close()
     assert {type(event) for event in decoded} >= TYPED.keys()

@@ -1,0 +1,148 @@
+"""The human path of a verification record: a reviewer is invited with a link, and endorses
+the skills they saw in the student's work. Its events become the record's own (the
+library's aggregate class takes in the event classes of its bases), so a record has one
+history, one lock and one status whichever path verifies it."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    AlreadyVerified,
+    InvalidInput,
+    InvalidReviewerToken,
+    MissingSkillIds,
+    ReviewerTokenExpired,
+    TooManyInvitations,
+    WrongMethod,
+)
+from domain.values import Reviewer, Skill, SkillOutcome
+
+ASSESSMENT = "assessment"
+HUMAN_ENDORSEMENT = "human_endorsement"
+METHODS = (ASSESSMENT, HUMAN_ENDORSEMENT)
+ENDORSEMENT_TYPES = ("reporting_manager", "tech_lead", "client", "founder_cxo", "peer")
+MAX_INVITATIONS = 5
+
+
+class HumanEndorsement:
+    """Inviting a reviewer and their endorsement, for records of method human_endorsement."""
+
+    class ReviewerInvited(Aggregate.Event):
+        """A reviewer was invited (the nth time: each replaces the one before, and its link);
+        token_hash is the hash of the link's token, for checking it only."""
+
+        invitation: int
+        reviewer: Reviewer
+        token_hash: str
+        expires_at: datetime
+
+        def apply(self, record: HumanEndorsement) -> None:
+            record.reviewer = self.reviewer
+            record.invitations = self.invitation
+            record.reviewer_token_hash = self.token_hash
+            record.reviewer_expires_at = self.expires_at
+
+    class SkillsEndorsed(Aggregate.Event):
+        """The reviewer endorsed some of the record's skills; the others are rejected."""
+
+        invitation: int
+        company: str | None
+        endorsement_type: str
+        skills: list[SkillOutcome]
+        skills_updated: int
+
+        def apply(self, record: HumanEndorsement) -> None:
+            record.skill_status = {skill.skill_id: skill for skill in self.skills}
+            record.skills_updated = self.skills_updated
+
+    if TYPE_CHECKING:  # the record's, which this path shares
+        method: str
+        skills: list[Skill]
+        skill_status: dict[str, SkillOutcome]
+        skills_updated: int
+        is_locked: bool
+        reviewer: Reviewer | None
+        invitations: int
+        reviewer_token_hash: str | None
+        reviewer_expires_at: datetime | None
+        Locked: type[Any]
+
+        def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
+
+    def require(self, method: str) -> None:
+        """Refuse a call of the other path."""
+        if self.method != method:
+            raise WrongMethod(f"this record is verified by {self.method}, not {method}")
+
+    def invite(
+        self,
+        reviewer: Reviewer,
+        token_hash_of: Callable[[int], str],
+        expires_at: datetime,
+        at: datetime,
+    ) -> int:
+        """Invite a reviewer (again: the earlier link stops working); the invitation's
+        number, from which its link's token is made."""
+        self.require(HUMAN_ENDORSEMENT)
+        if self.is_locked:
+            raise AlreadyVerified("the reviewer already endorsed this record's skills")
+        if self.invitations >= MAX_INVITATIONS:
+            raise TooManyInvitations(f"at most {MAX_INVITATIONS} invitations per record")
+        invitation = self.invitations + 1
+        self.trigger_event(
+            self.ReviewerInvited,
+            timestamp=at,
+            invitation=invitation,
+            reviewer=reviewer,
+            token_hash=token_hash_of(invitation),
+            expires_at=expires_at,
+        )
+        return invitation
+
+    def check_reviewer(self, token_hash: str, at: datetime) -> None:
+        """Refuse a reviewer link that is unknown or replaced, expired, or already used."""
+        if self.reviewer_token_hash is None or not hmac.compare_digest(
+            self.reviewer_token_hash, token_hash
+        ):
+            raise InvalidReviewerToken("the reviewer link is unknown or was replaced")
+        assert self.reviewer_expires_at is not None
+        if at >= self.reviewer_expires_at:
+            raise ReviewerTokenExpired("the reviewer link has expired")
+        if self.is_locked:
+            raise AlreadyVerified("the reviewer already endorsed this record's skills")
+
+    def endorse(self, token_hash: str, skill_ids: Sequence[str] | None, at: datetime) -> None:
+        """The reviewer's endorsement: the skills named are verified, the others rejected,
+        and the record is completed and locked."""
+        self.check_reviewer(token_hash, at)
+        if not skill_ids:
+            raise MissingSkillIds("skillIds: name at least one skill to endorse")
+        for position, skill_id in enumerate(skill_ids):
+            if skill_id not in self.skill_status:
+                raise InvalidInput(
+                    f"skillIds[{position}]: '{skill_id}' is not a skill of this record"
+                )
+        endorsed = set(skill_ids)
+        skills = [
+            SkillOutcome.judged(skill, skill.skill_id in endorsed, at, HUMAN_ENDORSEMENT)
+            for skill in self.skills
+        ]
+        assert self.reviewer is not None
+        self.trigger_event(
+            self.SkillsEndorsed,
+            timestamp=at,
+            invitation=self.invitations,
+            company=self.reviewer.company,
+            endorsement_type=self.reviewer.endorsement_type,
+            skills=skills,
+            skills_updated=sum(
+                skill.status != self.skill_status[skill.skill_id].status for skill in skills
+            ),
+        )
+        self.trigger_event(self.Locked, timestamp=at, attempt_number=self.invitations)

@@ -1,0 +1,194 @@
+"""The human path of a record: given events, when an invitation or an endorsement, then
+events or an error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from domain import errors
+from domain.assessment import Assessment
+from domain.values import Reviewer, Skill, SkillOutcome, Source, Student
+
+AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+EXPIRES = AT + timedelta(days=14)
+SKILLS = [Skill("skill_001", "React", ["https://github.com/ada/app"]), Skill("skill_002", "Python")]
+GRACE = Reviewer("Grace Hopper", "grace@example.com", "Navy", "tech_lead")
+
+
+def token_hash(invitation: int) -> str:
+    return f"hash-{invitation}"
+
+
+def started(method: str = "human_endorsement") -> Assessment:
+    return Assessment.start(
+        id=uuid4(),
+        at=AT,
+        tenant="acme",
+        mode="live",
+        student=Student("s1", "Ada", "ada@example.com"),
+        skills=SKILLS,
+        callback_webhook_url=None,
+        session_token_hash="h",
+        session_expires_at=AT + timedelta(days=40),
+        method=method,
+        sources=[Source("project", "Compiler", url="https://example.com/c")],
+    )
+
+
+def invited(record: Assessment) -> None:
+    record.invite(GRACE, token_hash, EXPIRES, AT)
+
+
+def given(*steps: Callable[[Assessment], Any], method: str = "human_endorsement") -> Assessment:
+    """A record started and taken through steps, replayed from its events."""
+    record = started(method)
+    for step in steps:
+        step(record)
+    replayed: Assessment | None = None
+    for event in record.collect_events():
+        replayed = event.mutate(replayed)
+    assert replayed is not None
+    return replayed
+
+
+def new_events(record: Assessment) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (type(event).__name__, {k: v for k, v in vars(event).items() if k[0] != "o"})
+        for event in record.collect_events()
+    ]
+
+
+def test_a_record_starts_with_its_method_and_sources_and_is_pending() -> None:
+    record = given()
+    assert (record.method, record.status, record.sources[0].title) == (
+        "human_endorsement",
+        "pending",
+        "Compiler",
+    )
+    assert record.skills[0].proof_urls == ["https://github.com/ada/app"]
+
+
+def test_an_invitation_puts_the_record_in_review() -> None:
+    record = given()
+    assert record.invite(GRACE, token_hash, EXPIRES, AT) == 1
+    [(kind, data)] = new_events(record)
+    assert kind == "ReviewerInvited"
+    assert (data["invitation"], data["reviewer"], data["token_hash"]) == (1, GRACE, "hash-1")
+    assert record.status == "in_review"
+
+
+def test_a_later_invitation_replaces_the_link() -> None:
+    record = given(invited, invited)
+    assert (record.invitations, record.reviewer_token_hash) == (2, "hash-2")
+    with pytest.raises(errors.InvalidReviewerToken):
+        record.check_reviewer("hash-1", AT)
+    record.check_reviewer("hash-2", AT)
+
+
+def test_at_most_five_invitations() -> None:
+    record = given(*[invited] * 5)
+    with pytest.raises(errors.TooManyInvitations, match="at most 5"):
+        invited(record)
+    assert record.collect_events() == []
+
+
+def test_an_endorsement_verifies_the_named_skills_rejects_the_others_and_locks() -> None:
+    record = given(invited)
+    later = AT + timedelta(days=1)
+    record.endorse("hash-1", ["skill_001"], later)
+    [(endorsed, data), (locked, lock)] = new_events(record)
+    assert (endorsed, locked, lock["attempt_number"]) == ("SkillsEndorsed", "Locked", 1)
+    assert (data["company"], data["endorsement_type"], data["skills_updated"]) == (
+        "Navy",
+        "tech_lead",
+        2,
+    )
+    assert data["skills"] == [
+        SkillOutcome(
+            "skill_001", "React", True, "verified", "2026-01-06T10:00:00.000Z", "human_endorsement"
+        ),
+        SkillOutcome("skill_002", "Python", False, "rejected", None, None),
+    ]
+    assert (record.status, record.is_locked) == ("completed", True)
+
+
+@pytest.mark.parametrize(
+    ("steps", "token", "at", "skill_ids", "error"),
+    [
+        ((), "hash-1", AT, ["skill_001"], errors.InvalidReviewerToken),
+        ((invited,), "forged", AT, ["skill_001"], errors.InvalidReviewerToken),
+        ((invited,), "hash-1", EXPIRES, ["skill_001"], errors.ReviewerTokenExpired),
+        ((invited,), "hash-1", AT, [], errors.MissingSkillIds),
+        ((invited,), "hash-1", AT, None, errors.MissingSkillIds),
+        ((invited,), "hash-1", AT, ["skill_001", "skill_009"], errors.InvalidInput),
+    ],
+    ids=["no invitation", "unknown", "expired", "empty", "none", "not on the record"],
+)
+def test_a_refused_endorsement_records_nothing(
+    steps: tuple[Callable[[Assessment], Any], ...],
+    token: str,
+    at: datetime,
+    skill_ids: list[str] | None,
+    error: type[Exception],
+) -> None:
+    record = given(*steps)
+    with pytest.raises(error):
+        record.endorse(token, skill_ids, at)
+    assert record.collect_events() == []
+    assert record.status in ("pending", "in_review")
+
+
+def test_an_expired_link_is_refused_before_a_used_one_and_a_used_one_before_the_skills() -> None:
+    record = given(invited, lambda r: r.endorse("hash-1", ["skill_002"], AT))
+    with pytest.raises(errors.ReviewerTokenExpired):
+        record.endorse("hash-1", [], EXPIRES)
+    with pytest.raises(errors.AlreadyVerified):
+        record.endorse("hash-1", [], AT)
+    with pytest.raises(errors.AlreadyVerified):
+        invited(record)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda r: r.generate(lambda: [], AT),
+        lambda r: r.submit([("q", 0)], AT),
+    ],
+    ids=["generate", "submit"],
+)
+def test_the_assessment_calls_are_the_wrong_method_on_a_human_record(
+    call: Callable[[Assessment], Any],
+) -> None:
+    record = given()
+    with pytest.raises(errors.WrongMethod, match="human_endorsement, not assessment"):
+        call(record)
+
+
+def test_an_invitation_is_the_wrong_method_on_an_assessment_record() -> None:
+    record = given(method="assessment")
+    with pytest.raises(errors.WrongMethod, match="assessment, not human_endorsement"):
+        invited(record)
+    assert record.status == "pending"
+
+
+def test_an_unknown_method_or_too_many_sources_or_proof_links_are_refused() -> None:
+    with pytest.raises(errors.InvalidInput, match="method"):
+        started("oracle")
+    many = [Skill("skill_001", "React", [f"https://e.com/{n}" for n in range(6)])]
+    with pytest.raises(errors.InvalidInput, match=r"skills\[0\].proofUrls"):
+        Assessment.start(
+            id=uuid4(),
+            at=AT,
+            tenant="acme",
+            mode="live",
+            student=Student("s1", "Ada", "ada@example.com"),
+            skills=many,
+            callback_webhook_url=None,
+            session_token_hash="h",
+            session_expires_at=AT,
+        )
