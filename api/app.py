@@ -17,6 +17,7 @@ from api.assessments import AssessmentController, VerifyController
 from api.auth import FailureLimit, provide_caller
 from api.bodies import BodyRequest
 from api.errors import EXCEPTION_HANDLERS, error_response
+from api.humanverification import HumanVerificationController
 from api.metrics import PROJECTION_METRICS
 from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
@@ -79,6 +80,7 @@ def create_app(service: AssessmentService) -> Litestar:
         StudentsController,
         WebhooksController,
         DeliveriesController,
+        HumanVerificationController,
     ]
     app = Litestar(
         route_handlers=[*protected, health, ready, Metrics],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
@@ -53,8 +54,10 @@ class VerifyController(Controller):
                 "name": body.student.name,
                 "email": body.student.email,
             },
-            skills=[{"skillId": skill.skill_id, "name": skill.name} for skill in body.skills],
+            skills=msgspec.to_builtins(body.skills),
             callback_webhook_url=body.callback_webhook_url,
+            method=body.method,
+            sources=msgspec.to_builtins(body.sources),
         )
         started = await to_thread.run_sync(
             service.execute, start_verification, caller, command, idempotency(request, body)

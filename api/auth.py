@@ -1,4 +1,5 @@
-"""Authentication from x-api-key: a guard, so it runs before the body is read."""
+"""Authentication from x-api-key, or from a reviewer link's token: guards, so they run before
+the body is read."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from application.messages import Caller
 from application.service import AssessmentService
-from domain.errors import Unauthorized
+from domain.errors import InvalidReviewerToken, Unauthorized
 
 WINDOW_SECONDS = 60.0
 
@@ -87,6 +88,33 @@ async def authenticated(
     except Unauthorized:
         failures.failed(address)
         raise
+
+
+async def reviewer_of(connection: ASGIConnection[Any, Any, Any, Any], token: str | None) -> Caller:
+    """The reviewer a link's token names, if the link is still good (SPEC's order: missing,
+    unknown or replaced, expired, used). The token is the only credential: an address
+    past its failed tries gets RATE_LIMITED, as with keys."""
+    service: AssessmentService = connection.app.state.service
+    failures: FailureLimit = connection.app.state.auth_failures
+    address = connection.client.host if connection.client else "unknown"
+    wait = failures.blocked_for(address)
+    if wait is not None:
+        raise TooManyRequestsException(
+            "too many failed reviewer links from this address",
+            headers={"RateLimit-Reset": str(wait)},
+        )
+    try:
+        return await to_thread.run_sync(service.reviewer, token)
+    except InvalidReviewerToken:
+        failures.failed(address)
+        raise
+
+
+async def reviewer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Resolve the caller from ?reviewerToken=, or reject the request."""
+    connection.state.caller = await reviewer_of(
+        connection, connection.query_params.get("reviewerToken")
+    )
 
 
 def provide_caller(request: Request[Any, Any, Any]) -> Caller:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Generic, TypeVar
+from datetime import date
+from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from litestar.params import Parameter
@@ -58,11 +59,32 @@ class Student(msgspec.Struct, frozen=True, rename="camel"):
     email: Email
 
 
-class Skill(msgspec.Struct, frozen=True, rename="camel"):
-    """A skill to verify; its skillId names a question bank."""
+Description = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=PRINTABLE)]
+Method = Literal["assessment", "human_endorsement"]
+EndorsementType = Literal["reporting_manager", "tech_lead", "client", "founder_cxo", "peer"]
+
+
+class Skill(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """A skill to verify (by assessment, its skillId names a question bank), with up to 5
+    links to proof of it."""
 
     skill_id: Id
     name: Text
+    proof_urls: Annotated[list[Url], msgspec.Meta(max_length=5)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class Source(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """Work the skills were shown in; dates as YYYY-MM-DD."""
+
+    type: Literal["project", "experience", "certificate"]
+    title: Text
+    subtitle: Text | None = None
+    description: Description | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    url: Url | None = None
 
 
 class VerifyRequest(msgspec.Struct, frozen=True, rename="camel"):
@@ -71,6 +93,26 @@ class VerifyRequest(msgspec.Struct, frozen=True, rename="camel"):
     student: Student
     skills: Annotated[list[Skill], msgspec.Meta(min_length=1, max_length=10)]
     callback_webhook_url: Url | None = None
+    method: Method = "assessment"
+    sources: Annotated[list[Source], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
+
+
+class ReviewerRequest(msgspec.Struct, frozen=True, rename="camel"):
+    """POST /api/v1/humanverification/reviewer (the id only with a tenant key)."""
+
+    name: Text
+    email: Email
+    endorsement_type: EndorsementType
+    company: Text | None = None
+    record_verification_id: AnyId | None = None  # "" is MISSING_VERIFICATION_ID
+
+
+class EndorseRequest(msgspec.Struct, frozen=True, rename="camel"):
+    """POST /api/v1/humanverification/verify: the skills the reviewer endorses."""
+
+    skill_ids: Annotated[list[Id], msgspec.Meta(max_length=10)] | None = None
 
 
 class GenerateRequest(msgspec.Struct, frozen=True, rename="camel"):

@@ -14,12 +14,17 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from application.messages import Caller, SessionCaller, TenantCaller
+from application.messages import Caller, ReviewerCaller, SessionCaller, TenantCaller
 from application.recent import Recent
 from application.store import EventStore
 from domain.access import MODES, ApiKey
 from domain.assessment import Assessment
-from domain.errors import InvalidInput, Unauthorized
+from domain.errors import (
+    InvalidInput,
+    InvalidReviewerToken,
+    MissingReviewerToken,
+    Unauthorized,
+)
 
 # A process remembers a key this long: a key revoked elsewhere is refused within it (the
 # contract allows 5 seconds), and each key costs a process one lookup per interval.
@@ -157,6 +162,17 @@ class Access:
         if key is None or not key.matches(key_hash):
             return None
         return TenantCaller(tenant=key.tenant, mode=key.mode, session_key=session_key(credential))
+
+    def reviewer(self, token: str | None) -> ReviewerCaller:
+        """A reviewer, by the token of their link: the record it names, unchecked (whether
+        the link is still the record's, unexpired and unused is the record's to say)."""
+        if not token:
+            raise MissingReviewerToken("reviewerToken is required")
+        record_id = reviewer_record(token)
+        record = self.store.find(Assessment, record_id) if record_id else None
+        if record is None:
+            raise InvalidReviewerToken("the reviewer link is unknown or was replaced")
+        return ReviewerCaller(record, token)
 
     def _session(self, token: str) -> SessionCaller:
         match = SESSION_TOKEN.fullmatch(token)

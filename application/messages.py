@@ -54,6 +54,20 @@ class SessionCaller(Caller):
         return f"session:{self.record.record_verification_id}"
 
 
+@dataclass(frozen=True, eq=False)
+class ReviewerCaller(Caller):
+    """A reviewer, whose only credential is the token of the link they were sent; holds the
+    record it names, as loaded (the token itself is checked by the record)."""
+
+    record: Assessment
+    token: str = field(repr=False)
+
+    @property
+    def scope(self) -> str:
+        """Where this caller's idempotency keys live."""
+        return f"reviewer:{self.record.record_verification_id}"
+
+
 class Idempotency(msgspec.Struct, frozen=True):
     """An Idempotency-Key and the fingerprint of the request it came with."""
 
@@ -65,8 +79,26 @@ class StartVerification(msgspec.Struct, frozen=True):
     """Start verifying a student's skills."""
 
     student: dict[str, str]
-    skills: list[dict[str, str]]
+    skills: list[dict[str, Any]]
     callback_webhook_url: str | None = None
+    method: str = "assessment"
+    sources: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+class InviteReviewer(msgspec.Struct, frozen=True):
+    """Invite a reviewer to endorse a human-endorsement record's skills (again: replace)."""
+
+    name: str
+    email: str
+    endorsement_type: str
+    company: str | None = None
+    record_verification_id: str | None = None
+
+
+class EndorseSkills(msgspec.Struct, frozen=True):
+    """The reviewer's endorsement: the skills they verify (the others are rejected)."""
+
+    skill_ids: list[str] | None
 
 
 class GenerateQuestions(msgspec.Struct, frozen=True):
@@ -166,6 +198,63 @@ class Submitted(msgspec.Struct, frozen=True, rename="camel"):
     verified_skills: list[dict[str, Any]]
     skills_updated: int
     webhook: WebhookStatus
+
+
+class Invited(msgspec.Struct, frozen=True, rename="camel"):
+    """A reviewer was invited; the link went to them only."""
+
+    record_verification_id: str
+    reviewer_email: str
+    expires_at: str
+    webhook: WebhookStatus
+
+
+class Endorsed(msgspec.Struct, frozen=True, rename="camel"):
+    """The outcome of an endorsement: how many skills were verified and rejected, each
+    skill's new status, and the webhook."""
+
+    record_verification_id: str
+    skills_verified: int
+    skills_rejected: int
+    verified_skills: list[dict[str, Any]]
+    skills_updated: int
+    webhook: WebhookStatus
+
+
+class EndorserInfo(msgspec.Struct, frozen=True):
+    """Who is asked to endorse."""
+
+    name: str
+    company: str | None
+    email: str
+
+
+class RequesterInfo(msgspec.Struct, frozen=True, rename="camel"):
+    """The student whose skills are to be endorsed."""
+
+    name: str
+    email: str
+    external_student_id: str
+
+
+class ReviewSkill(msgspec.Struct, frozen=True, rename="camel"):
+    """A skill the reviewer is asked about, with the links to its proof."""
+
+    skill_id: str
+    name: str
+    proof_urls: list[str]
+
+
+class ReviewPage(msgspec.Struct, frozen=True, rename="camel"):
+    """What a reviewer is asked to judge."""
+
+    record_verification_id: str
+    endorsement_type: str
+    expires_at: str
+    endorser_info: EndorserInfo
+    requester_info: RequesterInfo
+    sources: list[dict[str, Any]]
+    skills: list[ReviewSkill]
 
 
 class History(msgspec.Struct, frozen=True):

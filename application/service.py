@@ -20,8 +20,13 @@ from application.access import Access, digest, new_session_token
 from application.banks import QuestionBanks
 from application.messages import (
     Caller,
+    EndorserInfo,
     History,
     Idempotency,
+    RequesterInfo,
+    ReviewerCaller,
+    ReviewPage,
+    ReviewSkill,
     SessionCaller,
     WebhookStatus,
     tenant_of,
@@ -40,6 +45,7 @@ from domain.errors import (
     MissingVerificationId,
     VerificationNotFound,
 )
+from domain.moments import iso
 
 Result = TypeVar("Result", bound=msgspec.Struct)
 Command = TypeVar("Command")
@@ -178,6 +184,28 @@ class AssessmentService:
         """A record as its events fold to it now (for reads the record view has not seen)."""
         return record_summary(self.record_of(tenant_of(caller), record_verification_id))
 
+    def reviewer(self, token: str | None) -> ReviewerCaller:
+        """The reviewer of a link that is still good: its record's, unexpired and unused."""
+        caller = self.access.reviewer(token)
+        caller.record.check_reviewer(digest(caller.token), self.clock())
+        return caller
+
+    def review_page(self, caller: ReviewerCaller) -> ReviewPage:
+        """What the reviewer of a good link is asked to judge."""
+        record = caller.record
+        reviewer, student = record.reviewer, record.student
+        assert reviewer is not None
+        assert record.reviewer_expires_at is not None
+        return ReviewPage(
+            record_verification_id=record.record_verification_id,
+            endorsement_type=reviewer.endorsement_type,
+            expires_at=iso(record.reviewer_expires_at),
+            endorser_info=EndorserInfo(reviewer.name, reviewer.company, reviewer.email),
+            requester_info=RequesterInfo(student.name, student.email, student.student_id),
+            sources=msgspec.to_builtins(record.sources),
+            skills=[ReviewSkill(s.skill_id, s.name, s.proof_urls) for s in record.skills],
+        )
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _replayed(
@@ -217,10 +245,12 @@ class AssessmentService:
         assessment = self.store.find(Assessment, UUID(match.group(2)))
         return assessment if assessment and assessment.mode == match.group(1) else None
 
-    def webhook_status(self, assessment: Assessment) -> WebhookStatus:
-        """Whether a submit's completed event is queued for some endpoint."""
+    def webhook_status(
+        self, assessment: Assessment, event_type: str = "verification.completed"
+    ) -> WebhookStatus:
+        """Whether the webhook a command fires is queued for some endpoint."""
         if assessment.callback_webhook_url or self.webhooks.any_for(
-            assessment.tenant, assessment.mode, "verification.completed"
+            assessment.tenant, assessment.mode, event_type
         ):
             return WebhookStatus(sent=True, status="queued")
         return WebhookStatus(sent=False, status="no_endpoint")

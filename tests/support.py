@@ -52,6 +52,7 @@ class Clock:
 
 def make_service(url: str, clock: Clock | None = None, **settings: Any) -> AssessmentService:
     """A service on the store at url, with the shipped banks and a seeded random draw."""
+    settings.setdefault("master_key", MASTER_KEY)  # never one made in the working tree
     service = bootstrap(
         Settings(database_url=url, **settings), clock=clock or Clock(), rng=random.Random(7)
     )
@@ -80,6 +81,8 @@ def answer_sheet(service: AssessmentService, record_id: str, correct: int) -> li
         for position, question in enumerate(question_set)
     ]
 
+
+MASTER_KEY = "6d" * 32
 
 ACME = TenantCaller(tenant="acme", mode="live", session_key=b"acme")
 

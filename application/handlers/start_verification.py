@@ -11,8 +11,9 @@ from application.access import digest, new_session_token
 from application.messages import Caller, Started, StartVerification, tenant_of
 from application.service import AssessmentService, Handler
 from domain.assessment import Assessment
+from domain.endorsement import ASSESSMENT
 from domain.moments import iso
-from domain.values import Skill, Student
+from domain.values import Skill, Source, Student
 
 
 def decide(
@@ -21,7 +22,8 @@ def decide(
     """A new record with its session token, derived from the tenant's key."""
     tenant = tenant_of(caller)
     skills = msgspec.convert(command.skills, list[Skill])
-    service.banks.check_banked(skills)
+    if command.method == ASSESSMENT:  # a reviewer needs no question bank
+        service.banks.check_banked(skills)
     if command.callback_webhook_url:
         service.check_target(command.callback_webhook_url, "callbackWebhookUrl")
         # Made now, so that the fan-out only reads it (kept if a later step fails: it is
@@ -41,6 +43,8 @@ def decide(
         callback_webhook_url=command.callback_webhook_url,
         session_token_hash=digest(token),
         session_expires_at=expires_at,
+        method=command.method,
+        sources=msgspec.convert(command.sources, list[Source]),
     )
     started = Started(
         record_verification_id=assessment.record_verification_id,

@@ -1,0 +1,35 @@
+"""POST /humanverification/verify: the reviewer endorses skills; the record is completed."""
+
+from __future__ import annotations
+
+import msgspec
+from eventsourcing.domain import Aggregate
+
+from application.access import digest
+from application.messages import Caller, Endorsed, EndorseSkills, ReviewerCaller
+from application.service import AssessmentService, Handler
+from domain.errors import Unauthorized
+
+
+def decide(
+    service: AssessmentService, caller: Caller, command: EndorseSkills
+) -> tuple[Endorsed, list[Aggregate]]:
+    """The skills named verified, the others rejected, the record locked."""
+    if not isinstance(caller, ReviewerCaller):
+        raise Unauthorized("this endpoint takes a reviewer token")
+    record = caller.record
+    record.endorse(digest(caller.token), command.skill_ids, service.clock())
+    skills = list(record.skill_status.values())
+    verified = sum(skill.verified for skill in skills)
+    endorsed = Endorsed(
+        record_verification_id=record.record_verification_id,
+        skills_verified=verified,
+        skills_rejected=len(skills) - verified,
+        verified_skills=msgspec.to_builtins(skills),
+        skills_updated=record.skills_updated,
+        webhook=service.webhook_status(record),
+    )
+    return endorsed, [record]
+
+
+endorse_skills = Handler(Endorsed, decide)

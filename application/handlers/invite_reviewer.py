@@ -1,0 +1,41 @@
+"""POST /humanverification/reviewer: invite (or replace) the reviewer of a human record."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from eventsourcing.domain import Aggregate
+
+from application.access import digest, reviewer_key, reviewer_token
+from application.messages import Caller, Invited, InviteReviewer, WebhookStatus
+from application.service import AssessmentService, Handler
+from domain.moments import iso
+from domain.values import Reviewer
+
+
+def decide(
+    service: AssessmentService, caller: Caller, command: InviteReviewer
+) -> tuple[Invited, list[Aggregate]]:
+    """The record with its reviewer invited; the link's token goes to the reviewer only
+    (the email consumer derives it again), the record keeps its hash."""
+    record = service.record_of(caller, command.record_verification_id)
+    now = service.clock()
+    expires_at = now + timedelta(seconds=service.settings.reviewer_ttl_seconds)
+    key = reviewer_key(service.settings.master_secret())
+    reviewer = Reviewer(command.name, command.email, command.company, command.endorsement_type)
+    invitation = record.invite(
+        reviewer, lambda n: digest(reviewer_token(key, record.id, n)), expires_at, now
+    )
+    invited = Invited(
+        record_verification_id=record.record_verification_id,
+        reviewer_email=command.email,
+        expires_at=iso(expires_at),
+        # The first invitation fires verification.initiated; a replacement fires none.
+        webhook=service.webhook_status(record, "verification.initiated")
+        if invitation == 1
+        else WebhookStatus(sent=False, status="already_initiated"),
+    )
+    return invited, [record]
+
+
+invite_reviewer = Handler(Invited, decide)
