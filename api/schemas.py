@@ -209,6 +209,14 @@ class Attempt(msgspec.Struct, frozen=True, rename="camel"):
     submitted_at: str
 
 
+class RecordReviewer(msgspec.Struct, frozen=True, rename="camel"):
+    """A human record's reviewer (invited last)."""
+
+    name: str
+    company: str | None
+    endorsement_type: str
+
+
 class Record(msgspec.Struct, frozen=True, rename="camel"):
     """A verification record as the record view holds it."""
 
@@ -220,6 +228,8 @@ class Record(msgspec.Struct, frozen=True, rename="camel"):
     attempts: list[Attempt]
     created_at: str
     updated_at: str
+    method: str
+    reviewer: RecordReviewer | None
 
 
 class StudentSkill(msgspec.Struct, frozen=True, rename="camel"):

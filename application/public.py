@@ -12,7 +12,7 @@ import msgspec
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.utils import get_topic
 
-from application.shapes import RecordSummary
+from application.shapes import RecordReviewer, RecordSummary
 from application.store import EventStore
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
@@ -101,6 +101,8 @@ def record_summary(assessment: Assessment) -> dict[str, Any]:
         attempts=list(assessment.attempts),
         created_at=iso(assessment.created_on),
         updated_at=iso(assessment.modified_on),
+        method=assessment.method,
+        reviewer=RecordReviewer.of(assessment.reviewer) if assessment.reviewer else None,
     ).plain()
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import msgspec
 
-from domain.values import Attempt, SkillOutcome
+from domain.endorsement import ASSESSMENT
+from domain.values import Attempt, Reviewer, SkillOutcome
 
 
 class Shape(msgspec.Struct, frozen=True, rename="camel"):
@@ -18,6 +19,24 @@ class Shape(msgspec.Struct, frozen=True, rename="camel"):
         """As plain dicts and lists, keys in order, None included."""
         fields: dict[str, Any] = msgspec.to_builtins(self)
         return fields
+
+
+class RecordReviewer(Shape, frozen=True):
+    """A human record's reviewer as readers see them (no email address)."""
+
+    name: str
+    company: str | None
+    endorsement_type: str
+
+    @classmethod
+    def of(cls, reviewer: Reviewer) -> RecordReviewer:
+        """The reviewer invited last."""
+        return cls(reviewer.name, reviewer.company, reviewer.endorsement_type)
+
+
+def locked_status(method: str) -> str:
+    """A locked record's status: passed (an assessment) or completed (an endorsement)."""
+    return "passed" if method == ASSESSMENT else "completed"
 
 
 class RecordSummary(Shape, frozen=True):
@@ -31,6 +50,8 @@ class RecordSummary(Shape, frozen=True):
     attempts: list[Attempt]
     created_at: str
     updated_at: str
+    method: str
+    reviewer: RecordReviewer | None
 
 
 class StudentSkill(Shape, frozen=True):

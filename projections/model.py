@@ -18,6 +18,9 @@ class ReadModel(ABC):
 
     name: str
     topics = ASSESSMENT_TOPICS
+    # Columns added to the model's table after its first schema, (name, DDL), in order:
+    # migrate adds those a live generation made before lacks (a rebuild makes them all).
+    added_columns: tuple[tuple[str, str], ...] = ()
 
     @abstractmethod
     def create_statements(self, table: str) -> list[str]:

@@ -15,7 +15,7 @@ from projections.runner import MODELS
 from projections.skills import student_skill_of
 from projections.views import View, count_after, current_generation
 
-STATUSES = ("pending", "in_progress", "passed", "failed")
+STATUSES = ("pending", "in_progress", "passed", "failed", "in_review", "completed")
 MAX_PAGE = 100
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.shapes import RecordSummary
+from application.shapes import RecordReviewer, RecordSummary, locked_status
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
 from domain.values import Attempt, SkillOutcome
@@ -18,7 +18,7 @@ from projections.model import PoisonEvent, ReadModel
 COLUMNS = (
     *("id", "record_verification_id", "tenant", "mode", "student_id", "student", "status"),
     *("is_locked", "skills", "attempts", "created_at", "updated_at", "created_position"),
-    "position",
+    *("position", "method", "reviewer"),
 )
 
 
@@ -26,6 +26,7 @@ class RecordView(ReadModel):
     """Status, lock, skills and attempts of each record, with its student and times."""
 
     name = "record_view"
+    added_columns = (("method", "TEXT NOT NULL DEFAULT 'assessment'"), ("reviewer", "TEXT"))
 
     def create_statements(self, table: str) -> list[str]:
         return [
@@ -34,7 +35,9 @@ class RecordView(ReadModel):
             " mode TEXT NOT NULL, student_id TEXT NOT NULL, student TEXT NOT NULL,"
             " status TEXT NOT NULL, is_locked INTEGER NOT NULL, skills TEXT NOT NULL,"
             " attempts TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-            " created_position BIGINT NOT NULL, position BIGINT NOT NULL)",
+            " created_position BIGINT NOT NULL, position BIGINT NOT NULL,"
+            + ", ".join(f" {name} {ddl}" for name, ddl in self.added_columns)
+            + ")",
             f"CREATE INDEX IF NOT EXISTS {table}_by_tenant"
             f" ON {table} (tenant, mode, created_position)",
             f"CREATE INDEX IF NOT EXISTS {table}_by_student"
@@ -63,7 +66,8 @@ class RecordView(ReadModel):
             "ON CONFLICT (id) DO UPDATE SET"
             " status = excluded.status, is_locked = excluded.is_locked,"
             " skills = excluded.skills, attempts = excluded.attempts,"
-            " updated_at = excluded.updated_at, position = excluded.position",
+            " updated_at = excluded.updated_at, position = excluded.position,"
+            " reviewer = excluded.reviewer",
         )
 
     def _fold(self, rows: dict[str, dict[str, Any]], event: AggregateEvent, position: int) -> None:
@@ -85,6 +89,8 @@ class RecordView(ReadModel):
                 "updated_at": at,
                 "created_position": position,
                 "position": position,
+                "method": event.method,
+                "reviewer": None,
             }
             return
         row = rows.get(key)
@@ -97,8 +103,13 @@ class RecordView(ReadModel):
             row["attempts"] = dumps([*json.loads(row["attempts"]), event.attempt])
             row["skills"] = dumps(event.skills)
             row["status"] = "passed" if event.passed else "failed"
+        elif isinstance(event, Assessment.ReviewerInvited):
+            row["reviewer"] = dumps(RecordReviewer.of(event.reviewer))
+            row["status"] = "in_review"
+        elif isinstance(event, Assessment.SkillsEndorsed):
+            row["skills"] = dumps(event.skills)
         elif isinstance(event, Assessment.Locked):
-            row.update(status="passed", is_locked=1)
+            row.update(status=locked_status(row["method"]), is_locked=1)
         elif not isinstance(event, Assessment.AnswersSubmitted):
             raise PoisonEvent(f"{self.name} does not know {type(event).__name__}")
 
@@ -114,4 +125,6 @@ def summary_of(row: Any) -> RecordSummary:
         attempts=loads(row["attempts"], list[Attempt]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        method=row["method"],
+        reviewer=loads(row["reviewer"], RecordReviewer) if row["reviewer"] else None,
     )

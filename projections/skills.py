@@ -65,7 +65,11 @@ class SkillView(ReadModel):
             ],
             "ON CONFLICT (tenant, mode, student_id, skill_id) DO NOTHING",
         )
-        scored = [(e, p) for e, p in events if isinstance(e, Assessment.Scored)]
+        scored = [
+            (e, p)
+            for e, p in events
+            if isinstance(e, Assessment.Scored | Assessment.SkillsEndorsed)
+        ]
         keys = {e.originator_id.hex for e, _ in scored}
         owners.update(sql.by_id(f"{table}_records", keys - owners.keys()))  # started earlier
         if missing := keys - owners.keys():

@@ -62,6 +62,23 @@ class View:
             [*self.model.create_statements(self.table), self.dead_letters.create_statement],
         )
 
+    def upgrade(self) -> bool:
+        """Add the model's added columns this generation's table lacks; tell if any was."""
+        with self.transaction() as sql:
+            if self.postgres:
+                rows = sql.all(
+                    "SELECT column_name AS name FROM information_schema.columns"
+                    " WHERE table_schema = current_schema() AND table_name = ?",
+                    self.table,
+                )
+            else:
+                rows = sql.all(f"SELECT name FROM pragma_table_info('{self.table}')")
+            present = {row["name"] for row in rows}
+            missing = [(n, ddl) for n, ddl in self.model.added_columns if n not in present]
+            for name, ddl in missing:
+                sql.run(f"ALTER TABLE {self.table} ADD COLUMN {name} {ddl}")
+        return bool(missing)
+
     def drop(self) -> None:
         """Remove this generation's tables and tracking."""
         statements = [
@@ -166,6 +183,8 @@ def open_live_view(store: EventStore, model: ReadModel) -> View:
             if generation is None:
                 view.create()
                 swap_in(view)
+            elif view.upgrade():
+                swap_in(view)  # readers' SQL view shows the added columns
             return view
         except (IntegrityError, InternalError, ProgrammingError):
             if attempt == 4:

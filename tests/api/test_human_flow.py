@@ -13,8 +13,8 @@ from litestar.testing import TestClient
 
 from application.access import reviewer_key, reviewer_token
 from application.service import AssessmentService
-from tests.api.http import API, GENERATE, VERIFY, assert_error, event_count, start
-from tests.support import STUDENT, Clock
+from tests.api.http import API, GENERATE, VERIFY, assert_error, event_count, project, start
+from tests.support import ACME, STUDENT, Clock
 
 REVIEWER = f"{API}/humanverification/reviewer"
 PAGE = f"{API}/humanverification/verify-page"
@@ -221,3 +221,37 @@ def test_invite_refuses_bad_fields(
 ) -> None:
     _, session = start_human(client, tenant_key)
     assert assert_error(invite(client, session, **body), 400, "VALIDATION_ERROR").startswith(field)
+
+
+def test_a_human_record_reads_the_same_from_the_store_and_the_views(
+    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+) -> None:
+    record_id, session = start_human(client, tenant_key)
+    headers = {"x-api-key": tenant_key}
+    path = f"{API}/verifications/{record_id}"
+    project(service)
+    pending = client.get(path, headers=headers).json()["data"]
+    assert (pending["method"], pending["status"], pending["reviewer"]) == (
+        "human_endorsement",
+        "pending",
+        None,
+    )
+    invite(client, session)
+    project(service)
+    in_review = client.get(path, headers=headers).json()["data"]
+    assert in_review == service.record(ACME, record_id)  # the store's own fold
+    assert (in_review["status"], in_review["reviewer"]) == (
+        "in_review",
+        {"name": "Grace Hopper", "company": "Navy", "endorsementType": "tech_lead"},
+    )
+    endorse(client, token(service, record_id), {"skillIds": ["skill_001"]})
+    project(service)
+    done = client.get(path, headers=headers).json()["data"]
+    assert (done["status"], done["isLocked"], done["attempts"]) == ("completed", True, [])
+    listed = client.get(f"{API}/verifications?status=completed", headers=headers).json()
+    assert [item["recordVerificationId"] for item in listed["data"]["items"]] == [record_id]
+    skills = client.get(f"{API}/students/{STUDENT['studentId']}/skills", headers=headers)
+    assert [(s["skillId"], s["status"], s["verifiedBy"]) for s in skills.json()["data"]] == [
+        ("skill_001", "verified", "human_endorsement"),
+        ("skill_002", "rejected", None),
+    ]

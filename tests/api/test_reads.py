@@ -8,8 +8,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from application.service import AssessmentService
-from projections.runner import MODELS, catch_up
-from projections.views import open_live_view
+from tests.api.http import project
 from tests.support import PYTHON, REACT, STUDENT, answer_sheet
 
 
@@ -28,11 +27,6 @@ def take_attempt(
         "/api/v1/assessment/submit", json={"answers": answers}, headers={"x-api-key": token}
     )
     assert response.status_code == 200
-
-
-def project(service: AssessmentService) -> None:
-    for model in MODELS.values():
-        catch_up(open_live_view(service.store, model), until=lambda: True)
 
 
 def get(client: TestClient[Litestar], path: str, key: str, **params: Any) -> Any:
@@ -59,12 +53,15 @@ def test_a_record_reads_the_same_before_and_after_the_view_has_it(
         "attempts",
         "createdAt",
         "updatedAt",
+        "method",
+        "reviewer",
     }
     assert (from_view["status"], from_view["isLocked"], from_view["studentId"]) == (
         "failed",
         False,
         "stu_1",
     )
+    assert (from_view["method"], from_view["reviewer"]) == ("assessment", None)
     assert from_view["attempts"] == [
         {
             "attemptNumber": 1,

@@ -14,6 +14,7 @@ from domain import values
     ("documented", "built"),
     [
         (schemas.Record, shapes.RecordSummary),
+        (schemas.RecordReviewer, shapes.RecordReviewer),
         (schemas.SkillStatus, values.SkillOutcome),
         (schemas.Attempt, values.Attempt),
         (schemas.StudentSkill, shapes.StudentSkill),

@@ -46,11 +46,18 @@ UPCAST: dict[str, dict[str, Any]] = {
 }
 
 
+# What the record's public shape added since 2026-12-02, for the records stored then.
+RECORD_ADDED = {"method": "assessment", "reviewer": None}
+
+
 def read_today(read: dict[str, Any]) -> dict[str, Any]:
-    """What was read on 2026-12-02, with what the events have added since."""
+    """What was read on 2026-12-02, with what the events and the shapes have added since."""
     for history in read["histories"].values():
         for event in history["events"]:
             event["data"].update(UPCAST.get(event["type"], {}))
+    for records in read["records"].values():
+        for record in records:
+            record.update(RECORD_ADDED)
     return read
 
 
