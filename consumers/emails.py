@@ -14,7 +14,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
 
+from application.access import reviewer_key, reviewer_token
 from application.settings import Settings
 from application.store import EventStore
 from consumers.records import KnownRecords, RecordFacts
@@ -53,6 +55,18 @@ def mailbox(address: str) -> Address:
         raise Undeliverable("the student's email address is not one valid mailbox") from None
 
 
+def letter(message: dict[str, Any], sender: str, to: str, subject: str) -> EmailMessage:
+    """An email about an event, to one mailbox. Its Message-ID is derived from the event:
+    a redelivered event makes the same message, not a new one."""
+    email = EmailMessage()
+    email["Subject"] = subject
+    email["From"] = sender
+    email["To"] = mailbox(to)
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = f"<{message['id']}@assess>"
+    return email
+
+
 def result_email(message: dict[str, Any], record: RecordFacts, sender: str) -> EmailMessage:
     """The email of one scored attempt, in plain text and HTML."""
     data = message["data"]
@@ -61,13 +75,8 @@ def result_email(message: dict[str, Any], record: RecordFacts, sender: str) -> E
     student = one_line(record.student_name)
     outcome = "passed" if data["passed"] else "not passed"
     words = result_message(data["passed"], data["score"])
-    email = EmailMessage()
-    email["Subject"] = f"{skills}: {outcome}, score {data['score']}%"
-    email["From"] = sender
-    email["To"] = mailbox(record.student_email)
-    email["Date"] = formatdate(localtime=False)
-    # Derived from the event: a redelivered event makes the same message, not a new one.
-    email["Message-ID"] = f"<{message['id']}@assess>"
+    subject = f"{skills}: {outcome}, score {data['score']}%"
+    email = letter(message, sender, record.student_email, subject)
     statuses = [(name, skill["status"]) for name, skill in zip(names, data["skills"], strict=True)]
     lines = [
         f"Hello {student},",
@@ -87,6 +96,60 @@ def result_email(message: dict[str, Any], record: RecordFacts, sender: str) -> E
         f"<p>Your assessment of {html.escape(skills)} (attempt {data['attemptNumber']}) is"
         f" scored: {data['correctAnswers']} of {data['totalQuestions']} right,"
         f" <strong>{data['score']}%</strong>.</p><p>{html.escape(words)}</p><ul>{items}</ul>",
+        subtype="html",
+    )
+    return email
+
+
+def invitation_email(
+    message: dict[str, Any], record: RecordFacts, sender: str, link: str, skills: list[str]
+) -> EmailMessage:
+    """The reviewer's invitation: who asks, which skills, the link, until when."""
+    data = message["data"]
+    reviewer = one_line(data["reviewer"]["name"])
+    student = one_line(record.student_name)
+    names = ", ".join(one_line(name) for name in skills)
+    until = data["expiresAt"][:10]
+    email = letter(
+        message, sender, data["reviewer"]["email"], f"{student} asks you to endorse {names}"
+    )
+    email.set_content(
+        f"Hello {reviewer},\n\n{student} asks you to endorse skills you saw in their work:"
+        f" {names}.\n\nOpen this link to review and endorse them (until {until}):\n{link}\n\n"
+        "The link is for you only. If you do not know the student, ignore this email.\n"
+    )
+    email.add_alternative(
+        f"<p>Hello {html.escape(reviewer)},</p><p>{html.escape(student)} asks you to endorse"
+        f" skills you saw in their work: {html.escape(names)}.</p>"
+        f'<p><a href="{html.escape(link)}">Review and endorse the skills</a>'
+        f" (until {html.escape(until)}).</p>"
+        "<p>The link is for you only. If you do not know the student, ignore this email.</p>",
+        subtype="html",
+    )
+    return email
+
+
+def endorsed_email(message: dict[str, Any], record: RecordFacts, sender: str) -> EmailMessage:
+    """The student's confirmation: which skills their reviewer endorsed."""
+    data = message["data"]
+    student = one_line(record.student_name)
+    statuses = [(one_line(skill["name"]), skill["status"]) for skill in data["skills"]]
+    verified = [name for name, status in statuses if status == "verified"]
+    email = letter(message, sender, record.student_email, f"Endorsed: {', '.join(verified)}")
+    email.set_content(
+        "\n".join(
+            [
+                f"Hello {student},",
+                "",
+                "Your reviewer's endorsement is recorded:",
+                *(f"- {name}: {status}" for name, status in statuses),
+            ]
+        )
+    )
+    items = "".join(f"<li>{html.escape(n)}: {html.escape(st)}</li>" for n, st in statuses)
+    email.add_alternative(
+        f"<p>Hello {html.escape(student)},</p><p>Your reviewer's endorsement is recorded:</p>"
+        f"<ul>{items}</ul>",
         subtype="html",
     )
     return email
@@ -138,30 +201,50 @@ class Mailer:
 
 
 class ResultEmails:
-    """Sends the result email of each submit once: the sent log dedupes on the event id."""
+    """Sends each email an event calls for once (the sent log dedupes on the event id): a
+    score's result and an endorsement's confirmation to the student, an invitation to the
+    reviewer, with the link to the review page."""
 
     def __init__(self, store: EventStore, settings: Settings) -> None:
         self.store = store
         self.known = KnownRecords(store)
         self.sender = settings.mail_from
         self.mailer = Mailer(settings)
+        self.settings = settings
 
     def handle(self, message: dict[str, Any]) -> None:
-        """Learn the record if the event starts it; email the student the result of a
-        Scored event, unless already done."""
+        """Learn the record if the event starts it; send the email it calls for, unless
+        already done."""
         self.known.learn(message)
-        if message["type"] != "Scored":
+        if message["type"] not in ("Scored", "ReviewerInvited", "SkillsEndorsed"):
             return
         with transaction(self.store, commit=False) as sql:
             if sql.one(f"SELECT 1 AS sent FROM {SENT} WHERE event_id = ?", message["id"]):
                 return
-        record = self.known.facts(message)
-        self.mailer.send(result_email(message, record, self.sender), message["id"])
+        email = self.compose(message, self.known.facts(message))
+        self.mailer.send(email, message["id"])
         with transaction(self.store) as sql:
             sql.run(
                 f"INSERT INTO {SENT} VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                 message["id"],
-                record.student_email,
+                str(email["To"]),
                 formatdate(localtime=False),
             )
-        log.info("result email for %s of %s sent", message["id"], message["recordVerificationId"])
+        log.info(
+            "%s email for %s of %s sent",
+            message["type"],
+            message["id"],
+            message["recordVerificationId"],
+        )
+
+    def compose(self, message: dict[str, Any], record: RecordFacts) -> EmailMessage:
+        """The email of an event that calls for one."""
+        if message["type"] == "Scored":
+            return result_email(message, record, self.sender)
+        if message["type"] == "SkillsEndorsed":
+            return endorsed_email(message, record, self.sender)
+        record_id = UUID(message["recordVerificationId"][-32:])
+        key = reviewer_key(self.settings.master_secret())
+        token = reviewer_token(key, record_id, message["data"]["invitation"])
+        link = f"{self.settings.public_url.rstrip('/')}/review/{token}"
+        return invitation_email(message, record, self.sender, link, record.skill_names)

@@ -13,27 +13,58 @@ from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
 
 
 def webhook_type(message: dict[str, Any]) -> str | None:
-    """The webhook an event fires: the first generation of a record, and every score."""
-    if message["type"] == "QuestionsGenerated" and message["data"]["attemptNumber"] == 1:
+    """The webhook an event fires: a record's first question set or first invitation, and
+    every score or endorsement."""
+    kind, data = message["type"], message["data"]
+    if (kind, data.get("attemptNumber", data.get("invitation"))) in (
+        ("QuestionsGenerated", 1),
+        ("ReviewerInvited", 1),
+    ):
         return "verification.initiated"
-    if message["type"] == "Scored":
+    if kind in ("Scored", "SkillsEndorsed"):
         return "verification.completed"
     return None
 
 
 def webhook_data(message: dict[str, Any], record: RecordFacts) -> dict[str, Any]:
-    """The data of a webhook: for completed, what submit returned plus student.studentId."""
-    data = message["data"]
+    """The data of a webhook: for completed, what submit (or the reviewer's verify) returned
+    plus student.studentId; ids and outcomes only, no personal data."""
+    kind, data = message["type"], message["data"]
+    about = {"recordVerificationId": message["recordVerificationId"]}
     student = {"studentId": record.student_id}
-    if message["type"] == "QuestionsGenerated":
+    webhook = {"sent": True, "status": "queued"}
+    if kind == "QuestionsGenerated":
         return {
-            "recordVerificationId": message["recordVerificationId"],
+            **about,
             "attemptNumber": data["attemptNumber"],
             "totalQuestions": len(data["questions"]),
             "student": student,
         }
+    if kind == "ReviewerInvited":
+        reviewer = data["reviewer"]
+        return {
+            **about,
+            "reviewer": {
+                "company": reviewer["company"],
+                "endorsementType": reviewer["endorsementType"],
+            },
+            "expiresAt": data["expiresAt"],
+            "student": student,
+        }
+    if kind == "SkillsEndorsed":
+        verified = sum(skill["verified"] for skill in data["skills"])
+        return {
+            **about,
+            "skillsVerified": verified,
+            "skillsRejected": len(data["skills"]) - verified,
+            "verifiedSkills": data["skills"],
+            "skillsUpdated": data["skillsUpdated"],
+            "webhook": webhook,
+            "student": student,
+            "reviewer": {"company": data["company"], "endorsementType": data["endorsementType"]},
+        }
     return {
-        "recordVerificationId": message["recordVerificationId"],
+        **about,
         "result": {
             "score": data["score"],
             "passed": data["passed"],
@@ -44,7 +75,7 @@ def webhook_data(message: dict[str, Any], record: RecordFacts) -> dict[str, Any]
         },
         "verifiedSkills": data["skills"],
         "skillsUpdated": data["skillsUpdated"],
-        "webhook": {"sent": True, "status": "queued"},
+        "webhook": webhook,
         "student": student,
     }
 

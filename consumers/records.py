@@ -5,6 +5,7 @@ always find it here."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +22,10 @@ DOWNSTREAM_RECORDS = [
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
     " record_verification_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, mode TEXT NOT NULL,"
     " student_id TEXT NOT NULL, student_name TEXT NOT NULL, student_email TEXT NOT NULL,"
-    " callback_url TEXT)"
+    " callback_url TEXT, skill_names TEXT NOT NULL)"
 ]
 COLUMNS = ("tenant", "mode", "student_id", "student_name", "student_email", "callback_url")
+ALL_COLUMNS = (*COLUMNS, "skill_names")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class RecordFacts:
     student_name: str
     student_email: str
     callback_url: str | None
+    skill_names: list[str]
 
 
 class KnownRecords:
@@ -53,7 +56,7 @@ class KnownRecords:
             with transaction(self.store) as sql:
                 sql.insert(
                     TABLE,
-                    ("record_verification_id", *COLUMNS),
+                    ("record_verification_id", *ALL_COLUMNS),
                     rows,
                     "ON CONFLICT (record_verification_id) DO NOTHING",
                 )
@@ -64,12 +67,13 @@ class KnownRecords:
         record_id = message["recordVerificationId"]
         with transaction(self.store, commit=False) as sql:
             row = sql.one(
-                f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE record_verification_id = ?",
+                f"SELECT {', '.join(ALL_COLUMNS)} FROM {TABLE} WHERE record_verification_id = ?",
                 record_id,
             )
         if row is None:
             raise LookupError(f"no record {record_id} started on the topic")
-        return RecordFacts(*(row[column] for column in COLUMNS))
+        facts = {column: row[column] for column in COLUMNS}
+        return RecordFacts(**facts, skill_names=json.loads(row["skill_names"]))
 
 
 def _row(message: dict[str, Any]) -> tuple[str | None, ...]:
@@ -78,6 +82,7 @@ def _row(message: dict[str, Any]) -> tuple[str | None, ...]:
     return (
         *(message["recordVerificationId"], data["tenant"], data["mode"]),
         *(student["studentId"], student["name"], student["email"], data["callbackWebhookUrl"]),
+        json.dumps([skill["name"] for skill in data["skills"]]),
     )
 
 

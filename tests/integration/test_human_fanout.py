@@ -1,0 +1,100 @@
+"""The human path downstream, embedded: the first invitation fires verification.initiated
+and emails the reviewer a working link; the endorsement fires verification.completed and
+emails the student; each email once, however often the events come."""
+
+from __future__ import annotations
+
+import re
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from application.handlers.endorse_skills import endorse_skills
+from application.handlers.invite_reviewer import invite_reviewer
+from application.handlers.start_verification import start_verification
+from application.messages import EndorseSkills, InviteReviewer, StartVerification
+from application.service import AssessmentService
+from consumers.emails import ResultEmails
+from tests.integration.test_downstream_records import public_messages
+from tests.receivers import receiving
+from tests.support import ACME, STUDENT, Clock, fanning_out, make_service, register_endpoint
+
+SKILLS = [{"skillId": "skill_001", "name": "React"}, {"skillId": "skill_002", "name": "Python"}]
+
+
+def outbox_emails(service: AssessmentService, count: int) -> list[EmailMessage]:
+    """The emails in the outbox, once there are `count`, oldest first."""
+    for _ in range(400):
+        files = sorted(service.settings.outbox.glob("*.eml"), key=lambda f: f.stat().st_mtime)
+        if len(files) >= count:
+            return [message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
+        threading.Event().wait(0.05)
+    raise AssertionError(f"{count} emails never came")
+
+
+def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> None:
+    service = make_service(
+        f"sqlite:///{tmp_path / 'assess.sqlite3'}",
+        Clock(),
+        webhook_allow_private=True,
+        outbox_dir=tmp_path / "outbox",
+        public_url="https://assess.example/",
+    )
+    with receiving((200, {})) as receiver, fanning_out(service):
+        endpoint = register_endpoint(service, receiver.url)
+        start = StartVerification(student=STUDENT, skills=SKILLS, method="human_endorsement")
+        record_id = service.execute(start_verification, ACME, start, None).record_verification_id
+        grace = InviteReviewer(
+            name="Grace Hopper",
+            email="grace@example.com",
+            endorsement_type="tech_lead",
+            company="Navy",
+            record_verification_id=record_id,
+        )
+        service.execute(invite_reviewer, ACME, grace, None)
+        [invitation] = outbox_emails(service, 1)
+        assert str(invitation["To"]) == "grace@example.com"
+        assert invitation["Subject"] == "Ada Lovelace asks you to endorse React, Python"
+        text = invitation.get_body(("plain",))
+        assert text is not None
+        [link] = re.findall(r"https://assess\.example/review/(\S+)", text.get_content())
+        reviewer = service.reviewer(link)  # the emailed link is the record's own
+        assert reviewer.record.record_verification_id == record_id
+
+        service.execute(endorse_skills, reviewer, EndorseSkills(skill_ids=["skill_001"]), None)
+        completed, initiated = sorted(receiver.wait_for(2), key=lambda h: h.payload["type"])
+        confirmation = outbox_emails(service, 2)[1]
+
+    assert (completed.payload["type"], initiated.payload["type"]) == (
+        "verification.completed",
+        "verification.initiated",
+    )
+    assert initiated.payload["data"] == {
+        "recordVerificationId": record_id,
+        "reviewer": {"company": "Navy", "endorsementType": "tech_lead"},
+        "expiresAt": "2026-01-19T10:00:00.000Z",
+        "student": {"studentId": STUDENT["studentId"]},
+    }
+    data = completed.payload["data"]
+    assert list(data) == [
+        *("recordVerificationId", "skillsVerified", "skillsRejected", "verifiedSkills"),
+        *("skillsUpdated", "webhook", "student", "reviewer"),
+    ]
+    assert (data["skillsVerified"], data["skillsRejected"], data["reviewer"]["company"]) == (
+        1,
+        1,
+        "Navy",
+    )
+    assert "grace@example.com" not in completed.body.decode()
+    assert "Grace Hopper" not in initiated.body.decode()
+    items, _ = service.deliveries.page("acme", "live", endpoint["id"], 10, None)
+    assert {item["type"] for item in items} == {"verification.initiated", "verification.completed"}
+
+    assert str(confirmation["To"]) == STUDENT["email"]
+    assert confirmation["Subject"] == "Endorsed: React"
+    # Every event again, as a redelivery would bring them: no email a second time.
+    emails = ResultEmails(service.store, service.settings)
+    for message in public_messages(service):
+        emails.handle(message)
+    assert len(list(service.settings.outbox.glob("*.eml"))) == 2
