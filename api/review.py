@@ -20,7 +20,6 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
-from markupsafe import Markup
 
 from api.auth import reviewer_of
 from api.errors import DOMAIN_ERRORS, EXCEPTION_HANDLERS
@@ -32,15 +31,16 @@ from domain import errors
 
 log = logging.getLogger("assess.api")
 
+LOADER = PackageLoader("api", "templates")  # package data: also in a non-editable install
 TEMPLATES = Environment(
-    loader=PackageLoader("api", "templates"),
+    loader=LOADER,
     autoescape=True,
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
 )
 PAGE = TEMPLATES.get_template("review.html")
-CSS = TEMPLATES.loader.get_source(TEMPLATES, "review.css")[0]  # type: ignore[union-attr]
+CSS = LOADER.get_source(TEMPLATES, "review.css")[0]  # inline, allowed by its hash
 CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
 HEADERS = {
     "Content-Security-Policy": (
@@ -97,7 +97,7 @@ FORM_ERRORS: dict[type[errors.DomainError], str] = {
 
 def page(status: int, headers: dict[str, str] | None = None, **context: Any) -> Response[str]:
     """The page, rendered with the context given, with the page's headers."""
-    html = PAGE.render(css=Markup(CSS), **context)
+    html = PAGE.render(css=CSS, **context)
     return Response(
         html, status_code=status, media_type=MediaType.HTML, headers=HEADERS | (headers or {})
     )
@@ -119,7 +119,7 @@ def on_error(_: Request[Any, Any, Any], error: Exception) -> Response[str]:
     if isinstance(error, HTTPException):
         if error.status_code == 429:
             wait = (error.headers or {}).get("RateLimit-Reset", "60")
-            message = "Too many links were tried from your network. Wait a minute and try again."
+            message = "Too many requests came from your network. Wait a minute and try again."
             return problem(429, "Too many attempts", message, {"Retry-After": wait})
         message = "The request could not be read. Open the link in your email again."
         return problem(error.status_code, "This request could not be served", message)
@@ -127,7 +127,7 @@ def on_error(_: Request[Any, Any, Any], error: Exception) -> Response[str]:
         log.warning("event store unreachable: %s", error)
         return problem(503, "The service is unavailable", "Nothing was recorded. Try again soon.")
     log.exception("unexpected error on the reviewer page")  # its address holds the token
-    return problem(500, TRY_AGAIN, "Nothing is shown of the error here. Try again later.")
+    return problem(500, TRY_AGAIN, "The error is on our side. Try again later.")
 
 
 async def review_link(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

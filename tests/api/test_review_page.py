@@ -15,10 +15,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from api.app import create_app
 from application.service import AssessmentService
 from tests.api.http import API, VERIFY, assert_error, event_count
 from tests.api.test_human_flow import ENDORSE, PAGE, SKILLS, SOURCE, invite, token
-from tests.support import STUDENT, Clock
+from tests.support import STUDENT, Clock, make_service
 
 FULL_SOURCE = {
     "type": "experience",
@@ -324,6 +325,17 @@ def test_an_address_past_its_failed_links_is_rate_limited_on_the_page_and_the_ap
     api = client.get(PAGE, params={"reviewerToken": token(service, record_id)})
     assert_error(api, 429, "RATE_LIMITED")
     assert event_count(client, tenant_key, record_id) == 2
+
+
+def test_the_request_limit_per_address_is_a_page_too(sqlite_url: str) -> None:
+    service = make_service(sqlite_url, Clock(), rate_limit_per_minute=2)
+    with TestClient(create_app(service)) as client:
+        assert client.get("/review/rvw_guess").status_code == 401
+        assert client.get("/review/rvw_guess").status_code == 401
+        limited = client.get("/review/rvw_guess")
+    service.store.close()
+    assert_problem(limited, 429, "Too many attempts")
+    assert int(limited.headers["retry-after"]) > 0
 
 
 HOSTILE = [
