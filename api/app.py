@@ -19,6 +19,7 @@ from api.bodies import BodyRequest
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.humanverification import HumanVerificationController
 from api.metrics import PROJECTION_METRICS
+from api.review import ReviewPageController
 from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
@@ -83,7 +84,7 @@ def create_app(service: AssessmentService) -> Litestar:
         HumanVerificationController,
     ]
     app = Litestar(
-        route_handlers=[*protected, health, ready, Metrics],
+        route_handlers=[*protected, ReviewPageController, health, ready, Metrics],
         dependencies={
             "caller": Provide(provide_caller, sync_to_thread=False),
             "service": Provide(lambda: service, sync_to_thread=False),
