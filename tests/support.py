@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from eventsourcing.domain import AggregateEvent
 
 from api.bootstrap import bootstrap, seed_banks
 from application.handlers.generate_questions import generate_questions
@@ -24,6 +25,7 @@ from application.messages import (
     SubmitAnswers,
     TenantCaller,
 )
+from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.service import AssessmentService
 from application.settings import Settings
 from consumers.processes import embedded
@@ -135,3 +137,17 @@ def fanning_out(service: AssessmentService) -> Iterator[None]:
     finally:
         stopping.set()
         thread.join(timeout=30)
+
+
+def public_messages(service: AssessmentService) -> list[dict[str, Any]]:
+    """Every stored assessment event of the service, as the topic carries it."""
+    messages = PublicMessages(service.store)
+    notifications = service.store.recorder.select_notifications(
+        start=1, limit=1000, topics=ASSESSMENT_TOPICS
+    )
+    found = []
+    for notification in notifications:
+        event = service.store.mapper.to_domain_event(notification)
+        assert isinstance(event, AggregateEvent)
+        found.append(messages.message(event)[0])
+    return found

@@ -4,65 +4,29 @@ reviewer reads what to judge and endorses; its errors in SPEC's order, recording
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
-import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.access import reviewer_key, reviewer_token
 from application.service import AssessmentService
-from tests.api.http import API, GENERATE, VERIFY, assert_error, event_count, project, start
+from tests.api.http import (
+    API,
+    GENERATE,
+    PAGE,
+    SKILLS,
+    SOURCE,
+    VERIFY,
+    assert_error,
+    endorse,
+    event_count,
+    invite,
+    project,
+    start,
+    start_human,
+    token,
+)
 from tests.support import ACME, STUDENT, Clock
-
-REVIEWER = f"{API}/humanverification/reviewer"
-PAGE = f"{API}/humanverification/verify-page"
-ENDORSE = f"{API}/humanverification/verify"
-SKILLS: list[dict[str, Any]] = [
-    {"skillId": "skill_001", "name": "React", "proofUrls": ["https://github.com/ada/app"]},
-    {"skillId": "skill_002", "name": "Python"},
-]
-SOURCE = {
-    "type": "project",
-    "title": "Analytical Engine notes",
-    "startDate": "2025-01-01",
-    "url": "https://example.com/notes",
-}
-GRACE = {
-    "name": "Grace Hopper",
-    "email": "grace@example.com",
-    "company": "Navy",
-    "endorsementType": "tech_lead",
-}
-
-
-def start_human(client: TestClient[Litestar], tenant_key: str) -> tuple[str, str]:
-    body = {
-        "student": STUDENT,
-        "skills": SKILLS,
-        "method": "human_endorsement",
-        "sources": [SOURCE],
-    }
-    response = client.post(VERIFY, json=body, headers={"x-api-key": tenant_key})
-    assert response.status_code == 201, response.text
-    data = response.json()["data"]
-    return data["recordVerificationId"], data["sessionToken"]
-
-
-def invite(client: TestClient[Litestar], credential: str, **body: Any) -> httpx.Response:
-    return client.post(REVIEWER, json={**GRACE, **body}, headers={"x-api-key": credential})
-
-
-def token(service: AssessmentService, record_id: str, invitation: int = 1) -> str:
-    """The link's token, as the email consumer derives it for the reviewer's email."""
-    key = reviewer_key(service.settings.master_secret())
-    return reviewer_token(key, UUID(record_id[-32:]), invitation)
-
-
-def endorse(client: TestClient[Litestar], reviewer: str | None, body: Any) -> httpx.Response:
-    params = {} if reviewer is None else {"reviewerToken": reviewer}
-    return client.post(ENDORSE, params=params, json=body)
 
 
 def test_a_reviewer_endorses_the_skills_they_saw(

@@ -17,8 +17,18 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from application.service import AssessmentService
-from tests.api.http import API, VERIFY, assert_error, event_count
-from tests.api.test_human_flow import ENDORSE, PAGE, SKILLS, SOURCE, invite, token
+from tests.api.http import (
+    API,
+    ENDORSE,
+    PAGE,
+    SKILLS,
+    SOURCE,
+    VERIFY,
+    assert_error,
+    event_count,
+    invite,
+    token,
+)
 from tests.support import STUDENT, Clock, make_service
 
 FULL_SOURCE = {

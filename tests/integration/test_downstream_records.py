@@ -8,36 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eventsourcing.domain import AggregateEvent
 
-from application.public import ASSESSMENT_TOPICS, PublicMessages
+from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
 from consumers.emails import ResultEmails
 from consumers.fanout import Fanout
 from consumers.records import TABLE, KnownRecords
 from infrastructure.database import transaction
 from infrastructure.deliveries import Deliveries
-from tests.support import ACME, STUDENT, Clock, make_service, take_attempt
+from tests.support import ACME, STUDENT, Clock, make_service, public_messages, take_attempt
 
 CALLBACK_URL = "https://partner.example/hooks/assess"
 
 
 def sqlite_service(path: Path, **settings: Any) -> AssessmentService:
     return make_service(f"sqlite:///{path / 'assess.sqlite3'}", Clock(), **settings)
-
-
-def public_messages(service: AssessmentService) -> list[dict[str, Any]]:
-    """Every stored assessment event of the service, as the topic carries it."""
-    messages = PublicMessages(service.store)
-    notifications = service.store.recorder.select_notifications(
-        start=1, limit=1000, topics=ASSESSMENT_TOPICS
-    )
-    found = []
-    for notification in notifications:
-        event = service.store.mapper.to_domain_event(notification)
-        assert isinstance(event, AggregateEvent)
-        found.append(messages.message(event)[0])
-    return found
 
 
 def test_webhooks_and_emails_come_from_the_messages_alone(tmp_path: Path) -> None:

@@ -16,9 +16,16 @@ from application.handlers.start_verification import start_verification
 from application.messages import EndorseSkills, InviteReviewer, StartVerification
 from application.service import AssessmentService
 from consumers.emails import ResultEmails
-from tests.integration.test_downstream_records import public_messages
 from tests.receivers import receiving
-from tests.support import ACME, STUDENT, Clock, fanning_out, make_service, register_endpoint
+from tests.support import (
+    ACME,
+    STUDENT,
+    Clock,
+    fanning_out,
+    make_service,
+    public_messages,
+    register_endpoint,
+)
 
 SKILLS = [{"skillId": "skill_001", "name": "React"}, {"skillId": "skill_002", "name": "Python"}]
 
