@@ -116,7 +116,8 @@ def invitation_email(
     email.set_content(
         f"Hello {reviewer},\n\n{student} asks you to endorse skills you saw in their work:"
         f" {names}.\n\nOpen this link to review and endorse them (until {until}):\n{link}\n\n"
-        "The link is for you only. If you do not know the student, ignore this email.\n"
+        "The link is for you only. If you do not know the student, ignore this email.\n",
+        cte="8bit",  # the link on one line, as it is (quoted-printable would wrap it)
     )
     email.add_alternative(
         f"<p>Hello {html.escape(reviewer)},</p><p>{html.escape(student)} asks you to endorse"

@@ -67,6 +67,8 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
         assert text is not None
         [link] = re.findall(r"https://assess\.example/review/(\S+)", text.get_content())
         reviewer = service.reviewer(link)  # the emailed link is the record's own
+        raw = next(service.settings.outbox.glob("*.eml")).read_bytes()
+        assert f"https://assess.example/review/{link}\n".encode() in raw  # one line, greppable
         assert reviewer.record.record_verification_id == record_id
 
         service.execute(endorse_skills, reviewer, EndorseSkills(skill_ids=["skill_001"]), None)
