@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 from eventsourcing.domain import AggregateEvent
@@ -30,6 +30,7 @@ from application.service import AssessmentService
 from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment
+from domain.values import Skill, Student
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 STUDENT = {"studentId": "stu_1", "name": "Ada Lovelace", "email": "ada@example.com"}
@@ -151,3 +152,21 @@ def public_messages(service: AssessmentService) -> list[dict[str, Any]]:
         assert isinstance(event, AggregateEvent)
         found.append(messages.message(event)[0])
     return found
+
+
+def new_record(skills: Sequence[Skill], **fields: Any) -> Assessment:
+    """A record started at START by the domain alone (an assessment unless told otherwise)."""
+    return Assessment.start(
+        **{
+            "id": uuid4(),
+            "at": START,
+            "tenant": "acme",
+            "mode": "live",
+            "student": Student("s1", "Ada", "ada@example.com"),
+            "skills": skills,
+            "callback_webhook_url": None,
+            "session_token_hash": "h",
+            "session_expires_at": START + timedelta(days=40),
+            **fields,
+        }
+    )

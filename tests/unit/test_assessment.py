@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from eventsourcing.domain import DomainEventProtocol
@@ -13,9 +12,10 @@ from eventsourcing.domain import DomainEventProtocol
 from domain import errors
 from domain.assessment import Assessment
 from domain.questions import DrawnQuestion
-from domain.values import Answer, Attempt, Skill, SkillOutcome, Student
+from domain.values import Answer, Attempt, Skill, SkillOutcome
+from tests.support import START, new_record
 
-AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+AT = START
 SKILLS = [Skill("skill_001", "React"), Skill("skill_002", "Python")]
 
 
@@ -32,18 +32,9 @@ def questions(count: int) -> list[DrawnQuestion]:
     ]
 
 
-def started(skills: list[Skill] = SKILLS) -> Assessment:
-    return Assessment.start(
-        id=uuid4(),
-        at=AT,
-        tenant="acme",
-        mode="live",
-        student=Student("s1", "Ada", "ada@example.com"),
-        skills=skills,
-        callback_webhook_url=None,
-        session_token_hash="h",
-        session_expires_at=AT + timedelta(days=40),
-    )
+def started(skills: Sequence[Skill] = SKILLS, **fields: Any) -> Assessment:
+    """A record started at AT (an assessment of SKILLS unless told otherwise)."""
+    return new_record(skills, at=AT, **fields)
 
 
 def given(*steps: Callable[[Assessment], Any]) -> Assessment:

@@ -4,19 +4,20 @@ events or an error."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 import pytest
 
 from domain import errors
 from domain.assessment import Assessment
-from domain.values import Reviewer, Skill, SkillOutcome, Source, Student
+from domain.values import Reviewer, Skill, SkillOutcome, Source
+from tests.support import START, new_record
 
-AT = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+AT = START
 EXPIRES = AT + timedelta(days=14)
 SKILLS = [Skill("skill_001", "React", ["https://github.com/ada/app"]), Skill("skill_002", "Python")]
+SOURCE = Source("project", "Compiler", url="https://example.com/c")
 GRACE = Reviewer("Grace Hopper", "grace@example.com", "Navy", "tech_lead")
 
 
@@ -25,19 +26,7 @@ def token_hash(invitation: int) -> str:
 
 
 def started(method: str = "human_endorsement") -> Assessment:
-    return Assessment.start(
-        id=uuid4(),
-        at=AT,
-        tenant="acme",
-        mode="live",
-        student=Student("s1", "Ada", "ada@example.com"),
-        skills=SKILLS,
-        callback_webhook_url=None,
-        session_token_hash="h",
-        session_expires_at=AT + timedelta(days=40),
-        method=method,
-        sources=[Source("project", "Compiler", url="https://example.com/c")],
-    )
+    return new_record(SKILLS, method=method, sources=[SOURCE])
 
 
 def invited(record: Assessment) -> None:
@@ -181,14 +170,6 @@ def test_an_unknown_method_or_too_many_sources_or_proof_links_are_refused() -> N
         started("oracle")
     many = [Skill("skill_001", "React", [f"https://e.com/{n}" for n in range(6)])]
     with pytest.raises(errors.InvalidInput, match=r"skills\[0\].proofUrls"):
-        Assessment.start(
-            id=uuid4(),
-            at=AT,
-            tenant="acme",
-            mode="live",
-            student=Student("s1", "Ada", "ada@example.com"),
-            skills=many,
-            callback_webhook_url=None,
-            session_token_hash="h",
-            session_expires_at=AT,
-        )
+        new_record(many)
+    with pytest.raises(errors.InvalidInput, match="sources: give at most 20"):
+        new_record(SKILLS, sources=[SOURCE] * 21)
