@@ -63,8 +63,11 @@ def main() -> None:
     tune_gc()
 
 
+PORT = click.option("--port", default=8000, show_default=True, help="The port to listen on.")
+
+
 @main.command()
-@click.option("--port", default=8000, show_default=True)
+@PORT
 @data_option
 def dev(port: int, data_dir: Path | None) -> None:
     """The embedded default: everything in one process on a SQLite file under --data."""
@@ -87,9 +90,19 @@ def dev(port: int, data_dir: Path | None) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True)
-@click.option("--workers", default=1, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on (0.0.0.0: every interface).",
+)
+@PORT
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    help="API processes sharing the port (each with its own connection pool).",
+)
 @data_option
 def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
     """The production API process, configured from the environment."""
@@ -131,7 +144,13 @@ def relay(data_dir: Path | None) -> None:
 @click.argument("consumer", type=click.Choice(["webhooks", "emails"]))
 @data_option
 def consume(consumer: str, data_dir: Path | None) -> None:
-    """Run a consumer group of the topic: webhook deliveries, or result emails."""
+    """Run one consumer group of the topic until SIGTERM.
+
+    \b
+    webhooks: queue each event's webhook deliveries and send them (group `webhooks`)
+    emails:   send the emails events call for: results, invitations, confirmations
+              (group `emails`; over ASSESS_SMTP_URL, else into the outbox)
+    """
     from consumers.processes import emails_consumer, webhooks_consumer
 
     run = webhooks_consumer if consumer == "webhooks" else emails_consumer

@@ -17,7 +17,7 @@ from rich.progress import (
 
 from api.bootstrap import bootstrap, migrate, open_migrated
 from api.verifications import parse_moment
-from application.settings import from_env
+from application.settings import STORE_FILE, Settings, from_env
 from application.store import EventStore
 from domain.access import MODES
 from domain.errors import DomainError
@@ -42,6 +42,20 @@ data_option = click.option(
 )
 
 
+def existing(data_dir: Path | None) -> Settings:
+    """The settings of a command that only reads or changes what a store holds: a --data
+    folder with no store in it is a mistake (a typo would otherwise make a new, empty
+    store and show nothing)."""
+    settings = from_env(data_dir)
+    if not settings.database_url and not (settings.data_dir / STORE_FILE).exists():
+        raise click.BadParameter(
+            f"{settings.data_dir} holds no store ({STORE_FILE}): give the folder the service"
+            " runs on, or set ASSESS_DATABASE_URL",
+            param_hint="--data",
+        )
+    return settings
+
+
 @click.command("migrate")
 @data_option
 def migrate_command(data_dir: Path | None) -> None:
@@ -63,7 +77,7 @@ def projections() -> None:
 def projections_rebuild(name: str | None, data_dir: Path | None) -> None:
     """Rebuild a view (or all) from position zero into fresh tables, then swap it in;
     the old view serves reads until then."""
-    store = open_migrated(from_env(data_dir))
+    store = open_migrated(existing(data_dir))
     for model in [MODELS[name]] if name else MODELS.values():
         old, new = rebuild_with_progress(store, model)
         click.echo(f"{model.name}: generation {new} swapped in (generation {old} dropped)")
@@ -75,7 +89,7 @@ def projections_rebuild(name: str | None, data_dir: Path | None) -> None:
 @data_option
 def projections_dead_letters(name: str | None, data_dir: Path | None) -> None:
     """List the events each view has set aside: notification id, record, type, error."""
-    store = open_migrated(from_env(data_dir))
+    store = open_migrated(existing(data_dir))
     for model in [MODELS[name]] if name else MODELS.values():
         for letter in dead_letters(store, model):
             click.echo(
@@ -91,7 +105,7 @@ def projections_dead_letters(name: str | None, data_dir: Path | None) -> None:
 def projections_retry(name: str | None, data_dir: Path | None) -> None:
     """Apply each view's dead letters again (after fixing their cause); those that still
     fail stay listed."""
-    store = open_migrated(from_env(data_dir))
+    store = open_migrated(existing(data_dir))
     for model in [MODELS[name]] if name else MODELS.values():
         applied, left = retry(store, model)
         click.echo(f"{model.name}: {applied} applied, {len(left)} still set aside")
@@ -126,7 +140,13 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--tenant", required=True, help="The tenant (partner platform) name.")
-@click.option("--mode", type=click.Choice(MODES), default="live", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="live",
+    show_default=True,
+    help="live keys make ver_live_ records; test keys make ver_test_ ones, which never mix.",
+)
 @data_option
 def keys_create(tenant: str, mode: str, data_dir: Path | None) -> None:
     """Create a key; it is shown once, alone on the last line, and stored only as a hash."""
@@ -143,7 +163,7 @@ def keys_create(tenant: str, mode: str, data_dir: Path | None) -> None:
 @data_option
 def keys_list(tenant: str | None, data_dir: Path | None) -> None:
     """Each key's id, tenant, mode, creation and revocation (never the key), tab-separated."""
-    for key in bootstrap(from_env(data_dir)).access.list_keys(tenant):
+    for key in bootstrap(existing(data_dir)).access.list_keys(tenant):
         revoked = f"revoked {iso(key.revoked_at)}" if key.revoked_at else "active"
         click.echo(f"{key.id}\t{key.tenant}\t{key.mode}\tcreated {iso(key.created_at)}\t{revoked}")
 
@@ -154,7 +174,7 @@ def keys_list(tenant: str | None, data_dir: Path | None) -> None:
 def keys_revoke(key_or_id: str, data_dir: Path | None) -> None:
     """Revoke a key, given itself or its id: every process refuses it within 5 seconds."""
     try:
-        key = bootstrap(from_env(data_dir)).access.revoke_key(key_or_id)
+        key = bootstrap(existing(data_dir)).access.revoke_key(key_or_id)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"revoked the {key.mode} key {key.id} of tenant {key.tenant}")
@@ -169,7 +189,16 @@ def questions() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @data_option
 def questions_import(file: Path, data_dir: Path | None) -> None:
-    """Replace a skill's bank with the questions of FILE (rejected whole if any is bad)."""
+    """Replace a skill's bank with the questions of FILE (rejected whole if any is bad).
+
+    FILE is JSON: the skill's id and name, and its questions, each with 2 to 5 options
+    and the index of the right one (from 0):
+
+    \b
+        {"skillId": "skill_001", "name": "React",
+         "questions": [{"question": "Which hook adds local state?",
+                        "options": ["useEffect", "useState"], "answer": 1}]}
+    """
     try:
         bank = parse_bank(file.read_bytes())
         bootstrap(from_env(data_dir)).banks.import_bank(bank)
@@ -182,7 +211,7 @@ def questions_import(file: Path, data_dir: Path | None) -> None:
 @data_option
 def questions_list(data_dir: Path | None) -> None:
     """The skills that have a bank."""
-    for entry in bootstrap(from_env(data_dir)).banks.list_banks():
+    for entry in bootstrap(existing(data_dir)).banks.list_banks():
         click.echo(f"{entry['skillId']}\t{entry['name']}\t{entry['questions']} questions")
 
 
@@ -194,7 +223,13 @@ def history(record_id: str, as_of: str | None, data_dir: Path | None) -> None:
     """Print a record's events and the state they fold to, as JSON."""
     try:
         moment = parse_moment(as_of) if as_of else None
-        found = bootstrap(from_env(data_dir)).history(None, record_id, moment)
+    except DomainError:
+        raise click.BadParameter(
+            f"'{as_of}' is not an ISO-8601 date-time (2026-12-01 or 2026-12-01T09:30:00Z)",
+            param_hint="--as-of",
+        ) from None
+    try:
+        found = bootstrap(existing(data_dir)).history(None, record_id, moment)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps({"events": found.events, "state": found.state}, indent=2))

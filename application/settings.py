@@ -10,6 +10,7 @@ from typing import Annotated
 import msgspec
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+STORE_FILE = "assess.sqlite3"  # the embedded store, in the data folder
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -75,7 +76,7 @@ class Settings(msgspec.Struct, frozen=True):
     @property
     def store_url(self) -> str:
         """The event store's URL: ASSESS_DATABASE_URL, else a SQLite file in the data dir."""
-        return self.database_url or f"sqlite:///{self.data_dir / 'assess.sqlite3'}"
+        return self.database_url or f"sqlite:///{self.data_dir / STORE_FILE}"
 
 
 def _paths(kind: type, value: object) -> object:
