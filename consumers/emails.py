@@ -74,7 +74,7 @@ def result_email(message: dict[str, Any], record: RecordFacts, sender: str) -> E
     skills = ", ".join(names)
     student = one_line(record.student_name)
     outcome = "passed" if data["passed"] else "not passed"
-    words = result_message(data["passed"], data["score"])
+    words = result_message(data["passed"], data["score"], len(data["skills"]))
     subject = f"{skills}: {outcome}, score {data['score']}%"
     email = letter(message, sender, record.student_email, subject)
     statuses = [(name, skill["status"]) for name, skill in zip(names, data["skills"], strict=True)]

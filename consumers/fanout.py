@@ -71,7 +71,7 @@ def webhook_data(message: dict[str, Any], record: RecordFacts) -> dict[str, Any]
             "attemptNumber": data["attemptNumber"],
             "correctAnswers": data["correctAnswers"],
             "totalQuestions": data["totalQuestions"],
-            "message": result_message(data["passed"], data["score"]),
+            "message": result_message(data["passed"], data["score"], len(data["skills"])),
         },
         "verifiedSkills": data["skills"],
         "skillsUpdated": data["skillsUpdated"],

@@ -16,12 +16,18 @@ def has_passed(score: int) -> bool:
 
 
 PASSED_MESSAGE = "You have successfully passed the assessment and earned the Verified skill."
+PASSED_MESSAGE_MANY = (
+    "You have successfully passed the assessment and earned {count} Verified skills."
+)
 FAILED_MESSAGE = (
     "You did not pass the assessment: a score of {score} is below the pass mark of {mark}."
     " Generate a new set of questions to try again."
 )
 
 
-def result_message(passed: bool, score: int) -> str:
-    """The words of result.message, telling a pass from a fail."""
-    return PASSED_MESSAGE if passed else FAILED_MESSAGE.format(score=score, mark=PASS_MARK)
+def result_message(passed: bool, score: int, skills: int) -> str:
+    """The words of result.message, telling a pass from a fail; a pass counts the skills it
+    verified (the seed page's words for one)."""
+    if not passed:
+        return FAILED_MESSAGE.format(score=score, mark=PASS_MARK)
+    return PASSED_MESSAGE if skills == 1 else PASSED_MESSAGE_MANY.format(count=skills)

@@ -25,7 +25,7 @@ def decide(
             attempt_number=attempt.attempt_number,
             correct_answers=attempt.correct_answers,
             total_questions=attempt.total_questions,
-            message=result_message(attempt.passed, attempt.score),
+            message=result_message(attempt.passed, attempt.score, len(assessment.skills)),
         ),
         verified_skills=msgspec.to_builtins(list(assessment.skill_status.values())),
         skills_updated=assessment.skills_updated,

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from domain.scoring import has_passed, score_percent
+from domain.scoring import has_passed, result_message, score_percent
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,17 @@ def test_every_score_up_to_500_questions_is_the_decimal_half_up_rounding() -> No
         for correct in range(total + 1):
             exact = (Decimal(correct) * 100 / Decimal(total)).quantize(0, ROUND_HALF_UP)
             assert score_percent(correct, total) == int(exact), (correct, total)
+
+
+@pytest.mark.parametrize(
+    ("passed", "score", "skills", "words"),
+    [
+        (True, 80, 1, "You have successfully passed the assessment and earned the Verified skill."),
+        (True, 60, 3, "You have successfully passed the assessment and earned 3 Verified skills."),
+        (False, 59, 3, "You did not pass the assessment: a score of 59 is below the pass mark"),
+    ],
+)
+def test_the_result_message_tells_a_pass_and_counts_its_skills(
+    passed: bool, score: int, skills: int, words: str
+) -> None:
+    assert result_message(passed, score, skills).startswith(words)
