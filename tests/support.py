@@ -14,12 +14,19 @@ import msgspec
 from eventsourcing.domain import AggregateEvent
 
 from api.bootstrap import bootstrap, seed_banks
+from application.access import reviewer_key, reviewer_token
+from application.handlers.endorse_skills import endorse_skills
 from application.handlers.generate_questions import generate_questions
+from application.handlers.invite_reviewer import invite_reviewer
 from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.messages import (
+    Endorsed,
+    EndorseSkills,
     GenerateQuestions,
+    Invited,
+    InviteReviewer,
     RegisterWebhook,
     StartVerification,
     SubmitAnswers,
@@ -113,6 +120,47 @@ def take_attempt(
     ]
     service.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
     return record_id
+
+
+def start_endorsement(
+    service: AssessmentService,
+    student: str = STUDENT["studentId"],
+    skills: tuple[dict[str, str], ...] = (REACT, PYTHON),
+) -> str:
+    """Start a human-endorsement record of the student as acme; its id."""
+    command = StartVerification(
+        student={**STUDENT, "studentId": student}, skills=list(skills), method="human_endorsement"
+    )
+    return service.execute(start_verification, ACME, command, None).record_verification_id
+
+
+def invite_to_review(
+    service: AssessmentService,
+    record_id: str,
+    name: str = "Grace Hopper",
+    email: str = "grace@example.com",
+) -> Invited:
+    """Invite (or replace) the record's reviewer as acme: a tech lead at Navy."""
+    command = InviteReviewer(
+        name=name,
+        email=email,
+        endorsement_type="tech_lead",
+        company="Navy",
+        record_verification_id=record_id,
+    )
+    return service.execute(invite_reviewer, ACME, command, None)
+
+
+def link_token(service: AssessmentService, record_id: str, invitation: int = 1) -> str:
+    """The token of an invitation's link, as the email consumer derives it for the email."""
+    key = reviewer_key(service.settings.master_secret())
+    return reviewer_token(key, UUID(record_id[-32:]), invitation)
+
+
+def endorse_with(service: AssessmentService, token: str, skill_ids: list[str]) -> Endorsed:
+    """The reviewer of the link endorses the skills named (the others are rejected)."""
+    command = EndorseSkills(skill_ids=skill_ids)
+    return service.execute(endorse_skills, service.reviewer(token), command, None)
 
 
 def register_endpoint(

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from typing import Any, NamedTuple
-from uuid import UUID
 
 import httpx
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.access import reviewer_key, reviewer_token
 from application.service import AssessmentService
 from projections.runner import MODELS, catch_up
 from projections.views import open_live_view
@@ -223,12 +221,6 @@ def start_human(client: TestClient[Litestar], tenant_key: str) -> tuple[str, str
 
 def invite(client: TestClient[Litestar], credential: str, **body: Any) -> httpx.Response:
     return client.post(REVIEWER, json={**GRACE, **body}, headers={"x-api-key": credential})
-
-
-def token(service: AssessmentService, record_id: str, invitation: int = 1) -> str:
-    """The link's token, as the email consumer derives it for the reviewer's email."""
-    key = reviewer_key(service.settings.master_secret())
-    return reviewer_token(key, UUID(record_id[-32:]), invitation)
 
 
 def endorse(client: TestClient[Litestar], reviewer: str | None, body: Any) -> httpx.Response:
