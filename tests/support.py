@@ -37,6 +37,8 @@ from application.service import AssessmentService
 from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment
+from projections.runner import MODELS, catch_up
+from projections.views import open_live_view
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 STUDENT = {"studentId": "stu_1", "name": "Ada Lovelace", "email": "ada@example.com"}
@@ -163,6 +165,24 @@ def endorse_with(service: AssessmentService, token: str, skill_ids: list[str]) -
     return service.execute(endorse_skills, service.reviewer(token), command, None)
 
 
+def take_endorsement(
+    service: AssessmentService,
+    endorsed: list[str] | None,
+    *,
+    student: str = STUDENT["studentId"],
+    skills: tuple[dict[str, str], ...] = (REACT, PYTHON),
+    invitations: int = 1,
+) -> str:
+    """Start a human record as acme, invite its reviewer `invitations` times, and let the
+    last one endorse the skills named (none: the review is still open); its id."""
+    record_id = start_endorsement(service, student, skills)
+    for _ in range(invitations):
+        invite_to_review(service, record_id)
+    if endorsed is not None:
+        endorse_with(service, link_token(service, record_id, invitations), endorsed)
+    return record_id
+
+
 def register_endpoint(
     service: AssessmentService, url: str, events: list[str] | None = None
 ) -> dict[str, Any]:
@@ -172,6 +192,12 @@ def register_endpoint(
         service.execute(register_webhook, ACME, command, None)
     )
     return endpoint
+
+
+def project(service: AssessmentService) -> None:
+    """Bring every view up to date with the store, as the projector would."""
+    for model in MODELS.values():
+        catch_up(open_live_view(service.store, model), until=lambda: True)
 
 
 @contextmanager

@@ -8,9 +8,6 @@ import httpx
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
-from projections.runner import MODELS, catch_up
-from projections.views import open_live_view
 from tests.support import REACT, STUDENT
 
 API = "/api/v1"
@@ -175,12 +172,6 @@ def error_code(response: httpx.Response) -> tuple[int, str]:
 def event_types(data: dict[str, Any]) -> list[str]:
     """The types of the events of a history, in order."""
     return [event["type"] for event in data["events"]]
-
-
-def project(service: AssessmentService) -> None:
-    """Bring every view up to date with the store, as the projector would."""
-    for model in MODELS.values():
-        catch_up(open_live_view(service.store, model), until=lambda: True)
 
 
 # -- the human path ---------------------------------------------------------------------

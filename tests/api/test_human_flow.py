@@ -21,11 +21,10 @@ from tests.api.http import (
     endorse,
     event_count,
     invite,
-    project,
     start,
     start_human,
 )
-from tests.support import ACME, STUDENT, Clock, link_token
+from tests.support import ACME, STUDENT, Clock, link_token, project
 
 
 def test_a_reviewer_endorses_the_skills_they_saw(
