@@ -32,7 +32,7 @@ from consumers.processes import emails_consumer, webhooks_consumer
 from consumers.relay import Relay
 from tests.broker import Broker, read_topic
 from tests.receivers import Hook, Mail, Mailbox
-from tests.support import ACME, REACT, answer_sheet
+from tests.support import ACME, MASTER_KEY, REACT, answer_sheet
 
 SESSION_TIMEOUT_MS = 6000  # Tansu joins a group in about half of it
 WAIT = 45.0  # seconds: generous upper bound for anything that crosses the broker
@@ -139,6 +139,7 @@ def consumer_settings(pg_url: str, broker: Broker, topic: str, smtp_port: int) -
         webhook_allow_private=True,
         webhook_retry_schedule="0.5,0.5,0.5",
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+        master_key=MASTER_KEY,  # the service's: the email consumer derives reviewer links
         db_pool_size=4,  # per process (three here): the suite may run in parallel workers
     )
 

@@ -38,7 +38,7 @@ def expected_views(store: EventStore) -> tuple[Rows, Rows]:
                         (*student, skill.skill_id),
                         _skill_row(record, record.skill_status[skill.skill_id]),
                     )
-            elif isinstance(event, Assessment.Scored):
+            elif isinstance(event, Assessment.Scored | Assessment.SkillsEndorsed):
                 for outcome in event.skills:
                     key = (*student, outcome.skill_id)
                     if skills[key]["status"] != "verified":

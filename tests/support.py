@@ -14,12 +14,19 @@ import msgspec
 from eventsourcing.domain import AggregateEvent
 
 from api.bootstrap import bootstrap, seed_banks
+from application.access import reviewer_key, reviewer_token
+from application.handlers.endorse_skills import endorse_skills
 from application.handlers.generate_questions import generate_questions
+from application.handlers.invite_reviewer import invite_reviewer
 from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.messages import (
+    Endorsed,
+    EndorseSkills,
     GenerateQuestions,
+    Invited,
+    InviteReviewer,
     RegisterWebhook,
     StartVerification,
     SubmitAnswers,
@@ -31,6 +38,8 @@ from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment
 from domain.values import Skill, Student
+from projections.runner import MODELS, catch_up
+from projections.views import open_live_view
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 STUDENT = {"studentId": "stu_1", "name": "Ada Lovelace", "email": "ada@example.com"}
@@ -116,6 +125,65 @@ def take_attempt(
     return record_id
 
 
+def start_endorsement(
+    service: AssessmentService,
+    student: str = STUDENT["studentId"],
+    skills: tuple[dict[str, str], ...] = (REACT, PYTHON),
+) -> str:
+    """Start a human-endorsement record of the student as acme; its id."""
+    command = StartVerification(
+        student={**STUDENT, "studentId": student}, skills=list(skills), method="human_endorsement"
+    )
+    return service.execute(start_verification, ACME, command, None).record_verification_id
+
+
+def invite_to_review(
+    service: AssessmentService,
+    record_id: str,
+    name: str = "Grace Hopper",
+    email: str = "grace@example.com",
+) -> Invited:
+    """Invite (or replace) the record's reviewer as acme: a tech lead at Navy."""
+    command = InviteReviewer(
+        name=name,
+        email=email,
+        endorsement_type="tech_lead",
+        company="Navy",
+        record_verification_id=record_id,
+    )
+    return service.execute(invite_reviewer, ACME, command, None)
+
+
+def link_token(service: AssessmentService, record_id: str, invitation: int = 1) -> str:
+    """The token of an invitation's link, as the email consumer derives it for the email."""
+    key = reviewer_key(service.settings.master_secret())
+    return reviewer_token(key, UUID(record_id[-32:]), invitation)
+
+
+def endorse_with(service: AssessmentService, token: str, skill_ids: list[str]) -> Endorsed:
+    """The reviewer of the link endorses the skills named (the others are rejected)."""
+    command = EndorseSkills(skill_ids=skill_ids)
+    return service.execute(endorse_skills, service.reviewer(token), command, None)
+
+
+def take_endorsement(
+    service: AssessmentService,
+    endorsed: list[str] | None,
+    *,
+    student: str = STUDENT["studentId"],
+    skills: tuple[dict[str, str], ...] = (REACT, PYTHON),
+    invitations: int = 1,
+) -> str:
+    """Start a human record as acme, invite its reviewer `invitations` times, and let the
+    last one endorse the skills named (none: the review is still open); its id."""
+    record_id = start_endorsement(service, student, skills)
+    for _ in range(invitations):
+        invite_to_review(service, record_id)
+    if endorsed is not None:
+        endorse_with(service, link_token(service, record_id, invitations), endorsed)
+    return record_id
+
+
 def register_endpoint(
     service: AssessmentService, url: str, events: list[str] | None = None
 ) -> dict[str, Any]:
@@ -125,6 +193,12 @@ def register_endpoint(
         service.execute(register_webhook, ACME, command, None)
     )
     return endpoint
+
+
+def project(service: AssessmentService) -> None:
+    """Bring every view up to date with the store, as the projector would."""
+    for model in MODELS.values():
+        catch_up(open_live_view(service.store, model), until=lambda: True)
 
 
 @contextmanager

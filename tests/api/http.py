@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from typing import Any, NamedTuple
-from uuid import UUID
 
 import httpx
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.access import reviewer_key, reviewer_token
-from application.service import AssessmentService
-from projections.runner import MODELS, catch_up
-from projections.views import open_live_view
 from tests.support import REACT, STUDENT
 
 API = "/api/v1"
@@ -179,12 +174,6 @@ def event_types(data: dict[str, Any]) -> list[str]:
     return [event["type"] for event in data["events"]]
 
 
-def project(service: AssessmentService) -> None:
-    """Bring every view up to date with the store, as the projector would."""
-    for model in MODELS.values():
-        catch_up(open_live_view(service.store, model), until=lambda: True)
-
-
 # -- the human path ---------------------------------------------------------------------
 
 REVIEWER = f"{API}/humanverification/reviewer"
@@ -223,12 +212,6 @@ def start_human(client: TestClient[Litestar], tenant_key: str) -> tuple[str, str
 
 def invite(client: TestClient[Litestar], credential: str, **body: Any) -> httpx.Response:
     return client.post(REVIEWER, json={**GRACE, **body}, headers={"x-api-key": credential})
-
-
-def token(service: AssessmentService, record_id: str, invitation: int = 1) -> str:
-    """The link's token, as the email consumer derives it for the reviewer's email."""
-    key = reviewer_key(service.settings.master_secret())
-    return reviewer_token(key, UUID(record_id[-32:]), invitation)
 
 
 def endorse(client: TestClient[Litestar], reviewer: str | None, body: Any) -> httpx.Response:

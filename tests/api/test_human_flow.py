@@ -21,12 +21,10 @@ from tests.api.http import (
     endorse,
     event_count,
     invite,
-    project,
     start,
     start_human,
-    token,
 )
-from tests.support import ACME, STUDENT, Clock
+from tests.support import ACME, STUDENT, Clock, link_token, project
 
 
 def test_a_reviewer_endorses_the_skills_they_saw(
@@ -41,7 +39,7 @@ def test_a_reviewer_endorses_the_skills_they_saw(
         "expiresAt": "2026-01-19T10:00:00.000Z",
         "webhook": {"sent": False, "status": "no_endpoint"},
     }
-    link = token(service, record_id)
+    link = link_token(service, record_id)
 
     page = client.get(PAGE, params={"reviewerToken": link})
     assert page.status_code == 200, page.text
@@ -95,7 +93,7 @@ def test_a_second_invitation_replaces_the_link_and_fires_no_webhook(
     assert invite(client, tenant_key, recordVerificationId=record_id).status_code == 200
     again = invite(client, tenant_key, recordVerificationId=record_id, name="Alan Turing")
     assert again.json()["data"]["webhook"] == {"sent": False, "status": "already_initiated"}
-    first, second = token(service, record_id, 1), token(service, record_id, 2)
+    first, second = link_token(service, record_id, 1), link_token(service, record_id, 2)
     assert_error(client.get(PAGE, params={"reviewerToken": first}), 401, "INVALID_REVIEWER_TOKEN")
     page = client.get(PAGE, params={"reviewerToken": second})
     assert page.json()["data"]["endorserInfo"]["name"] == "Alan Turing"
@@ -115,7 +113,7 @@ def test_the_reviewer_calls_check_in_spec_order_and_record_nothing(
     client: TestClient[Litestar], service: AssessmentService, tenant_key: str, clock: Clock
 ) -> None:
     record_id, session = start_human(client, tenant_key)
-    link = token(service, record_id)
+    link = link_token(service, record_id)
     assert_error(endorse(client, None, {"skillIds": ["x"]}), 400, "MISSING_REVIEWER_TOKEN")
     assert_error(endorse(client, link, {}), 401, "INVALID_REVIEWER_TOKEN")  # not invited yet
     assert invite(client, session).status_code == 200
@@ -133,7 +131,7 @@ def test_the_reviewer_calls_check_in_spec_order_and_record_nothing(
     assert_error(endorse(client, link, {}), 410, "REVIEWER_TOKEN_EXPIRED")
     assert_error(client.get(PAGE, params={"reviewerToken": link}), 410, "REVIEWER_TOKEN_EXPIRED")
     assert invite(client, session).status_code == 200
-    link = token(service, record_id, 2)
+    link = link_token(service, record_id, 2)
     assert endorse(client, link, {"skillIds": ["skill_001"]}).status_code == 200
     assert_error(endorse(client, link, {}), 409, "ALREADY_VERIFIED")
     assert_error(client.get(PAGE, params={"reviewerToken": link}), 409, "ALREADY_VERIFIED")
@@ -208,7 +206,7 @@ def test_a_human_record_reads_the_same_from_the_store_and_the_views(
         "in_review",
         {"name": "Grace Hopper", "company": "Navy", "endorsementType": "tech_lead"},
     )
-    endorse(client, token(service, record_id), {"skillIds": ["skill_001"]})
+    endorse(client, link_token(service, record_id), {"skillIds": ["skill_001"]})
     project(service)
     done = client.get(path, headers=headers).json()["data"]
     assert (done["status"], done["isLocked"], done["attempts"]) == ("completed", True, [])

@@ -8,8 +8,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from application.service import AssessmentService
-from tests.api.http import project
-from tests.support import PYTHON, REACT, STUDENT, answer_sheet
+from tests.support import PYTHON, REACT, STUDENT, answer_sheet, project
 
 
 def start(client: TestClient[Litestar], key: str, student: str = "stu_1") -> tuple[str, str]:

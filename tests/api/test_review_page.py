@@ -27,9 +27,8 @@ from tests.api.http import (
     assert_error,
     event_count,
     invite,
-    token,
 )
-from tests.support import STUDENT, Clock, make_service
+from tests.support import STUDENT, Clock, link_token, make_service
 
 FULL_SOURCE = {
     "type": "experience",
@@ -117,7 +116,7 @@ def invited(
     """A human record whose reviewer was invited: its id and the path of the link."""
     record_id, session = start_human(client, tenant_key, **body)
     assert invite(client, session).status_code == 200
-    return record_id, f"/review/{token(service, record_id)}"
+    return record_id, f"/review/{link_token(service, record_id)}"
 
 
 def assert_page(response: httpx.Response, status: int) -> Html:
@@ -226,7 +225,9 @@ def test_the_form_post_records_what_the_api_would(
 ) -> None:
     by_api, _ = invited(client, service, tenant_key)
     api = client.post(
-        ENDORSE, params={"reviewerToken": token(service, by_api)}, json={"skillIds": ["skill_002"]}
+        ENDORSE,
+        params={"reviewerToken": link_token(service, by_api)},
+        json={"skillIds": ["skill_002"]},
     )
     assert api.status_code == 200, api.text
     by_page, link = invited(client, service, tenant_key)
@@ -287,7 +288,7 @@ def test_each_link_that_cannot_be_served_is_a_page_with_its_reason(
     client: TestClient[Litestar], service: AssessmentService, tenant_key: str, clock: Clock
 ) -> None:
     record_id, session = start_human(client, tenant_key)
-    first = f"/review/{token(service, record_id, 1)}"
+    first = f"/review/{link_token(service, record_id, 1)}"
     for path in ("/review", "/review/"):
         assert_problem(client.get(path), 400, "This link is incomplete")
         assert_problem(
@@ -296,7 +297,7 @@ def test_each_link_that_cannot_be_served_is_a_page_with_its_reason(
     assert_problem(client.get(first), 401, "This link is not valid")  # not invited yet
     assert invite(client, session).status_code == 200
     assert invite(client, session).status_code == 200
-    second = f"/review/{token(service, record_id, 2)}"
+    second = f"/review/{link_token(service, record_id, 2)}"
     reason = assert_problem(client.get(first), 401, "This link is not valid")
     assert "a newer invitation replaced it" in reason
     assert_problem(
@@ -314,7 +315,7 @@ def test_each_link_that_cannot_be_served_is_a_page_with_its_reason(
     assert event_count(client, tenant_key, record_id) == 3
 
     assert invite(client, session).status_code == 200
-    third = f"/review/{token(service, record_id, 3)}"
+    third = f"/review/{link_token(service, record_id, 3)}"
     assert client.post(third, data={"skillIds": ["skill_001"]}).status_code == 200
     used = "These skills were already endorsed"
     assert_problem(client.get(third), 409, used)
@@ -332,7 +333,7 @@ def test_an_address_past_its_failed_links_is_rate_limited_on_the_page_and_the_ap
     assert_problem(limited, 429, "Too many attempts")
     assert 0 < int(limited.headers["retry-after"]) <= 60
     assert_problem(client.post(link, data={"skillIds": ["skill_001"]}), 429, "Too many attempts")
-    api = client.get(PAGE, params={"reviewerToken": token(service, record_id)})
+    api = client.get(PAGE, params={"reviewerToken": link_token(service, record_id)})
     assert_error(api, 429, "RATE_LIMITED")
     assert event_count(client, tenant_key, record_id) == 2
 

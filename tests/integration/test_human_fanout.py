@@ -10,24 +10,20 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from application.handlers.endorse_skills import endorse_skills
-from application.handlers.invite_reviewer import invite_reviewer
-from application.handlers.start_verification import start_verification
-from application.messages import EndorseSkills, InviteReviewer, StartVerification
 from application.service import AssessmentService
 from consumers.emails import ResultEmails
 from tests.receivers import receiving
 from tests.support import (
-    ACME,
     STUDENT,
     Clock,
+    endorse_with,
     fanning_out,
+    invite_to_review,
     make_service,
     public_messages,
     register_endpoint,
+    start_endorsement,
 )
-
-SKILLS = [{"skillId": "skill_001", "name": "React"}, {"skillId": "skill_002", "name": "Python"}]
 
 
 def outbox_emails(service: AssessmentService, count: int) -> list[EmailMessage]:
@@ -50,16 +46,8 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
     )
     with receiving((200, {})) as receiver, fanning_out(service):
         endpoint = register_endpoint(service, receiver.url)
-        start = StartVerification(student=STUDENT, skills=SKILLS, method="human_endorsement")
-        record_id = service.execute(start_verification, ACME, start, None).record_verification_id
-        grace = InviteReviewer(
-            name="Grace Hopper",
-            email="grace@example.com",
-            endorsement_type="tech_lead",
-            company="Navy",
-            record_verification_id=record_id,
-        )
-        service.execute(invite_reviewer, ACME, grace, None)
+        record_id = start_endorsement(service)
+        invite_to_review(service, record_id)
         [invitation] = outbox_emails(service, 1)
         assert str(invitation["To"]) == "grace@example.com"
         assert invitation["Subject"] == "Ada Lovelace asks you to endorse React, Python"
@@ -71,7 +59,7 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
         assert f"https://assess.example/review/{link}\n".encode() in raw  # one line, greppable
         assert reviewer.record.record_verification_id == record_id
 
-        service.execute(endorse_skills, reviewer, EndorseSkills(skill_ids=["skill_001"]), None)
+        endorse_with(service, link, ["skill_001"])
         completed, initiated = sorted(receiver.wait_for(2), key=lambda h: h.payload["type"])
         confirmation = outbox_emails(service, 2)[1]
 

@@ -8,8 +8,7 @@ from infrastructure.database import transaction
 from projections.queries import ReadSide
 from projections.records import RecordView
 from projections.views import open_live_view, swap_in
-from tests.api.http import project
-from tests.support import ACME, Clock, make_service, take_attempt
+from tests.support import ACME, Clock, make_service, project, take_attempt
 
 
 def test_migrate_adds_the_record_views_new_columns_and_the_view_goes_on(store_url: str) -> None:

@@ -31,7 +31,16 @@ from projections.runner import (
 )
 from projections.views import open_live_view
 from tests.oracle import mismatches
-from tests.support import ACME, PYTHON, REACT, STUDENT, Clock, make_service, take_attempt
+from tests.support import (
+    ACME,
+    PYTHON,
+    REACT,
+    STUDENT,
+    Clock,
+    make_service,
+    project,
+    take_attempt,
+)
 
 
 @pytest.fixture
@@ -44,11 +53,6 @@ def service(store_url: str, clock: Clock) -> Iterator[AssessmentService]:
 def attempt(service: AssessmentService, correct: int, **options: Any) -> str:
     """An attempt on a record of two skills."""
     return take_attempt(service, correct, skills=(REACT, PYTHON), **options)
-
-
-def catch_up_all(service: AssessmentService) -> None:
-    for model in MODELS.values():
-        catch_up(open_live_view(service.store, model), until=lambda: True)
 
 
 def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock: Clock) -> None:
@@ -66,7 +70,7 @@ def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock
     read = ReadSide(service.store)
     assert read.status()["record_view"]["lag"] > 0
 
-    catch_up_all(service)
+    project(service)
 
     assert mismatches(service.store, read) == []
     assert {name: figures["lag"] for name, figures in read.status().items()} == {
@@ -83,7 +87,7 @@ def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock
 
 def test_an_event_is_never_applied_twice(service: AssessmentService) -> None:
     record_id = attempt(service, correct=4)
-    catch_up_all(service)
+    project(service)
     read = ReadSide(service.store)
     before = read.record("acme", "live", record_id)
     view = open_live_view(service.store, MODELS["record_view"])
@@ -95,14 +99,14 @@ def test_an_event_is_never_applied_twice(service: AssessmentService) -> None:
     ]
     with pytest.raises(IntegrityError):
         view.record(replay)  # type: ignore[arg-type]
-    catch_up_all(service)
+    project(service)
     assert read.record("acme", "live", record_id) == before
     assert mismatches(service.store, read) == []
 
 
 def test_records_page_newest_first_with_filters(service: AssessmentService) -> None:
     created = [attempt(service, correct=n * 2, student=f"s{n % 2}") for n in range(5)]
-    catch_up_all(service)
+    project(service)
     read = ReadSide(service.store)
     seen, cursor = [], None
     while True:
@@ -128,7 +132,7 @@ def test_a_rebuild_gives_the_same_views_and_serves_the_old_ones_meanwhile(
 ) -> None:
     for n in range(6):
         attempt(service, correct=n * 2, student=f"s{n % 3}")
-    catch_up_all(service)
+    project(service)
     read = ReadSide(service.store)
     before = {student: read.skills("acme", "live", student) for student in ("s0", "s1", "s2")}
     listed_before = read.records("acme", "live", None, None, 100, None)
@@ -149,7 +153,7 @@ def test_a_rebuild_gives_the_same_views_and_serves_the_old_ones_meanwhile(
         "skill_view": 2,
     }
     attempt(service, correct=10, student="s9")
-    catch_up_all(service)
+    project(service)
     assert mismatches(service.store, read) == []
 
 
@@ -229,7 +233,7 @@ def test_an_event_that_does_not_decode_is_set_aside_and_the_views_go_on(
         [StoredEvent(record, 2, get_topic(Assessment.Scored), b"{not json")]
     ) or [0]
     later = attempt(service, correct=10, student="after")
-    catch_up_all(service)
+    project(service)
     assert ReadSide(service.store).record("acme", "live", later) is not None
     for model in MODELS.values():
         [letter] = dead_letters(service.store, model)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 
 from application.settings import from_env
 
@@ -48,3 +49,17 @@ def test_failed_authentications_per_address_default_to_60_a_minute() -> None:
     assert from_env(environ={}).auth_failures_per_minute == 60
     given = from_env(environ={"ASSESS_AUTH_FAILURES_PER_MINUTE": "7"})
     assert given.auth_failures_per_minute == 7
+
+
+def test_compose_gives_the_api_and_the_email_consumer_one_master_key() -> None:
+    """Reviewer links are derived under the master key by the API and checked against it; the
+    email consumer derives them again for the email. In compose's separate containers (no
+    shared data dir, /app not writable) each would make its own key, and every emailed link
+    would be refused: the key must come from the operator, the same for both."""
+    compose = yaml.safe_load((Path(__file__).parents[2] / "compose.yaml").read_text())
+    services = compose["services"]
+    keys = {
+        name: services[name]["environment"].get("ASSESS_MASTER_KEY") for name in ("api", "emails")
+    }
+    assert keys["api"] == keys["emails"]
+    assert str(keys["api"]).startswith("${ASSESS_MASTER_KEY:?")  # required, never a default
