@@ -194,3 +194,18 @@ def decoded(record: Any) -> dict[str, Any]:
 
 
 # -- the tests ----------------------------------------------------------------------------
+
+
+def redeliver_everything(bootstrap: str, topic: str, service: AssessmentService) -> None:
+    """Publish every stored event once more, wait until both groups have committed past
+    them, and listen a little longer: what they act on twice shows by then."""
+    ends = replay_topic(bootstrap, topic, stored_events(service))
+    wait_until(
+        lambda: all(
+            (committed_offset(bootstrap, group, partition) or 0) >= end
+            for group in ("webhooks", "emails")
+            for partition, end in ends.items()
+        ),
+        "both groups past the replayed events",
+    )
+    time.sleep(SETTLE)

@@ -15,16 +15,14 @@ from application.service import AssessmentService
 from tests.broker import Broker, read_topic
 from tests.kafka_flow import (
     SETTLE,
-    committed_offset,
     consumer_settings,
     decoded,
     delivered,
     for_record,
     mailed_to,
     of_type,
-    replay_topic,
+    redeliver_everything,
     running_processes,
-    stored_events,
     student,
     submit,
     wait_until,
@@ -164,16 +162,7 @@ def test_a_broker_outage_delays_webhooks_and_emails_but_loses_and_doubles_nothin
             )
             print(f"caught up {time.monotonic() - outage_over:.1f} s after the outage")
             # Every event is redelivered once more: the groups must not act on it twice.
-            ends = replay_topic(broker.bootstrap, topic, stored_events(service))
-            wait_until(
-                lambda: all(
-                    (committed_offset(broker.bootstrap, group, partition) or 0) >= end
-                    for group in ("webhooks", "emails")
-                    for partition, end in ends.items()
-                ),
-                "both groups past the replayed events",
-            )
-            time.sleep(SETTLE)
+            redeliver_everything(broker.bootstrap, topic, service)
         hooks, mails = receiver.hooks(), mailbox.mails()
 
     completed = of_type(hooks, "verification.completed")

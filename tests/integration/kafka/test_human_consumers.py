@@ -7,7 +7,6 @@ confirmation, each once, also when every message is delivered again."""
 from __future__ import annotations
 
 import re
-import time
 from uuid import UUID
 
 import pytest
@@ -19,16 +18,13 @@ from domain.assessment import Assessment
 from domain.errors import InvalidReviewerToken
 from tests.broker import Broker, read_topic
 from tests.kafka_flow import (
-    SETTLE,
-    committed_offset,
     consumer_settings,
     decoded,
     delivered,
     mailed_to,
     of_type,
-    replay_topic,
+    redeliver_everything,
     running_processes,
-    stored_events,
     wait_until,
 )
 from tests.receivers import Mail, receiving, smtp_server
@@ -83,16 +79,7 @@ def test_a_human_record_goes_out_as_two_webhooks_and_three_emails_once_each(
             )
             wait_until(lambda: bool(mailed_to(mailbox, STUDENT["email"])), "the confirmation")
             # Every event is delivered once more: neither group may act on it twice.
-            ends = replay_topic(broker.bootstrap, topic, stored_events(service))
-            wait_until(
-                lambda: all(
-                    (committed_offset(broker.bootstrap, group, partition) or 0) >= end
-                    for group in ("webhooks", "emails")
-                    for partition, end in ends.items()
-                ),
-                "both groups past the replayed events",
-            )
-            time.sleep(SETTLE)
+            redeliver_everything(broker.bootstrap, topic, service)
         hooks, mails = receiver.hooks(), mailbox.mails()
 
     # The topic: the record's events in order, as CloudEvents, without the reviewer's secrets.
