@@ -279,8 +279,9 @@ def test_invalid_answers(
 
 
 def test_an_empty_draw_is_no_questions() -> None:
-    with pytest.raises(errors.NoQuestions):
+    with pytest.raises(errors.NoQuestions) as refused:
         given().generate(list, AT)
+    assert str(refused.value) == "the question banks of this record's skills are empty"
 
 
 @pytest.fixture
