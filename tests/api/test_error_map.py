@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import psycopg
 import pytest
@@ -126,10 +127,17 @@ async def invalid() -> None:
     raise ValidationException("the request makes no sense")
 
 
+@get("/unnamed")
+async def unnamed() -> None:
+    """A validation error whose one field-shaped entry names no field."""
+    extra: list[Any] = [{"message": "Expected `object`, got `array`"}, "not an entry"]
+    raise ValidationException("Validation failed", extra=extra)
+
+
 @pytest.fixture
 def bare_client() -> Iterator[TestClient[Litestar]]:
     """An app of the routes above with the service's error map."""
-    app = Litestar([teapot, busy, invalid], exception_handlers=EXCEPTION_HANDLERS)
+    app = Litestar([teapot, busy, invalid, unnamed], exception_handlers=EXCEPTION_HANDLERS)
     with TestClient(app) as client:
         yield client
 
@@ -155,6 +163,14 @@ def test_a_validation_error_without_fields_keeps_its_detail(
 ) -> None:
     response = bare_client.get("/invalid")
     assert assert_error(response, 400, "VALIDATION_ERROR") == "the request makes no sense"
+
+
+def test_a_validation_error_of_no_field_is_put_on_the_body(
+    bare_client: TestClient[Litestar],
+) -> None:
+    response = bare_client.get("/unnamed")
+    message = assert_error(response, 400, "VALIDATION_ERROR")
+    assert message == "body: Expected `object`, got `array`"
 
 
 def test_retry_after_is_the_limiter_reset(sqlite_url: str) -> None:
