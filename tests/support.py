@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from collections.abc import Iterator, Sequence
@@ -244,3 +245,27 @@ def new_record(skills: Sequence[Skill], **fields: Any) -> Assessment:
             **fields,
         }
     )
+
+
+class _Keeper(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def kept_logs(name: str) -> Iterator[list[logging.LogRecord]]:
+    """The records logged under the logger `name` during the block. Litestar's logging
+    setup replaces the root logger's handlers, pytest's caplog among them, so this handler
+    sits on the named logger itself."""
+    records: list[logging.LogRecord] = []
+    logger = logging.getLogger(name)
+    handler = _Keeper(records)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)

@@ -3,21 +3,26 @@ OpenAPI document lists every error."""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import psycopg
 import pytest
-from litestar import Litestar
+from litestar import Litestar, get
+from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
 from litestar.testing import TestClient
 from psycopg import sql
 
 from api.app import create_app
+from api.errors import ERRORS, EXCEPTION_HANDLERS, documented_errors
+from api.schemas import ErrorResponse
 from application.handlers.generate_questions import generate_questions
 from application.messages import GenerateQuestions
 from tests.api.http import GENERATE, VERIFY, VERIFY_BODY, assert_error, post, start
-from tests.support import ACME, Clock, make_service
+from tests.support import ACME, Clock, kept_logs, make_service
 
 
 class RacingClock(Clock):
@@ -58,13 +63,117 @@ def test_a_store_that_cannot_be_reached_is_service_unavailable(pg_url: str) -> N
         base, name = pg_url.rsplit("/", 1)
         with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-        for response in [
-            post(client, GENERATE, record.session),
-            post(client, VERIFY, key, VERIFY_BODY),
-        ]:
-            message = assert_error(response, 503, "SERVICE_UNAVAILABLE")
-            assert message == "the event store cannot be reached"
+        with kept_logs("assess.api") as logs:
+            for response in [
+                post(client, GENERATE, record.session),
+                post(client, VERIFY, key, VERIFY_BODY),
+            ]:
+                message = assert_error(response, 503, "SERVICE_UNAVAILABLE")
+                assert message == "the event store cannot be reached"
     service.store.close()
+    assert [record.levelno for record in logs] == [logging.WARNING] * 2
+    assert all(r.getMessage().startswith("event store unreachable: ") for r in logs)
+    # ... followed by the driver's reason, in PostgreSQL's words (a terminated connection,
+    # or a connection to a database that no longer exists).
+    causes = [r.getMessage().removeprefix("event store unreachable: ") for r in logs]
+    assert all("connection" in cause for cause in causes), causes
+
+
+class BreakingClock(Clock):
+    """A clock that fails once broken: an error that no rule of the service expects."""
+
+    broken = False
+
+    def __call__(self) -> datetime:
+        if self.broken:
+            raise RuntimeError("the clock broke at /srv/secret/path")
+        return self.now
+
+
+def test_an_unexpected_error_is_logged_with_its_trace_and_hidden_from_the_caller(
+    sqlite_url: str,
+) -> None:
+    clock = BreakingClock()
+    service = make_service(sqlite_url, clock)
+    key = service.access.issue_key("acme", "live")
+    with TestClient(create_app(service)) as client:
+        clock.broken = True
+        with kept_logs("assess.api") as logs:
+            response = post(client, VERIFY, key, VERIFY_BODY)
+    service.store.close()
+    assert assert_error(response, 500, "INTERNAL_ERROR") == "an unexpected error occurred"
+    assert "secret" not in response.text
+    [record] = logs
+    assert (record.levelno, record.getMessage()) == (
+        logging.ERROR,
+        "unexpected error on POST /api/v1/verify",
+    )
+    assert record.exc_info is not None
+    assert str(record.exc_info[1]) == "the clock broke at /srv/secret/path"
+
+
+@get("/teapot")
+async def teapot() -> None:
+    """Refuses with a status the map has no code for."""
+    raise HTTPException(status_code=418, detail="short and stout", headers={"X-Spout": "1"})
+
+
+@get("/busy")
+async def busy() -> None:
+    """A rate limit that says nothing of when it resets."""
+    raise TooManyRequestsException("slow down")
+
+
+@get("/invalid")
+async def invalid() -> None:
+    """A validation error that lists no fields."""
+    raise ValidationException("the request makes no sense")
+
+
+@get("/unnamed")
+async def unnamed() -> None:
+    """A validation error whose one field-shaped entry names no field."""
+    extra: list[Any] = [{"message": "Expected `object`, got `array`"}, "not an entry"]
+    raise ValidationException("Validation failed", extra=extra)
+
+
+@pytest.fixture
+def bare_client() -> Iterator[TestClient[Litestar]]:
+    """An app of the routes above with the service's error map."""
+    app = Litestar([teapot, busy, invalid, unnamed], exception_handlers=EXCEPTION_HANDLERS)
+    with TestClient(app) as client:
+        yield client
+
+
+def test_an_http_error_without_a_code_of_its_own_is_an_internal_error(
+    bare_client: TestClient[Litestar],
+) -> None:
+    response = bare_client.get("/teapot")
+    assert assert_error(response, 418, "INTERNAL_ERROR") == "short and stout"
+    assert response.headers["X-Spout"] == "1"
+
+
+def test_a_rate_limit_without_a_reset_asks_for_a_minute(
+    bare_client: TestClient[Litestar],
+) -> None:
+    response = bare_client.get("/busy")
+    assert assert_error(response, 429, "RATE_LIMITED") == "slow down"
+    assert response.headers["Retry-After"] == "60"
+
+
+def test_a_validation_error_without_fields_keeps_its_detail(
+    bare_client: TestClient[Litestar],
+) -> None:
+    response = bare_client.get("/invalid")
+    assert assert_error(response, 400, "VALIDATION_ERROR") == "the request makes no sense"
+
+
+def test_a_validation_error_of_no_field_is_put_on_the_body(
+    bare_client: TestClient[Litestar],
+) -> None:
+    response = bare_client.get("/unnamed")
+    message = assert_error(response, 400, "VALIDATION_ERROR")
+    assert message == "body: Expected `object`, got `array`"
 
 
 def test_retry_after_is_the_limiter_reset(sqlite_url: str) -> None:
@@ -123,3 +232,18 @@ def test_the_openapi_document_lists_each_error_status_with_its_codes(
         assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, status
     envelope = document["components"]["schemas"]["ErrorResponse"]
     assert set(envelope["properties"]) == {"success", "error"}
+
+
+def test_the_documented_errors_name_each_code_once_under_its_status() -> None:
+    documented = documented_errors()
+    assert list(documented) == sorted(documented)
+    found = {status: spec.description.split(" or ") for status, spec in documented.items()}
+    assert {status: set(codes) for status, codes in found.items()} == {
+        int(status): codes
+        for status, codes in {**DOCUMENTED, "405": {"METHOD_NOT_ALLOWED"}}.items()
+    }
+    assert all(len(codes) == len(set(codes)) for codes in found.values())
+    for spec in documented.values():
+        assert spec.data_container is ErrorResponse
+        assert spec.generate_examples is False
+    assert documented == ERRORS

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import timedelta
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from eventsourcing.domain import DomainEventProtocol
 
 from domain import errors
 from domain.assessment import Assessment
+from domain.moments import iso
 from domain.questions import DrawnQuestion
 from domain.values import Answer, Attempt, Skill, SkillOutcome
 from tests.support import START, new_record
@@ -275,5 +277,31 @@ def test_invalid_answers(
 
 
 def test_an_empty_draw_is_no_questions() -> None:
-    with pytest.raises(errors.NoQuestions):
+    with pytest.raises(errors.NoQuestions) as refused:
         given().generate(list, AT)
+    assert str(refused.value) == "the question banks of this record's skills are empty"
+
+
+@pytest.fixture
+def server_east_of_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's local time zone is UTC+05:30 for the test (a POSIX TZ, no tzdata)."""
+    monkeypatch.setenv("TZ", "IST-5:30")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("server_east_of_utc")
+def test_times_are_shown_in_utc_whatever_the_servers_time_zone() -> None:
+    assert datetime.now().astimezone().utcoffset() == timedelta(hours=5, minutes=30)
+    assert iso(datetime(2026, 1, 5, 10, 0, 0, 123_456, tzinfo=UTC)) == "2026-01-05T10:00:00.123Z"
+    india = timezone(timedelta(hours=5, minutes=30))
+    assert iso(datetime(2026, 1, 5, 15, 30, tzinfo=india)) == "2026-01-05T10:00:00.000Z"
+    assessment = given(generated(4))
+    assert assessment.question_set is not None
+    assessment.submit(sheet(assessment.question_set, 4), AT)
+    scored = then(assessment)[1]
+    assert isinstance(scored, Assessment.Scored)
+    assert {skill.verified_at for skill in scored.skills} == {"2026-01-05T10:00:00.000Z"}
+    assert assessment.attempts[0].submitted_at == "2026-01-05T10:00:00.000Z"

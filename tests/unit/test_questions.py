@@ -62,6 +62,42 @@ def test_a_bad_bank_is_rejected_whole_naming_the_position(
 
 
 @pytest.mark.parametrize(
+    ("questions", "message"),
+    [
+        ([], "questions: a bank needs at least one question"),
+        (
+            [{"question": "Q?", "options": ["only"], "answer": 0}],
+            "questions[0] (question 1): needs 2 to 5 options, has 1",
+        ),
+        (
+            [
+                {"question": "Q?", "options": ["a", "b"], "answer": 0},
+                {"question": "R?", "options": ["a", "a"], "answer": 0},
+            ],
+            "questions[1] (question 2): options repeat",
+        ),
+        (
+            [{"question": "Q?", "options": ["a", "b"], "answer": 2}],
+            "questions[0] (question 1): answer 2 is not an index of its options",
+        ),
+        (
+            [
+                {"question": "Q?", "options": ["a", "b"], "answer": 0},
+                {"question": "Q?", "options": ["c", "d"], "answer": 1},
+            ],
+            "questions[1] (question 2): the question text appears twice",
+        ),
+    ],
+)
+def test_the_operator_is_told_the_fault_in_these_words(
+    questions: list[dict[str, Any]], message: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_bank(bank_file(questions=questions))
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
     ("document", "reason"),
     [
         (bank_file(level="hard"), "unknown field `level`"),
