@@ -54,7 +54,7 @@ def test_an_endpoint_is_registered_for_its_events_each_once_in_order() -> None:
     loaded = replayed(webhooks)
     assert msgspec.to_builtins(loaded.endpoints) == expected
     assert [endpoint.id for endpoint in loaded.subscribers(COMPLETED)] == ["whe_1", "whe_2"]
-    assert [endpoint["id"] for endpoint in loaded.subscribers(INITIATED)] == ["whe_1"]
+    assert [endpoint.id for endpoint in loaded.subscribers(INITIATED)] == ["whe_1"]
     assert loaded.subscribers("verification.unknown") == []
 
 
