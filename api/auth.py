@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from time import monotonic
 from typing import Any
 
@@ -90,7 +91,9 @@ async def authenticated(
         raise
 
 
-async def reviewer_of(connection: ASGIConnection[Any, Any, Any, Any], token: str | None) -> Caller:
+async def reviewer_of(
+    connection: ASGIConnection[Any, Any, Any, Any], token: str | None, *, usable: bool = True
+) -> Caller:
     """The reviewer a link's token names, if the link is still good (SPEC's order: missing,
     unknown or replaced, expired, used). The token is the only credential: an address
     past its failed tries gets RATE_LIMITED, as with keys."""
@@ -104,17 +107,25 @@ async def reviewer_of(connection: ASGIConnection[Any, Any, Any, Any], token: str
             headers={"RateLimit-Reset": str(wait)},
         )
     try:
-        return await to_thread.run_sync(service.reviewer, token)
+        return await to_thread.run_sync(partial(service.reviewer, token, usable=usable))
     except InvalidReviewerToken:
         failures.failed(address)
         raise
 
 
 async def reviewer(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Resolve the caller from ?reviewerToken=, or reject the request."""
-    connection.state.caller = await reviewer_of(
-        connection, connection.query_params.get("reviewerToken")
-    )
+    """Resolve the caller from ?reviewerToken=, a link still usable, or reject the request."""
+    token = connection.query_params.get("reviewerToken")
+    connection.state.caller = await reviewer_of(connection, token)
+
+
+async def reviewer_link(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Resolve the caller from ?reviewerToken=, the record's current link (a command checks
+    its expiry and use itself, after replaying an Idempotency-Key's first answer)."""
+    token = connection.query_params.get("reviewerToken")
+    connection.state.caller = await reviewer_of(connection, token, usable=False)
 
 
 def provide_caller(request: Request[Any, Any, Any]) -> Caller:

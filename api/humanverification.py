@@ -11,7 +11,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from api.auth import authenticated, reviewer
+from api.auth import authenticated, reviewer, reviewer_link
 from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
 from api.schemas import PRINTABLE, EndorseRequest, ReviewerRequest
@@ -110,7 +110,7 @@ class HumanVerificationController(Controller):
 
     @post(
         "/verify",
-        guards=[reviewer],
+        guards=[reviewer_link],
         responses=ERRORS,
         operation_id="endorseSkills",
         status_code=200,

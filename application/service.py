@@ -184,10 +184,14 @@ class AssessmentService:
         """A record as its events fold to it now (for reads the record view has not seen)."""
         return record_summary(self.record_of(tenant_of(caller), record_verification_id))
 
-    def reviewer(self, token: str | None) -> ReviewerCaller:
-        """The reviewer of a link that is still good: its record's, unexpired and unused."""
+    def reviewer(self, token: str | None, *, usable: bool = True) -> ReviewerCaller:
+        """The reviewer of a link that is the record's current one and, if usable, unexpired
+        and unused (a command checks those itself, after a replay of its Idempotency-Key)."""
         caller = self.access.reviewer(token)
-        caller.record.check_reviewer(digest(caller.token), self.clock())
+        if usable:
+            caller.record.check_reviewer(digest(caller.token), self.clock())
+        else:
+            caller.record.check_link(digest(caller.token))
         return caller
 
     def review_page(self, caller: ReviewerCaller) -> ReviewPage:

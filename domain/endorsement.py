@@ -105,12 +105,16 @@ class HumanEndorsement:
         )
         return invitation
 
-    def check_reviewer(self, token_hash: str, at: datetime) -> None:
-        """Refuse a reviewer link that is unknown or replaced, expired, or already used."""
+    def check_link(self, token_hash: str) -> None:
+        """Refuse a reviewer link that is unknown or replaced by a later invitation."""
         if self.reviewer_token_hash is None or not hmac.compare_digest(
             self.reviewer_token_hash, token_hash
         ):
             raise InvalidReviewerToken("the reviewer link is unknown or was replaced")
+
+    def check_reviewer(self, token_hash: str, at: datetime) -> None:
+        """Refuse a reviewer link that is unknown or replaced, expired, or already used."""
+        self.check_link(token_hash)
         assert self.reviewer_expires_at is not None
         if at >= self.reviewer_expires_at:
             raise ReviewerTokenExpired("the reviewer link has expired")

@@ -12,8 +12,11 @@ from litestar.testing import TestClient
 from application.service import AssessmentService
 from tests.api.http import (
     API,
+    ENDORSE,
     GENERATE,
+    GRACE,
     PAGE,
+    REVIEWER,
     SKILLS,
     SOURCE,
     VERIFY,
@@ -217,3 +220,24 @@ def test_a_human_record_reads_the_same_from_the_store_and_the_views(
         ("skill_001", "verified", "human_endorsement"),
         ("skill_002", "rejected", None),
     ]
+
+
+def test_a_retried_invitation_or_endorsement_with_its_key_answers_as_the_first(
+    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+) -> None:
+    record_id, session = start_human(client, tenant_key)
+    once = {"x-api-key": session, "idempotency-key": "invite-1"}
+    first = client.post(REVIEWER, json=GRACE, headers=once)
+    again = client.post(REVIEWER, json=GRACE, headers=once)
+    assert (first.status_code, again.json()) == (200, first.json())
+    link = link_token(service, record_id)
+    body = {"skillIds": ["skill_001"]}
+    key = {"idempotency-key": "endorse-1"}
+    done = client.post(ENDORSE, params={"reviewerToken": link}, json=body, headers=key)
+    retried = client.post(ENDORSE, params={"reviewerToken": link}, json=body, headers=key)
+    assert (done.status_code, retried.status_code, retried.json()) == (200, 200, done.json())
+    assert event_count(client, tenant_key, record_id) == 4  # started, invited, endorsed, lock
+    assert_error(endorse(client, link, body), 409, "ALREADY_VERIFIED")  # no key: used
+    reused = {"skillIds": ["skill_002"]}
+    other = client.post(ENDORSE, params={"reviewerToken": link}, json=reused, headers=key)
+    assert_error(other, 422, "IDEMPOTENCY_KEY_REUSED")
