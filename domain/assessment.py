@@ -21,7 +21,7 @@ from domain.errors import (
 from domain.moments import iso
 from domain.questions import DrawnQuestion, PublicQuestion
 from domain.scoring import has_passed, score_percent
-from domain.values import Answer, Attempt, Reviewer, Skill, SkillOutcome, Source, Student
+from domain.values import Answer, Attempt, Reviewer, Skill, SkillOutcome, Source, Student, changed
 
 MAX_SKILLS = 10
 MAX_PROOF_URLS = 5
@@ -273,9 +273,7 @@ class Assessment(HumanEndorsement, Aggregate):
             score=score,
             passed=passed,
             skills=skills,
-            skills_updated=sum(
-                skill.status != self.skill_status[skill.skill_id].status for skill in skills
-            ),
+            skills_updated=changed(self.skill_status, skills),
         )
         if passed:
             self.trigger_event(self.Locked, timestamp=at, attempt_number=attempt_number)

@@ -21,7 +21,7 @@ from domain.errors import (
     TooManyInvitations,
     WrongMethod,
 )
-from domain.values import Reviewer, Skill, SkillOutcome
+from domain.values import Reviewer, Skill, SkillOutcome, changed
 
 ASSESSMENT = "assessment"
 HUMAN_ENDORSEMENT = "human_endorsement"
@@ -145,8 +145,6 @@ class HumanEndorsement:
             company=self.reviewer.company,
             endorsement_type=self.reviewer.endorsement_type,
             skills=skills,
-            skills_updated=sum(
-                skill.status != self.skill_status[skill.skill_id].status for skill in skills
-            ),
+            skills_updated=changed(self.skill_status, skills),
         )
         self.trigger_event(self.Locked, timestamp=at, attempt_number=self.invitations)

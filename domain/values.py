@@ -72,6 +72,11 @@ class SkillOutcome(msgspec.Struct, frozen=True, rename="camel"):
         return cls(skill.skill_id, skill.name, False, "rejected", None, None)
 
 
+def changed(before: dict[str, SkillOutcome], after: list[SkillOutcome]) -> int:
+    """How many skills a judgement changed the status of (a record's skillsUpdated)."""
+    return sum(skill.status != before[skill.skill_id].status for skill in after)
+
+
 class Answer(msgspec.Struct, frozen=True, rename="camel"):
     """The option a student chose for a question (its index in the order shown)."""
 
