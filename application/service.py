@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
@@ -16,7 +17,7 @@ import msgspec
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
-from application.access import Access, digest, new_session_token
+from application.access import Access, digest, new_session_token, reviewer_key
 from application.banks import QuestionBanks
 from application.messages import (
     Caller,
@@ -248,6 +249,11 @@ class AssessmentService:
             return None
         assessment = self.store.find(Assessment, UUID(match.group(2)))
         return assessment if assessment and assessment.mode == match.group(1) else None
+
+    @cached_property
+    def link_key(self) -> bytes:
+        """The key reviewer links are derived under (from the master key, read once)."""
+        return reviewer_key(self.settings.master_secret())
 
     def webhook_status(
         self, assessment: Assessment, event_type: str = "verification.completed"

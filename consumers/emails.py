@@ -12,6 +12,7 @@ from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
+from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
@@ -238,6 +239,11 @@ class ResultEmails:
             message["recordVerificationId"],
         )
 
+    @cached_property
+    def link_key(self) -> bytes:
+        """The key reviewer links are derived under (from the master key, read once)."""
+        return reviewer_key(self.settings.master_secret())
+
     def compose(self, message: dict[str, Any], record: RecordFacts) -> EmailMessage:
         """The email of an event that calls for one."""
         if message["type"] == "Scored":
@@ -245,7 +251,6 @@ class ResultEmails:
         if message["type"] == "SkillsEndorsed":
             return endorsed_email(message, record, self.sender)
         record_id = UUID(message["recordVerificationId"][-32:])
-        key = reviewer_key(self.settings.master_secret())
-        token = reviewer_token(key, record_id, message["data"]["invitation"])
+        token = reviewer_token(self.link_key, record_id, message["data"]["invitation"])
         link = f"{self.settings.public_url.rstrip('/')}/review/{token}"
         return invitation_email(message, record, self.sender, link, record.skill_names)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from eventsourcing.domain import Aggregate
 
-from application.access import digest, reviewer_key, reviewer_token
+from application.access import digest, reviewer_token
 from application.messages import Caller, Invited, InviteReviewer, WebhookStatus
 from application.service import AssessmentService, Handler
 from domain.moments import iso
@@ -21,10 +21,9 @@ def decide(
     record = service.record_of(caller, command.record_verification_id)
     now = service.clock()
     expires_at = now + timedelta(seconds=service.settings.reviewer_ttl_seconds)
-    key = reviewer_key(service.settings.master_secret())
     reviewer = Reviewer(command.name, command.email, command.company, command.endorsement_type)
     invitation = record.invite(
-        reviewer, lambda n: digest(reviewer_token(key, record.id, n)), expires_at, now
+        reviewer, lambda n: digest(reviewer_token(service.link_key, record.id, n)), expires_at, now
     )
     invited = Invited(
         record_verification_id=record.record_verification_id,
