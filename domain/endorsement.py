@@ -26,7 +26,6 @@ from domain.values import Reviewer, Skill, SkillOutcome, changed
 ASSESSMENT = "assessment"
 HUMAN_ENDORSEMENT = "human_endorsement"
 METHODS = (ASSESSMENT, HUMAN_ENDORSEMENT)
-ENDORSEMENT_TYPES = ("reporting_manager", "tech_lead", "client", "founder_cxo", "peer")
 MAX_INVITATIONS = 5
 
 
