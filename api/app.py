@@ -20,9 +20,11 @@ from api.errors import EXCEPTION_HANDLERS, error_response
 from api.humanverification import HumanVerificationController
 from api.metrics import PROJECTION_METRICS
 from api.review import ReviewPageController
+from api.students import PersonalDataController
 from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
+from application.students import Students
 from projections.queries import ReadSide
 
 OPEN_PATHS = ["/health", "/ready", "/metrics", "/schema"]
@@ -64,7 +66,8 @@ def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
 
 def create_app(service: AssessmentService) -> Litestar:
     """Build the HTTP app around an application service and the views of its store."""
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
+    students = Students(service.store, service.personal, service.sent_emails, service.clock)
     settings = service.settings
     rate_limit = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_per_minute),
@@ -79,6 +82,7 @@ def create_app(service: AssessmentService) -> Litestar:
         AssessmentController,
         VerificationsController,
         StudentsController,
+        PersonalDataController,
         WebhooksController,
         DeliveriesController,
         HumanVerificationController,
@@ -89,6 +93,7 @@ def create_app(service: AssessmentService) -> Litestar:
             "caller": Provide(provide_caller, sync_to_thread=False),
             "service": Provide(lambda: service, sync_to_thread=False),
             "read": Provide(lambda: read, sync_to_thread=False),
+            "students": Provide(lambda: students, sync_to_thread=False),
         },
         middleware=[rate_limit.middleware, prometheus.middleware],
         exception_handlers=EXCEPTION_HANDLERS,

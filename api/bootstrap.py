@@ -16,17 +16,21 @@ from uuid import UUID, uuid4
 from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore
-from consumers.emails import SENT_EMAILS
 from consumers.processes import EMBEDDED_FANOUT
-from consumers.records import DOWNSTREAM_RECORDS, backfill
+from consumers.records import DOWNSTREAM_RECORDS, backfill, without_personal_data
 from consumers.relay import RELAY
+from consumers.sent import SENT_EMAILS, SentLog, without_recipients
 from domain.questions import parse_bank
-from infrastructure.database import create_tables, migration_lock
+from infrastructure.database import create_tables, migration_lock, transaction
 from infrastructure.deliveries import DELIVERY_LOG, Deliveries
 from infrastructure.following import Tracker
 from infrastructure.persistence import open_store
+from infrastructure.scrubbing import compact
+from infrastructure.subjects import DATA_SUBJECTS, DataSubjects
 from infrastructure.targets import target_check
-from projections.runner import MODELS
+from infrastructure.unsealed import seal_stored
+from projections.records import RecordView
+from projections.runner import MODELS, rebuild
 from projections.views import open_live_view
 
 FOLLOWERS = (RELAY, EMBEDDED_FANOUT)
@@ -54,29 +58,53 @@ def bootstrap(
         rng or random.SystemRandom(),
         deliveries=Deliveries(store),
         check_target=target_check(settings.webhook_allow_private),
+        personal=DataSubjects(store, settings).check_master_key(),
+        sent_emails=SentLog(store, settings),
     )
 
 
 def open_migrated(settings: Settings) -> EventStore:
     """Open the event store and create whatever it lacks: what every process does first."""
     store = open_store(settings)
-    migrate(store)
+    migrate(store, settings)
     return store
 
 
-def migrate(store: EventStore) -> None:
+def migrate(store: EventStore, settings: Settings) -> None:
     """Create the tables beside the events that are missing (idempotent, safe to run from
-    processes starting together): the delivery log, the sent-email log, the records the
-    consumers know (learning those stored before it), each view's live generation and the
-    followers' positions. The events' own tables are the library's,
-    created when the store is opened."""
+    processes starting together): the data subjects and their keys, the delivery log, the
+    sent-email log, the records the consumers know (learning those stored before it), each
+    view's live generation and the followers' positions. First, before any follower reads
+    the log, seal the personal data stored in clear before it was sealed, and drop what
+    held it beside the events; then rewrite the store's files without it. The events' own
+    tables are the library's, created when the store is opened."""
     with migration_lock(store):
+        create_tables(store, DATA_SUBJECTS)
+        sealed = seal_stored(store, DataSubjects(store, settings))
+        dropped = [without_personal_data(store), without_recipients(store)]
         create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS])
         backfill(store)
         for model in MODELS.values():
             open_live_view(store, model)
         for follower in FOLLOWERS:
             Tracker(store, follower).create()
+        if clear_in_record_view(store):
+            rebuild(store, RecordView(), lambda applied, position: None)
+            dropped.append(True)
+        if sealed or any(dropped):
+            compact(store)
+
+
+def clear_in_record_view(store: EventStore) -> bool:
+    """Whether the live record view holds a contact in clear (rows made before contacts
+    were sealed: a rebuild makes them again from the sealed events)."""
+    with transaction(store, commit=False) as sql:
+        found = sql.one(
+            "SELECT 1 AS found FROM record_view WHERE student LIKE ? OR reviewer LIKE ? LIMIT 1",
+            '%"email"%',
+            '%"name"%',
+        )
+    return found is not None
 
 
 def seed_banks(service: AssessmentService) -> list[str]:

@@ -35,6 +35,7 @@ DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[str, int]] = {
     errors.InvalidReviewerToken: ("INVALID_REVIEWER_TOKEN", 401),
     errors.ReviewerTokenExpired: ("REVIEWER_TOKEN_EXPIRED", 410),
     errors.MissingSkillIds: ("MISSING_SKILL_IDS", 400),
+    errors.PersonalDataGone: ("PERSONAL_DATA_ERASED", 410),
 }
 HTTP_CODES = {
     400: "VALIDATION_ERROR",

@@ -60,8 +60,9 @@ def existing(data_dir: Path | None) -> Settings:
 @data_option
 def migrate_command(data_dir: Path | None) -> None:
     """Create whatever tables the store lacks (every process also does this at start)."""
-    store = open_store(from_env(data_dir))
-    migrate(store)
+    settings = from_env(data_dir)
+    store = open_store(settings)
+    migrate(store, settings)
     store.close()
     click.echo("the store is up to date")
 

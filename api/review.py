@@ -186,7 +186,7 @@ def form(
     )
 
 
-def recorded(caller: ReviewerCaller, endorsed: Endorsed) -> Response[str]:
+def recorded(student: str, endorsed: Endorsed) -> Response[str]:
     """The page after the endorsement: what was endorsed, what was not."""
     skills = endorsed.verified_skills
     return page(
@@ -194,8 +194,8 @@ def recorded(caller: ReviewerCaller, endorsed: Endorsed) -> Response[str]:
         view="done",
         title="Your endorsement was recorded",
         heading="Your endorsement was recorded",
-        message=f"Thank you. {caller.record.student.name} will be told which skills you "
-        "endorsed. You can close this page.",
+        message=f"Thank you. {student} will be told which skills you endorsed."
+        " You can close this page.",
         endorsed=[skill["name"] for skill in skills if skill["verified"]],
         not_endorsed=[skill["name"] for skill in skills if not skill["verified"]],
     )
@@ -216,7 +216,7 @@ class ReviewPageController(Controller):
     ) -> Response[str]:
         """The form, for a link that is still good."""
         assert isinstance(caller, ReviewerCaller)
-        return form(caller, service, 200, None)
+        return await to_thread.run_sync(form, caller, service, 200, None)
 
     @post(PATHS, guards=[review_link], status_code=200)
     async def endorse(
@@ -231,10 +231,12 @@ class ReviewPageController(Controller):
         assert isinstance(caller, ReviewerCaller)
         ticked = (await request.form()).getall("skillIds", [])
         command = EndorseSkills(skill_ids=[value for value in ticked if isinstance(value, str)])
+        review = await to_thread.run_sync(service.review_page, caller)
         try:
             endorsed = await to_thread.run_sync(
                 service.execute, endorse_skills, caller, command, None
             )
         except (errors.MissingSkillIds, errors.InvalidInput) as error:
-            return form(caller, service, 400, FORM_ERRORS[type(error)])
-        return recorded(caller, endorsed)
+            error_page = FORM_ERRORS[type(error)]
+            return await to_thread.run_sync(form, caller, service, 400, error_page)
+        return recorded(review.requester_info.name, endorsed)

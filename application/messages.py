@@ -262,3 +262,18 @@ class History(msgspec.Struct, frozen=True):
 
     events: list[dict[str, Any]]
     state: dict[str, Any]
+
+
+class Erased(msgspec.Struct, frozen=True, rename="camel"):
+    """A student's personal data in a tenant and mode was erased, from so many records."""
+
+    student_id: str
+    records_affected: int
+    erased_at: str
+
+
+class SentEmail(msgspec.Struct, frozen=True, rename="camel"):
+    """An email the service sent: its subject line (never personal data) and when."""
+
+    subject: str | None
+    sent_at: str

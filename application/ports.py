@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from application.messages import Erased, SentEmail
+from domain.values import Contact, Sealed
 
 
 class DeliveryLog(Protocol):
@@ -23,3 +31,61 @@ class TargetCheck(Protocol):
 
     def __call__(self, url: str, field: str) -> None:
         """Return if the URL may be a target; raise InvalidInput otherwise."""
+
+
+class Box(NamedTuple):
+    """A sealed contact and where it is stored: the record and its event's version."""
+
+    sealed: Sealed
+    record: UUID
+    version: int
+
+
+class PersonalData(Protocol):
+    """Personal data sealed under a key per data subject (a student within a tenant and
+    mode): sealing it, revealing it (None once erased), and erasing a subject for good."""
+
+    def seal_student(
+        self, tenant: str, mode: str, student_id: str, contact: Contact, record: UUID
+    ) -> Sealed:
+        """A student's contact sealed for a new record's first event, under the student's
+        current data subject (a new one if none is current: never an erased one)."""
+
+    def seal(self, subject: str, contact: Contact, record: UUID, version: int) -> Sealed:
+        """A contact sealed under a subject's key for a record's event of this version
+        (PersonalDataGone if the subject was erased)."""
+
+    def reveal(self, boxes: Sequence[Box]) -> list[Contact | None]:
+        """Each contact opened, or None where its subject was erased."""
+
+    def records(self, tenant: str, mode: str, student_id: str) -> list[tuple[str, UUID]]:
+        """(subject, record) of every record sealed for the student, erased or not."""
+
+    def current_subject(self, tenant: str, mode: str, student_id: str) -> str | None:
+        """The student's data subject that is not erased, if there is one."""
+
+    def last_erasure(self, tenant: str, mode: str, student_id: str) -> Erased | None:
+        """The answer of the student's latest erasure, if there was one."""
+
+    def erase(
+        self,
+        tenant: str,
+        mode: str,
+        student_id: str,
+        subject: str | None,
+        records: Sequence[Aggregate],
+        at: datetime,
+    ) -> Erased:
+        """In one transaction: save the records' new events (PersonalDataErased), delete the
+        subject's key and remember the erasure; then scrub the freed bytes from the store's
+        files. IntegrityError if a record changed meanwhile."""
+
+
+class SentEmails(Protocol):
+    """The log of sent emails, by the id of the event each was sent for."""
+
+    def sent(self, event_ids: Collection[str]) -> dict[str, SentEmail]:
+        """The emails sent for these events, by event id."""
+
+    def forget(self, event_ids: Collection[str]) -> None:
+        """Remove the copies of these events' emails the service keeps (the outbox)."""

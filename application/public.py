@@ -16,6 +16,7 @@ from application.shapes import RecordReviewer, RecordSummary
 from application.store import EventStore
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
+from domain.values import Contact
 
 # The events that leave the service (in their public form): those of the assessments.
 ASSESSMENT_TOPICS = tuple(
@@ -28,6 +29,7 @@ ASSESSMENT_TOPICS = tuple(
         Assessment.Locked,
         Assessment.ReviewerInvited,
         Assessment.SkillsEndorsed,
+        Assessment.PersonalDataErased,
     )
 )
 STARTED = ASSESSMENT_TOPICS[0]  # a record's first event: tenant, mode, student, callback URL
@@ -36,6 +38,9 @@ SOURCE = "/assess"  # the CloudEvents source of the public messages
 _BASE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 # Secrets that never leave the service: answer keys, session and reviewer-token hashes.
 _HIDDEN = {"answer_key", "session_token_hash", "token_hash"}
+# Values that hold a person's sealed contact, which never leaves either: they leave as ids
+# (a student's studentId) and what is not personal (a reviewer's company and relation).
+_PEOPLE = ("student", "reviewer")
 
 
 def event_id(event: AggregateEvent) -> str:
@@ -57,29 +62,35 @@ def _plain(value: Any) -> Any:
 
 
 def public_event(event: AggregateEvent) -> dict[str, Any]:
-    """An event as auditors and downstream consumers see it."""
+    """An event as downstream consumers see it: no secret, no personal data (the history
+    adds the name and email, application/personal.py)."""
     fields = vars(event)
+    data = {
+        camel(name): _plain(value)
+        for name, value in fields.items()
+        if name not in _BASE and name not in _HIDDEN
+    }
+    for person in _PEOPLE:
+        if person in data:
+            data[person].pop("contact")
     return {
         "version": event.originator_version,
         "type": type(event).__name__,
         "occurredAt": iso(event.timestamp),
-        "data": {
-            camel(name): _plain(value)
-            for name, value in fields.items()
-            if name not in _BASE and name not in _HIDDEN
-        },
+        "data": data,
     }
 
 
-def public_state(assessment: Assessment | None) -> dict[str, Any]:
-    """A record's state as its events fold to it, without answer keys."""
+def public_state(assessment: Assessment | None, student: dict[str, Any]) -> dict[str, Any]:
+    """A record's state as its events fold to it (with its student as the history shows
+    them), without answer keys."""
     if assessment is None:
         return {}
     return {
         "recordVerificationId": assessment.record_verification_id,
         "status": assessment.status,
         "isLocked": assessment.is_locked,
-        "student": msgspec.to_builtins(assessment.student),
+        "student": student,
         "skills": msgspec.to_builtins(list(assessment.skill_status.values())),
         "attempts": msgspec.to_builtins(assessment.attempts),
         "questionSetPending": assessment.question_set is not None,
@@ -90,8 +101,9 @@ def public_state(assessment: Assessment | None) -> dict[str, Any]:
     }
 
 
-def record_summary(assessment: Assessment) -> dict[str, Any]:
-    """A record as GET /verifications/{id} shows it (the record view holds the same)."""
+def record_summary(assessment: Assessment, reviewer: Contact | None) -> dict[str, Any]:
+    """A record as GET /verifications/{id} shows it (the record view holds the same), with
+    its reviewer's contact as shown."""
     return RecordSummary(
         record_verification_id=assessment.record_verification_id,
         student_id=assessment.student.student_id,
@@ -102,7 +114,7 @@ def record_summary(assessment: Assessment) -> dict[str, Any]:
         created_at=iso(assessment.created_on),
         updated_at=iso(assessment.modified_on),
         method=assessment.method,
-        reviewer=RecordReviewer.of(assessment.reviewer) if assessment.reviewer else None,
+        reviewer=RecordReviewer.of(assessment.reviewer, reviewer) if assessment.reviewer else None,
     ).plain()
 
 

@@ -32,7 +32,8 @@ from application.messages import (
     WebhookStatus,
     tenant_of,
 )
-from application.ports import DeliveryLog, TargetCheck
+from application.personal import reviewer_box, shown, student_box, with_contacts
+from application.ports import DeliveryLog, PersonalData, SentEmails, TargetCheck
 from application.public import public_event, public_state, record_summary
 from application.settings import Settings
 from application.store import EventStore
@@ -74,17 +75,35 @@ def fold(events: list[AggregateEvent]) -> Assessment | None:
     return state
 
 
+# Result fields that repeat personal data of the request (field: the command's attribute).
+# An idempotency record does not keep them, since it outlives an erasure: a replay takes
+# them from the retried request, whose body the fingerprint proves to be the same.
+ECHOED = {"reviewerEmail": "email"}
+
+
 def kept(result: msgspec.Struct) -> dict[str, Any]:
-    """A result as its idempotency record keeps it: a session token only as its hash."""
+    """A result as its idempotency record keeps it: a session token only as its hash, and
+    no personal data."""
     stored: dict[str, Any] = msgspec.to_builtins(result)
     if "sessionToken" in stored:
         stored["sessionTokenHash"] = digest(stored.pop("sessionToken"))
+    for field in ECHOED:
+        stored.pop(field, None)
     return stored
 
 
-def restored(caller: Caller, stored: dict[str, Any]) -> dict[str, Any]:
-    """A kept result as it was answered: the session token derived again from the replaying
-    caller's key, which must be the key that started the record."""
+def restored(caller: Caller, stored: dict[str, Any], command: object) -> dict[str, Any]:
+    """A kept result as it was answered: the personal data it repeated taken from the
+    retried request again, and the session token derived again from the replaying caller's
+    key, which must be the key that started the record."""
+    stored = {
+        **{
+            field: getattr(command, name)
+            for field, name in ECHOED.items()
+            if hasattr(command, name)
+        },
+        **stored,
+    }
     if "sessionTokenHash" not in stored:  # no token, or one kept before tokens were derived
         return stored
     result = {name: value for name, value in stored.items() if name != "sessionTokenHash"}
@@ -108,6 +127,8 @@ class AssessmentService:
         rng: random.Random,
         deliveries: DeliveryLog,
         check_target: TargetCheck,
+        personal: PersonalData,
+        sent_emails: SentEmails,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -119,6 +140,8 @@ class AssessmentService:
         self.check_target = check_target
         self.webhooks = Webhooks(store, check_target)
         self.deliveries = deliveries
+        self.personal = personal
+        self.sent_emails = sent_emails
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -133,7 +156,7 @@ class AssessmentService:
         Idempotency-Key, the first result is saved with it and answered to every retry."""
         if handler.tenant_only:
             tenant_of(caller)  # a session is refused before any replay
-        if (replayed := self._replayed(caller, idempotency, handler.result)) is not None:
+        if (replayed := self._replayed(caller, idempotency, handler.result, command)) is not None:
             return replayed
         try:
             result, changed = handler.decide(self, caller, command)
@@ -146,7 +169,8 @@ class AssessmentService:
             self.store.save(*changed)
         except (DomainError, IntegrityError) as error:
             # A request with the same key may have won since we looked: answer as it did.
-            if (replayed := self._replayed(caller, idempotency, handler.result)) is not None:
+            replayed = self._replayed(caller, idempotency, handler.result, command)
+            if replayed is not None:
                 return replayed
             if isinstance(error, IntegrityError):
                 raise Conflict("a concurrent command on this record was recorded first") from None
@@ -177,13 +201,15 @@ class AssessmentService:
         ):
             raise VerificationNotFound(f"no verification '{record_verification_id}'")
         events = [event for event in stored if as_of is None or event.timestamp <= as_of]
-        return History(
-            events=[public_event(event) for event in events], state=public_state(fold(events))
-        )
+        shown_events = with_contacts(self.personal, events, [public_event(e) for e in events])
+        student = shown_events[0]["data"]["student"] if shown_events else {}
+        return History(events=shown_events, state=public_state(fold(events), student))
 
     def record(self, caller: Caller, record_verification_id: str) -> dict[str, Any]:
         """A record as its events fold to it now (for reads the record view has not seen)."""
-        return record_summary(self.record_of(tenant_of(caller), record_verification_id))
+        record = self.record_of(tenant_of(caller), record_verification_id)
+        box = reviewer_box(record)
+        return record_summary(record, self.personal.reveal([box])[0] if box else None)
 
     def reviewer(self, token: str | None, *, usable: bool = True) -> ReviewerCaller:
         """The reviewer of a link that is the record's current one and, if usable, unexpired
@@ -197,16 +223,18 @@ class AssessmentService:
 
     def review_page(self, caller: ReviewerCaller) -> ReviewPage:
         """What the reviewer of a good link is asked to judge."""
-        record = caller.record
-        reviewer, student = record.reviewer, record.student
+        record, reviewer_at = caller.record, reviewer_box(caller.record)
+        reviewer = record.reviewer
         assert reviewer is not None
+        assert reviewer_at is not None
         assert record.reviewer_expires_at is not None
+        student, endorser = map(shown, self.personal.reveal([student_box(record), reviewer_at]))
         return ReviewPage(
             record_verification_id=record.record_verification_id,
             endorsement_type=reviewer.endorsement_type,
             expires_at=iso(record.reviewer_expires_at),
-            endorser_info=EndorserInfo(reviewer.name, reviewer.company, reviewer.email),
-            requester_info=RequesterInfo(student.name, student.email, student.student_id),
+            endorser_info=EndorserInfo(endorser.name, reviewer.company, endorser.email),
+            requester_info=RequesterInfo(student.name, student.email, record.student.student_id),
             sources=msgspec.to_builtins(record.sources),
             skills=[ReviewSkill(s.skill_id, s.name, s.proof_urls) for s in record.skills],
         )
@@ -214,7 +242,11 @@ class AssessmentService:
     # -- plumbing --------------------------------------------------------------------------
 
     def _replayed(
-        self, caller: Caller, idempotency: Idempotency | None, result_type: type[Result]
+        self,
+        caller: Caller,
+        idempotency: Idempotency | None,
+        result_type: type[Result],
+        command: object,
     ) -> Result | None:
         """The first result answered with this Idempotency-Key, if there was one."""
         if idempotency is None:
@@ -224,7 +256,8 @@ class AssessmentService:
         )
         if prior is None:
             return None
-        return msgspec.convert(restored(caller, prior.replay(idempotency.fingerprint)), result_type)
+        kept_result = prior.replay(idempotency.fingerprint)
+        return msgspec.convert(restored(caller, kept_result, command), result_type)
 
     def record_of(self, caller: Caller, record_verification_id: str | None) -> Assessment:
         """The record a command is about: the session's own, or the tenant's by its id."""

@@ -9,7 +9,9 @@ from typing import Any
 import msgspec
 
 from domain.endorsement import ASSESSMENT
-from domain.values import Attempt, Reviewer, SkillOutcome
+from domain.values import Attempt, Contact, Reviewer, SkillOutcome
+
+ERASED = "[erased]"  # shown where erased personal data was
 
 
 class Shape(msgspec.Struct, frozen=True, rename="camel"):
@@ -29,9 +31,10 @@ class RecordReviewer(Shape, frozen=True):
     endorsement_type: str
 
     @classmethod
-    def of(cls, reviewer: Reviewer) -> RecordReviewer:
-        """The reviewer invited last."""
-        return cls(reviewer.name, reviewer.company, reviewer.endorsement_type)
+    def of(cls, reviewer: Reviewer, contact: Contact | None) -> RecordReviewer:
+        """The reviewer invited last, with their contact as shown ("[erased]" once erased)."""
+        name = ERASED if contact is None else contact.name
+        return cls(name, reviewer.company, reviewer.endorsement_type)
 
 
 def locked_status(method: str) -> str:

@@ -1,4 +1,6 @@
-"""Result emails: one per submit, over SMTP or as .eml files in an outbox folder."""
+"""Result emails: one per submit, over SMTP or as .eml files in an outbox folder. Each
+address and name comes from the PersonalData port as the email is sent: none once the
+person's data is erased, and then no email goes."""
 
 from __future__ import annotations
 
@@ -18,20 +20,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 from application.access import reviewer_key, reviewer_token
+from application.personal import stored_contact
+from application.ports import PersonalData
 from application.settings import Settings
 from application.store import EventStore
-from consumers.records import KnownRecords, RecordFacts
+from consumers.records import KnownRecords
+from consumers.sent import SENT
 from domain.scoring import result_message
+from domain.values import Contact
 from infrastructure.database import transaction
 
 log = logging.getLogger("assess.emails")
-
-SENT = "result_emails"
-SENT_EMAILS = [
-    f"CREATE TABLE IF NOT EXISTS {SENT} ("
-    " event_id TEXT PRIMARY KEY, recipient TEXT NOT NULL, sent_at TEXT NOT NULL)"
-]
-
 
 # Control characters (C0, DEL, C1) and every kind of line break or space, in runs.
 BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\s]+")
@@ -68,16 +67,16 @@ def letter(message: dict[str, Any], sender: str, to: str, subject: str) -> Email
     return email
 
 
-def result_email(message: dict[str, Any], record: RecordFacts, sender: str) -> EmailMessage:
+def result_email(message: dict[str, Any], to: Contact, sender: str) -> EmailMessage:
     """The email of one scored attempt, in plain text and HTML."""
     data = message["data"]
     names = [one_line(skill["name"]) for skill in data["skills"]]
     skills = ", ".join(names)
-    student = one_line(record.student_name)
+    student = one_line(to.name)
     outcome = "passed" if data["passed"] else "not passed"
     words = result_message(data["passed"], data["score"], len(data["skills"]))
     subject = f"{skills}: {outcome}, score {data['score']}%"
-    email = letter(message, sender, record.student_email, subject)
+    email = letter(message, sender, to.email, subject)
     statuses = [(name, skill["status"]) for name, skill in zip(names, data["skills"], strict=True)]
     lines = [
         f"Hello {student},",
@@ -103,25 +102,29 @@ def result_email(message: dict[str, Any], record: RecordFacts, sender: str) -> E
 
 
 def invitation_email(
-    message: dict[str, Any], record: RecordFacts, sender: str, link: str, skills: list[str]
+    message: dict[str, Any],
+    to: Contact,
+    student: Contact,
+    sender: str,
+    link: str,
+    skills: list[str],
 ) -> EmailMessage:
-    """The reviewer's invitation: who asks, which skills, the link, until when."""
+    """The reviewer's invitation: who asks, which skills, the link, until when (the subject
+    line names the skills only: it is kept in the sent log, which holds no personal data)."""
     data = message["data"]
-    reviewer = one_line(data["reviewer"]["name"])
-    student = one_line(record.student_name)
+    reviewer = one_line(to.name)
+    student_name = one_line(student.name)
     names = ", ".join(one_line(name) for name in skills)
     until = data["expiresAt"][:10]
-    email = letter(
-        message, sender, data["reviewer"]["email"], f"{student} asks you to endorse {names}"
-    )
+    email = letter(message, sender, to.email, f"Endorsement request: {names}")
     email.set_content(
-        f"Hello {reviewer},\n\n{student} asks you to endorse skills you saw in their work:"
+        f"Hello {reviewer},\n\n{student_name} asks you to endorse skills you saw in their work:"
         f" {names}.\n\nOpen this link to review and endorse them (until {until}):\n{link}\n\n"
         "The link is for you only. If you do not know the student, ignore this email.\n",
         cte="8bit",  # the link on one line, as it is (quoted-printable would wrap it)
     )
     email.add_alternative(
-        f"<p>Hello {html.escape(reviewer)},</p><p>{html.escape(student)} asks you to endorse"
+        f"<p>Hello {html.escape(reviewer)},</p><p>{html.escape(student_name)} asks you to endorse"
         f" skills you saw in their work: {html.escape(names)}.</p>"
         f'<p><a href="{html.escape(link)}">Review and endorse the skills</a>'
         f" (until {html.escape(until)}).</p>"
@@ -131,13 +134,13 @@ def invitation_email(
     return email
 
 
-def endorsed_email(message: dict[str, Any], record: RecordFacts, sender: str) -> EmailMessage:
+def endorsed_email(message: dict[str, Any], to: Contact, sender: str) -> EmailMessage:
     """The student's confirmation: which skills their reviewer endorsed."""
     data = message["data"]
-    student = one_line(record.student_name)
+    student = one_line(to.name)
     statuses = [(one_line(skill["name"]), skill["status"]) for skill in data["skills"]]
     verified = [name for name, status in statuses if status == "verified"]
-    email = letter(message, sender, record.student_email, f"Endorsed: {', '.join(verified)}")
+    email = letter(message, sender, to.email, f"Endorsed: {', '.join(verified)}")
     email.set_content(
         "\n".join(
             [
@@ -205,52 +208,59 @@ class Mailer:
 class ResultEmails:
     """Sends each email an event calls for once (the sent log dedupes on the event id): a
     score's result and an endorsement's confirmation to the student, an invitation to the
-    reviewer, with the link to the review page."""
+    reviewer, with the link to the review page; none to a person whose data is erased."""
 
-    def __init__(self, store: EventStore, settings: Settings) -> None:
+    def __init__(self, store: EventStore, settings: Settings, personal: PersonalData) -> None:
         self.store = store
         self.known = KnownRecords(store)
+        self.personal = personal
         self.sender = settings.mail_from
         self.mailer = Mailer(settings)
         self.settings = settings
 
     def handle(self, message: dict[str, Any]) -> None:
         """Learn the record if the event starts it; send the email it calls for, unless
-        already done."""
+        already done or its recipient's data is erased."""
         self.known.learn(message)
         if message["type"] not in ("Scored", "ReviewerInvited", "SkillsEndorsed"):
             return
         with transaction(self.store, commit=False) as sql:
             if sql.one(f"SELECT 1 AS sent FROM {SENT} WHERE event_id = ?", message["id"]):
                 return
-        email = self.compose(message, self.known.facts(message))
+        email = self.compose(message)
+        about = f"{message['type']} email for {message['id']} of {message['recordVerificationId']}"
+        if email is None:
+            log.info("%s not sent: the personal data is erased", about)
+            return
         self.mailer.send(email, message["id"])
         with transaction(self.store) as sql:
             sql.run(
                 f"INSERT INTO {SENT} VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                 message["id"],
-                str(email["To"]),
+                str(email["Subject"]),
                 formatdate(localtime=False),
             )
-        log.info(
-            "%s email for %s of %s sent",
-            message["type"],
-            message["id"],
-            message["recordVerificationId"],
-        )
+        log.info("%s sent", about)
 
     @cached_property
     def link_key(self) -> bytes:
         """The key reviewer links are derived under (from the master key, read once)."""
         return reviewer_key(self.settings.master_secret())
 
-    def compose(self, message: dict[str, Any], record: RecordFacts) -> EmailMessage:
-        """The email of an event that calls for one."""
-        if message["type"] == "Scored":
-            return result_email(message, record, self.sender)
-        if message["type"] == "SkillsEndorsed":
-            return endorsed_email(message, record, self.sender)
+    def compose(self, message: dict[str, Any]) -> EmailMessage | None:
+        """The email of an event that calls for one (None if its recipient is erased)."""
+        facts = self.known.facts(message)  # LookupError if it never started on the topic
         record_id = UUID(message["recordVerificationId"][-32:])
+        student = stored_contact(self.store, self.personal, record_id, 1)
+        if student is None:
+            return None
+        if message["type"] == "Scored":
+            return result_email(message, student, self.sender)
+        if message["type"] == "SkillsEndorsed":
+            return endorsed_email(message, student, self.sender)
+        reviewer = stored_contact(self.store, self.personal, record_id, message["version"])
+        if reviewer is None:
+            return None
         token = reviewer_token(self.link_key, record_id, message["data"]["invitation"])
         link = f"{self.settings.public_url.rstrip('/')}/review/{token}"
-        return invitation_email(message, record, self.sender, link, record.skill_names)
+        return invitation_email(message, reviewer, student, self.sender, link, facts.skill_names)

@@ -18,6 +18,7 @@ from consumers.records import KnownRecords
 from consumers.topic import TRANSIENT, consume
 from infrastructure.deliveries import Deliveries
 from infrastructure.following import Batch, Tracker, UndecodableEvent, follow_log
+from infrastructure.subjects import DataSubjects
 from infrastructure.targets import target_check
 
 log = logging.getLogger("assess.consumers")
@@ -32,6 +33,11 @@ def _fanout(store: EventStore, settings: Settings) -> tuple[Fanout, Deliveries]:
     deliveries = Deliveries(store)
     check = target_check(settings.webhook_allow_private)
     return Fanout(KnownRecords(store), Webhooks(store, check), deliveries), deliveries
+
+
+def result_emails(store: EventStore, settings: Settings) -> ResultEmails:
+    """The email handler, which reads addresses and names through the data subjects."""
+    return ResultEmails(store, settings, DataSubjects(store, settings).check_master_key())
 
 
 def start(target: object, *args: object) -> threading.Thread:
@@ -51,13 +57,13 @@ def webhooks_consumer(store: EventStore, settings: Settings, stopping: threading
 
 def emails_consumer(store: EventStore, settings: Settings, stopping: threading.Event) -> None:
     """Group `emails`: one result email per submit."""
-    consume(settings, "emails", ResultEmails(store, settings).handle, stopping)
+    consume(settings, "emails", result_emails(store, settings).handle, stopping)
 
 
 def embedded(store: EventStore, settings: Settings, stopping: threading.Event) -> None:
     """The same handlers, fed from the event store in order (at least once, tracked)."""
     fanout, deliveries = _fanout(store, settings)
-    emails = ResultEmails(store, settings)
+    emails = result_emails(store, settings)
     messages = PublicMessages(store)
     tracker = Tracker(store, EMBEDDED_FANOUT)
     start(DeliveryWorker(deliveries, settings).run, stopping)

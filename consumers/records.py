@@ -1,7 +1,8 @@
 """What the consumers know of each record, learnt from its first message on the topic
-(VerificationStarted: tenant, mode, student, callback URL), so that they never read the
+(VerificationStarted: tenant, mode, student id, callback URL), so that they never read the
 write model. The topic keeps each record's messages in order, so a record's later events
-always find it here."""
+always find it here. It holds no personal data: an email's address and names come through
+the PersonalData port when it is sent (consumers/emails.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from application.public import STARTED, PublicMessages
 from application.store import EventStore
-from infrastructure.database import transaction
+from infrastructure.database import columns, transaction
 from infrastructure.following import UndecodableEvent, decoded
 
 log = logging.getLogger("assess.consumers")
@@ -21,10 +22,9 @@ TABLE = "downstream_records"
 DOWNSTREAM_RECORDS = [
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
     " record_verification_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, mode TEXT NOT NULL,"
-    " student_id TEXT NOT NULL, student_name TEXT NOT NULL, student_email TEXT NOT NULL,"
-    " callback_url TEXT, skill_names TEXT NOT NULL)"
+    " student_id TEXT NOT NULL, callback_url TEXT, skill_names TEXT NOT NULL)"
 ]
-COLUMNS = ("tenant", "mode", "student_id", "student_name", "student_email", "callback_url")
+COLUMNS = ("tenant", "mode", "student_id", "callback_url")
 ALL_COLUMNS = (*COLUMNS, "skill_names")
 
 
@@ -35,8 +35,6 @@ class RecordFacts:
     tenant: str
     mode: str
     student_id: str
-    student_name: str
-    student_email: str
     callback_url: str | None
     skill_names: list[str]
 
@@ -81,9 +79,19 @@ def _row(message: dict[str, Any]) -> tuple[str | None, ...]:
     student = data["student"]
     return (
         *(message["recordVerificationId"], data["tenant"], data["mode"]),
-        *(student["studentId"], student["name"], student["email"], data["callbackWebhookUrl"]),
+        *(student["studentId"], data["callbackWebhookUrl"]),
         json.dumps([skill["name"] for skill in data["skills"]]),
     )
+
+
+def without_personal_data(store: EventStore) -> bool:
+    """Drop the table if it was made when it held students' names and emails (migrate
+    makes it again and learns the records anew); tell if it was."""
+    with transaction(store) as sql:
+        if "student_email" not in columns(sql, TABLE):
+            return False
+        sql.run(f"DROP TABLE {TABLE}")
+    return True
 
 
 def backfill(store: EventStore, batch: int = 1000) -> None:

@@ -19,9 +19,20 @@ from domain.errors import (
     NoQuestions,
 )
 from domain.moments import iso
+from domain.personal import PersonalData, sealed_by_migrate
 from domain.questions import DrawnQuestion, PublicQuestion
 from domain.scoring import has_passed, score_percent
-from domain.values import Answer, Attempt, Reviewer, Skill, SkillOutcome, Source, Student, changed
+from domain.values import (
+    Answer,
+    Attempt,
+    Reviewer,
+    Sealed,
+    Skill,
+    SkillOutcome,
+    Source,
+    Student,
+    changed,
+)
 
 MAX_SKILLS = 10
 MAX_PROOF_URLS = 5
@@ -33,16 +44,18 @@ def record_verification_id(mode: str, aggregate_id: UUID) -> str:
     return f"ver_{mode}_{aggregate_id.hex}"
 
 
-class Assessment(HumanEndorsement, Aggregate):
+class Assessment(HumanEndorsement, PersonalData, Aggregate):
     """A verification record: its student and skills, verified by one of two paths fixed at
     its start: an assessment (question sets, attempts) or a reviewer's endorsement
-    (domain/endorsement.py); a pass or an endorsement locks it."""
+    (domain/endorsement.py); a pass or an endorsement locks it. Its personal data can be
+    erased (domain/personal.py)."""
 
     class VerificationStarted(Aggregate.Created):
         """A partner started verifying a student's skills by a method; a session was issued.
-        Version 2 added the method and the sources (and skills' proof links)."""
+        Version 2 added the method and the sources (and skills' proof links); version 3
+        holds the student's name and email sealed."""
 
-        class_version = 2
+        class_version = 3
 
         tenant: str
         mode: str
@@ -59,6 +72,8 @@ class Assessment(HumanEndorsement, Aggregate):
             """Records started before there were two paths were assessments, of no sources."""
             state["method"] = ASSESSMENT
             state["sources"] = []
+
+        upcast_v2_v3 = staticmethod(sealed_by_migrate)
 
     class QuestionsGenerated(Aggregate.Event):
         """The questions of an attempt were drawn; answer_key is for scoring only."""
@@ -149,6 +164,8 @@ class Assessment(HumanEndorsement, Aggregate):
         self.invitations = 0
         self.reviewer_token_hash: str | None = None
         self.reviewer_expires_at: datetime | None = None
+        self.reviewer_version = 0
+        self.personal_data_erased = False
 
     @classmethod
     def start(
@@ -158,7 +175,8 @@ class Assessment(HumanEndorsement, Aggregate):
         at: datetime,
         tenant: str,
         mode: str,
-        student: Student,
+        student_id: str,
+        seal: Callable[[], Sealed],
         skills: Sequence[Skill],
         callback_webhook_url: str | None,
         session_token_hash: str,
@@ -167,7 +185,7 @@ class Assessment(HumanEndorsement, Aggregate):
         sources: Sequence[Source] = (),
     ) -> Assessment:
         """Start verifying 1-10 distinct skills (each with up to 5 proof links) by a method,
-        with up to 20 sources."""
+        with up to 20 sources; `seal` seals the student's contact once the rest is valid."""
         if method not in METHODS:
             raise InvalidInput(f"method: give one of {', '.join(METHODS)}")
         if not 1 <= len(skills) <= MAX_SKILLS:
@@ -187,7 +205,7 @@ class Assessment(HumanEndorsement, Aggregate):
             timestamp=at,
             tenant=tenant,
             mode=mode,
-            student=student,
+            student=Student(student_id, seal()),
             skills=list(skills),
             callback_webhook_url=callback_webhook_url,
             session_token_hash=session_token_hash,

@@ -21,7 +21,8 @@ from domain.errors import (
     TooManyInvitations,
     WrongMethod,
 )
-from domain.values import Reviewer, Skill, SkillOutcome, changed
+from domain.personal import sealed_by_migrate
+from domain.values import Reviewer, Sealed, Skill, SkillOutcome, Student, changed
 
 ASSESSMENT = "assessment"
 HUMAN_ENDORSEMENT = "human_endorsement"
@@ -34,15 +35,21 @@ class HumanEndorsement:
 
     class ReviewerInvited(Aggregate.Event):
         """A reviewer was invited (the nth time: each replaces the one before, and its link);
-        token_hash is the hash of the link's token, for checking it only."""
+        token_hash is the hash of the link's token, for checking it only. Version 2 holds
+        the reviewer's name and email sealed."""
+
+        class_version = 2
 
         invitation: int
         reviewer: Reviewer
         token_hash: str
         expires_at: datetime
 
+        upcast_v1_v2 = staticmethod(sealed_by_migrate)
+
         def apply(self, record: HumanEndorsement) -> None:
             record.reviewer = self.reviewer
+            record.reviewer_version = self.originator_version
             record.invitations = self.invitation
             record.reviewer_token_hash = self.token_hash
             record.reviewer_expires_at = self.expires_at
@@ -62,15 +69,20 @@ class HumanEndorsement:
 
     if TYPE_CHECKING:  # the record's, which this path shares
         method: str
+        student: Student
+        version: int
         skills: list[Skill]
         skill_status: dict[str, SkillOutcome]
         skills_updated: int
         is_locked: bool
         reviewer: Reviewer | None
+        reviewer_version: int
         invitations: int
         reviewer_token_hash: str | None
         reviewer_expires_at: datetime | None
         Locked: type[Any]
+
+        def require_personal_data(self) -> None: ...
 
         def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
 
@@ -81,24 +93,29 @@ class HumanEndorsement:
 
     def invite(
         self,
-        reviewer: Reviewer,
+        company: str | None,
+        endorsement_type: str,
+        seal: Callable[[str, int], Sealed],
         token_hash_of: Callable[[int], str],
         expires_at: datetime,
         at: datetime,
     ) -> int:
         """Invite a reviewer (again: the earlier link stops working); the invitation's
-        number, from which its link's token is made."""
+        number, from which its link's token is made. `seal(subject, version)` seals the
+        reviewer's contact under the student's data subject, for the event of that version."""
         self.require(HUMAN_ENDORSEMENT)
         if self.is_locked:
             raise AlreadyVerified("the reviewer already endorsed this record's skills")
         if self.invitations >= MAX_INVITATIONS:
             raise TooManyInvitations(f"at most {MAX_INVITATIONS} invitations per record")
+        self.require_personal_data()
         invitation = self.invitations + 1
+        contact = seal(self.student.contact.subject, self.version + 1)
         self.trigger_event(
             self.ReviewerInvited,
             timestamp=at,
             invitation=invitation,
-            reviewer=reviewer,
+            reviewer=Reviewer(contact, company, endorsement_type),
             token_hash=token_hash_of(invitation),
             expires_at=expires_at,
         )

@@ -81,3 +81,7 @@ class ReviewerTokenExpired(DomainError):
 
 class MissingSkillIds(DomainError):
     """The endorsement names no skill."""
+
+
+class PersonalDataGone(DomainError):
+    """The record's personal data was erased: it takes no new personal data."""

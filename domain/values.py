@@ -1,6 +1,8 @@
 """The typed values a record's events and state carry. Their fields are stored (and shown) in
 camelCase, in this order, None included: each struct is stored as the JSON object of the
-same keys that events held before they were typed, byte for byte."""
+same keys that events held before they were typed, byte for byte. Personal data is the
+exception: a student's and a reviewer's name and email are held sealed (`Sealed`), where
+events stored before held them in clear (`migrate` seals those in place)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,28 @@ import msgspec
 from domain.moments import iso
 
 
-class Student(msgspec.Struct, frozen=True, rename="camel"):
-    """The student whose skills a record verifies."""
+class Contact(msgspec.Struct, frozen=True):
+    """A person's name and email address: the personal data the service holds, of a
+    student or of the reviewer of their record."""
 
-    student_id: str
     name: str
     email: str
+
+
+class Sealed(msgspec.Struct, frozen=True):
+    """A contact as events hold it: encrypted under the key of its data subject and bound
+    to the event that holds it (infrastructure/sealing.py). The domain carries it and never
+    opens it; once the subject is erased (its key deleted), nothing can."""
+
+    subject: str  # the data subject, whose key sealed it
+    box: str  # the nonce and the AES-GCM ciphertext, in base64
+
+
+class Student(msgspec.Struct, frozen=True, rename="camel"):
+    """The student whose skills a record verifies: their id, and their sealed contact."""
+
+    student_id: str
+    contact: Sealed
 
 
 class Skill(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
@@ -41,10 +59,10 @@ class Source(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
 
 
 class Reviewer(msgspec.Struct, frozen=True, rename="camel"):
-    """Who is asked to endorse a record's skills, and how they know the student."""
+    """Who is asked to endorse a record's skills (their contact sealed under the key of the
+    record's student), and how they know the student."""
 
-    name: str
-    email: str
+    contact: Sealed
     company: str | None
     endorsement_type: str
 

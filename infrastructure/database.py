@@ -48,6 +48,19 @@ def create_tables(store: EventStore, statements: Sequence[str]) -> None:
             sql.run(statement)
 
 
+def columns(sql: Sql, table: str) -> set[str]:
+    """The names of a table's columns (none if there is no such table)."""
+    if sql.postgres:
+        rows = sql.all(
+            "SELECT column_name AS name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = ?",
+            table,
+        )
+    else:
+        rows = sql.all(f"SELECT name FROM pragma_table_info('{table}')")
+    return {row["name"] for row in rows}
+
+
 def reason(error: BaseException) -> str:
     """Why a statement failed, in one line. Of a database error, only its primary message:
     PostgreSQL's detail and context quote the row, which may hold personal data."""

@@ -1,4 +1,6 @@
-"""The record view: one row per verification record, as GET /verifications shows it."""
+"""The record view: one row per verification record, as GET /verifications shows it. It
+holds personal data only sealed (the student's and the reviewer's contacts, as the events
+hold them): a read reveals the reviewer's name through the PersonalData port."""
 
 from __future__ import annotations
 
@@ -7,10 +9,10 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.shapes import RecordReviewer, RecordSummary, locked_status
+from application.shapes import ERASED, RecordReviewer, RecordSummary, Shape, locked_status
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
-from domain.values import Attempt, SkillOutcome
+from domain.values import Attempt, Contact, Sealed, SkillOutcome
 from infrastructure.following import Batch
 from infrastructure.sql import Sql, dumps, loads
 from projections.model import PoisonEvent, ReadModel
@@ -20,6 +22,16 @@ COLUMNS = (
     *("is_locked", "skills", "attempts", "created_at", "updated_at", "created_position"),
     *("position", "method", "reviewer"),
 )
+
+
+class ViewReviewer(Shape, frozen=True):
+    """A record's reviewer as the view keeps them: their contact sealed, as the invitation
+    (of that version) holds it."""
+
+    contact: Sealed
+    version: int
+    company: str | None
+    endorsement_type: str
 
 
 class RecordView(ReadModel):
@@ -104,18 +116,33 @@ class RecordView(ReadModel):
             row["skills"] = dumps(event.skills)
             row["status"] = "passed" if event.passed else "failed"
         elif isinstance(event, Assessment.ReviewerInvited):
-            row["reviewer"] = dumps(RecordReviewer.of(event.reviewer))
+            reviewer = event.reviewer
+            row["reviewer"] = dumps(
+                ViewReviewer(
+                    reviewer.contact,
+                    event.originator_version,
+                    reviewer.company,
+                    reviewer.endorsement_type,
+                )
+            )
             row["status"] = "in_review"
         elif isinstance(event, Assessment.SkillsEndorsed):
             row["skills"] = dumps(event.skills)
         elif isinstance(event, Assessment.Locked):
             row.update(status=locked_status(row["method"]), is_locked=1)
-        elif not isinstance(event, Assessment.AnswersSubmitted):
+        elif not isinstance(event, Assessment.AnswersSubmitted | Assessment.PersonalDataErased):
             raise PoisonEvent(f"{self.name} does not know {type(event).__name__}")
 
 
-def summary_of(row: Any) -> RecordSummary:
-    """A row of the record view as the API shows the record."""
+def reviewer_of(row: Any) -> ViewReviewer | None:
+    """The reviewer a row of the record view keeps, if any."""
+    return loads(row["reviewer"], ViewReviewer) if row["reviewer"] else None
+
+
+def summary_of(row: Any, contact: Contact | None) -> RecordSummary:
+    """A row of the record view as the API shows the record, with its reviewer's contact
+    (None: erased, or no reviewer)."""
+    reviewer = reviewer_of(row)
     return RecordSummary(
         record_verification_id=row["record_verification_id"],
         student_id=row["student_id"],
@@ -126,5 +153,11 @@ def summary_of(row: Any) -> RecordSummary:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         method=row["method"],
-        reviewer=loads(row["reviewer"], RecordReviewer) if row["reviewer"] else None,
+        reviewer=RecordReviewer(
+            ERASED if contact is None else contact.name,
+            reviewer.company,
+            reviewer.endorsement_type,
+        )
+        if reviewer
+        else None,
     )

@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 from eventsourcing.domain import AggregateEvent
 
+from application.personal import reviewer_box
+from application.ports import PersonalData
 from application.public import ASSESSMENT_TOPICS, record_summary
 from application.store import EventStore
 from domain.assessment import Assessment
@@ -16,7 +18,7 @@ from projections.queries import ReadSide
 Rows = dict[tuple[str, ...], dict[str, Any]]
 
 
-def expected_views(store: EventStore) -> tuple[Rows, Rows]:
+def expected_views(store: EventStore, personal: PersonalData) -> tuple[Rows, Rows]:
     """Record rows by (tenant, mode, record id) and skill rows by (tenant, mode, student,
     skill), from aggregates replayed in the order of the notification log."""
     records: dict[Any, Assessment] = {}
@@ -45,9 +47,16 @@ def expected_views(store: EventStore) -> tuple[Rows, Rows]:
                         skills[key] = _skill_row(record, outcome)
         position = batch[-1].id
     summaries: Rows = {
-        (r.tenant, r.mode, r.record_verification_id): record_summary(r) for r in records.values()
+        (r.tenant, r.mode, r.record_verification_id): record_summary(r, reviewer(personal, r))
+        for r in records.values()
     }
     return summaries, skills
+
+
+def reviewer(personal: PersonalData, record: Assessment) -> Any:
+    """The record's reviewer's contact, revealed (None: erased, or no reviewer)."""
+    box = reviewer_box(record)
+    return personal.reveal([box])[0] if box else None
 
 
 def _skill_row(record: Assessment, skill: SkillOutcome) -> dict[str, Any]:
@@ -72,7 +81,7 @@ def actual_views(
 
 def mismatches(store: EventStore, read: ReadSide) -> list[str]:
     """Every difference between the views and the fold of the history."""
-    expected_records, expected_skills = expected_views(store)
+    expected_records, expected_skills = expected_views(store, read.personal)
     records, skills = actual_views(read, expected_records, expected_skills)
     problems = [
         f"record {key}: view {records.get(key)} != fold {row}"

@@ -26,10 +26,12 @@ from application.messages import GenerateQuestions, StartVerification, SubmitAns
 from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore
+from infrastructure.subjects import DataSubjects
 from projections.queries import ReadSide
 from tests.oracle import mismatches
 from tests.support import (
     ACME,
+    MASTER_KEY,
     PYTHON,
     REACT,
     STUDENT,
@@ -129,7 +131,7 @@ def opener_process() -> None:
     url, start_at = sys.argv[1], float(sys.argv[2])
     for moment in range(5):
         time.sleep(max(0.0, start_at + 0.3 * moment - time.time()))
-        open_migrated(Settings(database_url=url)).close()
+        open_migrated(Settings(database_url=url, master_key=MASTER_KEY)).close()
 
 
 class Projector:
@@ -244,8 +246,9 @@ def caught_up(read: ReadSide) -> bool:
 
 def open_read_side(url: str) -> tuple[EventStore, ReadSide]:
     """A store and the read side on it (creating the views before any projector runs)."""
-    store = open_migrated(Settings(database_url=url))
-    return store, ReadSide(store)
+    settings = Settings(database_url=url, master_key=MASTER_KEY)
+    store = open_migrated(settings)
+    return store, ReadSide(store, DataSubjects(store, settings))
 
 
 def assert_views_hold(url: str, store: EventStore, read: ReadSide, tally: Tally, log: str) -> None:

@@ -38,7 +38,7 @@ from application.service import AssessmentService
 from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment
-from domain.values import Skill, Student
+from domain.values import Sealed, Skill
 from projections.runner import MODELS, catch_up
 from projections.views import open_live_view
 
@@ -237,7 +237,8 @@ def new_record(skills: Sequence[Skill], **fields: Any) -> Assessment:
             "at": START,
             "tenant": "acme",
             "mode": "live",
-            "student": Student("s1", "Ada", "ada@example.com"),
+            "student_id": "s1",
+            "seal": lambda: Sealed("subject-1", "ada@1"),
             "skills": skills,
             "callback_webhook_url": None,
             "session_token_hash": "h",

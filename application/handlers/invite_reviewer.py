@@ -10,7 +10,7 @@ from application.access import digest, reviewer_token
 from application.messages import Caller, Invited, InviteReviewer, WebhookStatus
 from application.service import AssessmentService, Handler
 from domain.moments import iso
-from domain.values import Reviewer
+from domain.values import Contact
 
 
 def decide(
@@ -21,9 +21,14 @@ def decide(
     record = service.record_of(caller, command.record_verification_id)
     now = service.clock()
     expires_at = now + timedelta(seconds=service.settings.reviewer_ttl_seconds)
-    reviewer = Reviewer(command.name, command.email, command.company, command.endorsement_type)
+    contact = Contact(command.name, command.email)
     invitation = record.invite(
-        reviewer, lambda n: digest(reviewer_token(service.link_key, record.id, n)), expires_at, now
+        command.company,
+        command.endorsement_type,
+        lambda subject, version: service.personal.seal(subject, contact, record.id, version),
+        lambda n: digest(reviewer_token(service.link_key, record.id, n)),
+        expires_at,
+        now,
     )
     invited = Invited(
         record_verification_id=record.record_verification_id,

@@ -13,13 +13,14 @@ from application.service import AssessmentService, Handler
 from domain.assessment import Assessment
 from domain.endorsement import ASSESSMENT
 from domain.moments import iso
-from domain.values import Skill, Source, Student
+from domain.values import Contact, Skill, Source
 
 
 def decide(
     service: AssessmentService, caller: Caller, command: StartVerification
 ) -> tuple[Started, list[Aggregate]]:
-    """A new record with its session token, derived from the tenant's key."""
+    """A new record with its session token, derived from the tenant's key; the student's
+    name and email sealed under their data subject's key."""
     tenant = tenant_of(caller)
     skills = msgspec.convert(command.skills, list[Skill])
     if command.method == ASSESSMENT:  # a reviewer needs no question bank
@@ -38,7 +39,14 @@ def decide(
         at=now,
         tenant=tenant.tenant,
         mode=tenant.mode,
-        student=msgspec.convert(command.student, Student),
+        student_id=command.student["studentId"],
+        seal=lambda: service.personal.seal_student(
+            tenant.tenant,
+            tenant.mode,
+            command.student["studentId"],
+            Contact(command.student["name"], command.student["email"]),
+            aggregate_id,
+        ),
         skills=skills,
         callback_webhook_url=command.callback_webhook_url,
         session_token_hash=digest(token),

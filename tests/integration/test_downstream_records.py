@@ -1,8 +1,10 @@
-"""The consumers work from the messages alone: what they need of a record (tenant, mode,
-student, callback URL) comes with its first message, never from the write model."""
+"""The consumers work from the messages: what they need of a record (tenant, mode, student
+id, callback URL) comes with its first message, never from the write model; an email's
+address and names come through the PersonalData port, on the store's database."""
 
 from __future__ import annotations
 
+import json
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,10 @@ def sqlite_service(path: Path, **settings: Any) -> AssessmentService:
     return make_service(f"sqlite:///{path / 'assess.sqlite3'}", Clock(), **settings)
 
 
-def test_webhooks_and_emails_come_from_the_messages_alone(tmp_path: Path) -> None:
-    writer = sqlite_service(tmp_path / "writer", webhook_allow_private=True)
+def test_webhooks_come_from_the_messages_alone_and_emails_from_the_port(tmp_path: Path) -> None:
+    writer = sqlite_service(
+        tmp_path / "writer", webhook_allow_private=True, outbox_dir=tmp_path / "outbox"
+    )
     record_id = take_attempt(writer, 8, callback=CALLBACK_URL)
     secret = writer.webhooks.callback_secret(ACME)
     messages = public_messages(writer)
@@ -37,8 +41,10 @@ def test_webhooks_and_emails_come_from_the_messages_alone(tmp_path: Path) -> Non
     )
     assert stored == []
     fanout = Fanout(KnownRecords(consumer.store), writer.webhooks, Deliveries(consumer.store))
-    emails = ResultEmails(consumer.store, consumer.settings)
+    # The email consumer runs against the store's database, where the contacts are sealed.
+    emails = ResultEmails(writer.store, writer.settings, writer.personal)
     for message in messages:
+        assert "name" not in json.dumps(message["data"].get("student", {}))
         fanout.handle(message, 0.0)
         emails.handle(message)
 
@@ -64,7 +70,7 @@ def test_a_message_of_a_record_never_started_on_the_topic_is_refused(tmp_path: P
     scored = [m for m in public_messages(writer) if m["type"] == "Scored"]
     consumer = sqlite_service(tmp_path / "consumer", outbox_dir=tmp_path / "outbox")
     with pytest.raises(LookupError, match="no record ver_live_"):
-        ResultEmails(consumer.store, consumer.settings).handle(scored[0])
+        ResultEmails(consumer.store, consumer.settings, consumer.personal).handle(scored[0])
     assert not (tmp_path / "outbox").exists()
 
 

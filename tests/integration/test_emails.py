@@ -18,7 +18,7 @@ from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.service import AssessmentService
 from consumers.emails import ResultEmails, Undeliverable
 from domain.assessment import Assessment
-from domain.values import Skill, Student
+from domain.values import Contact, Skill
 from tests.receivers import smtp_server
 from tests.support import Clock, make_service, take_attempt
 
@@ -34,13 +34,17 @@ HEADERS = {"Subject", "From", "To", "Date", "Message-ID", "MIME-Version", "Conte
 
 def stored_record(service: AssessmentService, student: dict[str, str]) -> str:
     """A record saved straight into the store, past every check the API makes."""
-    now = service.clock()
+    now, record_id = service.clock(), uuid4()
+    contact = Contact(student["name"], student["email"])
     record = Assessment.start(
-        id=uuid4(),
+        id=record_id,
         at=now,
         tenant="acme",
         mode="live",
-        student=msgspec.convert(student, Student),
+        student_id=student["studentId"],
+        seal=lambda: service.personal.seal_student(
+            "acme", "live", student["studentId"], contact, record_id
+        ),
         skills=[msgspec.convert(SKILL, Skill)],
         callback_webhook_url=None,
         session_token_hash="unused",
@@ -52,7 +56,7 @@ def stored_record(service: AssessmentService, student: dict[str, str]) -> str:
 
 def send_result_emails(service: AssessmentService) -> None:
     """Feed every stored assessment event, as its public message, to the email handler."""
-    emails = ResultEmails(service.store, service.settings)
+    emails = ResultEmails(service.store, service.settings, service.personal)
     messages = PublicMessages(service.store)
     notifications = service.store.recorder.select_notifications(
         start=1, limit=1000, topics=ASSESSMENT_TOPICS

@@ -50,7 +50,7 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
         invite_to_review(service, record_id)
         [invitation] = outbox_emails(service, 1)
         assert str(invitation["To"]) == "grace@example.com"
-        assert invitation["Subject"] == "Ada Lovelace asks you to endorse React, Python"
+        assert invitation["Subject"] == "Endorsement request: React, Python"
         text = invitation.get_body(("plain",))
         assert text is not None
         [link] = re.findall(r"https://assess\.example/review/(\S+)", text.get_content())
@@ -91,7 +91,7 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
     assert str(confirmation["To"]) == STUDENT["email"]
     assert confirmation["Subject"] == "Endorsed: React"
     # Every event again, as a redelivery would bring them: no email a second time.
-    emails = ResultEmails(service.store, service.settings)
+    emails = ResultEmails(service.store, service.settings, service.personal)
     for message in public_messages(service):
         emails.handle(message)
     assert len(list(service.settings.outbox.glob("*.eml"))) == 2

@@ -8,14 +8,18 @@ from pathlib import Path
 from api.bootstrap import migrate
 from application.settings import Settings
 from application.store import EventStore
-from consumers.emails import SENT
+from consumers.sent import SENT
 from infrastructure.database import transaction
 from infrastructure.deliveries import TABLE as DELIVERY_LOG
 from infrastructure.persistence import open_store
 from projections.runner import MODELS
 from tests.processes import assess
+from tests.support import MASTER_KEY
 
-TABLES = {DELIVERY_LOG, SENT, "view_generations", *(f"{name}_g1" for name in MODELS)}
+TABLES = {
+    *(DELIVERY_LOG, SENT, "view_generations", *(f"{name}_g1" for name in MODELS)),
+    *("data_subjects", "subject_keys", "subject_records"),
+}
 
 
 def tables(store: EventStore) -> set[str]:
@@ -34,10 +38,11 @@ def tables(store: EventStore) -> set[str]:
 def test_opening_a_store_creates_nothing_beside_the_events_and_migrate_creates_the_rest(
     store_url: str,
 ) -> None:
-    store = open_store(Settings(database_url=store_url))
+    settings = Settings(database_url=store_url, master_key=MASTER_KEY)
+    store = open_store(settings)
     assert tables(store) & TABLES == set()
-    migrate(store)
-    migrate(store)  # idempotent
+    migrate(store, settings)
+    migrate(store, settings)  # idempotent
     assert tables(store) >= TABLES | set(MODELS)
     store.close()
 

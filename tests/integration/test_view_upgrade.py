@@ -22,12 +22,12 @@ def test_migrate_adds_the_record_views_new_columns_and_the_view_goes_on(store_ur
             sql.run(f"ALTER TABLE {view.table} DROP COLUMN {name}")
     swap_in(view)
 
-    migrate(service.store)
+    migrate(service.store, service.settings)
     second = take_attempt(service, 8)
     project(service)
     for record_id, status in ((first, "failed"), (second, "passed")):
         record = service.record(ACME, record_id)
-        read = ReadSide(service.store).record("acme", "live", record_id)
+        read = ReadSide(service.store, service.personal).record("acme", "live", record_id)
         assert read is not None
         assert (read["status"], read["method"], read["reviewer"]) == (status, "assessment", None)
         assert read == record

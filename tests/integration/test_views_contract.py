@@ -67,7 +67,7 @@ def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock
     service.execute(
         start_verification, ACME, StartVerification(student=STUDENT, skills=[REACT]), None
     )
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
     assert read.status()["record_view"]["lag"] > 0
 
     project(service)
@@ -88,7 +88,7 @@ def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock
 def test_an_event_is_never_applied_twice(service: AssessmentService) -> None:
     record_id = attempt(service, correct=4)
     project(service)
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
     before = read.record("acme", "live", record_id)
     view = open_live_view(service.store, MODELS["record_view"])
     notifications = service.store.recorder.select_notifications(start=1, limit=1000)
@@ -107,7 +107,7 @@ def test_an_event_is_never_applied_twice(service: AssessmentService) -> None:
 def test_records_page_newest_first_with_filters(service: AssessmentService) -> None:
     created = [attempt(service, correct=n * 2, student=f"s{n % 2}") for n in range(5)]
     project(service)
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
     seen, cursor = [], None
     while True:
         items, cursor = read.records("acme", "live", None, None, 2, cursor)
@@ -133,7 +133,7 @@ def test_a_rebuild_gives_the_same_views_and_serves_the_old_ones_meanwhile(
     for n in range(6):
         attempt(service, correct=n * 2, student=f"s{n % 3}")
     project(service)
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
     before = {student: read.skills("acme", "live", student) for student in ("s0", "s1", "s2")}
     listed_before = read.records("acme", "live", None, None, 100, None)
     seen_during: list[object] = []
@@ -179,7 +179,7 @@ def test_an_event_a_view_cannot_apply_is_set_aside_with_its_records_later_events
     view = open_live_view(service.store, model)
     catch_up(view, until=lambda: True)
 
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
     assert read.record("acme", "live", broken) is None
     assert read.record("acme", "live", later_of_others) is not None  # the others flow on
     letters = dead_letters(service.store, model)
@@ -217,11 +217,11 @@ def test_events_of_a_set_aside_record_stored_later_wait_too(service: AssessmentS
     model.broken.clear()  # fixed, but not retried yet: the record's new events must wait
     attempt(service, correct=9, record_id=record_id)
     catch_up(open_live_view(service.store, model), until=lambda: True)
-    assert ReadSide(service.store).record("acme", "live", record_id) is None
+    assert ReadSide(service.store, service.personal).record("acme", "live", record_id) is None
     assert len(dead_letters(service.store, model)) == 5
     assert retry(service.store, model)[0] == 5
     catch_up(open_live_view(service.store, MODELS["skill_view"]), until=lambda: True)
-    assert mismatches(service.store, ReadSide(service.store)) == []
+    assert mismatches(service.store, ReadSide(service.store, service.personal)) == []
 
 
 def test_an_event_that_does_not_decode_is_set_aside_and_the_views_go_on(
@@ -234,7 +234,7 @@ def test_an_event_that_does_not_decode_is_set_aside_and_the_views_go_on(
     ) or [0]
     later = attempt(service, correct=10, student="after")
     project(service)
-    assert ReadSide(service.store).record("acme", "live", later) is not None
+    assert ReadSide(service.store, service.personal).record("acme", "live", later) is not None
     for model in MODELS.values():
         [letter] = dead_letters(service.store, model)
         assert (letter.notification_id, letter.record_id) == (position, record.hex)
@@ -248,7 +248,7 @@ def test_batches_of_any_mix_of_events_apply(service: AssessmentService) -> None:
     service.execute(
         start_verification, ACME, StartVerification(student=STUDENT, skills=[REACT]), None
     )
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
     for model in MODELS.values():
         view = open_live_view(service.store, model)
         for notification in service.store.recorder.select_notifications(
@@ -276,7 +276,7 @@ def test_a_record_postgresql_cannot_store_is_set_aside_and_other_tenants_flow(
     ).record_verification_id
     stopping = threading.Event()
     threads = start_projector(service.store, stopping)
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
     for _ in range(200):
         if read.status()["skill_view"]["lag"] == read.status()["record_view"]["lag"] == 0:
             break

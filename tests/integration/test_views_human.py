@@ -63,7 +63,7 @@ def test_human_records_fold_into_the_views_as_into_the_oracle(
 ) -> None:
     records = both_paths(service, clock)
     project(service)
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
     assert mismatches(service.store, read) == []
 
     completed = read.record("acme", "live", records["completed"])
@@ -142,7 +142,7 @@ def test_a_rebuild_from_zero_gives_the_live_projectors_rows_of_human_records(
     for model in MODELS.values():
         assert rebuild(service.store, model, on_batch=lambda *_: None) == (1, 2)
     assert view_rows(service) == live
-    read = ReadSide(service.store)
+    read = ReadSide(service.store, service.personal)
     assert {name: f["generation"] for name, f in read.status().items()} == {
         "record_view": 2,
         "skill_view": 2,

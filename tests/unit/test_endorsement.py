@@ -11,18 +11,27 @@ import pytest
 
 from domain import errors
 from domain.assessment import Assessment
-from domain.values import Reviewer, Skill, SkillOutcome, Source
+from domain.values import Reviewer, Sealed, Skill, SkillOutcome, Source
 from tests.support import START, new_record
 
 AT = START
 EXPIRES = AT + timedelta(days=14)
 SKILLS = [Skill("skill_001", "React", ["https://github.com/ada/app"]), Skill("skill_002", "Python")]
 SOURCE = Source("project", "Compiler", url="https://example.com/c")
-GRACE = Reviewer("Grace Hopper", "grace@example.com", "Navy", "tech_lead")
+GRACE = Reviewer(Sealed("subject-1", "grace@2"), "Navy", "tech_lead")
 
 
 def token_hash(invitation: int) -> str:
     return f"hash-{invitation}"
+
+
+def seal(subject: str, version: int) -> Sealed:
+    """A stand-in for the application's sealing: which subject, for which event."""
+    return Sealed(subject, f"grace@{version}")
+
+
+def invite(record: Assessment) -> int:
+    return record.invite("Navy", "tech_lead", seal, token_hash, EXPIRES, AT)
 
 
 def started(method: str = "human_endorsement") -> Assessment:
@@ -30,7 +39,7 @@ def started(method: str = "human_endorsement") -> Assessment:
 
 
 def invited(record: Assessment) -> None:
-    record.invite(GRACE, token_hash, EXPIRES, AT)
+    invite(record)
 
 
 def given(*steps: Callable[[Assessment], Any], method: str = "human_endorsement") -> Assessment:
@@ -64,7 +73,7 @@ def test_a_record_starts_with_its_method_and_sources_and_is_pending() -> None:
 
 def test_an_invitation_puts_the_record_in_review() -> None:
     record = given()
-    assert record.invite(GRACE, token_hash, EXPIRES, AT) == 1
+    assert invite(record) == 1
     [(kind, data)] = new_events(record)
     assert kind == "ReviewerInvited"
     assert (data["invitation"], data["reviewer"], data["token_hash"]) == (1, GRACE, "hash-1")

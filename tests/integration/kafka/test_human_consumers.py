@@ -148,7 +148,7 @@ def test_a_human_record_goes_out_as_two_webhooks_and_three_emails_once_each(
     # Emails: each invitation to its reviewer, and the student's confirmation; once each.
     assert sorted(mail.rcpt_tos[0] for mail in mails) == sorted([ALAN, STUDENT["email"], GRACE])
     assert len({mail.message["Message-ID"] for mail in mails}) == 3
-    assert second.message["Subject"] == f"{STUDENT['name']} asks you to endorse React, Python"
+    assert second.message["Subject"] == "Endorsement request: React, Python"
     html = second.message.get_body(("html",))
     assert html is not None
     assert f'href="{settings.public_url}/review/{tokens[1]}"' in html.get_content()

@@ -1,0 +1,77 @@
+"""Personal data as readers see it: the contacts a record's events hold, revealed through
+the PersonalData port, and "[erased]" where the key that sealed them is gone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.domain import AggregateEvent
+
+from application.ports import Box, PersonalData
+from application.shapes import ERASED
+from application.store import EventStore
+from domain.assessment import Assessment
+from domain.values import Contact
+
+GONE = Contact(ERASED, ERASED)
+
+
+def shown(contact: Contact | None) -> Contact:
+    """A contact as readers see it: "[erased]" for each field once it is erased."""
+    return GONE if contact is None else contact
+
+
+def event_box(event: AggregateEvent) -> Box | None:
+    """The contact an event holds, if any: a start's student or an invitation's reviewer."""
+    if isinstance(event, Assessment.VerificationStarted):
+        return Box(event.student.contact, event.originator_id, event.originator_version)
+    if isinstance(event, Assessment.ReviewerInvited):
+        return Box(event.reviewer.contact, event.originator_id, event.originator_version)
+    return None
+
+
+def student_box(record: Assessment) -> Box:
+    """Where a record's student's contact is: its first event."""
+    return Box(record.student.contact, record.id, 1)
+
+
+def reviewer_box(record: Assessment) -> Box | None:
+    """Where a record's reviewer's contact is: the invitation that named them."""
+    if record.reviewer is None:
+        return None
+    return Box(record.reviewer.contact, record.id, record.reviewer_version)
+
+
+def person(public: dict[str, Any], contact: Contact | None) -> dict[str, Any]:
+    """A student or a reviewer in an event's public form (ids, no contact), with their name
+    and email after the id, as the history shows them."""
+    shown_contact = shown(contact)
+    head = {"studentId": public["studentId"]} if "studentId" in public else {}
+    rest = {key: value for key, value in public.items() if key != "studentId"}
+    return {**head, "name": shown_contact.name, "email": shown_contact.email, **rest}
+
+
+def with_contacts(
+    personal: PersonalData, events: Sequence[AggregateEvent], public: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Events in their public form (`public`, in the same order) with the student's and
+    the reviewer's name and email where their events hold them."""
+    boxes = {at: box for at, event in enumerate(events) if (box := event_box(event))}
+    contacts = dict(zip(boxes, personal.reveal(list(boxes.values())), strict=True))
+    for at, contact in contacts.items():
+        data = public[at]["data"]
+        field = "student" if "student" in data else "reviewer"
+        data[field] = person(data[field], contact)
+    return public
+
+
+def stored_contact(
+    store: EventStore, personal: PersonalData, record: UUID, version: int
+) -> Contact | None:
+    """The contact a record's event of this version holds (version 1: the student's; an
+    invitation's: the reviewer's), or None once erased (or if that event holds none)."""
+    events = store.repository.event_store.get(record, gt=version - 1, lte=version)
+    boxes = [box for event in events if (box := event_box(cast("AggregateEvent", event)))]
+    return personal.reveal(boxes)[0] if boxes else None
