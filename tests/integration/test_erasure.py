@@ -1,0 +1,88 @@
+"""Erasure on both stores: one transaction writes PersonalDataErased to each of the
+subject's records and deletes its key; the views fold the new event as the history does;
+a command saved on a record meanwhile makes the erasure try again, never lose it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from application.handlers.generate_questions import generate_questions
+from application.messages import Erased, GenerateQuestions
+from application.ports import PersonalData
+from application.students import Students
+from projections.queries import ReadSide
+from tests.oracle import mismatches
+from tests.support import ACME, Clock, make_service, project, take_attempt, take_endorsement
+
+
+def students(service: Any, personal: PersonalData | None = None) -> Students:
+    return Students(service.store, personal or service.personal, service.sent_emails, service.clock)
+
+
+def test_an_erasure_is_one_transaction_the_views_follow(store_url: str) -> None:
+    service = make_service(store_url, Clock())
+    assessed = take_attempt(service, 8)
+    human = take_endorsement(service, ["skill_001"])
+    other = take_attempt(service, 8, student="stu_2")
+    project(service)
+    versions = {r: service.history(None, r, None).state["version"] for r in (assessed, human)}
+
+    erased = students(service).erase(ACME, "stu_1")
+    assert (erased.student_id, erased.records_affected) == ("stu_1", 2)
+    for record_id, version in versions.items():
+        history = service.history(None, record_id, None)
+        assert history.state["version"] == version + 1
+        assert history.events[-1]["type"] == "PersonalDataErased"
+        assert history.state["student"]["email"] == "[erased]"
+    assert service.history(None, other, None).state["student"]["email"] == "ada@example.com"
+    assert service.personal.current_subject("acme", "live", "stu_1") is None
+    project(service)
+    read = ReadSide(service.store, service.personal)
+    assert mismatches(service.store, read) == []
+    assert {view["deadLetters"] for view in read.status().values()} == {0}
+    assert students(service).erase(ACME, "stu_1") == erased
+    service.store.close()
+
+
+class Meddling:
+    """The port, with a command saved on one of the records just before the first erasure
+    commits (as a concurrent request would)."""
+
+    def __init__(self, service: Any, record_id: str) -> None:
+        self.service, self.record_id, self.tries = service, record_id, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.service.personal, name)
+
+    def erase(
+        self,
+        tenant: str,
+        mode: str,
+        student_id: str,
+        subject: str | None,
+        records: Sequence[Aggregate],
+        at: datetime,
+    ) -> Erased:
+        self.tries += 1
+        if self.tries == 1:
+            command = GenerateQuestions(self.record_id)
+            self.service.execute(generate_questions, ACME, command, None)
+        answer: Erased = self.service.personal.erase(tenant, mode, student_id, subject, records, at)
+        return answer
+
+
+def test_an_erasure_that_meets_a_concurrent_command_tries_again(store_url: str) -> None:
+    service = make_service(store_url, Clock())
+    record_id = take_attempt(service, 2)
+    meddling = Meddling(service, record_id)
+
+    erased = students(service, meddling).erase(ACME, "stu_1")  # type: ignore[arg-type]
+    assert (meddling.tries, erased.records_affected) == (2, 1)
+    types = [event["type"] for event in service.history(None, record_id, None).events]
+    assert types[-2:] == ["QuestionsGenerated", "PersonalDataErased"]
+    assert service.personal.current_subject("acme", "live", "stu_1") is None
+    service.store.close()
