@@ -80,7 +80,7 @@ def test_an_erasure_that_meets_a_concurrent_command_tries_again(store_url: str) 
     record_id = take_attempt(service, 2)
     meddling = Meddling(service, record_id)
 
-    erased = students(service, meddling).erase(ACME, "stu_1")  # type: ignore[arg-type]
+    erased = students(service, meddling).erase(ACME, "stu_1")
     assert (meddling.tries, erased.records_affected) == (2, 1)
     types = [event["type"] for event in service.history(None, record_id, None).events]
     assert types[-2:] == ["QuestionsGenerated", "PersonalDataErased"]
