@@ -28,7 +28,7 @@ from infrastructure.persistence import open_store
 from infrastructure.scrubbing import compact
 from infrastructure.subjects import DATA_SUBJECTS, DataSubjects
 from infrastructure.targets import target_check
-from infrastructure.unsealed import seal_stored
+from infrastructure.unsealed import VIEWS, mark, reached, seal_stored
 from projections.records import RecordView
 from projections.runner import MODELS, rebuild
 from projections.views import open_live_view
@@ -88,9 +88,11 @@ def migrate(store: EventStore, settings: Settings) -> None:
             open_live_view(store, model)
         for follower in FOLLOWERS:
             Tracker(store, follower).create()
-        if clear_in_record_view(store):
-            rebuild(store, RecordView(), lambda applied, position: None)
-            dropped.append(True)
+        if reached(store, VIEWS) is None:  # once: the views made before contacts were sealed
+            if clear_in_record_view(store):
+                rebuild(store, RecordView(), lambda applied, position: None)
+                dropped.append(True)
+            mark(store, VIEWS)
         if sealed or any(dropped):
             compact(store)
 

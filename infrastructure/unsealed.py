@@ -28,15 +28,13 @@ STARTED, INVITED, ANSWERED = (
 )
 MARK = "personal_data_sealed"
 CREATE_MARK = f"CREATE TABLE IF NOT EXISTS {MARK} (id INTEGER PRIMARY KEY, position BIGINT)"
+LOG, VIEWS = 1, 2  # its rows: how far the log is sealed; whether the views were checked
 
 
 def seal_stored(store: EventStore, subjects: DataSubjects, batch: int = 500) -> int:
     """Seal what the log holds in clear after the last position sealed; how many events
     were rewritten."""
-    create_tables(store, [CREATE_MARK])
-    with transaction(store, commit=False) as sql:
-        row = sql.one(f"SELECT position FROM {MARK} WHERE id = 1")
-    position, rewritten = (row["position"] if row else 0), 0
+    position, rewritten = reached(store, LOG) or 0, 0
     topics = [STARTED, INVITED, ANSWERED]
     while notifications := store.recorder.select_notifications(
         start=position + 1, limit=batch, topics=topics
@@ -47,13 +45,27 @@ def seal_stored(store: EventStore, subjects: DataSubjects, batch: int = 500) -> 
                 _rewrite(store, notification, state)
                 rewritten += 1
         position = notifications[-1].id
-        with transaction(store) as sql:
-            sql.run(
-                f"INSERT INTO {MARK} VALUES (1, ?) ON CONFLICT (id) DO UPDATE"
-                " SET position = excluded.position",
-                position,
-            )
+        mark(store, LOG, position)
     return rewritten
+
+
+def reached(store: EventStore, step: int) -> int | None:
+    """Where a step of the sealing got to (None: not yet)."""
+    create_tables(store, [CREATE_MARK])
+    with transaction(store, commit=False) as sql:
+        row = sql.one(f"SELECT position FROM {MARK} WHERE id = ?", step)
+    return None if row is None else int(row["position"])
+
+
+def mark(store: EventStore, step: int, position: int = 0) -> None:
+    """Remember where a step of the sealing got to."""
+    with transaction(store) as sql:
+        sql.run(
+            f"INSERT INTO {MARK} VALUES (?, ?) ON CONFLICT (id) DO UPDATE"
+            " SET position = excluded.position",
+            step,
+            position,
+        )
 
 
 def _sealed(
