@@ -4,19 +4,31 @@ a command saved on a record meanwhile makes the erasure try again, never lose it
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
 from application.handlers.generate_questions import generate_questions
-from application.messages import Erased, GenerateQuestions
+from application.handlers.start_verification import start_verification
+from application.messages import Erased, GenerateQuestions, StartVerification
 from application.ports import PersonalData
 from application.students import Students
 from projections.queries import ReadSide
 from tests.oracle import mismatches
-from tests.support import ACME, Clock, make_service, project, take_attempt, take_endorsement
+from tests.support import (
+    ACME,
+    REACT,
+    STUDENT,
+    Clock,
+    make_service,
+    project,
+    take_attempt,
+    take_endorsement,
+)
 
 
 def students(service: Any, personal: PersonalData | None = None) -> Students:
@@ -85,4 +97,23 @@ def test_an_erasure_that_meets_a_concurrent_command_tries_again(store_url: str) 
     types = [event["type"] for event in service.history(None, record_id, None).events]
     assert types[-2:] == ["QuestionsGenerated", "PersonalDataErased"]
     assert service.personal.current_subject("acme", "live", "stu_1") is None
+    service.store.close()
+
+
+def test_students_starting_together_share_one_data_subject(store_url: str) -> None:
+    service = make_service(store_url, Clock())
+    barrier = threading.Barrier(6)
+
+    def start() -> str:
+        barrier.wait()
+        command = StartVerification(student={**STUDENT, "studentId": "stu_new"}, skills=[REACT])
+        return service.execute(start_verification, ACME, command, None).record_verification_id
+
+    with ThreadPoolExecutor(6) as pool:
+        records = list(pool.map(lambda _: start(), range(6)))
+    subjects = {subject for subject, _ in service.personal.records("acme", "live", "stu_new")}
+    assert subjects == {service.personal.current_subject("acme", "live", "stu_new")}
+    for record_id in records:
+        assert service.history(None, record_id, None).state["student"]["name"] == STUDENT["name"]
+    assert students(service).erase(ACME, "stu_new").records_affected == 6
     service.store.close()
