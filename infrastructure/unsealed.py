@@ -7,6 +7,7 @@ log from the position it reached last time, so a migration reads only what is ne
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from uuid import UUID
 
@@ -17,9 +18,11 @@ from application.store import EventStore
 from domain.access import IdempotentResponse
 from domain.assessment import Assessment
 from domain.values import Contact, Sealed
-from infrastructure.database import create_tables, transaction
+from infrastructure.database import create_tables, reason, transaction
 from infrastructure.sql import Sql
 from infrastructure.subjects import DataSubjects
+
+log = logging.getLogger("assess.personal")
 
 STARTED, INVITED, ANSWERED = (
     get_topic(Assessment.VerificationStarted),
@@ -40,8 +43,14 @@ def seal_stored(store: EventStore, subjects: DataSubjects, batch: int = 500) -> 
         start=position + 1, limit=batch, topics=topics
     ):
         for notification in notifications:
-            state = store.mapper.transcoder.decode(notification.state)
-            if _sealed(store, subjects, notification, state):
+            try:
+                state = store.mapper.transcoder.decode(notification.state)
+                changed = _sealed(store, subjects, notification, state)
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                # Left to the followers, which set an event that does not decode aside.
+                log.error("cannot seal notification %s: %s", notification.id, reason(error))
+                continue
+            if changed:
                 _rewrite(store, notification, state)
                 rewritten += 1
         position = notifications[-1].id
