@@ -19,6 +19,7 @@ ALLOWED = {
     "infrastructure": {
         *("domain", "application", "infrastructure", "msgspec", "eventsourcing", "psycopg"),
         *("idna", "httpx", "httpcore"),
+        *("cryptography", "rfc8785"),  # the audit log's signatures and canonical entries
     },
     "projections": {"domain", "application", "infrastructure", "projections", "eventsourcing"},
     "consumers": {
