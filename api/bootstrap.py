@@ -21,15 +21,17 @@ from consumers.processes import EMBEDDED_FANOUT
 from consumers.records import DOWNSTREAM_RECORDS, backfill
 from consumers.relay import RELAY
 from domain.questions import parse_bank
+from infrastructure.auditlog import AUDIT_TABLES
 from infrastructure.database import create_tables, migration_lock
 from infrastructure.deliveries import DELIVERY_LOG, Deliveries
 from infrastructure.following import Tracker
 from infrastructure.persistence import open_store
 from infrastructure.targets import target_check
+from projections.audit import AUDIT_FOLLOWER
 from projections.runner import MODELS
 from projections.views import open_live_view
 
-FOLLOWERS = (RELAY, EMBEDDED_FANOUT)
+FOLLOWERS = (RELAY, EMBEDDED_FANOUT, AUDIT_FOLLOWER)
 
 
 def utc_now() -> datetime:
@@ -67,11 +69,11 @@ def open_migrated(settings: Settings) -> EventStore:
 def migrate(store: EventStore) -> None:
     """Create the tables beside the events that are missing (idempotent, safe to run from
     processes starting together): the delivery log, the sent-email log, the records the
-    consumers know (learning those stored before it), each view's live generation and the
-    followers' positions. The events' own tables are the library's,
-    created when the store is opened."""
+    consumers know (learning those stored before it), each view's live generation, the
+    audit log's leaves, nodes and checkpoints, and the followers' positions. The events'
+    own tables are the library's, created when the store is opened."""
     with migration_lock(store):
-        create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS])
+        create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS, *AUDIT_TABLES])
         backfill(store)
         for model in MODELS.values():
             open_live_view(store, model)
