@@ -35,6 +35,8 @@ DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[str, int]] = {
     errors.InvalidReviewerToken: ("INVALID_REVIEWER_TOKEN", 401),
     errors.ReviewerTokenExpired: ("REVIEWER_TOKEN_EXPIRED", 410),
     errors.MissingSkillIds: ("MISSING_SKILL_IDS", 400),
+    errors.NotYetCheckpointed: ("NOT_YET_CHECKPOINTED", 404),
+    errors.AuditNotFound: ("NOT_FOUND", 404),
 }
 HTTP_CODES = {
     400: "VALIDATION_ERROR",

@@ -81,3 +81,11 @@ class ReviewerTokenExpired(DomainError):
 
 class MissingSkillIds(DomainError):
     """The endorsement names no skill."""
+
+
+class NotYetCheckpointed(DomainError):
+    """The event is not yet covered by the audit log's latest checkpoint."""
+
+
+class AuditNotFound(DomainError):
+    """No checkpoint of that size was made, or the record has no event of that version."""
