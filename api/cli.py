@@ -17,11 +17,13 @@ import click
 import msgspec
 import uvicorn
 
+from api.auditcli import audit
 from api.bootstrap import bootstrap, open_migrated, seed_banks
 from api.operator import data_option, history, keys, migrate_command, projections, questions
 from application.settings import Settings, from_env
 from application.store import EventStore
 from infrastructure.persistence import tune_gc
+from projections.audit import start_audit
 from projections.runner import start_projector
 
 
@@ -85,6 +87,7 @@ def dev(port: int, data_dir: Path | None) -> None:
 
     app = create_app(service)
     start_projector(service.store, threading.Event())  # daemon threads, gone with the process
+    start_audit(service.store, service.settings, threading.Event())
     start(embedded, service.store, service.settings, threading.Event())
     run_until_stopped(app, host="127.0.0.1", port=port, access_log=False)
 
@@ -118,9 +121,10 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
 @main.command()
 @data_option
 def projector(data_dir: Path | None) -> None:
-    """Keep the read models up to date until SIGTERM (each view in its own thread)."""
+    """Keep the read models and the audit log up to date until SIGTERM (each in its own
+    thread; the audit log signs its checkpoints)."""
     with worker(data_dir) as (settings, store, stopping):
-        threads = start_projector(store, stopping)
+        threads = [*start_projector(store, stopping), start_audit(store, settings, stopping)]
         while any(thread.is_alive() for thread in threads) and not stopping.is_set():
             settings.beat()
             stopping.wait(0.5)
@@ -158,5 +162,5 @@ def consume(consumer: str, data_dir: Path | None) -> None:
         run(store, settings, stopping)
 
 
-for command in (migrate_command, projections, keys, questions, history):
+for command in (migrate_command, projections, keys, questions, history, audit):
     main.add_command(command)
