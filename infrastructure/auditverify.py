@@ -85,11 +85,12 @@ def raw_public_key(key: Ed25519PublicKey) -> str:
 
 
 # The canonical JSON (RFC 8785) of an entry, spelled out: its six fields in sorted order, no
-# spaces, whole numbers without leading zeros (below 2**53), and strings of UTF-8 with
-# every character as itself except the quote, the backslash and the controls, each
-# escaped the one way RFC 8785 allows. Matching this is the canonical check, and several
-# times faster than parsing and serialising each line again.
-_NUMBER = rb"(0|[1-9][0-9]{0,14})"
+# spaces, whole numbers without leading zeros (16 digits at most, as 2**53 - 1, the largest
+# a JSON number holds exactly), and strings of UTF-8 with every character as itself except
+# the quote, the backslash and the controls, each escaped the one way RFC 8785 allows.
+# Matching this is the canonical check, several times faster than parsing and serialising
+# each line again.
+_NUMBER = rb"(0|[1-9][0-9]{0,15})"
 _PLAIN = rb'[^"\\\x00-\x1f]*'
 _ESCAPE = rb'\\(?:["\\bfnrt]|u00(?:0[0-7]|0b|0e|0f|1[0-9a-f]))'
 _STRING = rb'"' + _PLAIN + rb"(?:" + _ESCAPE + _PLAIN + rb')*"'
