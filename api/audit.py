@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from api.auth import authenticated
 from api.errors import ERRORS
@@ -17,8 +17,11 @@ from application.service import AssessmentService
 from domain.errors import AuditNotFound, InvalidInput, NotYetCheckpointed
 from infrastructure.auditlog import AuditLog
 
-# Sizes, positions and versions stay below 2**53, where RFC 8785 numbers are exact.
-Count = Annotated[int, Parameter(ge=1, le=2**53 - 1)]
+# Sizes and versions stay below 2**53, where RFC 8785 numbers are exact.
+LARGEST = 2**53 - 1
+Size = Annotated[int, QueryParameter(ge=1, le=LARGEST)]
+SizeAsked = Annotated[int | None, QueryParameter(ge=1, le=LARGEST)]
+Version = Annotated[int, PathParameter(ge=1, le=LARGEST)]
 
 
 class AuditCheckpoint(msgspec.Struct, frozen=True, rename="camel"):
@@ -66,7 +69,7 @@ class AuditController(Controller):
 
     @get("/checkpoint", responses=ERRORS, operation_id="getAuditCheckpoint", sync_to_thread=True)
     def checkpoint(
-        self, service: NamedDependency[AssessmentService], size: Count | None = None
+        self, service: NamedDependency[AssessmentService], size: SizeAsked = None
     ) -> Envelope[AuditCheckpoint]:
         """The latest signed checkpoint, or the one of a size (no credential needed)."""
         found = audit_log(service).checkpoint(size)
@@ -85,7 +88,7 @@ class AuditController(Controller):
     def proof(
         self,
         record_verification_id: PathId,
-        version: Count,
+        version: Version,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
     ) -> Envelope[InclusionProof]:
@@ -109,8 +112,8 @@ class AuditController(Controller):
     def consistency(
         self,
         service: NamedDependency[AssessmentService],
-        first: Annotated[int, Parameter(query="from", ge=1, le=2**53 - 1)],
-        to: Count,
+        first: Annotated[int, QueryParameter(name="from", ge=1, le=LARGEST)],
+        to: Size,
     ) -> Envelope[ConsistencyProof]:
         """The consistency proof between two checkpoints' sizes, from <= to (no credential
         needed)."""
