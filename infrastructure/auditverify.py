@@ -187,7 +187,8 @@ class Checker:
             raise Failed(Failure(self.peaks.size, reason))
         if self.covered != self.peaks.size and not uncovered:
             raise Failed(Failure(self.covered, "no checkpoint covers this entry or those after"))
-        summary = f"ok: {self.peaks.size} entries, {len(self.checkpoints)} checkpoints"
+        count = len(self.checkpoints)
+        summary = f"ok: {self.peaks.size} entries, {count} checkpoint{'' if count == 1 else 's'}"
         if self.checkpoints:
             last = self.checkpoints[-1]
             summary += f" (latest: size {last['size']}, rootHash {last['rootHash']})"

@@ -21,10 +21,12 @@ from click.testing import CliRunner, Result
 
 from api.cli import main
 from application.service import AssessmentService
+from infrastructure.auditbundle import stored_events
 from infrastructure.auditlog import AuditLog
 from infrastructure.database import is_postgres, transaction
+from infrastructure.signing import AuditKey
 from projections.audit import AuditFollower
-from tests.processes import assess, server
+from tests.processes import assess, running, server
 from tests.support import Clock, make_service, take_attempt
 
 PROJECT = {"domain", "application", "infrastructure", "projections", "consumers", "api", "tests"}
@@ -234,3 +236,26 @@ def _poll(url: str, key: str) -> dict[str, Any]:
             data: dict[str, Any] = answer.json()["data"]
             return data
         time.sleep(0.2)
+
+
+def test_the_projector_signs_a_checkpoint_every_n_events(pg_url: str, tmp_path: Path) -> None:
+    service = make_service(pg_url, data_dir=tmp_path)
+    take_attempt(service, correct=3)
+    log, total = AuditLog(service.store), sum(1 for _ in stored_events(service.store))
+    signing = tmp_path / "signing.pem"
+    env = {
+        "ASSESS_DATABASE_URL": pg_url,
+        "ASSESS_AUDIT_CHECKPOINT_EVENTS": "5",
+        "ASSESS_AUDIT_KEY_FILE": str(signing),
+    }
+    with running("projector", env=env, log=tmp_path / "projector.log"):
+        deadline = time.monotonic() + 60
+        while (latest := log.checkpoint()) is None or latest.size < total:
+            assert time.monotonic() < deadline, (tmp_path / "projector.log").read_text()
+            time.sleep(0.2)
+    published = tmp_path / "published.pem"
+    published.write_bytes(AuditKey.load(signing).public_pem)
+    result = audit(service, "verify", "--store", "--public-key", str(published))
+    assert result.exit_code == 0, result.output
+    assert f"ok: {total} entries, 1 checkpoint (" in result.output
+    service.store.close()
