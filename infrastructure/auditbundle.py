@@ -13,7 +13,7 @@ from eventsourcing.persistence import Notification
 from application.store import EventStore
 from infrastructure import auditverify
 from infrastructure.auditlog import AuditLog, entry_of
-from infrastructure.auditverify import Checker, Failed, Failure
+from infrastructure.auditverify import Failed, Failure, check
 from infrastructure.database import transaction
 from infrastructure.signing import public_pem
 
@@ -57,25 +57,32 @@ def verify_store(store: EventStore, public_key: Ed25519PublicKey) -> str:
     nodes that proofs read; a summary, or Failed at the first position that does not hold."""
     log = AuditLog(store)
     checkpoints = log.checkpoints()
-    checker = Checker(public_key, [msgspec.to_builtins(c) for c in checkpoints])
-    leaves = log.leaves()
     waiting = 0  # stored events the follower has not appended yet
-    for position, event in enumerate(stored_events(store)):
-        leaf = next(leaves, None)
-        if leaf is None:
-            waiting += 1
-            continue
-        entry = entry_of(position, event)
-        if leaf[1] != entry:
-            why = (
-                "the stored event differs from the one its leaf was made from"
-                if leaf[0] == event.id
-                else f"the leaf is of notification {leaf[0]}: a stored event was removed or added"
-            )
-            raise Failed(Failure(position, f"notification {event.id}: {why}"))
-        checker.leaf(entry.encode())
-    for notification_id, _ in leaves:
-        raise Failed(Failure(checker.peaks.size, f"notification {notification_id} is gone"))
+
+    def entries() -> Iterator[bytes]:
+        nonlocal waiting
+        leaves, matched = log.leaves(), 0
+        for position, event in enumerate(stored_events(store)):
+            leaf = next(leaves, None)
+            if leaf is None:
+                waiting += 1
+                continue
+            entry = entry_of(position, event)
+            if leaf[1] != entry:
+                why = (
+                    "the stored event differs from the one its leaf was made from"
+                    if leaf[0] == event.id
+                    else f"the leaf is of notification {leaf[0]}: an event was removed or added"
+                )
+                raise Failed(Failure(position, f"notification {event.id}: {why}"))
+            matched += 1
+            yield entry.encode()
+        for notification_id, _ in leaves:
+            raise Failed(Failure(matched, f"notification {notification_id} is gone"))
+
+    summary = check(
+        entries(), [msgspec.to_builtins(c) for c in checkpoints], public_key, uncovered=True
+    )
     covered = 0
     with transaction(store, commit=False) as sql:
         for checkpoint in checkpoints:
@@ -87,5 +94,4 @@ def verify_store(store: EventStore, public_key: Ed25519PublicKey) -> str:
                 why = f"the stored nodes proofs read disagree with checkpoint {checkpoint.size}"
                 raise Failed(Failure(covered, why))
             covered = checkpoint.size
-    summary = checker.finish(uncovered=True)
     return f"{summary}; {waiting} stored events not yet in the log" if waiting else summary

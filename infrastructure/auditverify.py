@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,33 +45,13 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-class Peaks:
-    """The roots of a growing tree's complete subtrees, one per bit of its size, largest
-    first: enough to append a leaf and to give the tree's root (RFC 9162's MTH)."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.hashes: list[bytes] = []
-
-    def append(self, leaf: bytes) -> None:
-        """Add a leaf's hash, merging the subtrees it completes."""
-        hashes = self.hashes
-        hashes.append(leaf)
-        self.size += 1
-        size = self.size
-        while not size & 1:
-            right = hashes.pop()
-            hashes[-1] = node_hash(hashes[-1], right)
-            size >>= 1
-
-    def root(self) -> bytes:
-        """The root of the tree of every leaf so far (SHA-256 of nothing when empty)."""
-        if not self.hashes:
-            return hashlib.sha256(b"").digest()
-        root = self.hashes[-1]
-        for left in reversed(self.hashes[:-1]):
-            root = node_hash(left, root)
-        return root
+def root_of(peaks: list[bytes]) -> bytes:
+    """The root of a tree from its complete subtrees' roots, largest first (RFC 9162's MTH:
+    each split is at the largest power of two below the size)."""
+    root = peaks[-1]
+    for left in reversed(peaks[:-1]):
+        root = node_hash(left, root)
+    return root
 
 
 def signed_text(origin: str, size: int, root_hash: str, time: str) -> bytes:
@@ -105,24 +85,48 @@ CANONICAL_ENTRY = re.compile(
 )
 
 
-def checked_entry(line: bytes, position: int, previous_id: int) -> int:
-    """Check that a line is the canonical entry of this position, notification ids
-    increasing; its notification id, or Failed."""
-    match = CANONICAL_ENTRY.fullmatch(line)
+def walk(
+    entries: Iterable[bytes], sizes: Iterable[int], reached: Callable[[int, bytes], None]
+) -> int:
+    """Check that each entry is the canonical one of its position (notification ids
+    increasing), hash it into the tree, and call reached(size, root) at each of the sizes
+    (increasing); return how many entries there were. Failed names the first position that
+    does not hold. One loop with everything inline: it runs once per entry."""
+    match, sha256 = CANONICAL_ENTRY.fullmatch, hashlib.sha256
+    peaks: list[bytes] = []  # roots of the complete subtrees, largest first
+    size = previous_id = 0
+    wanted = iter(sizes)
+    due = next(wanted, None)
+    for line in entries:
+        found = match(line)
+        if found is None or not (line.isascii() or _utf8(line)):
+            raise Failed(Failure(size, "not an entry in canonical JSON (RFC 8785)"))
+        said, notification_id = int(found[2]), int(found[1])
+        if said != size:
+            reason = f"it says position {said}: an entry is missing, added or moved"
+            raise Failed(Failure(size, reason))
+        if notification_id <= previous_id:
+            raise Failed(Failure(size, "its notificationId is not after the previous one's"))
+        previous_id = notification_id
+        digest = sha256(b"\x00" + line).digest()
+        size += 1
+        merging = size
+        while not merging & 1:  # the subtrees this leaf completes
+            digest = sha256(b"\x01" + peaks.pop() + digest).digest()
+            merging >>= 1
+        peaks.append(digest)
+        if size == due:
+            reached(size, root_of(peaks))
+            due = next(wanted, None)
+    return size
+
+
+def _utf8(line: bytes) -> bool:
     try:
         line.decode()
     except UnicodeDecodeError:
-        match = None
-    if match is None:
-        raise Failed(Failure(position, "not an entry in canonical JSON (RFC 8785)"))
-    said, notification_id = int(match[2]), int(match[1])
-    if said != position:
-        raise Failed(
-            Failure(position, f"it says position {said}: an entry is missing, added or moved")
-        )
-    if notification_id <= previous_id:
-        raise Failed(Failure(position, "its notificationId is not after the previous one's"))
-    return notification_id
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -144,55 +148,42 @@ class Failed(Exception):
         self.failure = failure
 
 
-class Checker:
-    """Checks leaves in order against signed checkpoints: feed it each position's entry."""
+def check(
+    entries: Iterable[bytes],
+    checkpoints: list[dict[str, Any]],
+    public_key: Ed25519PublicKey,
+    *,
+    uncovered: bool = False,
+) -> str:
+    """Check entries against signed checkpoints: every checkpoint signed by the key, with
+    the root of the entries up to its size, and (unless the log may run ahead of its
+    checkpoints: uncovered) the last covering every entry. A summary, or Failed."""
+    raw_key = raw_public_key(public_key)
+    by_size = {checkpoint["size"]: checkpoint for checkpoint in checkpoints}
+    covered = 0  # entries the checkpoints reached so far cover
 
-    def __init__(self, public_key: Ed25519PublicKey, checkpoints: list[dict[str, Any]]) -> None:
-        self.public_key = public_key
-        self.raw_key = raw_public_key(public_key)
-        self.checkpoints = checkpoints
-        self.peaks = Peaks()
-        self.next = 0  # index of the next checkpoint to reach
-        self.covered = 0  # leaves covered by the checkpoints reached so far
-        self.previous_id = 0
-
-    def leaf(self, entry: bytes) -> None:
-        """Check the entry of the next position (and the checkpoint it completes)."""
-        self.previous_id = checked_entry(entry, self.peaks.size, self.previous_id)
-        self.peaks.append(leaf_hash(entry))
-        checkpoints = self.checkpoints
-        while self.next < len(checkpoints) and checkpoints[self.next]["size"] == self.peaks.size:
-            self._reached(checkpoints[self.next])
-
-    def _reached(self, checkpoint: dict[str, Any]) -> None:
-        where = f"the checkpoint of size {checkpoint['size']}"
-        problem = checkpoint_problem(checkpoint, self.public_key, self.raw_key)
-        if problem is None and checkpoint["rootHash"] != self.peaks.root().hex():
-            problem = (
-                f"the entries from position {self.covered} to {checkpoint['size'] - 1}"
-                " do not hash to its rootHash"
-            )
+    def reached(size: int, root: bytes) -> None:
+        nonlocal covered
+        checkpoint = by_size[size]
+        problem = checkpoint_problem(checkpoint, public_key, raw_key)
+        if problem is None and checkpoint["rootHash"] != root.hex():
+            problem = f"the entries from position {covered} on do not hash to its rootHash"
         if problem:
-            raise Failed(Failure(self.covered, f"{where}: {problem}"))
-        self.next += 1
-        self.covered = checkpoint["size"]
+            raise Failed(Failure(covered, f"the checkpoint of size {size}: {problem}"))
+        covered = size
 
-    def finish(self, *, uncovered: bool = False) -> str:
-        """Check that every checkpoint was reached and, unless uncovered entries are
-        expected (the live log runs ahead of its checkpoints), that the last covers every
-        entry; a summary."""
-        if self.next < len(self.checkpoints):
-            size = self.checkpoints[self.next]["size"]
-            reason = f"the checkpoint of size {size} covers entries that are missing"
-            raise Failed(Failure(self.peaks.size, reason))
-        if self.covered != self.peaks.size and not uncovered:
-            raise Failed(Failure(self.covered, "no checkpoint covers this entry or those after"))
-        count = len(self.checkpoints)
-        summary = f"ok: {self.peaks.size} entries, {count} checkpoint{'' if count == 1 else 's'}"
-        if self.checkpoints:
-            last = self.checkpoints[-1]
-            summary += f" (latest: size {last['size']}, rootHash {last['rootHash']})"
-        return summary
+    count = walk(entries, sorted(by_size), reached)
+    if checkpoints and checkpoints[-1]["size"] > count:
+        reason = f"the checkpoint of size {checkpoints[-1]['size']} covers entries that are missing"
+        raise Failed(Failure(count, reason))
+    if covered != count and not uncovered:
+        raise Failed(Failure(covered, "no checkpoint covers this entry or those after"))
+    plural = "" if len(checkpoints) == 1 else "s"
+    summary = f"ok: {count} entries, {len(checkpoints)} checkpoint{plural}"
+    if checkpoints:
+        last = checkpoints[-1]
+        summary += f" (latest: size {last['size']}, rootHash {last['rootHash']})"
+    return summary
 
 
 def checkpoint_problem(
@@ -251,10 +242,8 @@ def verify_bundle(folder: Path, public_key_file: Path | None = None) -> str:
     """Check a bundle; its summary, or Failed at the first position that does not hold
     (ValueError or OSError when the bundle cannot be read)."""
     key = load_public_key((public_key_file or folder / "public-key.pem").read_bytes())
-    checker = Checker(key, read_checkpoints(lines(folder / "checkpoints.jsonl")))
-    for entry in lines(folder / "entries.jsonl"):
-        checker.leaf(entry)
-    return checker.finish()
+    checkpoints = read_checkpoints(lines(folder / "checkpoints.jsonl"))
+    return check(lines(folder / "entries.jsonl"), checkpoints, key)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from infrastructure.auditverify import Failed, Peaks, checked_entry, leaf_hash
+from infrastructure.auditverify import CANONICAL_ENTRY, Failed, leaf_hash, walk
 from infrastructure.merkle import (
     Node,
     complete_subtrees,
@@ -25,7 +25,22 @@ from infrastructure.merkle import (
 )
 from tests.rfc9162 import mth, verify_consistency, verify_inclusion
 
-ENTRIES = [f"entry {n}".encode() for n in range(70)]
+
+def entry(position: int, notification_id: int | None = None) -> bytes:
+    """A canonical entry of a position."""
+    return rfc8785.dumps(
+        {
+            "position": position,
+            "notificationId": notification_id or position + 1,
+            "stream": f"stream {position // 4}",
+            "version": position % 4 + 1,
+            "type": "domain.assessment:Assessment.Scored",
+            "storedSha256": f"{position:064x}",
+        }
+    )
+
+
+ENTRIES = [entry(position) for position in range(70)]
 
 
 def stored_nodes(entries: list[bytes]) -> dict[Node, bytes]:
@@ -41,16 +56,14 @@ def stored_nodes(entries: list[bytes]) -> dict[Node, bytes]:
 NODES = stored_nodes(ENTRIES)
 
 
-@pytest.mark.parametrize("size", range(1, 71))
-def test_the_root_from_stored_subtrees_and_from_the_stream_is_the_rfc_tree_head(
-    size: int,
-) -> None:
-    peaks = Peaks()
-    for entry in ENTRIES[:size]:
-        peaks.append(leaf_hash(entry))
-    expected = mth(ENTRIES[:size])
-    assert peaks.root() == expected
-    assert fold([NODES[node] for node in complete_subtrees(0, size)]) == expected
+def test_the_root_from_stored_subtrees_and_from_the_verifiers_walk_is_the_rfc_tree_head() -> None:
+    roots: dict[int, bytes] = {}
+    count = walk(ENTRIES, range(1, 71), roots.__setitem__)
+    assert count == 70
+    for size in range(1, 71):
+        expected = mth(ENTRIES[:size])
+        assert roots[size] == expected
+        assert fold([NODES[node] for node in complete_subtrees(0, size)]) == expected
 
 
 @pytest.mark.parametrize("size", range(1, 71))
@@ -93,10 +106,10 @@ NUMBER = st.integers(0, 2**53 - 1)
 @given(
     position=NUMBER, notification=st.integers(1, 2**53 - 1), stream=TEXT, kind=TEXT, version=NUMBER
 )
-def test_the_verifiers_canonical_check_accepts_exactly_what_rfc8785_writes(
+def test_the_verifiers_canonical_form_is_exactly_what_rfc8785_writes(
     position: int, notification: int, stream: str, kind: str, version: int
 ) -> None:
-    entry: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "position": position,
         "notificationId": notification,
         "stream": stream,
@@ -104,31 +117,34 @@ def test_the_verifiers_canonical_check_accepts_exactly_what_rfc8785_writes(
         "type": kind,
         "storedSha256": "ab" * 32,
     }
-    canonical = rfc8785.dumps(entry)
-    assert checked_entry(canonical, position, notification - 1) == notification
+    canonical = rfc8785.dumps(fields)
+    found = CANONICAL_ENTRY.fullmatch(canonical)
+    assert found is not None
+    assert (int(found[1]), int(found[2])) == (notification, position)
     for other in (
-        json.dumps(entry).encode(),  # spaces, the fields in another order
-        json.dumps(entry, sort_keys=True, separators=(",", ":")).encode(),  # \\u escapes
+        json.dumps(fields).encode(),  # spaces, the fields in another order
+        json.dumps(fields, sort_keys=True, separators=(",", ":")).encode(),  # \u escapes
         canonical.replace(b"\\n", b"\\u000a"),
+        canonical.replace(b"\\u001f", b"\\u001F"),
         canonical[:-1] + b" }",
     ):
         if other != canonical:
-            with pytest.raises(Failed, match="canonical"):
-                checked_entry(other, position, notification - 1)
+            assert CANONICAL_ENTRY.fullmatch(other) is None
 
 
-def test_an_entry_out_of_place_names_its_position() -> None:
-    entry = rfc8785.dumps(
-        {
-            "position": 4,
-            "notificationId": 9,
-            "stream": "s",
-            "version": 1,
-            "type": "t",
-            "storedSha256": "0" * 64,
-        }
+def test_an_entry_out_of_place_or_out_of_order_names_its_position() -> None:
+    def first_failure(entries: list[bytes]) -> str:
+        with pytest.raises(Failed) as failed:
+            walk(entries, [], lambda size, root: None)
+        return str(failed.value)
+
+    assert first_failure([ENTRIES[0], ENTRIES[2]]) == (
+        "FAIL at position 1: it says position 2: an entry is missing, added or moved"
     )
-    with pytest.raises(Failed, match="position 3: it says position 4"):
-        checked_entry(entry, 3, 0)
-    with pytest.raises(Failed, match="position 4: its notificationId is not after"):
-        checked_entry(entry, 4, 9)
+    assert first_failure([ENTRIES[0], entry(1, notification_id=1)]) == (
+        "FAIL at position 1: its notificationId is not after the previous one's"
+    )
+    not_utf8 = ENTRIES[1].replace(b"stream 0", b"stream \xff")
+    assert first_failure([ENTRIES[0], not_utf8]) == (
+        "FAIL at position 1: not an entry in canonical JSON (RFC 8785)"
+    )
