@@ -8,7 +8,9 @@ COPY infrastructure infrastructure
 COPY projections projections
 COPY api api
 COPY consumers consumers
-RUN pip install --no-cache-dir . && useradd --system assess
+# /var/lib/assess: the projector's volume for the audit log's signing key, owned by assess.
+RUN pip install --no-cache-dir . && useradd --system assess \
+    && mkdir -p /var/lib/assess && chown assess /var/lib/assess
 USER assess
 EXPOSE 8000
 CMD ["assess", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "4"]
