@@ -1,4 +1,5 @@
-"""Verifying the audit log: one file that needs only the standard library and `cryptography`.
+"""Verifying the audit log: one file that needs only Python's standard library and the
+`cryptography` package (40 or later).
 
 `assess audit export --out DIR` copies this file into the bundle as `verify.py`, so an
 auditor checks the bundle without the service:
