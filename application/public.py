@@ -34,8 +34,9 @@ STARTED = ASSESSMENT_TOPICS[0]  # a record's first event: tenant, mode, student,
 SOURCE = "/assess"  # the CloudEvents source of the public messages
 # Base attributes every stored event has, shown as version/occurredAt instead.
 _BASE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-# Secrets that never leave the service: answer keys, session and reviewer-token hashes.
-_HIDDEN = {"answer_key", "session_token_hash", "token_hash"}
+# Secrets that never leave the service: answer keys, session and reviewer-token hashes;
+# and the trace context a traced command's events are stored with (infrastructure/tracing.py).
+_HIDDEN = {"answer_key", "session_token_hash", "token_hash", "traceparent"}
 
 
 def event_id(event: AggregateEvent) -> str:

@@ -37,11 +37,19 @@ class Settings(msgspec.Struct, frozen=True):
     outbox_dir: Path | None = None
     mail_from: str = "Skill assessments <no-reply@assess.local>"
     heartbeat_file: Path | None = None
+    tracing: bool | None = None  # None: on when an OTLP endpoint is given
+    otlp_endpoint: str = ""
 
     def beat(self) -> None:
         """Touch the heartbeat file, if set: a worker's loop is alive (for health checks)."""
         if self.heartbeat_file is not None:
             self.heartbeat_file.touch()
+
+    @property
+    def tracing_on(self) -> bool:
+        """Whether this process traces (infrastructure/tracing.py): ASSESS_TRACING says so,
+        or, when it is unset, an OTLP endpoint to export to is given."""
+        return self.tracing if self.tracing is not None else bool(self.otlp_endpoint)
 
     @property
     def outbox(self) -> Path:
@@ -111,6 +119,11 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "outbox_dir": env.get("ASSESS_OUTBOX_DIR"),
         "mail_from": env.get("ASSESS_MAIL_FROM"),
         "heartbeat_file": env.get("ASSESS_HEARTBEAT_FILE"),
+        "tracing": env.get("ASSESS_TRACING"),
+        # OpenTelemetry's own variables: the exporter reads them itself; here they only
+        # tell whether there is somewhere to export to.
+        "otlp_endpoint": env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
     }
     given = {name: value for name, value in fields.items() if value not in (None, "")}
     try:

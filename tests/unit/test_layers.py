@@ -18,12 +18,12 @@ ALLOWED = {
     },
     "infrastructure": {
         *("domain", "application", "infrastructure", "msgspec", "eventsourcing", "psycopg"),
-        *("idna", "httpx", "httpcore"),
+        *("idna", "httpx", "httpcore", "opentelemetry"),
     },
     "projections": {"domain", "application", "infrastructure", "projections", "eventsourcing"},
     "consumers": {
         *("domain", "application", "infrastructure", "consumers", "msgspec", "eventsourcing"),
-        *("kafka", "httpx", "standardwebhooks"),
+        *("kafka", "httpx", "standardwebhooks", "opentelemetry"),
     },
     # The entry points sit on top: the API reads the views through projections.queries,
     # and the CLI starts every process, the consumers' too.
