@@ -22,8 +22,7 @@ from consumers.records import DOWNSTREAM_RECORDS, backfill
 from consumers.relay import RELAY
 from domain.questions import parse_bank
 from infrastructure.database import create_tables, migration_lock
-from infrastructure.deliveries import DELIVERY_LOG, Deliveries
-from infrastructure.deliveries import upgrade as upgrade_delivery_log
+from infrastructure.deliveries import DELIVERY_LOG, Deliveries, upgrade_delivery_log
 from infrastructure.following import Tracker
 from infrastructure.persistence import open_store
 from infrastructure.targets import target_check

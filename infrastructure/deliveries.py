@@ -28,7 +28,7 @@ DELIVERY_LOG = [
     f"CREATE INDEX IF NOT EXISTS {TABLE}_by_endpoint ON {TABLE} (tenant, mode, endpoint_id, seq)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_seq ON {TABLE} (seq)",  # for MAX(seq) at each insert
 ]
-# Columns a delivery log made before them lacks (`upgrade` adds them).
+# Columns a delivery log made before them lacks (`upgrade_delivery_log` adds them).
 ADDED_COLUMNS = [("traceparent", "TEXT")]
 LEASE = 60.0  # a claimed delivery is left to its worker this long: more than a try takes
 
@@ -55,7 +55,7 @@ class Delivery:
         return f"callback:{self.url}" if self.endpoint_id == CALLBACK else self.endpoint_id
 
 
-def upgrade(store: EventStore) -> None:
+def upgrade_delivery_log(store: EventStore) -> None:
     """Add the columns the delivery log lacks, if it was made before them."""
     with transaction(store) as sql:
         add_missing_columns(sql, TABLE, ADDED_COLUMNS)
