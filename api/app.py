@@ -11,7 +11,6 @@ from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
@@ -21,6 +20,7 @@ from api.errors import EXCEPTION_HANDLERS, error_response
 from api.humanverification import HumanVerificationController
 from api.metrics import PROJECTION_METRICS
 from api.review import ReviewPageController
+from api.tracing import request_spans
 from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
@@ -63,14 +63,6 @@ def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
     return get_remote_address(request)
 
 
-def request_spans() -> OpenTelemetryPlugin:
-    """A span per request (a child of the caller's `traceparent`, if sent), around all else;
-    a command's events are stored with its context (infrastructure/tracing.py)."""
-    return OpenTelemetryPlugin(
-        OpenTelemetryConfig(exclude=OPEN_PATHS, exclude_spans=["receive", "send"])
-    )
-
-
 def create_app(service: AssessmentService) -> Litestar:
     """Build the HTTP app around an application service and the views of its store."""
     read = ReadSide(service.store)
@@ -100,7 +92,7 @@ def create_app(service: AssessmentService) -> Litestar:
             "read": Provide(lambda: read, sync_to_thread=False),
         },
         middleware=[rate_limit.middleware, prometheus.middleware],
-        plugins=[request_spans()] if settings.tracing_on else [],
+        plugins=request_spans(settings, untraced=OPEN_PATHS),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BodyRequest,
         request_max_body_size=settings.max_body_bytes,
