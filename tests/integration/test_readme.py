@@ -26,7 +26,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from subprocess import Popen
 from typing import Any
 from uuid import uuid4
 
@@ -86,11 +85,13 @@ def documents(output: str) -> list[Any]:
 
 
 @contextmanager
-def started(args: list[str], folder: Path, env: dict[str, str]) -> Iterator[Popen[bytes]]:
+def started(
+    args: list[str], folder: Path, env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `assess ARGS` in FOLDER until the block ends (then SIGTERM: it must exit 0)."""
     log = folder / f"{args[0]}.log"
     with log.open("ab") as sink:
-        process = Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "api", *args],
             cwd=folder,
             env=env,
@@ -183,7 +184,7 @@ def test_the_kafka_consumer_prints_the_quick_starts_events(
         started(["relay", "--data", "var"], folder, relay_env),
         printed.open("wb") as sink,
     ):
-        process = Popen(
+        process = subprocess.Popen(
             [sys.executable, "-c", consumer], cwd=folder, env=CLEAN, stdout=sink, stderr=sink
         )
         try:
