@@ -14,6 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
+from api.asyncapi import asyncapi
 from api.auth import FailureLimit, provide_caller
 from api.bodies import BodyRequest
 from api.errors import EXCEPTION_HANDLERS, error_response
@@ -85,7 +86,7 @@ def create_app(service: AssessmentService) -> Litestar:
         HumanVerificationController,
     ]
     app = Litestar(
-        route_handlers=[*protected, ReviewPageController, health, ready, Metrics],
+        route_handlers=[*protected, ReviewPageController, health, ready, Metrics, asyncapi],
         dependencies={
             "caller": Provide(provide_caller, sync_to_thread=False),
             "service": Provide(lambda: service, sync_to_thread=False),
