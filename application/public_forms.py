@@ -36,6 +36,13 @@ EventId = Annotated[
         extra_json_schema={"format": "uuid"},
     ),
 ]
+TraceParent = Annotated[
+    str,
+    msgspec.Meta(
+        pattern="^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+        description="W3C Trace Context traceparent",
+    ),
+]
 RecordId = Annotated[
     str,
     msgspec.Meta(
@@ -97,7 +104,7 @@ def message_form(event_class: type[AggregateEvent]) -> type[msgspec.Struct]:
 @cache
 def headers_form(event_class: type[AggregateEvent]) -> type[msgspec.Struct]:
     """The message's CloudEvents binary-mode headers."""
-    fields = [
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [
         ("ce_specversion", constant(SPECVERSION)),
         ("ce_id", EventId),
         ("ce_source", constant(SOURCE)),
@@ -105,6 +112,10 @@ def headers_form(event_class: type[AggregateEvent]) -> type[msgspec.Struct]:
         ("ce_time", Moment),
         ("ce_subject", RecordId),
         ("content_type", constant(CONTENT_TYPE)),
+        # Only when the service traces: the context the event was stored in (CloudEvents'
+        # distributed-tracing extension) and the relay's publish span (W3C Trace Context).
+        ("ce_traceparent", TraceParent | msgspec.UnsetType, msgspec.UNSET),
+        ("traceparent", TraceParent | msgspec.UnsetType, msgspec.UNSET),
     ]
     return msgspec.defstruct(
         f"{event_class.__name__}Headers",

@@ -14,7 +14,9 @@ from litestar.testing import TestClient
 from opentelemetry.trace import SpanKind
 
 from api.app import create_app
+from api.asyncapi import asyncapi_document
 from tests.api.http import draw, start, submit
+from tests.asyncapi_checks import resolve, strict_validator
 from tests.broker import Broker, read_topic
 from tests.kafka_flow import (
     consumer_settings,
@@ -85,6 +87,7 @@ def test_one_submit_is_one_trace_from_its_request_to_its_webhook_and_email(
     pg_url: str, broker: Broker, topic: str, clock: Clock
 ) -> None:
     flow = submit_through_everything(pg_url, broker, topic, clock, tracing=True)
+    document = asyncapi_document(topic)
     finished = EXPORTER.get_finished_spans()
 
     request = one(finished, "POST /api/v1/assessment/submit")
@@ -108,6 +111,10 @@ def test_one_submit_is_one_trace_from_its_request_to_its_webhook_and_email(
         headers = dict(flow.records[kind].headers)
         assert headers["traceparent"] == w3c(span).encode()
         assert headers["ce_traceparent"] == w3c(request).encode()
+        header_schema = resolve(document, document["components"]["messages"][kind]["headers"])
+        strict_validator(document, header_schema).validate(
+            {name: value.decode() for name, value in headers.items()}
+        )  # as the AsyncAPI document describes them
     scored = flow.records["Scored"]
     event = from_binary(
         KafkaMessage(headers=dict(scored.headers), key=scored.key, value=scored.value)
