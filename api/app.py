@@ -14,6 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
+from api.asyncapi import asyncapi
 from api.audit import AuditController
 from api.auth import FailureLimit, provide_caller
 from api.bodies import BodyRequest
@@ -21,6 +22,7 @@ from api.errors import EXCEPTION_HANDLERS, error_response
 from api.humanverification import HumanVerificationController
 from api.metrics import PROJECTION_METRICS
 from api.review import ReviewPageController
+from api.tracing import request_spans
 from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
@@ -85,13 +87,16 @@ def create_app(service: AssessmentService) -> Litestar:
         HumanVerificationController,
     ]
     app = Litestar(
-        route_handlers=[*protected, AuditController, ReviewPageController, health, ready, Metrics],
+        route_handlers=[
+            *protected, AuditController, ReviewPageController, health, ready, Metrics, asyncapi
+        ],
         dependencies={
             "caller": Provide(provide_caller, sync_to_thread=False),
             "service": Provide(lambda: service, sync_to_thread=False),
             "read": Provide(lambda: read, sync_to_thread=False),
         },
         middleware=[rate_limit.middleware, prometheus.middleware],
+        plugins=request_spans(settings, untraced=OPEN_PATHS),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BodyRequest,
         request_max_body_size=settings.max_body_bytes,

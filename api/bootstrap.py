@@ -23,7 +23,7 @@ from consumers.relay import RELAY
 from domain.questions import parse_bank
 from infrastructure.auditlog import AUDIT_TABLES
 from infrastructure.database import create_tables, migration_lock
-from infrastructure.deliveries import DELIVERY_LOG, Deliveries
+from infrastructure.deliveries import DELIVERY_LOG, Deliveries, upgrade_delivery_log
 from infrastructure.following import Tracker
 from infrastructure.persistence import open_store
 from infrastructure.targets import target_check
@@ -68,12 +68,14 @@ def open_migrated(settings: Settings) -> EventStore:
 
 def migrate(store: EventStore) -> None:
     """Create the tables beside the events that are missing (idempotent, safe to run from
-    processes starting together): the delivery log, the sent-email log, the records the
-    consumers know (learning those stored before it), each view's live generation, the
-    audit log's leaves, nodes and checkpoints, and the followers' positions. The events'
-    own tables are the library's, created when the store is opened."""
+    processes starting together): the delivery log (with the columns it gained since it
+    was made), the sent-email log, the records the consumers know (learning those stored
+    before it), each view's live generation, the audit log's leaves, nodes and checkpoints,
+    and the followers' positions. The events' own tables are the library's, created when
+    the store is opened."""
     with migration_lock(store):
         create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS, *AUDIT_TABLES])
+        upgrade_delivery_log(store)
         backfill(store)
         for model in MODELS.values():
             open_live_view(store, model)

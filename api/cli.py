@@ -23,6 +23,7 @@ from api.operator import data_option, history, keys, migrate_command, projection
 from application.settings import Settings, from_env
 from application.store import EventStore
 from infrastructure.persistence import tune_gc
+from infrastructure.tracing import start_tracing
 from projections.audit import start_audit
 from projections.runner import start_projector
 
@@ -40,6 +41,7 @@ def worker(data_dir: Path | None) -> Iterator[tuple[Settings, EventStore, thread
     """A worker process's settings, store, and an event that SIGTERM or SIGINT sets (its
     loop then ends and the process exits 0); the store is closed after."""
     settings = from_env(data_dir)
+    start_tracing(settings)
     store = open_migrated(settings)
     stopping = threading.Event()
     for stop in (signal.SIGTERM, signal.SIGINT):
@@ -78,6 +80,7 @@ def dev(port: int, data_dir: Path | None) -> None:
     settings = from_env(data_dir)
     if not os.environ.get("ASSESS_PUBLIC_URL"):  # links in the outbox open this process
         settings = msgspec.structs.replace(settings, public_url=f"http://127.0.0.1:{port}")
+    start_tracing(settings)
     service = bootstrap(settings)
     seeded = seed_banks(service)
     if seeded:

@@ -40,11 +40,19 @@ class Settings(msgspec.Struct, frozen=True):
     audit_checkpoint_events: Positive = 1000
     audit_checkpoint_seconds: Positive = 300
     audit_key_file: Path | None = None
+    tracing: bool | None = None  # None: on when an OTLP endpoint is given
+    otlp_endpoint: str = ""
 
     def beat(self) -> None:
         """Touch the heartbeat file, if set: a worker's loop is alive (for health checks)."""
         if self.heartbeat_file is not None:
             self.heartbeat_file.touch()
+
+    @property
+    def tracing_on(self) -> bool:
+        """Whether this process traces (infrastructure/tracing.py): ASSESS_TRACING says so,
+        or, when it is unset, an OTLP endpoint to export to is given."""
+        return self.tracing if self.tracing is not None else bool(self.otlp_endpoint)
 
     @property
     def outbox(self) -> Path:
@@ -128,6 +136,11 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "audit_checkpoint_events": env.get("ASSESS_AUDIT_CHECKPOINT_EVENTS"),
         "audit_checkpoint_seconds": env.get("ASSESS_AUDIT_CHECKPOINT_SECONDS"),
         "audit_key_file": env.get("ASSESS_AUDIT_KEY_FILE"),
+        "tracing": env.get("ASSESS_TRACING"),
+        # OpenTelemetry's own variables: the exporter reads them itself; here they only
+        # tell whether there is somewhere to export to.
+        "otlp_endpoint": env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
     }
     given = {name: value for name, value in fields.items() if value not in (None, "")}
     try:

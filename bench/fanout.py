@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import psycopg
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
 
-from api.bootstrap import bootstrap, open_migrated, seed_banks
+from api.bootstrap import bootstrap, seed_banks
 from application.handlers.generate_questions import generate_questions
 from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
@@ -36,23 +30,19 @@ from application.messages import (
 from application.public import ASSESSMENT_TOPICS
 from application.service import AssessmentService
 from application.settings import Settings
-from bench.rebuild import fill
-from consumers.relay import Relay
-from infrastructure.persistence import tune_gc
-from projections.views import count_after
+from bench.relay import AIM_RATIO, bench_relay, new_topic, read_topic
 from tests.broker import running_broker
 from tests.pgserver import fresh_database, running_server
 from tests.processes import running
 from tests.receivers import Receiver, receiving
 from tests.support import REACT, answer_sheet
 
-AIM_P99_MS, AIM_RATIO = 1000.0, 0.5
+AIM_P99_MS = 1000.0
 BENCH = TenantCaller(tenant="bench", mode="live", session_key=b"bench")
 COMPLETED = "verification.completed"
 SESSION_TIMEOUT_MS = 6000  # Tansu joins a group in about half of it
-PARTITIONS = 4  # as the broker's auto-create makes them
 WARM_UPS = 20  # their webhooks (over every partition, surely) must come before the clock starts
-JOIN_WAIT, GRACE, READ_WAIT = 90.0, 30.0, 60.0  # seconds
+JOIN_WAIT, GRACE = 90.0, 30.0  # seconds
 COUNT_EVENTS = "SELECT count(*) FROM assess_events WHERE topic = ANY(%s)"
 FIRST_TRIES = "SELECT payload, tries FROM webhook_deliveries WHERE tries <> '[]'"
 Pending = tuple[str, list[tuple[str, int]]]  # a generated record and its answers
@@ -81,17 +71,6 @@ def percentile_ms(seconds: list[float], p: int) -> float:
     if len(seconds) < 2:
         return float("nan")
     return 1000 * statistics.quantiles(seconds, n=100)[p - 1]
-
-
-def new_topic(servers: str, prefix: str) -> str:
-    """Create a fresh topic of PARTITIONS partitions; return its name."""
-    name = f"{prefix}.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=servers)
-    try:
-        admin.create_topics([NewTopic(name, num_partitions=PARTITIONS, replication_factor=1)])
-    finally:
-        admin.close()
-    return name
 
 
 def prepare(service: AssessmentService, count: int) -> list[Pending]:
@@ -237,74 +216,6 @@ def stages(
     print(f"where the time goes ({len(timed)} webhooks; p50 / p99 ms, clocks to the ms):")
     for step, spans in steps.items():
         print(f"  {step}: {percentile_ms(spans, 50):.0f} / {percentile_ms(spans, 99):.0f}")
-
-
-def read_topic(servers: str, topic: str, count: int) -> list[Any]:
-    """The topic's records from the beginning, once `count` came (or READ_WAIT passed)."""
-    consumer = KafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
-    try:
-        consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
-        consumer.seek_to_beginning()
-        records: list[Any] = []
-        deadline = time.monotonic() + READ_WAIT
-        while len(records) < count and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records += batch
-        return records
-    finally:
-        consumer.close()
-
-
-def relay_rate(settings: Settings) -> tuple[int, float]:
-    """Events/s of the relay publishing the whole store, in a process set up as `assess relay`
-    is; how many it published."""
-    tune_gc()
-    store = open_migrated(settings)
-    try:
-        relay = Relay(store, settings)
-        started = time.perf_counter()
-        relay.run(threading.Event(), drain=True)
-        seconds = time.perf_counter() - started
-        published = count_after(store, 0, ASSESSMENT_TOPICS)  # read back from the topic below
-        return published, published / seconds
-    finally:
-        store.close()
-
-
-def plain_rate(servers: str, topic: str, records: list[Any]) -> float:
-    """Events/s of a plain idempotent producer (acks=all) sending the records, flushed."""
-    started = time.perf_counter()
-    producer = KafkaProducer(
-        bootstrap_servers=servers,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        batch_size=64 * 1024,
-    )
-    try:
-        futures = [
-            producer.send(topic, key=r.key, value=r.value, headers=r.headers) for r in records
-        ]
-        producer.flush(timeout=60)
-        for future in futures:
-            future.get(timeout=0)
-        return len(records) / (time.perf_counter() - started)
-    finally:
-        producer.close(timeout=5)
-
-
-def bench_relay(base_url: str, servers: str, events: int) -> tuple[float, float]:
-    """Fill a fresh store; events/s of the relay, then of a plain producer sending the same."""
-    with fresh_database(base_url) as url:
-        fill(url, events, os.cpu_count() or 2)
-        topic = new_topic(servers, "bench.relay")
-        settings = Settings(database_url=url, kafka_bootstrap=servers, kafka_topic=topic)
-        published, relay = relay_rate(settings)
-    print(f"relay: {published:,} events to {topic}, {relay:,.0f} events/s")
-    records = read_topic(servers, topic, published)
-    plain = plain_rate(servers, new_topic(servers, "bench.plain"), records)
-    print(f"plain producer: the same {len(records):,} messages, {plain:,.0f} events/s")
-    return relay, plain
 
 
 def report(rate: float, latency: Latency, relay: float, plain: float) -> None:

@@ -17,12 +17,15 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
+from opentelemetry.trace import SpanKind
+
 from application.access import reviewer_key, reviewer_token
 from application.settings import Settings
 from application.store import EventStore
 from consumers.records import KnownRecords, RecordFacts
 from domain.scoring import result_message
 from infrastructure.database import transaction
+from infrastructure.tracing import span, tracer_for
 
 log = logging.getLogger("assess.emails")
 
@@ -213,6 +216,7 @@ class ResultEmails:
         self.sender = settings.mail_from
         self.mailer = Mailer(settings)
         self.settings = settings
+        self.tracer = tracer_for(settings)
 
     def handle(self, message: dict[str, Any]) -> None:
         """Learn the record if the event starts it; send the email it calls for, unless
@@ -224,7 +228,9 @@ class ResultEmails:
             if sql.one(f"SELECT 1 AS sent FROM {SENT} WHERE event_id = ?", message["id"]):
                 return
         email = self.compose(message, self.known.facts(message))
-        self.mailer.send(email, message["id"])
+        about = {"assess.event.id": message["id"], "assess.event.type": message["type"]}
+        with span(self.tracer, "send email", SpanKind.CLIENT, about):
+            self.mailer.send(email, message["id"])
         with transaction(self.store) as sql:
             sql.run(
                 f"INSERT INTO {SENT} VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",

@@ -10,6 +10,7 @@ from application.webhooks import Webhooks
 from consumers.records import KnownRecords, RecordFacts
 from domain.scoring import result_message
 from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
+from infrastructure.tracing import traceparent
 
 
 def webhook_type(message: dict[str, Any]) -> str | None:
@@ -103,6 +104,7 @@ class Fanout:
             }
         ).decode()
         targets = self.webhooks.targets(record.tenant, record.mode, kind, record.callback_url)
+        trace = traceparent()  # the event's trace, when it is handled in one
         return [
             Delivery(
                 id=new_delivery_id(),
@@ -114,6 +116,7 @@ class Fanout:
                 event_id=message["id"],
                 type=kind,
                 payload=body,
+                traceparent=trace,
             )
             for target in targets
         ]

@@ -48,6 +48,23 @@ def create_tables(store: EventStore, statements: Sequence[str]) -> None:
             sql.run(statement)
 
 
+def add_missing_columns(sql: Sql, table: str, columns: Sequence[tuple[str, str]]) -> bool:
+    """Add the columns (name, DDL) that a table made before them lacks; tell if any was."""
+    if sql.postgres:
+        rows = sql.all(
+            "SELECT column_name AS name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = ?",
+            table,
+        )
+    else:
+        rows = sql.all(f"SELECT name FROM pragma_table_info('{table}')")
+    present = {row["name"] for row in rows}
+    missing = [(name, ddl) for name, ddl in columns if name not in present]
+    for name, ddl in missing:
+        sql.run(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+    return bool(missing)
+
+
 def reason(error: BaseException) -> str:
     """Why a statement failed, in one line. Of a database error, only its primary message:
     PostgreSQL's detail and context quote the row, which may hold personal data."""

@@ -22,7 +22,14 @@ from eventsourcing.persistence import (
 )
 
 from application.store import EventStore
-from infrastructure.database import TRANSIENT, create_tables, is_postgres, reason, transaction
+from infrastructure.database import (
+    TRANSIENT,
+    add_missing_columns,
+    create_tables,
+    is_postgres,
+    reason,
+    transaction,
+)
 from infrastructure.following import Batch, Tracker, UndecodableEvent, named
 from infrastructure.sql import Sql, marks
 from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter, DeadLetters
@@ -65,19 +72,7 @@ class View:
     def upgrade(self) -> bool:
         """Add the model's added columns this generation's table lacks; tell if any was."""
         with self.transaction() as sql:
-            if self.postgres:
-                rows = sql.all(
-                    "SELECT column_name AS name FROM information_schema.columns"
-                    " WHERE table_schema = current_schema() AND table_name = ?",
-                    self.table,
-                )
-            else:
-                rows = sql.all(f"SELECT name FROM pragma_table_info('{self.table}')")
-            present = {row["name"] for row in rows}
-            missing = [(n, ddl) for n, ddl in self.model.added_columns if n not in present]
-            for name, ddl in missing:
-                sql.run(f"ALTER TABLE {self.table} ADD COLUMN {name} {ddl}")
-        return bool(missing)
+            return add_missing_columns(sql, self.table, self.model.added_columns)
 
     def drop(self) -> None:
         """Remove this generation's tables and tracking."""

@@ -18,20 +18,20 @@ ALLOWED = {
     },
     "infrastructure": {
         *("domain", "application", "infrastructure", "msgspec", "eventsourcing", "psycopg"),
-        *("idna", "httpx", "httpcore"),
+        *("idna", "httpx", "httpcore", "opentelemetry"),
         *("cryptography", "rfc8785"),  # the audit log's signatures and canonical entries
     },
     "projections": {"domain", "application", "infrastructure", "projections", "eventsourcing"},
     "consumers": {
         *("domain", "application", "infrastructure", "consumers", "msgspec", "eventsourcing"),
-        *("kafka", "httpx", "standardwebhooks"),
+        *("kafka", "httpx", "standardwebhooks", "opentelemetry"),
     },
     # The entry points sit on top: the API reads the views through projections.queries,
     # and the CLI starts every process, the consumers' too.
     "api": {
         *("domain", "application", "infrastructure", "projections", "consumers", "api"),
         *("msgspec", "litestar", "anyio", "click", "uvicorn", "rich", "prometheus_client"),
-        *("eventsourcing.persistence", "jinja2"),  # jinja2: the reviewer page
+        *("eventsourcing.persistence", "jinja2", "opentelemetry"),  # jinja2: the reviewer page
     },
 }
 

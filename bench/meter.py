@@ -1,0 +1,66 @@
+"""What a benchmark run cost the machine: CPU in cores (machine, this process, a process
+tree) from /proc, and the resident memory of a process tree."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _processes() -> dict[int, list[str]]:
+    """Every process's /proc/<pid>/stat fields after the command name."""
+    found: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                found[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+    return found
+
+
+def tree(root: int) -> dict[int, list[str]]:
+    """root and all its descendants, each with its stat fields."""
+    processes = _processes()
+    members, grew = {root}, True
+    while grew:
+        found = {pid for pid, fields in processes.items() if int(fields[1]) in members}
+        grew = bool(found - members)
+        members |= found
+    return {pid: processes[pid] for pid in members if pid in processes}
+
+
+def tree_cpu(root: int) -> float:
+    """User+system seconds of root and all its descendants."""
+    return sum((int(f[11]) + int(f[12])) / TICK for f in tree(root).values())
+
+
+def largest_rss_mb(root: int) -> float:
+    """The resident memory of the largest process under root (an API worker), in MB."""
+    return max((int(f[21]) * PAGE / 1e6 for f in tree(root).values()), default=0.0)
+
+
+class CpuMeter:
+    """CPU used, in cores, since creation: the machine, this process, the trees under roots."""
+
+    def __init__(self, *roots: int) -> None:
+        self.roots = roots
+        self.start = (time.monotonic(), *self.sample())
+
+    def sample(self) -> tuple[float, ...]:
+        """Seconds of CPU so far: machine busy, this process, each tree."""
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+        own = os.times()
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / TICK
+        return busy, own.user + own.system, *(tree_cpu(root) for root in self.roots)
+
+    def cores(self) -> tuple[float, ...]:
+        """Average cores busy since creation: machine, this process, each tree."""
+        now = (time.monotonic(), *self.sample())
+        wall = now[0] - self.start[0]
+        return tuple((b - a) / wall for a, b in zip(self.start[1:], now[1:], strict=True))
