@@ -88,7 +88,13 @@ def create_app(service: AssessmentService) -> Litestar:
     ]
     app = Litestar(
         route_handlers=[
-            *protected, AuditController, ReviewPageController, health, ready, Metrics, asyncapi
+            *protected,
+            AuditController,
+            ReviewPageController,
+            health,
+            ready,
+            Metrics,
+            asyncapi,
         ],
         dependencies={
             "caller": Provide(provide_caller, sync_to_thread=False),
