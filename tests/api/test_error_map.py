@@ -51,7 +51,7 @@ def test_a_command_that_lost_a_race_is_a_conflict_and_records_nothing(sqlite_url
         response = post(client, GENERATE, key, {"recordVerificationId": record.record_id})
         assert_error(response, 409, "CONFLICT")
         events = service.history(None, record.record_id, None).events
-    assert [event["type"] for event in events] == ["VerificationStarted", "QuestionsGenerated"]
+    assert [event.type for event in events] == ["VerificationStarted", "QuestionsGenerated"]
     service.store.close()
 
 
