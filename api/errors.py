@@ -10,7 +10,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 
-from api.schemas import ErrorBody, ErrorResponse, plain
+from api.schemas import ErrorBody, ErrorResponse
+from api.wording import allowed_values, in_words
 from domain import errors
 
 log = logging.getLogger("assess.api")
@@ -64,15 +65,35 @@ def on_domain_error(_: Request[Any, Any, Any], error: errors.DomainError) -> Res
     return error_response(code, str(error), status)
 
 
-def on_validation_error(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
-    """Malformed JSON or a field of the wrong type or value: name the field."""
+def on_validation_error(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[Any]:
+    """A field of the wrong type or value, as Litestar found it: name the field, in words."""
     details = error.extra if isinstance(error.extra, list) else []
+    body_type = body_type_of(request)
     reasons = [
-        f"{detail.get('key') or 'body'}: {plain(str(detail.get('message')))}"
+        field_in_words(str(detail.get("key") or "data"), str(detail.get("message")), body_type)
         for detail in details
         if isinstance(detail, dict)
     ]
     return error_response("VALIDATION_ERROR", "; ".join(reasons) or error.detail, 400)
+
+
+def field_in_words(key: str, reason: str, body_type: Any) -> str:
+    """One of Litestar's findings in words; its key "data" is the whole body."""
+    if key == "data" and reason == "'data'":  # Litestar found no body at all
+        return "body is required: a JSON object"
+    field = "body" if key == "data" else key
+    allowed = allowed_values(body_type, key) if body_type is not None else None
+    return in_words(field, reason, allowed)
+
+
+def body_type_of(request: Request[Any, Any, Any]) -> Any:
+    """The type a route's handler takes its JSON body as, if it takes one."""
+    try:
+        return request.route_handler.parsed_fn_signature.parameters["data"].annotation
+    except (KeyError, AttributeError):
+        return None
 
 
 def on_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:

@@ -12,8 +12,19 @@ from litestar.params import FromQuery, QueryParameter
 
 from api.auth import authenticated
 from api.errors import ERRORS
-from api.schemas import PRINTABLE, Cursor, Envelope, Page, PathId, Record, StudentSkill
-from application.messages import Caller, History, tenant_of
+from api.schemas import (
+    PRINTABLE,
+    Cursor,
+    HistoryResponse,
+    PathId,
+    Record,
+    RecordPage,
+    RecordPageResponse,
+    RecordResponse,
+    StudentSkill,
+    StudentSkillsResponse,
+)
+from application.messages import Caller, tenant_of
 from application.service import AssessmentService
 from domain.errors import InvalidInput
 from projections.queries import ReadSide
@@ -49,10 +60,10 @@ class VerificationsController(Controller):
         as_of: Annotated[
             str | None, QueryParameter(name="asOf", max_length=64, pattern=PRINTABLE)
         ] = None,
-    ) -> Envelope[History]:
+    ) -> HistoryResponse:
         """The record's events in order and the state they fold to, as of a moment if given."""
         moment = parse_moment(as_of) if as_of else None
-        return Envelope(data=service.history(caller, record_verification_id, moment))
+        return HistoryResponse(data=service.history(caller, record_verification_id, moment))
 
     @get(
         "/{record_verification_id:str}",
@@ -66,13 +77,13 @@ class VerificationsController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         read: NamedDependency[ReadSide],
-    ) -> Envelope[Record]:
+    ) -> RecordResponse:
         """A record from the record view (from the store, if the view has not seen it yet)."""
         tenant = tenant_of(caller)
         found = read.record(tenant.tenant, tenant.mode, record_verification_id)
         if found is None:
             found = service.record(tenant, record_verification_id)
-        return Envelope(data=msgspec.convert(found, Record))
+        return RecordResponse(data=msgspec.convert(found, Record))
 
     @get("/", responses=ERRORS, operation_id="listVerifications", sync_to_thread=True)
     def records(
@@ -85,14 +96,14 @@ class VerificationsController(Controller):
         status: FromQuery[str | None] = None,
         limit: FromQuery[int] = 20,
         cursor: Cursor = None,
-    ) -> Envelope[Page[Record]]:
+    ) -> RecordPageResponse:
         """The tenant's records, newest first, a page at a time."""
         tenant = tenant_of(caller)
         items, next_cursor = read.records(
             tenant.tenant, tenant.mode, student_id, status, limit, cursor
         )
-        page = Page(items=msgspec.convert(items, list[Record]), next_cursor=next_cursor)
-        return Envelope(data=page)
+        page = RecordPage(items=msgspec.convert(items, list[Record]), next_cursor=next_cursor)
+        return RecordPageResponse(data=page)
 
 
 class StudentsController(Controller):
@@ -113,8 +124,8 @@ class StudentsController(Controller):
         student_id: PathId,
         caller: NamedDependency[Caller],
         read: NamedDependency[ReadSide],
-    ) -> Envelope[list[StudentSkill]]:
+    ) -> StudentSkillsResponse:
         """The student's skills across the tenant's records, from the skill view."""
         tenant = tenant_of(caller)
         found = read.skills(tenant.tenant, tenant.mode, student_id)
-        return Envelope(data=msgspec.convert(found, list[StudentSkill]))
+        return StudentSkillsResponse(data=msgspec.convert(found, list[StudentSkill]))

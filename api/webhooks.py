@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from anyio import to_thread
@@ -30,12 +30,14 @@ from application.messages import (
 )
 from application.service import AssessmentService
 
+EventType = Literal["verification.initiated", "verification.completed"]
+
 
 class WebhookRequest(msgspec.Struct, frozen=True):
     """POST /api/v1/webhooks: where to send which events (default: all)."""
 
     url: Url
-    events: list[str] | None = None
+    events: Annotated[list[EventType], msgspec.Meta(min_length=1)] | None = None
 
 
 class Endpoint(msgspec.Struct, frozen=True):
@@ -65,6 +67,34 @@ class DeliveryItem(msgspec.Struct, frozen=True, rename="camel"):
     tries: list[Try]
 
 
+class RegisteredEndpointResponse(Envelope[RegisteredEndpoint], frozen=True, kw_only=True):
+    """Envelope of POST /webhooks."""
+
+
+class EndpointsResponse(Envelope[list[Endpoint]], frozen=True, kw_only=True):
+    """Envelope of GET /webhooks."""
+
+
+class RemovedEndpointResponse(Envelope[RemovedEndpoint], frozen=True, kw_only=True):
+    """Envelope of DELETE /webhooks/{endpointId}."""
+
+
+class SecretResponse(Envelope[Secret], frozen=True, kw_only=True):
+    """Envelope of the callback secret, read or rotated."""
+
+
+class DeliveryPage(Page[DeliveryItem], frozen=True):
+    """A page of deliveries, newest first; nextCursor is null on the last page."""
+
+
+class DeliveryPageResponse(Envelope[DeliveryPage], frozen=True, kw_only=True):
+    """Envelope of GET /webhooks/{endpointId}/deliveries."""
+
+
+class DeliveryResponse(Envelope[DeliveryItem], frozen=True, kw_only=True):
+    """Envelope of POST /webhook-deliveries/{deliveryId}/redeliver."""
+
+
 class WebhooksController(Controller):
     """Partners register where verification events are sent."""
 
@@ -79,25 +109,26 @@ class WebhooksController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         data: JSONBody[WebhookRequest],
-    ) -> Envelope[RegisteredEndpoint]:
+    ) -> RegisteredEndpointResponse:
         """Register an endpoint; the answer holds its secret, shown this once."""
         body = await strict_body(request, WebhookRequest)
+        events = None if body.events is None else list[str](body.events)
         registered = await to_thread.run_sync(
             service.execute,
             register_webhook,
             caller,
-            RegisterWebhook(body.url, body.events),
+            RegisterWebhook(body.url, events),
             idempotency(request, body),
         )
-        return Envelope(data=registered)
+        return RegisteredEndpointResponse(data=registered)
 
     @get("/", responses=ERRORS, operation_id="listWebhooks", sync_to_thread=True)
     def endpoints(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
-    ) -> Envelope[list[Endpoint]]:
+    ) -> EndpointsResponse:
         """The tenant's endpoints, without secrets."""
         found = service.webhooks.endpoints(tenant_of(caller))
-        return Envelope(data=msgspec.convert(found, list[Endpoint]))
+        return EndpointsResponse(data=msgspec.convert(found, list[Endpoint]))
 
     @delete(
         "/{endpoint_id:str}",
@@ -111,20 +142,20 @@ class WebhooksController(Controller):
         endpoint_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> Envelope[RemovedEndpoint]:
+    ) -> RemovedEndpointResponse:
         """Remove an endpoint: nothing more is sent to it."""
         command = RemoveWebhook(endpoint_id=endpoint_id)
-        return Envelope(data=service.execute(remove_webhook, caller, command, None))
+        return RemovedEndpointResponse(data=service.execute(remove_webhook, caller, command, None))
 
     @get(
         "/callback-secret", responses=ERRORS, operation_id="getCallbackSecret", sync_to_thread=True
     )
     def callback_secret(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
-    ) -> Envelope[Secret]:
+    ) -> SecretResponse:
         """The secret that signs deliveries to records' callbackWebhookUrl."""
         secret = service.webhooks.callback_secret(tenant_of(caller))
-        return Envelope(data=Secret(secret=secret))
+        return SecretResponse(data=Secret(secret=secret))
 
     @post(
         "/callback-secret/rotate",
@@ -137,7 +168,7 @@ class WebhooksController(Controller):
         request: Request[Any, Any, Any],
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> Envelope[Secret]:
+    ) -> SecretResponse:
         """Replace the callback secret."""
         secret = await to_thread.run_sync(
             service.execute,
@@ -146,7 +177,7 @@ class WebhooksController(Controller):
             RotateCallbackSecret(),
             idempotency(request, None),
         )
-        return Envelope(data=secret)
+        return SecretResponse(data=secret)
 
     @get(
         "/{endpoint_id:str}/deliveries",
@@ -161,15 +192,17 @@ class WebhooksController(Controller):
         service: NamedDependency[AssessmentService],
         limit: FromQuery[int] = 20,
         cursor: Cursor = None,
-    ) -> Envelope[Page[DeliveryItem]]:
+    ) -> DeliveryPageResponse:
         """An endpoint's deliveries (`callback` for records' callbackWebhookUrl), with tries."""
         tenant = tenant_of(caller)
         service.webhooks.check_endpoint(tenant, endpoint_id)
         items, next_cursor = service.deliveries.page(
             tenant.tenant, tenant.mode, endpoint_id, limit, cursor
         )
-        page = Page(items=msgspec.convert(items, list[DeliveryItem]), next_cursor=next_cursor)
-        return Envelope(data=page)
+        page = DeliveryPage(
+            items=msgspec.convert(items, list[DeliveryItem]), next_cursor=next_cursor
+        )
+        return DeliveryPageResponse(data=page)
 
 
 class DeliveriesController(Controller):
@@ -191,8 +224,8 @@ class DeliveriesController(Controller):
         delivery_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> Envelope[DeliveryItem]:
+    ) -> DeliveryResponse:
         """Queue a delivery again now, with the same webhook-id."""
         tenant = tenant_of(caller)
         item = service.deliveries.redeliver(tenant.tenant, tenant.mode, delivery_id, time.time())
-        return Envelope(data=msgspec.convert(item, DeliveryItem))
+        return DeliveryResponse(data=msgspec.convert(item, DeliveryItem))
