@@ -70,30 +70,28 @@ def on_validation_error(
 ) -> Response[Any]:
     """A field of the wrong type or value, as Litestar found it: name the field, in words."""
     details = error.extra if isinstance(error.extra, list) else []
-    body_type = body_type_of(request)
     reasons = [
-        field_in_words(str(detail.get("key") or "data"), str(detail.get("message")), body_type)
+        field_in_words(request, str(detail.get("key") or "data"), str(detail.get("message")))
         for detail in details
         if isinstance(detail, dict)
     ]
     return error_response("VALIDATION_ERROR", "; ".join(reasons) or error.detail, 400)
 
 
-def field_in_words(key: str, reason: str, body_type: Any) -> str:
-    """One of Litestar's findings in words; its key "data" is the whole body."""
+def field_in_words(request: Request[Any, Any, Any], key: str, reason: str) -> str:
+    """One of Litestar's findings in words; its key "data" is the whole body, and a key that
+    is no parameter's name is a field of the body."""
     if key == "data" and reason == "'data'":  # Litestar found no body at all
         return "body is required: a JSON object"
-    field = "body" if key == "data" else key
-    allowed = allowed_values(body_type, key) if body_type is not None else None
-    return in_words(field, reason, allowed)
-
-
-def body_type_of(request: Request[Any, Any, Any]) -> Any:
-    """The type a route's handler takes its JSON body as, if it takes one."""
-    try:
-        return request.route_handler.parsed_fn_signature.parameters["data"].annotation
-    except (KeyError, AttributeError):
-        return None
+    parameters = getattr(request.route_handler, "parsed_fn_signature", None)
+    found = parameters.parameters if parameters is not None else {}
+    if key in found:
+        allowed = allowed_values(found[key].annotation, "")
+    elif "data" in found:
+        allowed = allowed_values(found["data"].annotation, key)
+    else:
+        allowed = None
+    return in_words("body" if key == "data" else key, reason, allowed)
 
 
 def on_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:

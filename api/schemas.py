@@ -22,6 +22,8 @@ PRINTABLE = rf"^[^\x00-\x1f\x7f\ud800-\udfff]*{END}"
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=PRINTABLE)]
 PathId = Annotated[str, Parameter(max_length=128, pattern=PRINTABLE)]
 Cursor = Annotated[str | None, Parameter(max_length=128, pattern=PRINTABLE)]
+Limit = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
+RecordStatus = Literal["pending", "in_progress", "passed", "failed", "in_review", "completed"]
 AnyId = Annotated[str, msgspec.Meta(max_length=128, pattern=PRINTABLE)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
 _ADDRESS_PART = r"[^@\s\x00-\x1f\x7f\ud800-\udfff]+"

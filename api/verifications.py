@@ -10,17 +10,19 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
-from api.auth import authenticated
+from api.auth import API_KEY, authenticated
 from api.errors import ERRORS
 from api.schemas import (
     PRINTABLE,
     Cursor,
     HistoryResponse,
+    Limit,
     PathId,
     Record,
     RecordPage,
     RecordPageResponse,
     RecordResponse,
+    RecordStatus,
     StudentSkill,
     StudentSkillsResponse,
 )
@@ -44,12 +46,14 @@ class VerificationsController(Controller):
 
     path = "/api/v1/verifications"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("verifications",)
 
     @get(
         "/{record_verification_id:str}/history",
         responses=ERRORS,
         operation_id="getVerificationHistory",
+        summary="Replay a record's history",
         sync_to_thread=True,
     )
     def history(
@@ -61,7 +65,9 @@ class VerificationsController(Controller):
             str | None, QueryParameter(name="asOf", max_length=64, pattern=PRINTABLE)
         ] = None,
     ) -> HistoryResponse:
-        """The record's events in order and the state they fold to, as of a moment if given."""
+        """The record's events in order, read from the event store itself, and the state
+        they fold to; with asOf (ISO-8601), only the events that had occurred by then.
+        Answer keys are never shown. Tenant key."""
         moment = parse_moment(as_of) if as_of else None
         return HistoryResponse(data=service.history(caller, record_verification_id, moment))
 
@@ -69,6 +75,7 @@ class VerificationsController(Controller):
         "/{record_verification_id:str}",
         responses=ERRORS,
         operation_id="getVerification",
+        summary="Read a record",
         sync_to_thread=True,
     )
     def record(
@@ -78,14 +85,21 @@ class VerificationsController(Controller):
         service: NamedDependency[AssessmentService],
         read: NamedDependency[ReadSide],
     ) -> RecordResponse:
-        """A record from the record view (from the store, if the view has not seen it yet)."""
+        """A record: its status, whether it is locked, its skills and its scored attempts.
+        Tenant key; another tenant's record is 404."""
         tenant = tenant_of(caller)
         found = read.record(tenant.tenant, tenant.mode, record_verification_id)
         if found is None:
             found = service.record(tenant, record_verification_id)
         return RecordResponse(data=msgspec.convert(found, Record))
 
-    @get("/", responses=ERRORS, operation_id="listVerifications", sync_to_thread=True)
+    @get(
+        "/",
+        responses=ERRORS,
+        operation_id="listVerifications",
+        summary="List records",
+        sync_to_thread=True,
+    )
     def records(
         self,
         caller: NamedDependency[Caller],
@@ -93,11 +107,13 @@ class VerificationsController(Controller):
         student_id: Annotated[
             str | None, QueryParameter(name="studentId", max_length=128, pattern=PRINTABLE)
         ] = None,
-        status: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 20,
+        status: FromQuery[RecordStatus | None] = None,
+        limit: Limit = 20,
         cursor: Cursor = None,
     ) -> RecordPageResponse:
-        """The tenant's records, newest first, a page at a time."""
+        """The tenant's records (of the key's mode), newest first, a page at a time: pass
+        nextCursor as cursor for the next page; it is null on the last. Filter by studentId
+        and status (pending, in_progress, passed, failed, completed). Tenant key."""
         tenant = tenant_of(caller)
         items, next_cursor = read.records(
             tenant.tenant, tenant.mode, student_id, status, limit, cursor
@@ -111,12 +127,14 @@ class StudentsController(Controller):
 
     path = "/api/v1/students"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("students",)
 
     @get(
         "/{student_id:str}/skills",
         responses=ERRORS,
         operation_id="getStudentSkills",
+        summary="Read a student's skills",
         sync_to_thread=True,
     )
     def skills(
@@ -125,7 +143,8 @@ class StudentsController(Controller):
         caller: NamedDependency[Caller],
         read: NamedDependency[ReadSide],
     ) -> StudentSkillsResponse:
-        """The student's skills across the tenant's records, from the skill view."""
+        """The student's skills across the tenant's records: each skill's status, and the
+        record that decided it. A verified skill stays verified. Tenant key."""
         tenant = tenant_of(caller)
         found = read.skills(tenant.tenant, tenant.mode, student_id)
         return StudentSkillsResponse(data=msgspec.convert(found, list[StudentSkill]))

@@ -9,12 +9,12 @@ import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 
-from api.auth import authenticated
+from api.auth import API_KEY, authenticated
 from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
-from api.schemas import Cursor, Envelope, Page, PathId, Url
+from api.schemas import Cursor, Envelope, Limit, Page, PathId, Url
 from application.handlers.register_webhook import register_webhook
 from application.handlers.remove_webhook import remove_webhook
 from application.handlers.rotate_callback_secret import rotate_callback_secret
@@ -100,9 +100,16 @@ class WebhooksController(Controller):
 
     path = "/api/v1/webhooks"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("webhooks",)
 
-    @post("/", responses=ERRORS, operation_id="registerWebhook", status_code=201)
+    @post(
+        "/",
+        responses=ERRORS,
+        operation_id="registerWebhook",
+        summary="Register a webhook endpoint",
+        status_code=201,
+    )
     async def register(
         self,
         request: Request[Any, Any, Any],
@@ -110,7 +117,9 @@ class WebhooksController(Controller):
         service: NamedDependency[AssessmentService],
         data: JSONBody[WebhookRequest],
     ) -> RegisteredEndpointResponse:
-        """Register an endpoint; the answer holds its secret, shown this once."""
+        """Register an endpoint for some event types (all when events is left out). The
+        answer holds the endpoint's signing secret, shown this once. The URL must be http or
+        https on a public address. Tenant key."""
         body = await strict_body(request, WebhookRequest)
         events = None if body.events is None else list[str](body.events)
         registered = await to_thread.run_sync(
@@ -122,11 +131,17 @@ class WebhooksController(Controller):
         )
         return RegisteredEndpointResponse(data=registered)
 
-    @get("/", responses=ERRORS, operation_id="listWebhooks", sync_to_thread=True)
+    @get(
+        "/",
+        responses=ERRORS,
+        operation_id="listWebhooks",
+        summary="List webhook endpoints",
+        sync_to_thread=True,
+    )
     def endpoints(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
     ) -> EndpointsResponse:
-        """The tenant's endpoints, without secrets."""
+        """The tenant's endpoints, without their secrets. Tenant key."""
         found = service.webhooks.endpoints(tenant_of(caller))
         return EndpointsResponse(data=msgspec.convert(found, list[Endpoint]))
 
@@ -134,6 +149,7 @@ class WebhooksController(Controller):
         "/{endpoint_id:str}",
         responses=ERRORS,
         operation_id="deleteWebhook",
+        summary="Remove a webhook endpoint",
         status_code=200,
         sync_to_thread=True,
     )
@@ -143,17 +159,21 @@ class WebhooksController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
     ) -> RemovedEndpointResponse:
-        """Remove an endpoint: nothing more is sent to it."""
+        """Remove an endpoint: nothing more is sent to it. Tenant key."""
         command = RemoveWebhook(endpoint_id=endpoint_id)
         return RemovedEndpointResponse(data=service.execute(remove_webhook, caller, command, None))
 
     @get(
-        "/callback-secret", responses=ERRORS, operation_id="getCallbackSecret", sync_to_thread=True
+        "/callback-secret",
+        responses=ERRORS,
+        operation_id="getCallbackSecret",
+        summary="Read the callback secret",
+        sync_to_thread=True,
     )
     def callback_secret(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
     ) -> SecretResponse:
-        """The secret that signs deliveries to records' callbackWebhookUrl."""
+        """The secret that signs deliveries to records' callbackWebhookUrl. Tenant key."""
         secret = service.webhooks.callback_secret(tenant_of(caller))
         return SecretResponse(data=Secret(secret=secret))
 
@@ -161,6 +181,7 @@ class WebhooksController(Controller):
         "/callback-secret/rotate",
         responses=ERRORS,
         operation_id="rotateCallbackSecret",
+        summary="Replace the callback secret",
         status_code=200,
     )
     async def rotate(
@@ -169,7 +190,8 @@ class WebhooksController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
     ) -> SecretResponse:
-        """Replace the callback secret."""
+        """Replace the callback secret: later deliveries to callbackWebhookUrl are signed
+        with the new one. Tenant key."""
         secret = await to_thread.run_sync(
             service.execute,
             rotate_callback_secret,
@@ -183,6 +205,7 @@ class WebhooksController(Controller):
         "/{endpoint_id:str}/deliveries",
         responses=ERRORS,
         operation_id="listWebhookDeliveries",
+        summary="List an endpoint's deliveries",
         sync_to_thread=True,
     )
     def deliveries(
@@ -190,10 +213,11 @@ class WebhooksController(Controller):
         endpoint_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-        limit: FromQuery[int] = 20,
+        limit: Limit = 20,
         cursor: Cursor = None,
     ) -> DeliveryPageResponse:
-        """An endpoint's deliveries (`callback` for records' callbackWebhookUrl), with tries."""
+        """An endpoint's deliveries, newest first, with every try (the endpoint id
+        `callback` lists the deliveries to records' callbackWebhookUrl). Tenant key."""
         tenant = tenant_of(caller)
         service.webhooks.check_endpoint(tenant, endpoint_id)
         items, next_cursor = service.deliveries.page(
@@ -210,12 +234,14 @@ class DeliveriesController(Controller):
 
     path = "/api/v1/webhook-deliveries"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("webhooks",)
 
     @post(
         "/{delivery_id:str}/redeliver",
         responses=ERRORS,
         operation_id="redeliverWebhook",
+        summary="Send a delivery again",
         status_code=200,
         sync_to_thread=True,
     )
@@ -225,7 +251,8 @@ class DeliveriesController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
     ) -> DeliveryResponse:
-        """Queue a delivery again now, with the same webhook-id."""
+        """Queue a delivery again now, with the same webhook-id. One already queued is left
+        as it is, so a retry changes nothing more. Tenant key."""
         tenant = tenant_of(caller)
         item = service.deliveries.redeliver(tenant.tenant, tenant.mode, delivery_id, time.time())
         return DeliveryResponse(data=msgspec.convert(item, DeliveryItem))

@@ -72,8 +72,8 @@ class EndorsementCompleted(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class Webhook(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    """A webhook body: the event's id (the same as the webhook-id header, on every retry),
-    its type, when it occurred and its data."""
+    """A webhook body: the event's id (the same in every delivery of the event, to every
+    endpoint: deduplicate on it), its type, when it occurred and its data."""
 
     id: str
     type: str
