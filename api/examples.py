@@ -63,6 +63,8 @@ from application.messages import (
     WebhookStatus,
 )
 from application.payloads import (
+    COMPLETED,
+    INITIATED,
     AssessmentCompleted,
     AssessmentCompletedWebhook,
     AssessmentInitiated,
@@ -250,10 +252,11 @@ STUDENT = StudentRef("stu_1")
 EVENT_ID = "0b7e4c52-9a57-5d7e-8c1e-2f4a6b1d3c90"
 WEBHOOK_EXAMPLES: dict[type[Webhook], Webhook] = {
     AssessmentInitiatedWebhook: AssessmentInitiatedWebhook(
-        id=EVENT_ID, created_at=AT, data=AssessmentInitiated(RECORD, 1, 10, STUDENT)
+        id=EVENT_ID, type=INITIATED, created_at=AT, data=AssessmentInitiated(RECORD, 1, 10, STUDENT)
     ),
     EndorsementInitiatedWebhook: EndorsementInitiatedWebhook(
         id=EVENT_ID,
+        type=INITIATED,
         created_at=AT,
         data=EndorsementInitiated(
             RECORD, ReviewerRef("Navy", "tech_lead"), "2025-04-23T10:05:00.000Z", STUDENT
@@ -261,6 +264,7 @@ WEBHOOK_EXAMPLES: dict[type[Webhook], Webhook] = {
     ),
     AssessmentCompletedWebhook: AssessmentCompletedWebhook(
         id=EVENT_ID,
+        type=COMPLETED,
         created_at=AT,
         data=AssessmentCompleted(
             RECORD,
@@ -273,6 +277,7 @@ WEBHOOK_EXAMPLES: dict[type[Webhook], Webhook] = {
     ),
     EndorsementCompletedWebhook: EndorsementCompletedWebhook(
         id=EVENT_ID,
+        type=COMPLETED,
         created_at=AT,
         data=EndorsementCompleted(
             RECORD,

@@ -126,6 +126,7 @@ WEBHOOK_ABOUT = {  # operationId, description
 }
 
 
+SUCCESS = {"200": "Done: the answer is in data.", "201": "Created: the answer is in data."}
 RECEIVED = (
     "Received. Any other answer, or none within 10 s, is tried again later with the same "
     "webhook-id, on the schedule the service is configured with."
@@ -169,10 +170,13 @@ def finished(built: dict[str, Any], app: Litestar) -> dict[str, Any]:
     document["components"]["parameters"] = {"IdempotencyKey": IDEMPOTENCY_KEY}
     for item in document["paths"].values():
         for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = without_null(parameter["schema"])
             if method == "post":
                 operation.setdefault("parameters", []).append(
                     {"$ref": "#/components/parameters/IdempotencyKey"}
                 )
+            optional_body(operation)
             add_examples(operation)
             for (operation_id, status), links in LINKS.items():
                 if operation["operationId"] == operation_id:
@@ -203,10 +207,38 @@ def add_examples(operation: dict[str, Any]) -> None:
     example = EXAMPLES[operation["operationId"]]
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
     if body is not None and example.request is not None:
-        body["example"] = msgspec.to_builtins(example.request)
+        sent = msgspec.to_builtins(example.request)
+        body["example"] = {name: value for name, value in sent.items() if value is not None}
     success = next(code for code in operation["responses"] if code.startswith("2"))
     answer = operation["responses"][success]
+    answer["description"] = SUCCESS[success]
     answer["content"]["application/json"]["example"] = msgspec.to_builtins(example.response)
+
+
+def optional_body(operation: dict[str, Any]) -> None:
+    """A body the handler may go without (generate, submit with a session): not required,
+    rather than required and maybe null."""
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is not None and {"type": "null"} in body["schema"].get("oneOf", []):
+        body["schema"] = without_null(body["schema"])
+        operation["requestBody"]["required"] = False
+
+
+def without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema without the null an optional parameter's type allows: a query
+    or a header is either sent, as text, or not."""
+    schema = dict(schema)
+    choices = [choice for choice in schema.pop("oneOf", []) if choice != {"type": "null"}]
+    if len(choices) == 1:
+        schema = {**choices[0], **schema}
+    elif choices:
+        schema["oneOf"] = choices
+    if isinstance(schema.get("type"), list):
+        kinds = [kind for kind in schema["type"] if kind != "null"]
+        schema["type"] = kinds[0] if len(kinds) == 1 else kinds
+    if "enum" in schema:
+        schema["enum"] = [value for value in schema["enum"] if value is not None]
+    return schema
 
 
 def webhooks() -> dict[str, Any]:

@@ -83,28 +83,28 @@ class Webhook(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 class AssessmentInitiatedWebhook(Webhook, frozen=True, kw_only=True):
     """verification.initiated of an assessment record."""
 
-    type: Literal["verification.initiated"] = INITIATED
+    type: Literal["verification.initiated"]
     data: AssessmentInitiated
 
 
 class EndorsementInitiatedWebhook(Webhook, frozen=True, kw_only=True):
     """verification.initiated of a human-endorsement record."""
 
-    type: Literal["verification.initiated"] = INITIATED
+    type: Literal["verification.initiated"]
     data: EndorsementInitiated
 
 
 class AssessmentCompletedWebhook(Webhook, frozen=True, kw_only=True):
     """verification.completed of an assessment record."""
 
-    type: Literal["verification.completed"] = COMPLETED
+    type: Literal["verification.completed"]
     data: AssessmentCompleted
 
 
 class EndorsementCompletedWebhook(Webhook, frozen=True, kw_only=True):
     """verification.completed of a human-endorsement record."""
 
-    type: Literal["verification.completed"] = COMPLETED
+    type: Literal["verification.completed"]
     data: EndorsementCompleted
 
 

@@ -47,7 +47,7 @@ def webhook_body(message: dict[str, Any], record: RecordFacts) -> Webhook:
     """The body of the webhook an event fires: for completed, what submit (or the reviewer's
     verify) returned plus student.studentId; ids and outcomes only, no personal data."""
     kind, data = message["type"], message["data"]
-    about = {"id": message["id"], "created_at": message["occurredAt"]}
+    event_id, at = message["id"], message["occurredAt"]
     record_id = message["recordVerificationId"]
     student = StudentRef(record.student_id)
     webhook = WebhookStatus(sent=True, status="queued")
@@ -55,11 +55,13 @@ def webhook_body(message: dict[str, Any], record: RecordFacts) -> Webhook:
         initiated = AssessmentInitiated(
             record_id, data["attemptNumber"], len(data["questions"]), student
         )
-        return AssessmentInitiatedWebhook(**about, data=initiated)
+        return AssessmentInitiatedWebhook(
+            id=event_id, type=INITIATED, created_at=at, data=initiated
+        )
     if kind == "ReviewerInvited":
         reviewer = ReviewerRef(data["reviewer"]["company"], data["reviewer"]["endorsementType"])
         invited = EndorsementInitiated(record_id, reviewer, data["expiresAt"], student)
-        return EndorsementInitiatedWebhook(**about, data=invited)
+        return EndorsementInitiatedWebhook(id=event_id, type=INITIATED, created_at=at, data=invited)
     skills = msgspec.convert(data["skills"], list[SkillOutcome])
     if kind == "SkillsEndorsed":
         verified = sum(skill.verified for skill in skills)
@@ -73,7 +75,9 @@ def webhook_body(message: dict[str, Any], record: RecordFacts) -> Webhook:
             student=student,
             reviewer=ReviewerRef(data["company"], data["endorsementType"]),
         )
-        return EndorsementCompletedWebhook(**about, data=endorsed)
+        return EndorsementCompletedWebhook(
+            id=event_id, type=COMPLETED, created_at=at, data=endorsed
+        )
     result = AttemptResult(
         score=data["score"],
         passed=data["passed"],
@@ -83,7 +87,7 @@ def webhook_body(message: dict[str, Any], record: RecordFacts) -> Webhook:
         message=result_message(data["passed"], data["score"], len(skills)),
     )
     scored = AssessmentCompleted(record_id, result, skills, data["skillsUpdated"], webhook, student)
-    return AssessmentCompletedWebhook(**about, data=scored)
+    return AssessmentCompletedWebhook(id=event_id, type=COMPLETED, created_at=at, data=scored)
 
 
 class Fanout:
