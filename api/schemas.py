@@ -12,11 +12,14 @@ from application.messages import Generated, History, Started, Submitted
 
 Data = TypeVar("Data")
 
-# No control characters (U+0000-U+001F, U+007F) and no lone surrogates: what a reader,
-# PostgreSQL's text or an email header cannot take back. msgspec searches the pattern with
-# Python's `re`, whose `$` also matches before a final line break: END refuses that one.
+# No control characters (U+0000-U+001F, U+007F): what a reader, PostgreSQL's text or an
+# email header cannot take back. (No lone surrogate gets this far: msgspec refuses one in
+# JSON, and Litestar decodes a query or path as UTF-8 with replacement.) The patterns are
+# also JSON Schema's, so they stay within what ECMA-262 and Rust's regex read alike. msgspec
+# searches them with Python's `re`, whose `$` also matches before a final line break: END
+# refuses that one.
 END = r"$(?!\n)"
-PRINTABLE = rf"^[^\x00-\x1f\x7f\ud800-\udfff]*{END}"
+PRINTABLE = rf"^[^\x00-\x1f\x7f]*{END}"
 
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=PRINTABLE)]
@@ -26,9 +29,9 @@ Limit = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
 RecordStatus = Literal["pending", "in_progress", "passed", "failed", "in_review", "completed"]
 AnyId = Annotated[str, msgspec.Meta(max_length=128, pattern=PRINTABLE)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
-_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f\ud800-\udfff]+"
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"
 EMAIL = rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}{END}"
-URL = rf"^https?://[^\s\x00-\x1f\x7f\ud800-\udfff]+{END}"
+URL = rf"^https?://[^\s\x00-\x1f\x7f]+{END}"
 Email = Annotated[str, msgspec.Meta(pattern=EMAIL, max_length=254)]
 Url = Annotated[str, msgspec.Meta(pattern=URL, max_length=2048)]
 
