@@ -120,3 +120,30 @@ def test_no_message_quotes_a_pattern(client: TestClient[Litestar], tenant_key: s
         assert "regex" not in message
         assert "\\" not in message
         assert "`" not in message
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param(
+            {"status": "done"},
+            "status must be one of completed, failed, in_progress, in_review, passed, pending,"
+            " not 'done'",
+            id="enum",
+        ),
+        pytest.param({"limit": "0"}, "limit must be at least 1", id="below"),
+        pytest.param({"limit": "101"}, "limit must be at most 100", id="above"),
+    ],
+)
+def test_a_bad_query_value_is_named_and_explained(
+    client: TestClient[Litestar], tenant_key: str, query: dict[str, str], message: str
+) -> None:
+    response = client.get("/api/v1/verifications", params=query, headers={"x-api-key": tenant_key})
+    assert assert_error(response, 400, "VALIDATION_ERROR") == message
+
+
+def test_a_verify_without_a_body_says_a_body_is_required(
+    client: TestClient[Litestar], tenant_key: str
+) -> None:
+    response = client.post(VERIFY, headers={"x-api-key": tenant_key})
+    assert assert_error(response, 400, "VALIDATION_ERROR") == "body is required: a JSON object"
