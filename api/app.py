@@ -9,8 +9,6 @@ from anyio import to_thread
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
@@ -21,6 +19,7 @@ from api.bodies import BodyRequest
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.humanverification import HumanVerificationController
 from api.metrics import PROJECTION_METRICS
+from api.openapi import openapi_config
 from api.review import ReviewPageController
 from api.tracing import request_spans
 from api.verifications import StudentsController, VerificationsController
@@ -106,12 +105,7 @@ def create_app(service: AssessmentService) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BodyRequest,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="Skill verification assessments",
-            version="1.0.0",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
     )
     app.state.service = service
     app.state.read = read

@@ -23,6 +23,7 @@ from application.messages import (
     Caller,
     EndorserInfo,
     History,
+    HistoryEvent,
     Idempotency,
     RequesterInfo,
     ReviewerCaller,
@@ -178,7 +179,8 @@ class AssessmentService:
             raise VerificationNotFound(f"no verification '{record_verification_id}'")
         events = [event for event in stored if as_of is None or event.timestamp <= as_of]
         return History(
-            events=[public_event(event) for event in events], state=public_state(fold(events))
+            events=msgspec.convert([public_event(event) for event in events], list[HistoryEvent]),
+            state=public_state(fold(events)),
         )
 
     def record(self, caller: Caller, record_verification_id: str) -> dict[str, Any]:
@@ -207,7 +209,7 @@ class AssessmentService:
             expires_at=iso(record.reviewer_expires_at),
             endorser_info=EndorserInfo(reviewer.name, reviewer.company, reviewer.email),
             requester_info=RequesterInfo(student.name, student.email, student.student_id),
-            sources=msgspec.to_builtins(record.sources),
+            sources=list(record.sources),
             skills=[ReviewSkill(s.skill_id, s.name, s.proof_urls) for s in record.skills],
         )
 
