@@ -128,7 +128,7 @@ def test_proofs_over_http_check_with_rfc_9162(
     history = service.history(None, record_id, None).events
     for event in history:
         answer = client.get(
-            f"{AUDIT}/proof/{record_id}/{event['version']}", headers={"x-api-key": key}
+            f"{AUDIT}/proof/{record_id}/{event.version}", headers={"x-api-key": key}
         )
         proof = answer.json()["data"]
         leaf = hashlib.sha256(b"\x00" + proof["entry"].encode()).digest()
@@ -138,7 +138,7 @@ def test_proofs_over_http_check_with_rfc_9162(
         assert verify_inclusion(proof["position"], proof["size"], leaf, path, root)
         assert expected_entries(service)[proof["position"]] == proof["entry"].encode()
         entry = json.loads(proof["entry"])
-        assert (entry["stream"], entry["version"]) == (str(UUID(record_id[-32:])), event["version"])
+        assert (entry["stream"], entry["version"]) == (str(UUID(record_id[-32:])), event.version)
 
     take_attempt(service, correct=9, record_id=record_id)
     follower.catch_up()
