@@ -90,7 +90,7 @@ def test_a_stateful_walk_follows_the_links_from_verify_to_submit(tmp_path: Path)
 
     Walk.run(
         settings=settings(
-            max_examples=20,
+            max_examples=40,
             stateful_step_count=6,
             deadline=None,
             derandomize=True,
