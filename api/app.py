@@ -9,18 +9,20 @@ from anyio import to_thread
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
+from api.asyncapi import asyncapi
+from api.audit import AuditController
 from api.auth import FailureLimit, provide_caller
 from api.bodies import BodyRequest
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.humanverification import HumanVerificationController
 from api.metrics import PROJECTION_METRICS
+from api.openapi import openapi_config
 from api.review import ReviewPageController
 from api.students import PersonalDataController
+from api.tracing import request_spans
 from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
@@ -88,7 +90,15 @@ def create_app(service: AssessmentService) -> Litestar:
         HumanVerificationController,
     ]
     app = Litestar(
-        route_handlers=[*protected, ReviewPageController, health, ready, Metrics],
+        route_handlers=[
+            *protected,
+            AuditController,
+            ReviewPageController,
+            health,
+            ready,
+            Metrics,
+            asyncapi,
+        ],
         dependencies={
             "caller": Provide(provide_caller, sync_to_thread=False),
             "service": Provide(lambda: service, sync_to_thread=False),
@@ -96,15 +106,11 @@ def create_app(service: AssessmentService) -> Litestar:
             "students": Provide(lambda: students, sync_to_thread=False),
         },
         middleware=[rate_limit.middleware, prometheus.middleware],
+        plugins=request_spans(settings, untraced=OPEN_PATHS),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BodyRequest,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="Skill verification assessments",
-            version="1.0.0",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
     )
     app.state.service = service
     app.state.read = read

@@ -7,8 +7,11 @@ from litestar import Litestar
 from api.app import create_app
 from api.bootstrap import bootstrap
 from application.settings import from_env
+from infrastructure.tracing import start_tracing
 
 
 def create() -> Litestar:
-    """Build the app from the environment."""
-    return create_app(bootstrap(from_env()))
+    """Build the app from the environment (tracing, if on, starts in each worker)."""
+    settings = from_env()
+    start_tracing(settings)
+    return create_app(bootstrap(settings))

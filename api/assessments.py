@@ -13,7 +13,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from api.auth import authenticated
+from api.auth import API_KEY, authenticated
 from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
 from api.schemas import (
@@ -36,9 +36,16 @@ class VerifyController(Controller):
 
     path = "/api/v1/verify"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("verifications",)
 
-    @post("/", responses=ERRORS, operation_id="startVerification", status_code=201)
+    @post(
+        "/",
+        responses=ERRORS,
+        operation_id="startVerification",
+        summary="Start a verification",
+        status_code=201,
+    )
     async def start(
         self,
         request: Request[Any, Any, Any],
@@ -46,7 +53,10 @@ class VerifyController(Controller):
         service: NamedDependency[AssessmentService],
         data: JSONBody[VerifyRequest],
     ) -> StartedResponse:
-        """Start verifying a student's skills; returns the session for the student's client."""
+        """Start verifying a student's skills (tenant key). By assessment (the default), each
+        skillId must name a question bank; by human endorsement, a reviewer is invited next.
+        Returns the record's id and the session token for the student's client (shown only
+        here), valid until expiresAt. Nothing is sent to the student yet."""
         body = await strict_body(request, VerifyRequest)
         command = StartVerification(
             student={
@@ -70,9 +80,16 @@ class AssessmentController(Controller):
 
     path = "/api/v1/assessment"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("assessment",)
 
-    @post("/generate", responses=ERRORS, operation_id="generateQuestions", status_code=200)
+    @post(
+        "/generate",
+        responses=ERRORS,
+        operation_id="generateQuestions",
+        summary="Draw the questions of an attempt",
+        status_code=200,
+    )
     async def generate(
         self,
         request: Request[Any, Any, Any],
@@ -80,7 +97,10 @@ class AssessmentController(Controller):
         service: NamedDependency[AssessmentService],
         data: JSONBody[GenerateRequest | None] = None,
     ) -> GeneratedResponse:
-        """Draw the questions of the next attempt, or return the pending set again."""
+        """Draw the questions of the record's next attempt, spread across its skills (session
+        token, or tenant key with recordVerificationId). Called again before a submit, it
+        returns the same set with alreadyGenerated true. Correct answers are never shown.
+        The first draw of a record fires verification.initiated."""
         body = await strict_body(request, GenerateRequest)
         command = GenerateQuestions(record_verification_id=body.record_verification_id)
         generated = await to_thread.run_sync(
@@ -88,7 +108,13 @@ class AssessmentController(Controller):
         )
         return GeneratedResponse(data=generated)
 
-    @post("/submit", responses=ERRORS, operation_id="submitAssessment", status_code=200)
+    @post(
+        "/submit",
+        responses=ERRORS,
+        operation_id="submitAssessment",
+        summary="Submit the answers of an attempt",
+        status_code=200,
+    )
     async def submit(
         self,
         request: Request[Any, Any, Any],
@@ -96,7 +122,11 @@ class AssessmentController(Controller):
         service: NamedDependency[AssessmentService],
         data: JSONBody[SubmitRequest | None] = None,
     ) -> SubmittedResponse:
-        """Submit all answers at once; score, verify or reject the skills, lock on a pass."""
+        """Submit every answer of the pending attempt at once (session token, or tenant key
+        with recordVerificationId): one per question, selectedAnswer the index into the
+        options as generate showed them. A score of 60 or more verifies every skill of the
+        record and locks it; less rejects them, and the next attempt needs a new generate.
+        Fires verification.completed and emails the student the result."""
         body = await strict_body(request, SubmitRequest)
         command = SubmitAnswers(
             answers=None

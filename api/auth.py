@@ -20,6 +20,8 @@ from application.service import AssessmentService
 from domain.errors import InvalidReviewerToken, Unauthorized
 
 WINDOW_SECONDS = 60.0
+# The OpenAPI security requirement of the routes `authenticated` guards: the x-api-key header.
+API_KEY = [{"apiKey": list[str]()}]
 
 
 class FailureLimit:

@@ -14,7 +14,7 @@ import msgspec
 from litestar import Request
 from litestar.types import Empty
 
-from api.schemas import plain
+from api.wording import allowed_values, in_words, malformed
 from application.messages import Idempotency
 from domain.errors import InvalidInput
 
@@ -30,14 +30,16 @@ def decoded(raw: bytes, body_type: type[Body]) -> Body:
     except msgspec.ValidationError as error:
         match = _AT_PATH.match(str(error))
         if match is None:
-            raise InvalidInput(f"body: {error}") from None
-        raise InvalidInput(f"{match['path'] or 'body'}: {plain(match['reason'])}") from None
+            raise InvalidInput(in_words("body", str(error))) from None
+        path = match["path"]
+        allowed = allowed_values(body_type, path)
+        raise InvalidInput(in_words(path or "body", match["reason"], allowed)) from None
     except msgspec.DecodeError as error:
-        raise InvalidInput(f"body: not valid JSON ({error})") from None
+        raise InvalidInput(malformed(raw, error)) from None
     except UnicodeDecodeError:
-        raise InvalidInput("body: not valid UTF-8") from None
+        raise InvalidInput("body is not valid UTF-8") from None
     except RecursionError:
-        raise InvalidInput("body: nested too deeply") from None
+        raise InvalidInput("body is nested too deeply") from None
 
 
 class BodyRequest(Request[Any, Any, Any]):
@@ -61,7 +63,7 @@ def idempotency(request: Request[Any, Any, Any], body: msgspec.Struct | None) ->
     if key is None:
         return None
     if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidInput(f"Idempotency-Key: give 1 to {MAX_IDEMPOTENCY_KEY} characters")
+        raise InvalidInput(f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} characters")
     fingerprint = hashlib.sha256(
         request.url.path.encode() + b"\n" + msgspec.json.encode(body)
     ).hexdigest()

@@ -21,19 +21,21 @@ from consumers.records import DOWNSTREAM_RECORDS, backfill, without_personal_dat
 from consumers.relay import RELAY
 from consumers.sent import SENT_EMAILS, SentLog, without_recipients
 from domain.questions import parse_bank
+from infrastructure.auditlog import AUDIT_TABLES
 from infrastructure.database import create_tables, migration_lock, transaction
-from infrastructure.deliveries import DELIVERY_LOG, Deliveries
+from infrastructure.deliveries import DELIVERY_LOG, Deliveries, upgrade_delivery_log
 from infrastructure.following import Tracker
 from infrastructure.persistence import open_store
 from infrastructure.scrubbing import compact
 from infrastructure.subjects import DATA_SUBJECTS, DataSubjects
 from infrastructure.targets import target_check
 from infrastructure.unsealed import VIEWS, mark, reached, seal_stored
+from projections.audit import AUDIT_FOLLOWER
 from projections.records import RecordView
 from projections.runner import MODELS, rebuild
 from projections.views import open_live_view
 
-FOLLOWERS = (RELAY, EMBEDDED_FANOUT)
+FOLLOWERS = (RELAY, EMBEDDED_FANOUT, AUDIT_FOLLOWER)
 
 
 def utc_now() -> datetime:
@@ -72,17 +74,20 @@ def open_migrated(settings: Settings) -> EventStore:
 
 def migrate(store: EventStore, settings: Settings) -> None:
     """Create the tables beside the events that are missing (idempotent, safe to run from
-    processes starting together): the data subjects and their keys, the delivery log, the
-    sent-email log, the records the consumers know (learning those stored before it), each
-    view's live generation and the followers' positions. First, before any follower reads
-    the log, seal the personal data stored in clear before it was sealed, and drop what
-    held it beside the events; then rewrite the store's files without it. The events' own
-    tables are the library's, created when the store is opened."""
+    processes starting together): the data subjects and their keys, the delivery log (with
+    the columns it gained since it was made), the sent-email log, the records the consumers
+    know (learning those stored before it), each view's live generation, the audit log's
+    leaves, nodes and checkpoints, and the followers' positions. First, before any follower
+    reads the log (the audit log's hashes the stored bytes), seal the personal data stored
+    in clear before it was sealed, and drop what held it beside the events; then rewrite the
+    store's files without it. The events' own tables are the library's, created when the
+    store is opened."""
     with migration_lock(store):
         create_tables(store, DATA_SUBJECTS)
         sealed = seal_stored(store, DataSubjects(store, settings))
         dropped = [without_personal_data(store), without_recipients(store)]
-        create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS])
+        create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS, *AUDIT_TABLES])
+        upgrade_delivery_log(store)
         backfill(store)
         for model in MODELS.values():
             open_live_view(store, model)

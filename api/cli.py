@@ -17,11 +17,14 @@ import click
 import msgspec
 import uvicorn
 
+from api.auditcli import audit
 from api.bootstrap import bootstrap, open_migrated, seed_banks
 from api.operator import data_option, history, keys, migrate_command, projections, questions
 from application.settings import Settings, from_env
 from application.store import EventStore
 from infrastructure.persistence import tune_gc
+from infrastructure.tracing import start_tracing
+from projections.audit import start_audit
 from projections.runner import start_projector
 
 
@@ -38,6 +41,7 @@ def worker(data_dir: Path | None) -> Iterator[tuple[Settings, EventStore, thread
     """A worker process's settings, store, and an event that SIGTERM or SIGINT sets (its
     loop then ends and the process exits 0); the store is closed after."""
     settings = from_env(data_dir)
+    start_tracing(settings)
     store = open_migrated(settings)
     stopping = threading.Event()
     for stop in (signal.SIGTERM, signal.SIGINT):
@@ -76,6 +80,7 @@ def dev(port: int, data_dir: Path | None) -> None:
     settings = from_env(data_dir)
     if not os.environ.get("ASSESS_PUBLIC_URL"):  # links in the outbox open this process
         settings = msgspec.structs.replace(settings, public_url=f"http://127.0.0.1:{port}")
+    start_tracing(settings)
     service = bootstrap(settings)
     seeded = seed_banks(service)
     if seeded:
@@ -85,6 +90,7 @@ def dev(port: int, data_dir: Path | None) -> None:
 
     app = create_app(service)
     start_projector(service.store, threading.Event())  # daemon threads, gone with the process
+    start_audit(service.store, service.settings, threading.Event())
     start(embedded, service.store, service.settings, threading.Event())
     run_until_stopped(app, host="127.0.0.1", port=port, access_log=False)
 
@@ -118,9 +124,10 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
 @main.command()
 @data_option
 def projector(data_dir: Path | None) -> None:
-    """Keep the read models up to date until SIGTERM (each view in its own thread)."""
+    """Keep the read models and the audit log up to date until SIGTERM (each in its own
+    thread; the audit log signs its checkpoints)."""
     with worker(data_dir) as (settings, store, stopping):
-        threads = start_projector(store, stopping)
+        threads = [*start_projector(store, stopping), start_audit(store, settings, stopping)]
         while any(thread.is_alive() for thread in threads) and not stopping.is_set():
             settings.beat()
             stopping.wait(0.5)
@@ -158,5 +165,5 @@ def consume(consumer: str, data_dir: Path | None) -> None:
         run(store, settings, stopping)
 
 
-for command in (migrate_command, projections, keys, questions, history):
+for command in (migrate_command, projections, keys, questions, history, audit):
     main.add_command(command)

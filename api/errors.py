@@ -10,7 +10,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 
-from api.schemas import ErrorBody, ErrorResponse, plain
+from api.schemas import ErrorBody, ErrorResponse
+from api.wording import allowed_values, in_words
 from domain import errors
 
 log = logging.getLogger("assess.api")
@@ -35,6 +36,8 @@ DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[str, int]] = {
     errors.InvalidReviewerToken: ("INVALID_REVIEWER_TOKEN", 401),
     errors.ReviewerTokenExpired: ("REVIEWER_TOKEN_EXPIRED", 410),
     errors.MissingSkillIds: ("MISSING_SKILL_IDS", 400),
+    errors.NotYetCheckpointed: ("NOT_YET_CHECKPOINTED", 404),
+    errors.AuditNotFound: ("NOT_FOUND", 404),
     errors.PersonalDataGone: ("PERSONAL_DATA_ERASED", 410),
 }
 HTTP_CODES = {
@@ -65,15 +68,33 @@ def on_domain_error(_: Request[Any, Any, Any], error: errors.DomainError) -> Res
     return error_response(code, str(error), status)
 
 
-def on_validation_error(_: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
-    """Malformed JSON or a field of the wrong type or value: name the field."""
+def on_validation_error(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[Any]:
+    """A field of the wrong type or value, as Litestar found it: name the field, in words."""
     details = error.extra if isinstance(error.extra, list) else []
     reasons = [
-        f"{detail.get('key') or 'body'}: {plain(str(detail.get('message')))}"
+        field_in_words(request, str(detail.get("key") or "data"), str(detail.get("message")))
         for detail in details
         if isinstance(detail, dict)
     ]
     return error_response("VALIDATION_ERROR", "; ".join(reasons) or error.detail, 400)
+
+
+def field_in_words(request: Request[Any, Any, Any], key: str, reason: str) -> str:
+    """One of Litestar's findings in words; its key "data" is the whole body, and a key that
+    is no parameter's name is a field of the body."""
+    if key == "data" and reason == "'data'":  # Litestar found no body at all
+        return "body is required: a JSON object"
+    parameters = getattr(request.route_handler, "parsed_fn_signature", None)
+    found = parameters.parameters if parameters is not None else {}
+    if key in found:
+        allowed = allowed_values(found[key].annotation, "")
+    elif "data" in found:
+        allowed = allowed_values(found["data"].annotation, key)
+    else:
+        allowed = None
+    return in_words("body" if key == "data" else key, reason, allowed)
 
 
 def on_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:

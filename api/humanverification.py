@@ -11,7 +11,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from api.auth import authenticated, reviewer, reviewer_link
+from api.auth import API_KEY, authenticated, reviewer, reviewer_link
 from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
 from api.schemas import PRINTABLE, EndorseRequest, ReviewerRequest
@@ -65,8 +65,10 @@ class HumanVerificationController(Controller):
     @post(
         "/reviewer",
         guards=[authenticated],
+        security=API_KEY,
         responses=ERRORS,
         operation_id="inviteReviewer",
+        summary="Invite a reviewer",
         status_code=200,
     )
     async def invite(
@@ -76,8 +78,10 @@ class HumanVerificationController(Controller):
         service: NamedDependency[AssessmentService],
         data: JSONBody[ReviewerRequest],
     ) -> InvitedResponse:
-        """Invite the reviewer (again: the earlier link stops working); they are emailed
-        the link to the review page."""
+        """Invite the reviewer of a human-endorsement record (session token, or tenant key
+        with recordVerificationId); they are emailed the link to the review page. Inviting
+        again replaces the reviewer and the link (the earlier one stops working); at most 5
+        invitations per record. The first fires verification.initiated."""
         body = await strict_body(request, ReviewerRequest)
         command = InviteReviewer(
             name=body.name,
@@ -96,6 +100,7 @@ class HumanVerificationController(Controller):
         guards=[reviewer],
         responses=ERRORS,
         operation_id="getReviewPage",
+        summary="Read what the reviewer is asked to judge (the reviewer)",
         sync_to_thread=True,
     )
     def page(
@@ -104,7 +109,8 @@ class HumanVerificationController(Controller):
         service: NamedDependency[AssessmentService],
         reviewer_token: ReviewerToken = None,
     ) -> ReviewPageResponse:
-        """What the reviewer is asked to judge: the student, the sources, the skills."""
+        """What the reviewer is asked to judge: who asks, the sources, each skill with its
+        proof links. The reviewer's only credential is the token of their link."""
         assert isinstance(caller, ReviewerCaller)
         return ReviewPageResponse(data=service.review_page(caller))
 
@@ -113,6 +119,7 @@ class HumanVerificationController(Controller):
         guards=[reviewer_link],
         responses=ERRORS,
         operation_id="endorseSkills",
+        summary="Endorse skills (the reviewer)",
         status_code=200,
     )
     async def endorse(
@@ -123,8 +130,9 @@ class HumanVerificationController(Controller):
         reviewer_token: ReviewerToken = None,
         data: JSONBody[EndorseRequest | None] = None,
     ) -> EndorsedResponse:
-        """Endorse the skills named; the record's other skills are rejected, and the
-        record is completed and locked."""
+        """The reviewer endorses the skills named (reviewer token): they become verified, the
+        record's other skills rejected, and the record is completed and locked. Fires
+        verification.completed and emails the student."""
         body = await strict_body(request, EndorseRequest)
         command = EndorseSkills(skill_ids=body.skill_ids)
         endorsed = await to_thread.run_sync(

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import click
+import msgspec
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -233,4 +234,4 @@ def history(record_id: str, as_of: str | None, data_dir: Path | None) -> None:
         found = bootstrap(existing(data_dir)).history(None, record_id, moment)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(json.dumps({"events": found.events, "state": found.state}, indent=2))
+    click.echo(json.dumps(msgspec.to_builtins(found), indent=2))

@@ -28,6 +28,7 @@ from application.handlers.endorse_skills import endorse_skills
 from application.messages import Caller, Endorsed, EndorseSkills, ReviewerCaller
 from application.service import AssessmentService
 from domain import errors
+from domain.values import Source
 
 log = logging.getLogger("assess.api")
 
@@ -147,9 +148,9 @@ def long_date(text: str) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def dates(source: dict[str, Any]) -> str:
+def dates(source: Source) -> str:
     """When the work was done, in words."""
-    start, end = source.get("startDate"), source.get("endDate")
+    start, end = source.start_date, source.end_date
     if start and end:
         return f"{long_date(start)} to {long_date(end)}"
     if start:
@@ -165,11 +166,11 @@ def form(
     expires = datetime.fromisoformat(review.expires_at)
     sources = [
         {
-            "title": source["title"],
-            "kind": SOURCE_KINDS.get(source["type"], source["type"]),
-            "subtitle": source.get("subtitle"),
-            "description": source.get("description"),
-            "url": source.get("url"),
+            "title": source.title,
+            "kind": SOURCE_KINDS.get(source.type, source.type),
+            "subtitle": source.subtitle,
+            "description": source.description,
+            "url": source.url,
             "dates": dates(source),
         }
         for source in review.sources
@@ -196,8 +197,8 @@ def recorded(student: str, endorsed: Endorsed) -> Response[str]:
         heading="Your endorsement was recorded",
         message=f"Thank you. {student} will be told which skills you endorsed."
         " You can close this page.",
-        endorsed=[skill["name"] for skill in skills if skill["verified"]],
-        not_endorsed=[skill["name"] for skill in skills if not skill["verified"]],
+        endorsed=[skill.name for skill in skills if skill.verified],
+        not_endorsed=[skill.name for skill in skills if not skill.verified],
     )
 
 

@@ -2,53 +2,38 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from litestar.params import Parameter
 
-from application.messages import Generated, Started, Submitted
+from application.messages import Generated, History, Started, Submitted
 
 Data = TypeVar("Data")
 
-# No control characters (U+0000-U+001F, U+007F) and no lone surrogates: what a reader,
-# PostgreSQL's text or an email header cannot take back. msgspec searches the pattern with
-# Python's `re`, whose `$` also matches before a final line break: END refuses that one.
+# No control characters (U+0000-U+001F, U+007F): what a reader, PostgreSQL's text or an
+# email header cannot take back. (No lone surrogate gets this far: msgspec refuses one in
+# JSON, and Litestar decodes a query or path as UTF-8 with replacement.) The patterns are
+# also JSON Schema's, so they stay within what ECMA-262 and Rust's regex read alike. msgspec
+# searches them with Python's `re`, whose `$` also matches before a final line break: END
+# refuses that one.
 END = r"$(?!\n)"
-PRINTABLE = rf"^[^\x00-\x1f\x7f\ud800-\udfff]*{END}"
+PRINTABLE = rf"^[^\x00-\x1f\x7f]*{END}"
 
-
-def plain(reason: str) -> str:
-    """A validation message in words where it would quote a pattern."""
-    return _QUOTED_PATTERN.sub(
-        lambda quoted: (
-            "text without control characters"
-            if quoted[1] == repr(PRINTABLE)[1:-1]
-            else "text of the documented form (see the schema)"
-        ),
-        reason,
-    )
-
-
-_QUOTED_PATTERN = re.compile(r"`str` matching regex '(.*)'")
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=PRINTABLE)]
 PathId = Annotated[str, Parameter(max_length=128, pattern=PRINTABLE)]
 Cursor = Annotated[str | None, Parameter(max_length=128, pattern=PRINTABLE)]
+Limit = Annotated[int, Parameter(ge=1, le=100, description="Items per page.")]
+RecordStatus = Literal["pending", "in_progress", "passed", "failed", "in_review", "completed"]
 AnyId = Annotated[str, msgspec.Meta(max_length=128, pattern=PRINTABLE)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=PRINTABLE)]
-_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f\ud800-\udfff]+"
-Email = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}{END}", max_length=254
-    ),
-]
-Url = Annotated[
-    str, msgspec.Meta(pattern=rf"^https?://[^\s\x00-\x1f\x7f\ud800-\udfff]+{END}", max_length=2048)
-]
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"
+EMAIL = rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}{END}"
+URL = rf"^https?://[^\s\x00-\x1f\x7f]+{END}"
+Email = Annotated[str, msgspec.Meta(pattern=EMAIL, max_length=254)]
+Url = Annotated[str, msgspec.Meta(pattern=URL, max_length=2048)]
 
 
 class Student(msgspec.Struct, frozen=True, rename="camel"):
@@ -75,7 +60,7 @@ class Skill(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     )
 
 
-class Source(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+class SourceInput(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     """Work the skills were shown in; dates as YYYY-MM-DD."""
 
     type: Literal["project", "experience", "certificate"]
@@ -94,7 +79,7 @@ class VerifyRequest(msgspec.Struct, frozen=True, rename="camel"):
     skills: Annotated[list[Skill], msgspec.Meta(min_length=1, max_length=10)]
     callback_webhook_url: Url | None = None
     method: Method = "assessment"
-    sources: Annotated[list[Source], msgspec.Meta(max_length=20)] = msgspec.field(
+    sources: Annotated[list[SourceInput], msgspec.Meta(max_length=20)] = msgspec.field(
         default_factory=list
     )
 
@@ -160,7 +145,8 @@ class SubmittedResponse(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Envelope(msgspec.Struct, Generic[Data], frozen=True, kw_only=True):
-    """The success envelope: {success: true, data}."""
+    """The success envelope: {success: true, data}. Each endpoint answers with a subclass of
+    its own name (RecordResponse: Envelope[Record]), the name its schema goes by."""
 
     success: bool = True
     data: Data
@@ -242,3 +228,23 @@ class StudentSkill(msgspec.Struct, frozen=True, rename="camel"):
     verified_at: str | None
     verified_by: str | None
     record_verification_id: str
+
+
+class HistoryResponse(Envelope[History], frozen=True, kw_only=True):
+    """Envelope of GET /verifications/{id}/history."""
+
+
+class RecordResponse(Envelope[Record], frozen=True, kw_only=True):
+    """Envelope of GET /verifications/{id}."""
+
+
+class RecordPage(Page[Record], frozen=True):
+    """A page of records, newest first; nextCursor is null on the last page."""
+
+
+class RecordPageResponse(Envelope[RecordPage], frozen=True, kw_only=True):
+    """Envelope of GET /verifications."""
+
+
+class StudentSkillsResponse(Envelope[list[StudentSkill]], frozen=True, kw_only=True):
+    """Envelope of GET /students/{studentId}/skills."""

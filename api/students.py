@@ -7,13 +7,51 @@ import msgspec
 from litestar import Controller, delete, get
 from litestar.di import NamedDependency
 
-from api.auth import authenticated
+from api.auth import API_KEY, authenticated
 from api.errors import ERRORS
-from api.schemas import Envelope, PathId
+from api.schemas import Attempt, Envelope, PathId, RecordReviewer, StudentSkill
 from application.messages import Caller, Erased, tenant_of
-from application.shapes import StudentSkill
-from application.students import StudentExport, Students
+from application.shapes import StudentSkill as SkillAcrossRecords
+from application.students import EmailSent, StudentContact, Students
+from domain.values import Contact, SkillOutcome
 from projections.queries import ReadSide
+
+
+class ExportedRecord(msgspec.Struct, frozen=True, rename="camel"):
+    """A record of the student: its student's contact as held ("[erased]" once erased), its
+    skills, attempts and reviewer, and the emails sent about it."""
+
+    record_verification_id: str
+    method: str
+    status: str
+    is_locked: bool
+    student: StudentContact
+    skills: list[SkillOutcome]
+    attempts: list[Attempt]
+    reviewer: RecordReviewer | None
+    emails: list[EmailSent]
+    personal_data_erased: bool
+    created_at: str
+    updated_at: str
+
+
+class StudentExport(msgspec.Struct, frozen=True, rename="camel"):
+    """Everything held about a student under a tenant and mode. personalData is the name
+    and email held now (null once erased, or when none is held); records oldest first."""
+
+    student_id: str
+    exported_at: str
+    personal_data: Contact | None
+    records: list[ExportedRecord]
+    skills: list[StudentSkill]
+
+
+class StudentExportResponse(Envelope[StudentExport], frozen=True, kw_only=True):
+    """Envelope of GET /students/{studentId}/export."""
+
+
+class ErasedResponse(Envelope[Erased], frozen=True, kw_only=True):
+    """Envelope of DELETE /students/{studentId}."""
 
 
 class PersonalDataController(Controller):
@@ -21,12 +59,14 @@ class PersonalDataController(Controller):
 
     path = "/api/v1/students"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("students",)
 
     @get(
         "/{student_id:str}/export",
         responses=ERRORS,
         operation_id="exportStudent",
+        summary="Export everything held about a student",
         sync_to_thread=True,
     )
     def export(
@@ -35,20 +75,23 @@ class PersonalDataController(Controller):
         caller: NamedDependency[Caller],
         students: NamedDependency[Students],
         read: NamedDependency[ReadSide],
-    ) -> Envelope[StudentExport]:
-        """Everything held about the student under the caller's tenant and mode: personal
-        data, records with their attempts, skills and reviewer, and the emails sent (when,
-        and their subject lines)."""
+    ) -> StudentExportResponse:
+        """Everything held about the student under the caller's tenant and mode, as one
+        document: their personal data, their records with attempts, skills and reviewer,
+        their skills across records, and the emails sent (when, and their subject lines).
+        Tenant key."""
         tenant = tenant_of(caller)
-        skills = msgspec.convert(
-            read.skills(tenant.tenant, tenant.mode, student_id), list[StudentSkill]
+        skills = read.skills(tenant.tenant, tenant.mode, student_id)
+        held = students.export(
+            tenant, student_id, msgspec.convert(skills, list[SkillAcrossRecords])
         )
-        return Envelope(data=students.export(tenant, student_id, skills))
+        return StudentExportResponse(data=msgspec.convert(msgspec.to_builtins(held), StudentExport))
 
     @delete(
         "/{student_id:str}",
         responses=ERRORS,
         operation_id="eraseStudent",
+        summary="Erase a student's personal data",
         status_code=200,
         sync_to_thread=True,
     )
@@ -57,7 +100,9 @@ class PersonalDataController(Controller):
         student_id: PathId,
         caller: NamedDependency[Caller],
         students: NamedDependency[Students],
-    ) -> Envelope[Erased]:
-        """Erase the student's name and email in the caller's tenant and mode, at once and
-        for good (skills, scores and dates stay); a repeat answers the same."""
-        return Envelope(data=students.erase(tenant_of(caller), student_id))
+    ) -> ErasedResponse:
+        """Erase the student's name and email (and their reviewers') in the caller's tenant
+        and mode, at once and for good: the history shows "[erased]" where they were, and
+        no email goes to them. Skills, scores and dates stay. A repeat answers the same; a
+        later verification of the same studentId starts anew. Tenant key."""
+        return ErasedResponse(data=students.erase(tenant_of(caller), student_id))

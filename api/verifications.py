@@ -10,10 +10,23 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
 
-from api.auth import authenticated
+from api.auth import API_KEY, authenticated
 from api.errors import ERRORS
-from api.schemas import PRINTABLE, Cursor, Envelope, Page, PathId, Record, StudentSkill
-from application.messages import Caller, History, tenant_of
+from api.schemas import (
+    PRINTABLE,
+    Cursor,
+    HistoryResponse,
+    Limit,
+    PathId,
+    Record,
+    RecordPage,
+    RecordPageResponse,
+    RecordResponse,
+    RecordStatus,
+    StudentSkill,
+    StudentSkillsResponse,
+)
+from application.messages import Caller, tenant_of
 from application.service import AssessmentService
 from domain.errors import InvalidInput
 from projections.queries import ReadSide
@@ -33,12 +46,14 @@ class VerificationsController(Controller):
 
     path = "/api/v1/verifications"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("verifications",)
 
     @get(
         "/{record_verification_id:str}/history",
         responses=ERRORS,
         operation_id="getVerificationHistory",
+        summary="Replay a record's history",
         sync_to_thread=True,
     )
     def history(
@@ -49,15 +64,18 @@ class VerificationsController(Controller):
         as_of: Annotated[
             str | None, QueryParameter(name="asOf", max_length=64, pattern=PRINTABLE)
         ] = None,
-    ) -> Envelope[History]:
-        """The record's events in order and the state they fold to, as of a moment if given."""
+    ) -> HistoryResponse:
+        """The record's events in order, read from the event store itself, and the state
+        they fold to; with asOf (ISO-8601), only the events that had occurred by then.
+        Answer keys are never shown. Tenant key."""
         moment = parse_moment(as_of) if as_of else None
-        return Envelope(data=service.history(caller, record_verification_id, moment))
+        return HistoryResponse(data=service.history(caller, record_verification_id, moment))
 
     @get(
         "/{record_verification_id:str}",
         responses=ERRORS,
         operation_id="getVerification",
+        summary="Read a record",
         sync_to_thread=True,
     )
     def record(
@@ -66,15 +84,22 @@ class VerificationsController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         read: NamedDependency[ReadSide],
-    ) -> Envelope[Record]:
-        """A record from the record view (from the store, if the view has not seen it yet)."""
+    ) -> RecordResponse:
+        """A record: its status, whether it is locked, its skills and its scored attempts.
+        Tenant key; another tenant's record is 404."""
         tenant = tenant_of(caller)
         found = read.record(tenant.tenant, tenant.mode, record_verification_id)
         if found is None:
             found = service.record(tenant, record_verification_id)
-        return Envelope(data=msgspec.convert(found, Record))
+        return RecordResponse(data=msgspec.convert(found, Record))
 
-    @get("/", responses=ERRORS, operation_id="listVerifications", sync_to_thread=True)
+    @get(
+        "/",
+        responses=ERRORS,
+        operation_id="listVerifications",
+        summary="List records",
+        sync_to_thread=True,
+    )
     def records(
         self,
         caller: NamedDependency[Caller],
@@ -82,17 +107,19 @@ class VerificationsController(Controller):
         student_id: Annotated[
             str | None, QueryParameter(name="studentId", max_length=128, pattern=PRINTABLE)
         ] = None,
-        status: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 20,
+        status: FromQuery[RecordStatus | None] = None,
+        limit: Limit = 20,
         cursor: Cursor = None,
-    ) -> Envelope[Page[Record]]:
-        """The tenant's records, newest first, a page at a time."""
+    ) -> RecordPageResponse:
+        """The tenant's records (of the key's mode), newest first, a page at a time: pass
+        nextCursor as cursor for the next page; it is null on the last. Filter by studentId
+        and status (pending, in_progress, passed, failed, completed). Tenant key."""
         tenant = tenant_of(caller)
         items, next_cursor = read.records(
             tenant.tenant, tenant.mode, student_id, status, limit, cursor
         )
-        page = Page(items=msgspec.convert(items, list[Record]), next_cursor=next_cursor)
-        return Envelope(data=page)
+        page = RecordPage(items=msgspec.convert(items, list[Record]), next_cursor=next_cursor)
+        return RecordPageResponse(data=page)
 
 
 class StudentsController(Controller):
@@ -100,12 +127,14 @@ class StudentsController(Controller):
 
     path = "/api/v1/students"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("students",)
 
     @get(
         "/{student_id:str}/skills",
         responses=ERRORS,
         operation_id="getStudentSkills",
+        summary="Read a student's skills",
         sync_to_thread=True,
     )
     def skills(
@@ -113,8 +142,9 @@ class StudentsController(Controller):
         student_id: PathId,
         caller: NamedDependency[Caller],
         read: NamedDependency[ReadSide],
-    ) -> Envelope[list[StudentSkill]]:
-        """The student's skills across the tenant's records, from the skill view."""
+    ) -> StudentSkillsResponse:
+        """The student's skills across the tenant's records: each skill's status, and the
+        record that decided it. A verified skill stays verified. Tenant key."""
         tenant = tenant_of(caller)
         found = read.skills(tenant.tenant, tenant.mode, student_id)
-        return Envelope(data=msgspec.convert(found, list[StudentSkill]))
+        return StudentSkillsResponse(data=msgspec.convert(found, list[StudentSkill]))

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 
-from api.auth import authenticated
+from api.auth import API_KEY, authenticated
 from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
-from api.schemas import Cursor, Envelope, Page, PathId, Url
+from api.schemas import Cursor, Envelope, Limit, Page, PathId, Url
 from application.handlers.register_webhook import register_webhook
 from application.handlers.remove_webhook import remove_webhook
 from application.handlers.rotate_callback_secret import rotate_callback_secret
@@ -30,12 +30,14 @@ from application.messages import (
 )
 from application.service import AssessmentService
 
+EventType = Literal["verification.initiated", "verification.completed"]
+
 
 class WebhookRequest(msgspec.Struct, frozen=True):
     """POST /api/v1/webhooks: where to send which events (default: all)."""
 
     url: Url
-    events: list[str] | None = None
+    events: Annotated[list[EventType], msgspec.Meta(min_length=1)] | None = None
 
 
 class Endpoint(msgspec.Struct, frozen=True):
@@ -65,44 +67,89 @@ class DeliveryItem(msgspec.Struct, frozen=True, rename="camel"):
     tries: list[Try]
 
 
+class RegisteredEndpointResponse(Envelope[RegisteredEndpoint], frozen=True, kw_only=True):
+    """Envelope of POST /webhooks."""
+
+
+class EndpointsResponse(Envelope[list[Endpoint]], frozen=True, kw_only=True):
+    """Envelope of GET /webhooks."""
+
+
+class RemovedEndpointResponse(Envelope[RemovedEndpoint], frozen=True, kw_only=True):
+    """Envelope of DELETE /webhooks/{endpointId}."""
+
+
+class SecretResponse(Envelope[Secret], frozen=True, kw_only=True):
+    """Envelope of the callback secret, read or rotated."""
+
+
+class DeliveryPage(Page[DeliveryItem], frozen=True):
+    """A page of deliveries, newest first; nextCursor is null on the last page."""
+
+
+class DeliveryPageResponse(Envelope[DeliveryPage], frozen=True, kw_only=True):
+    """Envelope of GET /webhooks/{endpointId}/deliveries."""
+
+
+class DeliveryResponse(Envelope[DeliveryItem], frozen=True, kw_only=True):
+    """Envelope of POST /webhook-deliveries/{deliveryId}/redeliver."""
+
+
 class WebhooksController(Controller):
     """Partners register where verification events are sent."""
 
     path = "/api/v1/webhooks"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("webhooks",)
 
-    @post("/", responses=ERRORS, operation_id="registerWebhook", status_code=201)
+    @post(
+        "/",
+        responses=ERRORS,
+        operation_id="registerWebhook",
+        summary="Register a webhook endpoint",
+        status_code=201,
+    )
     async def register(
         self,
         request: Request[Any, Any, Any],
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         data: JSONBody[WebhookRequest],
-    ) -> Envelope[RegisteredEndpoint]:
-        """Register an endpoint; the answer holds its secret, shown this once."""
+    ) -> RegisteredEndpointResponse:
+        """Register an endpoint for some event types (all when events is left out). The
+        answer holds the endpoint's signing secret, shown this once. The URL must be http or
+        https on a public address. Tenant key."""
         body = await strict_body(request, WebhookRequest)
+        events = None if body.events is None else list[str](body.events)
         registered = await to_thread.run_sync(
             service.execute,
             register_webhook,
             caller,
-            RegisterWebhook(body.url, body.events),
+            RegisterWebhook(body.url, events),
             idempotency(request, body),
         )
-        return Envelope(data=registered)
+        return RegisteredEndpointResponse(data=registered)
 
-    @get("/", responses=ERRORS, operation_id="listWebhooks", sync_to_thread=True)
+    @get(
+        "/",
+        responses=ERRORS,
+        operation_id="listWebhooks",
+        summary="List webhook endpoints",
+        sync_to_thread=True,
+    )
     def endpoints(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
-    ) -> Envelope[list[Endpoint]]:
-        """The tenant's endpoints, without secrets."""
+    ) -> EndpointsResponse:
+        """The tenant's endpoints, without their secrets. Tenant key."""
         found = service.webhooks.endpoints(tenant_of(caller))
-        return Envelope(data=msgspec.convert(found, list[Endpoint]))
+        return EndpointsResponse(data=msgspec.convert(found, list[Endpoint]))
 
     @delete(
         "/{endpoint_id:str}",
         responses=ERRORS,
         operation_id="deleteWebhook",
+        summary="Remove a webhook endpoint",
         status_code=200,
         sync_to_thread=True,
     )
@@ -111,25 +158,30 @@ class WebhooksController(Controller):
         endpoint_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> Envelope[RemovedEndpoint]:
-        """Remove an endpoint: nothing more is sent to it."""
+    ) -> RemovedEndpointResponse:
+        """Remove an endpoint: nothing more is sent to it. Tenant key."""
         command = RemoveWebhook(endpoint_id=endpoint_id)
-        return Envelope(data=service.execute(remove_webhook, caller, command, None))
+        return RemovedEndpointResponse(data=service.execute(remove_webhook, caller, command, None))
 
     @get(
-        "/callback-secret", responses=ERRORS, operation_id="getCallbackSecret", sync_to_thread=True
+        "/callback-secret",
+        responses=ERRORS,
+        operation_id="getCallbackSecret",
+        summary="Read the callback secret",
+        sync_to_thread=True,
     )
     def callback_secret(
         self, caller: NamedDependency[Caller], service: NamedDependency[AssessmentService]
-    ) -> Envelope[Secret]:
-        """The secret that signs deliveries to records' callbackWebhookUrl."""
+    ) -> SecretResponse:
+        """The secret that signs deliveries to records' callbackWebhookUrl. Tenant key."""
         secret = service.webhooks.callback_secret(tenant_of(caller))
-        return Envelope(data=Secret(secret=secret))
+        return SecretResponse(data=Secret(secret=secret))
 
     @post(
         "/callback-secret/rotate",
         responses=ERRORS,
         operation_id="rotateCallbackSecret",
+        summary="Replace the callback secret",
         status_code=200,
     )
     async def rotate(
@@ -137,8 +189,9 @@ class WebhooksController(Controller):
         request: Request[Any, Any, Any],
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> Envelope[Secret]:
-        """Replace the callback secret."""
+    ) -> SecretResponse:
+        """Replace the callback secret: later deliveries to callbackWebhookUrl are signed
+        with the new one. Tenant key."""
         secret = await to_thread.run_sync(
             service.execute,
             rotate_callback_secret,
@@ -146,12 +199,13 @@ class WebhooksController(Controller):
             RotateCallbackSecret(),
             idempotency(request, None),
         )
-        return Envelope(data=secret)
+        return SecretResponse(data=secret)
 
     @get(
         "/{endpoint_id:str}/deliveries",
         responses=ERRORS,
         operation_id="listWebhookDeliveries",
+        summary="List an endpoint's deliveries",
         sync_to_thread=True,
     )
     def deliveries(
@@ -159,17 +213,20 @@ class WebhooksController(Controller):
         endpoint_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-        limit: FromQuery[int] = 20,
+        limit: Limit = 20,
         cursor: Cursor = None,
-    ) -> Envelope[Page[DeliveryItem]]:
-        """An endpoint's deliveries (`callback` for records' callbackWebhookUrl), with tries."""
+    ) -> DeliveryPageResponse:
+        """An endpoint's deliveries, newest first, with every try (the endpoint id
+        `callback` lists the deliveries to records' callbackWebhookUrl). Tenant key."""
         tenant = tenant_of(caller)
         service.webhooks.check_endpoint(tenant, endpoint_id)
         items, next_cursor = service.deliveries.page(
             tenant.tenant, tenant.mode, endpoint_id, limit, cursor
         )
-        page = Page(items=msgspec.convert(items, list[DeliveryItem]), next_cursor=next_cursor)
-        return Envelope(data=page)
+        page = DeliveryPage(
+            items=msgspec.convert(items, list[DeliveryItem]), next_cursor=next_cursor
+        )
+        return DeliveryPageResponse(data=page)
 
 
 class DeliveriesController(Controller):
@@ -177,12 +234,14 @@ class DeliveriesController(Controller):
 
     path = "/api/v1/webhook-deliveries"
     guards = (authenticated,)
+    security = API_KEY
     tags = ("webhooks",)
 
     @post(
         "/{delivery_id:str}/redeliver",
         responses=ERRORS,
         operation_id="redeliverWebhook",
+        summary="Send a delivery again",
         status_code=200,
         sync_to_thread=True,
     )
@@ -191,8 +250,9 @@ class DeliveriesController(Controller):
         delivery_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> Envelope[DeliveryItem]:
-        """Queue a delivery again now, with the same webhook-id."""
+    ) -> DeliveryResponse:
+        """Queue a delivery again now, with the same webhook-id. One already queued is left
+        as it is, so a retry changes nothing more. Tenant key."""
         tenant = tenant_of(caller)
         item = service.deliveries.redeliver(tenant.tenant, tenant.mode, delivery_id, time.time())
-        return Envelope(data=msgspec.convert(item, DeliveryItem))
+        return DeliveryResponse(data=msgspec.convert(item, DeliveryItem))

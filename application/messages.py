@@ -9,6 +9,8 @@ import msgspec
 
 from domain.assessment import Assessment
 from domain.errors import Unauthorized
+from domain.questions import PublicQuestion
+from domain.values import SkillOutcome, Source
 
 
 class Caller:
@@ -168,7 +170,7 @@ class Generated(msgspec.Struct, frozen=True, rename="camel"):
     record_verification_id: str
     attempt_number: int
     total_questions: int
-    questions: list[dict[str, Any]]
+    questions: list[PublicQuestion]
     already_generated: bool
 
 
@@ -195,7 +197,7 @@ class Submitted(msgspec.Struct, frozen=True, rename="camel"):
 
     record_verification_id: str
     result: AttemptResult
-    verified_skills: list[dict[str, Any]]
+    verified_skills: list[SkillOutcome]
     skills_updated: int
     webhook: WebhookStatus
 
@@ -216,7 +218,7 @@ class Endorsed(msgspec.Struct, frozen=True, rename="camel"):
     record_verification_id: str
     skills_verified: int
     skills_rejected: int
-    verified_skills: list[dict[str, Any]]
+    verified_skills: list[SkillOutcome]
     skills_updated: int
     webhook: WebhookStatus
 
@@ -253,14 +255,25 @@ class ReviewPage(msgspec.Struct, frozen=True, rename="camel"):
     expires_at: str
     endorser_info: EndorserInfo
     requester_info: RequesterInfo
-    sources: list[dict[str, Any]]
+    sources: list[Source]
     skills: list[ReviewSkill]
 
 
-class History(msgspec.Struct, frozen=True):
-    """A record's events in order, and the state they fold to."""
+class HistoryEvent(msgspec.Struct, frozen=True, rename="camel"):
+    """A stored event in its public form: its version in the record, its type (the event's
+    name, such as VerificationStarted or Scored), when it occurred, and its fields."""
 
-    events: list[dict[str, Any]]
+    version: int
+    type: str
+    occurred_at: str
+    data: dict[str, Any]
+
+
+class History(msgspec.Struct, frozen=True):
+    """A record's events in order, and the state they fold to (an empty object before the
+    record's first event)."""
+
+    events: list[HistoryEvent]
     state: dict[str, Any]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime
-from functools import cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -12,6 +11,17 @@ import msgspec
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.utils import get_topic
 
+from application.public_forms import (
+    CONTENT_TYPE,
+    SOURCE,
+    SPECVERSION,
+    cloudevents_type,
+    data_form,
+    headers_form,
+    message_form,
+    public_fields,
+    public_value,
+)
 from application.shapes import RecordReviewer, RecordSummary
 from application.store import EventStore
 from domain.assessment import Assessment, record_verification_id
@@ -19,28 +29,18 @@ from domain.moments import iso
 from domain.values import Contact
 
 # The events that leave the service (in their public form): those of the assessments.
-ASSESSMENT_TOPICS = tuple(
-    get_topic(event_class)
-    for event_class in (
-        Assessment.VerificationStarted,
-        Assessment.QuestionsGenerated,
-        Assessment.AnswersSubmitted,
-        Assessment.Scored,
-        Assessment.Locked,
-        Assessment.ReviewerInvited,
-        Assessment.SkillsEndorsed,
-        Assessment.PersonalDataErased,
-    )
+PUBLIC_EVENTS: tuple[type[AggregateEvent], ...] = (
+    Assessment.VerificationStarted,
+    Assessment.QuestionsGenerated,
+    Assessment.AnswersSubmitted,
+    Assessment.Scored,
+    Assessment.Locked,
+    Assessment.ReviewerInvited,
+    Assessment.SkillsEndorsed,
+    Assessment.PersonalDataErased,
 )
+ASSESSMENT_TOPICS = tuple(get_topic(event_class) for event_class in PUBLIC_EVENTS)
 STARTED = ASSESSMENT_TOPICS[0]  # a record's first event: tenant, mode, student, callback URL
-SOURCE = "/assess"  # the CloudEvents source of the public messages
-# Base attributes every stored event has, shown as version/occurredAt instead.
-_BASE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-# Secrets that never leave the service: answer keys, session and reviewer-token hashes.
-_HIDDEN = {"answer_key", "session_token_hash", "token_hash"}
-# Values that hold a person's sealed contact, which never leaves either: they leave as ids
-# (a student's studentId) and what is not personal (a reviewer's company and relation).
-_PEOPLE = ("student", "reviewer")
 
 
 def event_id(event: AggregateEvent) -> str:
@@ -50,34 +50,22 @@ def event_id(event: AggregateEvent) -> str:
     )
 
 
-@cache
-def camel(name: str) -> str:
-    """snake_case to camelCase."""
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def _plain(value: Any) -> Any:
-    return iso(value) if isinstance(value, datetime) else msgspec.to_builtins(value)
+def public_data(event: AggregateEvent) -> msgspec.Struct:
+    """An event's public fields, in its public form (application/public_forms.py)."""
+    values = (getattr(event, name) for name in public_fields(type(event)))
+    return data_form(type(event))(
+        *(iso(value) if isinstance(value, datetime) else public_value(value) for value in values)
+    )
 
 
 def public_event(event: AggregateEvent) -> dict[str, Any]:
     """An event as downstream consumers see it: no secret, no personal data (the history
     adds the name and email, application/personal.py)."""
-    fields = vars(event)
-    data = {
-        camel(name): _plain(value)
-        for name, value in fields.items()
-        if name not in _BASE and name not in _HIDDEN
-    }
-    for person in _PEOPLE:
-        if person in data:
-            data[person].pop("contact")
     return {
         "version": event.originator_version,
         "type": type(event).__name__,
         "occurredAt": iso(event.timestamp),
-        "data": data,
+        "data": msgspec.to_builtins(public_data(event)),
     }
 
 
@@ -127,22 +115,28 @@ class PublicMessages:
 
     def message(self, event: AggregateEvent) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
         """The public message of an event and its CloudEvents binary-mode headers."""
-        public = public_event(event)
-        message = {
-            "id": event_id(event),
-            "recordVerificationId": self._record_id(event),
-            **public,
-        }
-        headers = [
-            ("ce_specversion", b"1.0"),
-            ("ce_id", message["id"].encode()),
-            ("ce_source", SOURCE.encode()),
-            ("ce_type", f"assess.{public['type']}.v1".encode()),
-            ("ce_time", public["occurredAt"].encode()),
-            ("ce_subject", message["recordVerificationId"].encode()),
-            ("content-type", b"application/json"),
-        ]
-        return message, headers
+        event_class, type_name = type(event), type(event).__name__
+        message_id, occurred_at = event_id(event), iso(event.timestamp)
+        record_id = self._record_id(event)
+        message = message_form(event_class)(
+            id=message_id,
+            record_verification_id=record_id,
+            version=event.originator_version,
+            type=type_name,
+            occurred_at=occurred_at,
+            data=public_data(event),
+        )
+        headers = headers_form(event_class)(
+            ce_specversion=SPECVERSION,
+            ce_id=message_id,
+            ce_source=SOURCE,
+            ce_type=cloudevents_type(type_name),
+            ce_time=occurred_at,
+            ce_subject=record_id,
+            content_type=CONTENT_TYPE,
+        )
+        encoded = [(name, value.encode()) for name, value in msgspec.to_builtins(headers).items()]
+        return msgspec.to_builtins(message), encoded
 
     def _record_id(self, event: AggregateEvent) -> str:
         """ver_<mode>_<hex>: the mode is in the record's first event, remembered here."""

@@ -23,6 +23,7 @@ from application.messages import (
     Caller,
     EndorserInfo,
     History,
+    HistoryEvent,
     Idempotency,
     RequesterInfo,
     ReviewerCaller,
@@ -203,7 +204,10 @@ class AssessmentService:
         events = [event for event in stored if as_of is None or event.timestamp <= as_of]
         shown_events = with_contacts(self.personal, events, [public_event(e) for e in events])
         student = shown_events[0]["data"]["student"] if shown_events else {}
-        return History(events=shown_events, state=public_state(fold(events), student))
+        return History(
+            events=msgspec.convert(shown_events, list[HistoryEvent]),
+            state=public_state(fold(events), student),
+        )
 
     def record(self, caller: Caller, record_verification_id: str) -> dict[str, Any]:
         """A record as its events fold to it now (for reads the record view has not seen)."""
@@ -235,7 +239,7 @@ class AssessmentService:
             expires_at=iso(record.reviewer_expires_at),
             endorser_info=EndorserInfo(endorser.name, reviewer.company, endorser.email),
             requester_info=RequesterInfo(student.name, student.email, record.student.student_id),
-            sources=msgspec.to_builtins(record.sources),
+            sources=list(record.sources),
             skills=[ReviewSkill(s.skill_id, s.name, s.proof_urls) for s in record.skills],
         )
 

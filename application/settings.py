@@ -37,6 +37,11 @@ class Settings(msgspec.Struct, frozen=True):
     outbox_dir: Path | None = None
     mail_from: str = "Skill assessments <no-reply@assess.local>"
     heartbeat_file: Path | None = None
+    audit_checkpoint_events: Positive = 1000
+    audit_checkpoint_seconds: Positive = 300
+    audit_key_file: Path | None = None
+    tracing: bool | None = None  # None: on when an OTLP endpoint is given
+    otlp_endpoint: str = ""
 
     def beat(self) -> None:
         """Touch the heartbeat file, if set: a worker's loop is alive (for health checks)."""
@@ -44,9 +49,26 @@ class Settings(msgspec.Struct, frozen=True):
             self.heartbeat_file.touch()
 
     @property
+    def tracing_on(self) -> bool:
+        """Whether this process traces (infrastructure/tracing.py): ASSESS_TRACING says so,
+        or, when it is unset, an OTLP endpoint to export to is given."""
+        return self.tracing if self.tracing is not None else bool(self.otlp_endpoint)
+
+    @property
     def outbox(self) -> Path:
         """Where result emails are written as .eml files when no SMTP server is set."""
         return self.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def audit_key_path(self) -> Path:
+        """The Ed25519 private key that signs the audit log's checkpoints."""
+        return self.audit_key_file or self.data_dir / "audit-ed25519.pem"
+
+    @property
+    def audit_origin(self) -> str:
+        """The name the audit log's checkpoints carry: the public URL without its scheme,
+        then /audit (`assess.example.com/audit`)."""
+        return self.public_url.split("://", 1)[-1].rstrip("/") + "/audit"
 
     def master_secret(self) -> bytes:
         """ASSESS_MASTER_KEY (64 hex digits), else the one kept in the data dir, made on
@@ -111,6 +133,14 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "outbox_dir": env.get("ASSESS_OUTBOX_DIR"),
         "mail_from": env.get("ASSESS_MAIL_FROM"),
         "heartbeat_file": env.get("ASSESS_HEARTBEAT_FILE"),
+        "audit_checkpoint_events": env.get("ASSESS_AUDIT_CHECKPOINT_EVENTS"),
+        "audit_checkpoint_seconds": env.get("ASSESS_AUDIT_CHECKPOINT_SECONDS"),
+        "audit_key_file": env.get("ASSESS_AUDIT_KEY_FILE"),
+        "tracing": env.get("ASSESS_TRACING"),
+        # OpenTelemetry's own variables: the exporter reads them itself; here they only
+        # tell whether there is somewhere to export to.
+        "otlp_endpoint": env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
     }
     given = {name: value for name, value in fields.items() if value not in (None, "")}
     try:

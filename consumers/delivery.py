@@ -13,12 +13,14 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+from opentelemetry.trace import Span, SpanKind, StatusCode
 from standardwebhooks.webhooks import Webhook
 
 from application.settings import Settings
 from domain.moments import iso
 from infrastructure.deliveries import Deliveries, Delivery
 from infrastructure.egress import CheckedTransport, deadline
+from infrastructure.tracing import TRACEPARENT, span, traceparent, tracer_for
 
 log = logging.getLogger("assess.webhooks")
 
@@ -83,6 +85,7 @@ class DeliveryWorker:
         )
         self._in_flight = 0
         self._slot_freed = threading.Condition()
+        self.tracer = tracer_for(settings)
 
     def run(self, stopping: threading.Event) -> None:
         """Claim and send due deliveries until stopped; a free thread takes the next."""
@@ -121,37 +124,25 @@ class DeliveryWorker:
                 self._slot_freed.notify()
 
     def attempt(self, delivery: Delivery) -> None:
-        """One try: sign, POST, log it, and decide what comes next."""
+        """One try: sign, POST (in a span of the event's trace, when tracing), log it, and
+        decide what comes next."""
         now = time.time()
         started = time.monotonic()
-        status_code: int | None = None
-        error: str | None = None
-        wait: float | None = None
-        try:
-            signed_at = datetime.now(UTC)
-            with (
-                deadline(self.timeout),
-                self.client.stream(
-                    "POST",
-                    delivery.url,
-                    content=delivery.payload.encode(),
-                    headers={
-                        "content-type": "application/json",
-                        "webhook-id": delivery.id,
-                        "webhook-timestamp": str(int(signed_at.timestamp())),
-                        "webhook-signature": Webhook(delivery.secret).sign(
-                            delivery.id, signed_at, delivery.payload
-                        ),
-                    },
-                ) as response,
-            ):
-                status_code = response.status_code
-                skim(response)
-            if not response.is_success:
-                error = f"HTTP {status_code}"
-                wait = retry_after(response.headers.get("retry-after"), now)
-        except (httpx.HTTPError, OSError, ValueError) as failure:
-            error = f"{type(failure).__name__}: {failure}"
+        about = {
+            "http.request.method": "POST",
+            "assess.delivery.id": delivery.id,
+            "assess.event.id": delivery.event_id,
+        }
+        with span(
+            self.tracer, "POST webhook", SpanKind.CLIENT, about, within=delivery.traceparent
+        ) as sending:
+            status_code, error, wait = self._post(delivery, now, sending)
+            if sending is not None:
+                if status_code is not None:
+                    sending.set_attribute("http.response.status_code", status_code)
+                if error is not None:  # the error's words may hold the URL: not those
+                    failed = f"HTTP {status_code}" if status_code else "no reply"
+                    sending.set_status(StatusCode.ERROR, failed)
         attempt: dict[str, Any] = {
             "at": iso(datetime.fromtimestamp(now, UTC)),
             "statusCode": status_code,
@@ -169,3 +160,39 @@ class DeliveryWorker:
             self.deliveries.record_try(
                 delivery.id, attempt, "pending", now + max(delay, wait or 0.0)
             )
+
+    def _post(
+        self, delivery: Delivery, now: float, sending: Span | None
+    ) -> tuple[int | None, str | None, float | None]:
+        """POST a delivery, signed (with the span's traceparent when tracing); return the
+        status code, the error, and how long the reply asked to wait."""
+        status_code: int | None = None
+        try:
+            signed_at = datetime.now(UTC)
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": delivery.id,
+                "webhook-timestamp": str(int(signed_at.timestamp())),
+                "webhook-signature": Webhook(delivery.secret).sign(
+                    delivery.id, signed_at, delivery.payload
+                ),
+            }
+            if sending is not None and (hop := traceparent(sending)) is not None:
+                headers[TRACEPARENT] = hop
+            with (
+                deadline(self.timeout),
+                self.client.stream(
+                    "POST", delivery.url, content=delivery.payload.encode(), headers=headers
+                ) as response,
+            ):
+                status_code = response.status_code
+                skim(response)
+        except (httpx.HTTPError, OSError, ValueError) as failure:
+            return status_code, f"{type(failure).__name__}: {failure}", None
+        if response.is_success:
+            return status_code, None, None
+        return (
+            status_code,
+            f"HTTP {status_code}",
+            retry_after(response.headers.get("retry-after"), now),
+        )

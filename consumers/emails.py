@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
+from opentelemetry.trace import SpanKind
+
 from application.access import reviewer_key, reviewer_token
 from application.personal import stored_contact
 from application.ports import PersonalData
@@ -29,6 +31,7 @@ from consumers.sent import SENT
 from domain.scoring import result_message
 from domain.values import Contact
 from infrastructure.database import transaction
+from infrastructure.tracing import span, tracer_for
 
 log = logging.getLogger("assess.emails")
 
@@ -217,6 +220,7 @@ class ResultEmails:
         self.sender = settings.mail_from
         self.mailer = Mailer(settings)
         self.settings = settings
+        self.tracer = tracer_for(settings)
 
     def handle(self, message: dict[str, Any]) -> None:
         """Learn the record if the event starts it; send the email it calls for, unless
@@ -232,7 +236,9 @@ class ResultEmails:
         if email is None:
             log.info("%s not sent: the personal data is erased", about)
             return
-        self.mailer.send(email, message["id"])
+        attributes = {"assess.event.id": message["id"], "assess.event.type": message["type"]}
+        with span(self.tracer, "send email", SpanKind.CLIENT, attributes):
+            self.mailer.send(email, message["id"])
         with transaction(self.store) as sql:
             sql.run(
                 f"INSERT INTO {SENT} VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",

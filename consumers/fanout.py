@@ -6,10 +6,28 @@ from typing import Any
 
 import msgspec
 
+from application.messages import AttemptResult, WebhookStatus
+from application.payloads import (
+    COMPLETED,
+    INITIATED,
+    AssessmentCompleted,
+    AssessmentCompletedWebhook,
+    AssessmentInitiated,
+    AssessmentInitiatedWebhook,
+    EndorsementCompleted,
+    EndorsementCompletedWebhook,
+    EndorsementInitiated,
+    EndorsementInitiatedWebhook,
+    ReviewerRef,
+    StudentRef,
+    Webhook,
+)
 from application.webhooks import Webhooks
 from consumers.records import KnownRecords, RecordFacts
 from domain.scoring import result_message
+from domain.values import SkillOutcome
 from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
+from infrastructure.tracing import traceparent
 
 
 def webhook_type(message: dict[str, Any]) -> str | None:
@@ -20,64 +38,57 @@ def webhook_type(message: dict[str, Any]) -> str | None:
         ("QuestionsGenerated", 1),
         ("ReviewerInvited", 1),
     ):
-        return "verification.initiated"
+        return INITIATED
     if kind in ("Scored", "SkillsEndorsed"):
-        return "verification.completed"
+        return COMPLETED
     return None
 
 
-def webhook_data(message: dict[str, Any], record: RecordFacts) -> dict[str, Any]:
-    """The data of a webhook: for completed, what submit (or the reviewer's verify) returned
-    plus student.studentId; ids and outcomes only, no personal data."""
+def webhook_body(message: dict[str, Any], record: RecordFacts) -> Webhook:
+    """The body of the webhook an event fires: for completed, what submit (or the reviewer's
+    verify) returned plus student.studentId; ids and outcomes only, no personal data."""
     kind, data = message["type"], message["data"]
-    about = {"recordVerificationId": message["recordVerificationId"]}
-    student = {"studentId": record.student_id}
-    webhook = {"sent": True, "status": "queued"}
+    event_id, at = message["id"], message["occurredAt"]
+    record_id = message["recordVerificationId"]
+    student = StudentRef(record.student_id)
+    webhook = WebhookStatus(sent=True, status="queued")
     if kind == "QuestionsGenerated":
-        return {
-            **about,
-            "attemptNumber": data["attemptNumber"],
-            "totalQuestions": len(data["questions"]),
-            "student": student,
-        }
+        initiated = AssessmentInitiated(
+            record_id, data["attemptNumber"], len(data["questions"]), student
+        )
+        return AssessmentInitiatedWebhook(
+            id=event_id, type=INITIATED, created_at=at, data=initiated
+        )
     if kind == "ReviewerInvited":
-        reviewer = data["reviewer"]
-        return {
-            **about,
-            "reviewer": {
-                "company": reviewer["company"],
-                "endorsementType": reviewer["endorsementType"],
-            },
-            "expiresAt": data["expiresAt"],
-            "student": student,
-        }
+        reviewer = ReviewerRef(data["reviewer"]["company"], data["reviewer"]["endorsementType"])
+        invited = EndorsementInitiated(record_id, reviewer, data["expiresAt"], student)
+        return EndorsementInitiatedWebhook(id=event_id, type=INITIATED, created_at=at, data=invited)
+    skills = msgspec.convert(data["skills"], list[SkillOutcome])
     if kind == "SkillsEndorsed":
-        verified = sum(skill["verified"] for skill in data["skills"])
-        return {
-            **about,
-            "skillsVerified": verified,
-            "skillsRejected": len(data["skills"]) - verified,
-            "verifiedSkills": data["skills"],
-            "skillsUpdated": data["skillsUpdated"],
-            "webhook": webhook,
-            "student": student,
-            "reviewer": {"company": data["company"], "endorsementType": data["endorsementType"]},
-        }
-    return {
-        **about,
-        "result": {
-            "score": data["score"],
-            "passed": data["passed"],
-            "attemptNumber": data["attemptNumber"],
-            "correctAnswers": data["correctAnswers"],
-            "totalQuestions": data["totalQuestions"],
-            "message": result_message(data["passed"], data["score"], len(data["skills"])),
-        },
-        "verifiedSkills": data["skills"],
-        "skillsUpdated": data["skillsUpdated"],
-        "webhook": webhook,
-        "student": student,
-    }
+        verified = sum(skill.verified for skill in skills)
+        endorsed = EndorsementCompleted(
+            record_verification_id=record_id,
+            skills_verified=verified,
+            skills_rejected=len(skills) - verified,
+            verified_skills=skills,
+            skills_updated=data["skillsUpdated"],
+            webhook=webhook,
+            student=student,
+            reviewer=ReviewerRef(data["company"], data["endorsementType"]),
+        )
+        return EndorsementCompletedWebhook(
+            id=event_id, type=COMPLETED, created_at=at, data=endorsed
+        )
+    result = AttemptResult(
+        score=data["score"],
+        passed=data["passed"],
+        attempt_number=data["attemptNumber"],
+        correct_answers=data["correctAnswers"],
+        total_questions=data["totalQuestions"],
+        message=result_message(data["passed"], data["score"], len(skills)),
+    )
+    scored = AssessmentCompleted(record_id, result, skills, data["skillsUpdated"], webhook, student)
+    return AssessmentCompletedWebhook(id=event_id, type=COMPLETED, created_at=at, data=scored)
 
 
 class Fanout:
@@ -94,15 +105,9 @@ class Fanout:
         if kind is None:
             return []
         record = self.known.facts(message)
-        body = msgspec.json.encode(
-            {
-                "id": message["id"],
-                "type": kind,
-                "createdAt": message["occurredAt"],
-                "data": webhook_data(message, record),
-            }
-        ).decode()
+        body = msgspec.json.encode(webhook_body(message, record)).decode()
         targets = self.webhooks.targets(record.tenant, record.mode, kind, record.callback_url)
+        trace = traceparent()  # the event's trace, when it is handled in one
         return [
             Delivery(
                 id=new_delivery_id(),
@@ -114,6 +119,7 @@ class Fanout:
                 event_id=message["id"],
                 type=kind,
                 payload=body,
+                traceparent=trace,
             )
             for target in targets
         ]

@@ -20,6 +20,7 @@ from infrastructure.deliveries import Deliveries
 from infrastructure.following import Batch, Tracker, UndecodableEvent, follow_log
 from infrastructure.subjects import DataSubjects
 from infrastructure.targets import target_check
+from infrastructure.tracing import continued, stored_traceparent
 
 log = logging.getLogger("assess.consumers")
 # httpx logs every request's full URL at INFO, and a webhook URL may hold a password or a
@@ -66,14 +67,16 @@ def embedded(store: EventStore, settings: Settings, stopping: threading.Event) -
     emails = result_emails(store, settings)
     messages = PublicMessages(store)
     tracker = Tracker(store, EMBEDDED_FANOUT)
+    traced = settings.tracing_on
     start(DeliveryWorker(deliveries, settings).run, stopping)
 
     def handle(batch: Batch) -> None:
         for event, _ in batch:
             message, _ = messages.message(event)
-            try:
-                fanout.handle(message, time.time())
-                emails.handle(message)
+            try:  # in the trace of the command that stored the event, when tracing
+                with continued(stored_traceparent(event) if traced else None):
+                    fanout.handle(message, time.time())
+                    emails.handle(message)
             except TRANSIENT:
                 raise
             except Exception:  # no dead-letter topic here: log it and go on

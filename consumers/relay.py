@@ -16,11 +16,21 @@ from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import InterfaceError, OperationalError
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
+from opentelemetry.trace import Span, SpanKind
 
 from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.settings import Settings
 from application.store import EventStore
 from infrastructure.following import Batch, Tracker, follow_log
+from infrastructure.tracing import (
+    CE_TRACEPARENT,
+    TRACEPARENT,
+    ending,
+    parent,
+    stored_traceparent,
+    traceparent,
+    tracer_for,
+)
 
 log = logging.getLogger("assess.relay")
 
@@ -38,6 +48,7 @@ class Relay:
         self.tracker = Tracker(store, RELAY)
         self._producer: KafkaProducer | None = None
         self.messages = PublicMessages(store)
+        self.tracer = tracer_for(settings)
 
     def run(self, stopping: threading.Event, *, drain: bool = False) -> None:
         """Relay until stopped (with drain, until caught up); while Kafka or the store is
@@ -65,20 +76,51 @@ class Relay:
     def publish(self, batch: Batch) -> None:
         """Publish a batch and track its last position once the broker acknowledged all."""
         producer = self._producer or self._new_producer()
-        futures = [self._send(producer, event) for event, _ in batch]
-        producer.flush(timeout=30)
-        for future in futures:
-            future.get(timeout=0)  # raises the broker's error, if it refused one
+        spans: list[Span] = []
+        futures = [self._send(producer, event, spans) for event, _ in batch]
+        with ending(spans):  # a publish span lasts until the broker acknowledged it
+            producer.flush(timeout=30)
+            for future in futures:
+                future.get(timeout=0)  # raises the broker's error, if it refused one
         self.tracker.advance(batch[-1][1])
 
-    def _send(self, producer: KafkaProducer, event: AggregateEvent) -> Any:
+    def _send(self, producer: KafkaProducer, event: AggregateEvent, spans: list[Span]) -> Any:
         message, headers = self.messages.message(event)
+        if self.tracer is not None:
+            spans.append(self._traced(event, message, headers))
         return producer.send(
             self.settings.kafka_topic,
             key=message["recordVerificationId"].encode(),
             value=msgspec.json.encode(message),
             headers=headers,
         )
+
+    def _traced(
+        self, event: AggregateEvent, message: dict[str, Any], headers: list[tuple[str, bytes]]
+    ) -> Span:
+        """Start the span of an event's publishing, in the trace of the command that stored
+        it, and name both in its headers: `traceparent` this hop, `ce_traceparent` (the
+        CloudEvents extension) the trace that started the event."""
+        assert self.tracer is not None
+        stored = stored_traceparent(event)
+        publishing = self.tracer.start_span(
+            f"publish {self.settings.kafka_topic}",
+            context=parent(stored),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.name": "publish",
+                "messaging.destination.name": self.settings.kafka_topic,
+                "messaging.message.id": message["id"],
+                "messaging.kafka.message.key": message["recordVerificationId"],
+                "assess.event.type": message["type"],
+            },
+        )
+        if stored is not None:
+            headers.append((CE_TRACEPARENT, stored.encode()))
+        if (hop := traceparent(publishing)) is not None:
+            headers.append((TRACEPARENT, hop.encode()))
+        return publishing
 
     def _new_producer(self) -> KafkaProducer:
         self._producer = KafkaProducer(

@@ -15,6 +15,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
 from application.settings import Settings
+from infrastructure.tracing import TRACEPARENT, continued, header
 
 log = logging.getLogger("assess.consumers")
 
@@ -46,13 +47,14 @@ def consume(
     if consumer is None:
         return
     dead_letters = DeadLetters(settings)
+    traced = settings.tracing_on
     try:
         while not stopping.is_set():
             settings.beat()
             polled = consumer.poll(timeout_ms=500)
             for partition, records in polled.items():
                 for record in records:
-                    if not _process(record, handle, dead_letters):
+                    if not _process(record, handle, dead_letters, traced):
                         consumer.seek(partition, record.offset)  # again, after a pause
                         stopping.wait(1.0)
                         break
@@ -90,16 +92,21 @@ def _join(settings: Settings, group: str, stopping: threading.Event) -> KafkaCon
 
 
 def _process(
-    record: ConsumerRecord, handle: Callable[[dict[str, Any]], object], dead: DeadLetters
+    record: ConsumerRecord,
+    handle: Callable[[dict[str, Any]], object],
+    dead: DeadLetters,
+    traced: bool,
 ) -> bool:
-    """Handle one record; False when it must be tried again later."""
+    """Handle one record (in the trace its `traceparent` header names, when tracing);
+    False when it must be tried again later."""
     try:
         message = msgspec.to_builtins(DECODER.decode(record.value))
     except msgspec.MsgspecError as error:
         dead.send(record, f"undecodable: {error}")
         return True
     try:
-        handle(message)
+        with continued(header(record.headers, TRACEPARENT) if traced else None):
+            handle(message)
     except TRANSIENT as error:
         log.warning("will retry %s: %r", message["id"], error)
         return False

@@ -83,5 +83,13 @@ class MissingSkillIds(DomainError):
     """The endorsement names no skill."""
 
 
+class NotYetCheckpointed(DomainError):
+    """The event is not yet covered by the audit log's latest checkpoint."""
+
+
+class AuditNotFound(DomainError):
+    """No checkpoint of that size was made, or the record has no event of that version."""
+
+
 class PersonalDataGone(DomainError):
     """The record's personal data was erased: it takes no new personal data."""

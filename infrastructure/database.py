@@ -61,6 +61,15 @@ def columns(sql: Sql, table: str) -> set[str]:
     return {row["name"] for row in rows}
 
 
+def add_missing_columns(sql: Sql, table: str, added: Sequence[tuple[str, str]]) -> bool:
+    """Add the columns (name, DDL) that a table made before them lacks; tell if any was."""
+    present = columns(sql, table)
+    missing = [(name, ddl) for name, ddl in added if name not in present]
+    for name, ddl in missing:
+        sql.run(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+    return bool(missing)
+
+
 def reason(error: BaseException) -> str:
     """Why a statement failed, in one line. Of a database error, only its primary message:
     PostgreSQL's detail and context quote the row, which may hold personal data."""

@@ -12,7 +12,7 @@ from typing import Any
 from application.store import EventStore
 from domain.errors import InvalidInput, WebhookNotFound
 from domain.webhooks import CALLBACK
-from infrastructure.database import is_postgres, transaction
+from infrastructure.database import add_missing_columns, is_postgres, transaction
 from infrastructure.sql import bigint, dumps
 
 TABLE = "webhook_deliveries"
@@ -23,11 +23,13 @@ DELIVERY_LOG = [
     " secret TEXT NOT NULL, event_id TEXT NOT NULL, type TEXT NOT NULL,"
     " payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,"
     " due_at DOUBLE PRECISION NOT NULL, tries TEXT NOT NULL, seq BIGINT NOT NULL,"
-    " UNIQUE (target, event_id))",
+    " traceparent TEXT, UNIQUE (target, event_id))",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_due ON {TABLE} (status, due_at)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_by_endpoint ON {TABLE} (tenant, mode, endpoint_id, seq)",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_seq ON {TABLE} (seq)",  # for MAX(seq) at each insert
 ]
+# Columns a delivery log made before them lacks (`upgrade_delivery_log` adds them).
+ADDED_COLUMNS = [("traceparent", "TEXT")]
 LEASE = 60.0  # a claimed delivery is left to its worker this long: more than a try takes
 
 
@@ -45,11 +47,18 @@ class Delivery:
     type: str
     payload: str
     attempts: int = 0
+    traceparent: str | None = None  # the trace it was queued in, when tracing
 
     @property
     def target(self) -> str:
         """What makes a delivery unique with its event: the endpoint, or the callback URL."""
         return f"callback:{self.url}" if self.endpoint_id == CALLBACK else self.endpoint_id
+
+
+def upgrade_delivery_log(store: EventStore) -> None:
+    """Add the columns the delivery log lacks, if it was made before them."""
+    with transaction(store) as sql:
+        add_missing_columns(sql, TABLE, ADDED_COLUMNS)
 
 
 def new_delivery_id() -> str:
@@ -81,7 +90,7 @@ class Deliveries:
             for delivery in deliveries:
                 added += sql.run(
                     f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?,"
-                    f" '[]', (SELECT COALESCE(MAX(seq), 0) + 1 FROM {TABLE}))"
+                    f" '[]', (SELECT COALESCE(MAX(seq), 0) + 1 FROM {TABLE}), ?)"
                     " ON CONFLICT (target, event_id) DO NOTHING",
                     delivery.id,
                     delivery.tenant,
@@ -94,6 +103,7 @@ class Deliveries:
                     delivery.type,
                     delivery.payload,
                     now,
+                    delivery.traceparent,
                 )
         return added
 
@@ -133,6 +143,7 @@ class Deliveries:
                 type=row["type"],
                 payload=row["payload"],
                 attempts=row["attempts"],
+                traceparent=row["traceparent"],
             )
             for row in rows
         ]

@@ -13,28 +13,30 @@ from eventsourcing.utils import get_topic
 from application.settings import Settings
 from application.store import EventStore
 from infrastructure.postgres import SCHEMA_LOCK, AssessPostgresRecorder
+from infrastructure.tracing import TracedMapper
 from infrastructure.transcoding import StructMapper, StructTranscoder
-
-# Events carry typed values (msgspec structs), stored as the plain JSON they always were.
-CODEC = {"TRANSCODER_TOPIC": get_topic(StructTranscoder), "MAPPER_TOPIC": get_topic(StructMapper)}
 
 
 def store_env(settings: Settings) -> dict[str, str]:
     """Translate the store URL into the eventsourcing persistence environment."""
+    # Events carry typed values (msgspec structs), stored as the plain JSON they always
+    # were; a process that traces stores each command's trace context with its events.
+    mapper = TracedMapper if settings.tracing_on else StructMapper
+    codec = {"TRANSCODER_TOPIC": get_topic(StructTranscoder), "MAPPER_TOPIC": get_topic(mapper)}
     url = urlsplit(settings.store_url)
     if url.scheme == "sqlite":
         # sqlite:///relative/file or sqlite:////absolute/file, as SQLAlchemy spells them.
         path = Path(unquote(url.path[1:]))
         path.parent.mkdir(parents=True, exist_ok=True)
         return {
-            **CODEC,
+            **codec,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": "10",
         }
     if url.scheme in ("postgresql", "postgres"):
         return {
-            **CODEC,
+            **codec,
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",

@@ -24,7 +24,7 @@ from eventsourcing.persistence import (
 from application.store import EventStore
 from infrastructure.database import (
     TRANSIENT,
-    columns,
+    add_missing_columns,
     create_tables,
     is_postgres,
     reason,
@@ -72,11 +72,7 @@ class View:
     def upgrade(self) -> bool:
         """Add the model's added columns this generation's table lacks; tell if any was."""
         with self.transaction() as sql:
-            present = columns(sql, self.table)
-            missing = [(n, ddl) for n, ddl in self.model.added_columns if n not in present]
-            for name, ddl in missing:
-                sql.run(f"ALTER TABLE {self.table} ADD COLUMN {name} {ddl}")
-        return bool(missing)
+            return add_missing_columns(sql, self.table, self.model.added_columns)
 
     def drop(self) -> None:
         """Remove this generation's tables and tracking."""

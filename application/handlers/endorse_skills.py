@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 from eventsourcing.domain import Aggregate
 
 from application.access import digest
@@ -25,7 +24,7 @@ def decide(
         record_verification_id=record.record_verification_id,
         skills_verified=verified,
         skills_rejected=len(skills) - verified,
-        verified_skills=msgspec.to_builtins(skills),
+        verified_skills=skills,
         skills_updated=record.skills_updated,
         webhook=service.webhook_status(record),
     )

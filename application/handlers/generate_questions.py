@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 from eventsourcing.domain import Aggregate
 
 from application.messages import Caller, Generated, GenerateQuestions
@@ -21,9 +20,7 @@ def decide(
         return draw(banks, service.settings.questions_per_attempt, service.rng)
 
     already = assessment.generate(drawn, service.clock())
-    questions = [
-        msgspec.to_builtins(question.public()) for question in assessment.question_set or []
-    ]
+    questions = [question.public() for question in assessment.question_set or []]
     generated = Generated(
         record_verification_id=assessment.record_verification_id,
         attempt_number=assessment.attempt_number,

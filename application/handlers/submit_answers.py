@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import msgspec
 from eventsourcing.domain import Aggregate
 
 from application.messages import AttemptResult, Caller, SubmitAnswers, Submitted
@@ -27,7 +26,7 @@ def decide(
             total_questions=attempt.total_questions,
             message=result_message(attempt.passed, attempt.score, len(assessment.skills)),
         ),
-        verified_skills=msgspec.to_builtins(list(assessment.skill_status.values())),
+        verified_skills=list(assessment.skill_status.values()),
         skills_updated=assessment.skills_updated,
         webhook=service.webhook_status(assessment),
     )

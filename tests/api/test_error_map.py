@@ -51,7 +51,7 @@ def test_a_command_that_lost_a_race_is_a_conflict_and_records_nothing(sqlite_url
         response = post(client, GENERATE, key, {"recordVerificationId": record.record_id})
         assert_error(response, 409, "CONFLICT")
         events = service.history(None, record.record_id, None).events
-    assert [event["type"] for event in events] == ["VerificationStarted", "QuestionsGenerated"]
+    assert [event.type for event in events] == ["VerificationStarted", "QuestionsGenerated"]
     service.store.close()
 
 
@@ -173,7 +173,7 @@ def test_a_validation_error_of_no_field_is_put_on_the_body(
 ) -> None:
     response = bare_client.get("/unnamed")
     message = assert_error(response, 400, "VALIDATION_ERROR")
-    assert message == "body: Expected `object`, got `array`"
+    assert message == "body must be an object, not an array"
 
 
 def test_retry_after_is_the_limiter_reset(sqlite_url: str) -> None:
@@ -203,7 +203,7 @@ DOCUMENTED = {
     },
     "401": {"UNAUTHORIZED", "INVALID_REVIEWER_TOKEN"},
     "403": {"ASSESSMENT_LOCKED"},
-    "404": {"VERIFICATION_NOT_FOUND", "NO_QUESTIONS", "NOT_FOUND"},
+    "404": {"VERIFICATION_NOT_FOUND", "NO_QUESTIONS", "NOT_FOUND", "NOT_YET_CHECKPOINTED"},
     "409": {"CONFLICT", "WRONG_METHOD", "ALREADY_VERIFIED"},
     "410": {"REVIEWER_TOKEN_EXPIRED", "PERSONAL_DATA_ERASED"},
     "413": {"PAYLOAD_TOO_LARGE"},

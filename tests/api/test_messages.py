@@ -109,7 +109,10 @@ def test_webhook_endpoints_of_unknown_events_or_ids(
     body = {"url": "https://hooks.partner.invalid/x", "events": ["verification.exploded"]}
     response = post(client, HOOKS, tenant_key, body)
     message = assert_error(response, 400, "VALIDATION_ERROR")
-    assert message == "events: give some of verification.initiated, verification.completed"
+    assert message == (
+        "events[0] must be one of verification.completed, verification.initiated,"
+        " not 'verification.exploded'"
+    )
     response = client.delete(f"{HOOKS}/whe_nope", headers={"x-api-key": tenant_key})
     assert assert_error(response, 404, "NOT_FOUND") == "no webhook endpoint 'whe_nope'"
 
@@ -123,5 +126,5 @@ def test_a_request_with_two_bad_query_fields_names_both(
         headers={"x-api-key": tenant_key},
     )
     assert assert_error(response, 400, "VALIDATION_ERROR") == (
-        "limit: Expected `int`, got `str`; cursor: Expected text without control characters"
+        "limit must be an integer, not a string; cursor must be text without control characters"
     )

@@ -48,7 +48,7 @@ def test_an_erasure_is_one_transaction_the_views_follow(store_url: str) -> None:
     for record_id, version in versions.items():
         history = service.history(None, record_id, None)
         assert history.state["version"] == version + 1
-        assert history.events[-1]["type"] == "PersonalDataErased"
+        assert history.events[-1].type == "PersonalDataErased"
         assert history.state["student"]["email"] == "[erased]"
     assert service.history(None, other, None).state["student"]["email"] == "ada@example.com"
     assert service.personal.current_subject("acme", "live", "stu_1") is None
@@ -94,7 +94,7 @@ def test_an_erasure_that_meets_a_concurrent_command_tries_again(store_url: str) 
 
     erased = students(service, meddling).erase(ACME, "stu_1")
     assert (meddling.tries, erased.records_affected) == (2, 1)
-    types = [event["type"] for event in service.history(None, record_id, None).events]
+    types = [event.type for event in service.history(None, record_id, None).events]
     assert types[-2:] == ["QuestionsGenerated", "PersonalDataErased"]
     assert service.personal.current_subject("acme", "live", "stu_1") is None
     service.store.close()

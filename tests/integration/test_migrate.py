@@ -9,8 +9,10 @@ from api.bootstrap import migrate
 from application.settings import Settings
 from application.store import EventStore
 from consumers.sent import SENT
-from infrastructure.database import transaction
+from infrastructure.database import create_tables, transaction
+from infrastructure.deliveries import DELIVERY_LOG as DELIVERY_LOG_DDL
 from infrastructure.deliveries import TABLE as DELIVERY_LOG
+from infrastructure.deliveries import Deliveries, Delivery
 from infrastructure.persistence import open_store
 from projections.runner import MODELS
 from tests.processes import assess
@@ -51,4 +53,26 @@ def test_assess_migrate_prepares_a_fresh_store(tmp_path: Path) -> None:
     assert assess("migrate", "--data", str(tmp_path)).strip() == "the store is up to date"
     store = open_store(Settings(data_dir=tmp_path))
     assert tables(store) >= TABLES
+    store.close()
+
+
+def test_migrate_gives_a_delivery_log_made_before_tracing_its_traceparent(
+    store_url: str,
+) -> None:
+    settings = Settings(database_url=store_url, master_key=MASTER_KEY)
+    store = open_store(settings)
+    before = [DELIVERY_LOG_DDL[0].replace(" traceparent TEXT,", ""), *DELIVERY_LOG_DDL[1:]]
+    assert before[0] != DELIVERY_LOG_DDL[0]
+    create_tables(store, before)
+    migrate(store, settings)
+    migrate(store, settings)  # idempotent
+    traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    queued = Delivery(
+        *("msg_1", "acme", "live", "wh_1", "http://a.test/", "whsec", "e_1", "t", "{}"),
+        traceparent=traced,
+    )
+    deliveries = Deliveries(store)
+    deliveries.enqueue([queued], now=1.0)
+    [claimed] = deliveries.claim(now=2.0, limit=1, lease=60.0, per_tenant=8, busy={})
+    assert claimed.traceparent == traced
     store.close()

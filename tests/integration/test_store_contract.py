@@ -52,7 +52,7 @@ def sheet(service: AssessmentService, record_id: str, correct: int) -> SubmitAns
 
 
 def event_types(service: AssessmentService, record_id: str) -> list[str]:
-    return [event["type"] for event in service.history(None, record_id, None).events]
+    return [event.type for event in service.history(None, record_id, None).events]
 
 
 def test_a_reopened_store_holds_the_whole_history(store_url: str, clock: Clock) -> None:
@@ -83,7 +83,7 @@ def test_history_as_of_a_moment_folds_only_what_had_happened(store_url: str, clo
     service.execute(submit_answers, ACME, sheet(service, record_id, 1), None)
 
     then = service.history(ACME, record_id, between)
-    assert [e["type"] for e in then.events] == ["VerificationStarted", "QuestionsGenerated"]
+    assert [e.type for e in then.events] == ["VerificationStarted", "QuestionsGenerated"]
     assert (then.state["status"], then.state["attempts"]) == ("in_progress", [])
     now = service.history(ACME, record_id, None)
     assert now.state["status"] == "failed"
@@ -156,7 +156,7 @@ def test_an_import_replaces_the_bank_but_drawn_sets_stay(store_url: str, clock: 
     assert again.questions == drawn.questions
     service.execute(submit_answers, ACME, sheet(service, record_id, 0), None)
     fresh = service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
-    assert [q["question"] for q in fresh.questions] == ["New?"]
+    assert [q.question for q in fresh.questions] == ["New?"]
     service.store.close()
 
 

@@ -188,7 +188,7 @@ def test_an_event_a_view_cannot_apply_is_set_aside_with_its_records_later_events
         letter.notification_id for letter in letters
     )
     assert [(letter.record_id, letter.version) for letter in letters] == [
-        (broken[-32:], event["version"]) for event in history
+        (broken[-32:], event.version) for event in history
     ]
     assert letters[0].event_type == "Assessment.VerificationStarted"
     assert "ValueError: a bug in the record view" in letters[0].error

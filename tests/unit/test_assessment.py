@@ -121,6 +121,7 @@ def test_generate_draws_attempt_one() -> None:
     assert event.answer_key == [n % 4 for n in range(8)]
     assert [question.question_id for question in event.questions] == [f"q{n}" for n in range(8)]
     assert all(not hasattr(question, "answer") for question in event.questions)
+    assert assessment.question_set == questions(8)  # shown again as drawn, text and options
 
 
 def test_generate_again_before_submit_returns_the_same_set_and_records_nothing() -> None:

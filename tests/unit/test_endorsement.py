@@ -18,6 +18,10 @@ AT = START
 EXPIRES = AT + timedelta(days=14)
 SKILLS = [Skill("skill_001", "React", ["https://github.com/ada/app"]), Skill("skill_002", "Python")]
 SOURCE = Source("project", "Compiler", url="https://example.com/c")
+UNKNOWN_LINK = "the reviewer link is unknown or was replaced"
+EXPIRED = "the reviewer link has expired"
+USED = "the reviewer already endorsed this record's skills"
+NO_SKILLS = "skillIds: name at least one skill to endorse"
 GRACE = Reviewer(Sealed("subject-1", "grace@2"), "Navy", "tech_lead")
 
 
@@ -116,14 +120,21 @@ def test_an_endorsement_verifies_the_named_skills_rejects_the_others_and_locks()
 
 
 @pytest.mark.parametrize(
-    ("steps", "token", "at", "skill_ids", "error"),
+    ("steps", "token", "at", "skill_ids", "error", "message"),
     [
-        ((), "hash-1", AT, ["skill_001"], errors.InvalidReviewerToken),
-        ((invited,), "forged", AT, ["skill_001"], errors.InvalidReviewerToken),
-        ((invited,), "hash-1", EXPIRES, ["skill_001"], errors.ReviewerTokenExpired),
-        ((invited,), "hash-1", AT, [], errors.MissingSkillIds),
-        ((invited,), "hash-1", AT, None, errors.MissingSkillIds),
-        ((invited,), "hash-1", AT, ["skill_001", "skill_009"], errors.InvalidInput),
+        ((), "hash-1", AT, ["skill_001"], errors.InvalidReviewerToken, UNKNOWN_LINK),
+        ((invited,), "forged", AT, ["skill_001"], errors.InvalidReviewerToken, UNKNOWN_LINK),
+        ((invited,), "hash-1", EXPIRES, ["skill_001"], errors.ReviewerTokenExpired, EXPIRED),
+        ((invited,), "hash-1", AT, [], errors.MissingSkillIds, NO_SKILLS),
+        ((invited,), "hash-1", AT, None, errors.MissingSkillIds, NO_SKILLS),
+        (
+            (invited,),
+            "hash-1",
+            AT,
+            ["skill_001", "skill_009"],
+            errors.InvalidInput,
+            "skillIds[1]: 'skill_009' is not a skill of this record",
+        ),
     ],
     ids=["no invitation", "unknown", "expired", "empty", "none", "not on the record"],
 )
@@ -133,21 +144,30 @@ def test_a_refused_endorsement_records_nothing(
     at: datetime,
     skill_ids: list[str] | None,
     error: type[Exception],
+    message: str,
 ) -> None:
     record = given(*steps)
-    with pytest.raises(error):
+    with pytest.raises(error) as refused:
         record.endorse(token, skill_ids, at)
+    assert str(refused.value) == message  # what the API shows the caller
     assert record.collect_events() == []
     assert record.status in ("pending", "in_review")
 
 
+def test_the_endorsement_and_the_lock_name_the_invitation_whose_link_was_used() -> None:
+    record = given(invited, invited)
+    record.endorse("hash-2", ["skill_002"], AT)
+    [(_, endorsed), (_, locked)] = new_events(record)
+    assert (endorsed["invitation"], locked["attempt_number"]) == (2, 2)
+
+
 def test_an_expired_link_is_refused_before_a_used_one_and_a_used_one_before_the_skills() -> None:
     record = given(invited, lambda r: r.endorse("hash-1", ["skill_002"], AT))
-    with pytest.raises(errors.ReviewerTokenExpired):
+    with pytest.raises(errors.ReviewerTokenExpired, match=f"^{EXPIRED}$"):
         record.endorse("hash-1", [], EXPIRES)
-    with pytest.raises(errors.AlreadyVerified):
+    with pytest.raises(errors.AlreadyVerified, match=f"^{USED}$"):
         record.endorse("hash-1", [], AT)
-    with pytest.raises(errors.AlreadyVerified):
+    with pytest.raises(errors.AlreadyVerified, match=f"^{USED}$"):
         invited(record)
 
 

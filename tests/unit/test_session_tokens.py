@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 from uuid import UUID
 
-from application.access import digest, new_session_token, session_key
+from application.access import (
+    digest,
+    new_session_token,
+    reviewer_key,
+    reviewer_record,
+    reviewer_token,
+    session_key,
+)
 
 EVENTS = Path(__file__).parents[1] / "fixtures" / "events-2026-12-02.json"
 RECORD = UUID("1ccb1037-52ee-423b-bfe6-60cd81488a45")
@@ -52,3 +59,14 @@ def test_another_tenant_key_or_record_gives_another_token() -> None:
 
 def test_a_credential_is_stored_as_its_sha256() -> None:
     assert digest(TENANT_KEY) == hashlib.sha256(TENANT_KEY.encode()).hexdigest()
+
+
+def test_a_reviewer_link_is_derived_the_same_way_always() -> None:
+    """Links already emailed must keep working: the derivation from the master key, the
+    record and the invitation number (four bytes, big-endian) is fixed by this value."""
+    record = UUID("0123456789abcdef0123456789abcdef")
+    token = reviewer_token(reviewer_key(bytes(range(32))), record, 258)
+    assert (
+        token == "rvw_0123456789abcdef0123456789abcdef_YdT7iD2FnZbqHx5A3QcPXVC1DEeMJzkKl0D659BI7Sw"
+    )
+    assert reviewer_record(token) == record

@@ -63,3 +63,24 @@ def test_compose_gives_the_api_and_the_email_consumer_one_master_key() -> None:
     }
     assert keys["api"] == keys["emails"]
     assert str(keys["api"]).startswith("${ASSESS_MASTER_KEY:?")  # required, never a default
+
+
+@pytest.mark.parametrize(
+    ("environ", "on"),
+    [
+        ({}, False),
+        ({"ASSESS_TRACING": "true"}, True),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "ASSESS_TRACING": "0"}, False),
+    ],
+)
+def test_tracing_is_off_unless_asked_for_or_given_an_endpoint(
+    environ: dict[str, str], on: bool
+) -> None:
+    assert from_env(environ=environ).tracing_on is on
+
+
+def test_a_bad_tracing_setting_names_itself() -> None:
+    with pytest.raises(SystemExit, match="tracing"):
+        from_env(environ={"ASSESS_TRACING": "maybe"})

@@ -1,0 +1,95 @@
+"""What the relay publishes is what GET /schema/asyncapi.json says: both paths run through the
+API, the real relay publishes to a real broker, and every message, its key and its headers
+are checked against the document's schemas."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+from uuid import uuid4
+
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from api.app import create_app
+from application.public import ASSESSMENT_TOPICS
+from application.service import AssessmentService
+from consumers.relay import Relay
+from tests.api.http import draw, endorse, generated, invite, start, start_human, submitted
+from tests.asyncapi_checks import resolve, strict_validator
+from tests.broker import Broker, read_topic
+from tests.support import Clock, answer_sheet, link_token, make_service
+
+
+@pytest.fixture
+def service(pg_url: str, clock: Clock, broker: Broker) -> Iterator[AssessmentService]:
+    topic = f"assessment.events.{uuid4().hex[:8]}"
+    service = make_service(pg_url, clock, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
+    yield service
+    service.store.close()
+
+
+def assessment_path(client: TestClient[Litestar], service: AssessmentService) -> None:
+    """verify, generate, submit a fail; generate again, submit a pass."""
+    record = start(client, service.access.issue_key("acme", "live"))
+    draw(client, record)
+    submitted(client, record.session, answer_sheet(service, record.record_id, correct=1))
+    generated(client, record.session)
+    submitted(client, record.session, answer_sheet(service, record.record_id, correct=10))
+
+
+def human_path(client: TestClient[Litestar], service: AssessmentService) -> None:
+    """verify (human_endorsement, test mode), invite, invite again, endorse one skill."""
+    record_id, session = start_human(client, service.access.issue_key("acme", "test"))
+    for _ in range(2):
+        assert invite(client, session).status_code == 200
+    response = endorse(client, link_token(service, record_id, 2), {"skillIds": ["skill_001"]})
+    assert response.status_code == 200, response.text
+
+
+def published(service: AssessmentService) -> list[Any]:
+    """Every stored event as the relay publishes it to the service's topic."""
+    stored = len(
+        service.store.recorder.select_notifications(start=1, limit=1000, topics=ASSESSMENT_TOPICS)
+    )
+    stopping = threading.Event()
+    relay = threading.Thread(target=Relay(service.store, service.settings).run, args=(stopping,))
+    relay.start()
+    try:
+        settings = service.settings
+        return read_topic(
+            settings.kafka_bootstrap, settings.kafka_topic, lambda r: len(r) >= stored
+        )
+    finally:
+        stopping.set()
+        relay.join()
+
+
+def test_every_published_message_is_as_the_document_says(service: AssessmentService) -> None:
+    with TestClient(create_app(service)) as client:
+        assessment_path(client, service)
+        human_path(client, service)
+        document = client.get("/schema/asyncapi.json").json()
+    records = published(service)
+    [channel] = document["channels"].values()
+    assert channel["address"] == service.settings.kafka_topic
+    seen = set()
+    for record in records:
+        value = msgspec.json.decode(record.value)
+        message = resolve(document, channel["messages"][value["type"]])
+        strict_validator(document, message["payload"]).validate(value)
+        headers = {name: raw.decode() for name, raw in record.headers}
+        assert len(headers) == len(record.headers)  # no header twice
+        header_schema = resolve(document, message["headers"])
+        assert set(header_schema["required"]) <= set(headers)  # extras: the validator's
+        strict_validator(document, header_schema).validate(headers)
+        strict_validator(document, message["bindings"]["kafka"]["key"]).validate(
+            record.key.decode()
+        )
+        assert record.key.decode() == value["recordVerificationId"]
+        seen.add(value["type"])
+    assert seen == set(document["components"]["messages"])  # every type was checked
+    assert {value[:9] for value in (r.key.decode() for r in records)} == {"ver_live_", "ver_test_"}
