@@ -9,7 +9,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
-from api.auth import authenticated
+from api.auth import API_KEY, authenticated
 from api.errors import ERRORS
 from api.schemas import Envelope, PathId
 from application.messages import Caller, tenant_of
@@ -55,6 +55,18 @@ class ConsistencyProof(msgspec.Struct, frozen=True):
     path: list[str]
 
 
+class CheckpointResponse(Envelope[AuditCheckpoint], frozen=True, kw_only=True):
+    """Envelope of GET /audit/checkpoint."""
+
+
+class InclusionProofResponse(Envelope[InclusionProof], frozen=True, kw_only=True):
+    """Envelope of GET /audit/proof/{recordVerificationId}/{version}."""
+
+
+class ConsistencyProofResponse(Envelope[ConsistencyProof], frozen=True, kw_only=True):
+    """Envelope of GET /audit/consistency."""
+
+
 def audit_log(service: AssessmentService) -> AuditLog:
     """The audit log of the service's store."""
     return AuditLog(service.store)
@@ -67,22 +79,34 @@ class AuditController(Controller):
     path = "/api/v1/audit"
     tags = ("audit",)
 
-    @get("/checkpoint", responses=ERRORS, operation_id="getAuditCheckpoint", sync_to_thread=True)
+    @get(
+        "/checkpoint",
+        responses=ERRORS,
+        operation_id="getAuditCheckpoint",
+        summary="The latest signed checkpoint of the audit log",
+        sync_to_thread=True,
+    )
     def checkpoint(
         self, service: NamedDependency[AssessmentService], size: SizeAsked = None
-    ) -> Envelope[AuditCheckpoint]:
-        """The latest signed checkpoint, or the one of a size (no credential needed)."""
+    ) -> CheckpointResponse:
+        """The latest signed checkpoint of the audit log (the Merkle tree over every stored
+        event), or the one of a given size; no credential needed. Check its signature with
+        publicKey, then check proofs against its rootHash."""
         found = audit_log(service).checkpoint(size)
         if found is None:
             wanted = "yet" if size is None else f"of size {size}"
             raise AuditNotFound(f"no checkpoint {wanted}")
-        return Envelope(data=msgspec.convert(found, AuditCheckpoint, from_attributes=True))
+        return CheckpointResponse(
+            data=msgspec.convert(found, AuditCheckpoint, from_attributes=True)
+        )
 
     @get(
         "/proof/{record_verification_id:str}/{version:int}",
         guards=[authenticated],
+        security=API_KEY,
         responses=ERRORS,
         operation_id="getAuditProof",
+        summary="Prove that an event of a record is in the audit log",
         sync_to_thread=True,
     )
     def proof(
@@ -91,7 +115,7 @@ class AuditController(Controller):
         version: Version,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-    ) -> Envelope[InclusionProof]:
+    ) -> InclusionProofResponse:
         """The inclusion proof of a record's event (by its version) in the latest checkpoint;
         with the tenant key of that record."""
         record = service.record_of(tenant_of(caller), record_verification_id)
@@ -106,21 +130,30 @@ class AuditController(Controller):
             )
         position, entry = leaf
         path = log.inclusion(position, latest.size)
-        return Envelope(data=InclusionProof(position, entry, latest.size, latest.root_hash, path))
+        proof = InclusionProof(position, entry, latest.size, latest.root_hash, path)
+        return InclusionProofResponse(data=proof)
 
-    @get("/consistency", responses=ERRORS, operation_id="getAuditConsistency", sync_to_thread=True)
+    @get(
+        "/consistency",
+        responses=ERRORS,
+        operation_id="getAuditConsistency",
+        summary="Prove that one checkpoint's log extends another's",
+        sync_to_thread=True,
+    )
     def consistency(
         self,
         service: NamedDependency[AssessmentService],
         first: Annotated[int, QueryParameter(name="from", ge=1, le=LARGEST)],
         to: Size,
-    ) -> Envelope[ConsistencyProof]:
-        """The consistency proof between two checkpoints' sizes, from <= to (no credential
-        needed)."""
+    ) -> ConsistencyProofResponse:
+        """RFC 9162's consistency proof between the trees of two checkpoints' sizes (from <=
+        to): it shows that the later log holds the earlier one unchanged. No credential
+        needed."""
         if first > to:
             raise InvalidInput(f"from: {first} is after to: {to}")
         log = audit_log(service)
         for size in (first, to):
             if log.checkpoint(size) is None:
                 raise AuditNotFound(f"no checkpoint of size {size}")
-        return Envelope(data=ConsistencyProof(first, to, log.consistency(first, to)))
+        proof = ConsistencyProof(first, to, log.consistency(first, to))
+        return ConsistencyProofResponse(data=proof)
