@@ -20,8 +20,8 @@ SCHEMAS = "#/components/schemas/{name}"
 # What each message tells a downstream service, in its words.
 SUMMARIES = {
     "VerificationStarted": "A partner started verifying a student's skills, by assessment or"
-    " by human endorsement: the record's tenant, mode, student, skills, sources and callback"
-    " URL. A record's first message.",
+    " by human endorsement: the record's tenant, mode, student (by id), skills, sources and"
+    " callback URL. A record's first message.",
     "QuestionsGenerated": "The questions of an attempt were drawn (without their answers). The"
     " record's first one fires the verification.initiated webhook.",
     "AnswersSubmitted": "The student answered every question of an attempt.",
@@ -29,15 +29,20 @@ SUMMARIES = {
     " Fires the verification.completed webhook and the result email.",
     "Locked": "A pass (or an endorsement) locked the record: nothing more can be attempted.",
     "ReviewerInvited": "A reviewer was invited to endorse the record's skills (a later"
-    " invitation replaces the earlier one). The first fires the verification.initiated webhook.",
+    " invitation replaces the earlier one; the reviewer by company and relation, never by name"
+    " or email). The first fires the verification.initiated webhook.",
     "SkillsEndorsed": "The reviewer endorsed some of the record's skills; the others are"
     " rejected. Fires the verification.completed webhook and the student's confirmation.",
+    "PersonalDataErased": "The partner erased the personal data of the record's student (and"
+    " of its reviewer): a service that kept any of it should erase its copy too. The record's"
+    " skills, scores and dates stay.",
 }
 
 DESCRIPTION = """Every stored event of a verification record, in its public form: never an
-answer key, a session token or a reviewer token. Delivery is at least once: a message may
-come again, with the same `id` (and `ce_id`), so dedupe on it. The key is the record's
-`recordVerificationId`, and a record's messages come in the order of its versions."""
+answer key, a session token or a reviewer token, and no personal data (a student goes by
+their id). Delivery is at least once: a message may come again, with the same `id` (and
+`ce_id`), so dedupe on it. The key is the record's `recordVerificationId`, and a record's
+messages come in the order of its versions."""
 
 
 @cache

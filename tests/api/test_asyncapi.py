@@ -79,7 +79,7 @@ def test_every_event_a_record_has_is_relayed_and_documented(document: dict[str, 
     relayed = {resolve_topic(topic) for topic in ASSESSMENT_TOPICS}
     assert record_events() == relayed  # a new event type reaches the topic
     names = {event.__name__ for event in relayed}
-    assert len(names) == 7
+    assert len(names) == 8
     assert set(document["components"]["messages"]) == names
     [channel] = document["channels"].values()
     assert set(channel["messages"]) == names
@@ -113,6 +113,19 @@ def test_the_human_path_messages_say_what_they_carry(document: dict[str, Any]) -
     }
     assert schemas["ReviewerInvitedData"]["properties"]["expiresAt"]["format"] == "date-time"
     assert set(schemas["SkillOutcome"]["required"]) >= {"skillId", "status", "verifiedBy"}
+
+
+def test_people_go_by_id_and_relation_never_by_name_or_email(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    student = schemas["VerificationStartedData"]["properties"]["student"]
+    reviewer = schemas["ReviewerInvitedData"]["properties"]["reviewer"]
+    assert student["$ref"].endswith("/StudentRef")
+    assert reviewer["$ref"].endswith("/ReviewerRef")
+    assert set(schemas["StudentRef"]["properties"]) == {"studentId"}
+    assert set(schemas["ReviewerRef"]["properties"]) == {"company", "endorsementType"}
+    assert schemas["PersonalDataErasedData"]["properties"] == {}
+    for personal in ("contact", "Sealed", "Contact"):
+        assert personal not in str(document)
 
 
 def test_no_secret_is_in_the_document_and_names_are_clean(document: dict[str, Any]) -> None:
