@@ -1,6 +1,6 @@
-"""What the relay publishes is what GET /schema/asyncapi.json says: both paths run through the
-API, the real relay publishes to a real broker, and every message, its key and its headers
-are checked against the document's schemas."""
+"""What the relay publishes is what GET /schema/asyncapi.json says: both paths and an erasure
+run through the API, the real relay publishes to a real broker, and every message, its key
+and its headers are checked against the document's schemas."""
 
 from __future__ import annotations
 
@@ -50,6 +50,13 @@ def human_path(client: TestClient[Litestar], service: AssessmentService) -> None
     assert response.status_code == 200, response.text
 
 
+def erasure(client: TestClient[Litestar], service: AssessmentService) -> None:
+    """The live student's personal data erased: PersonalDataErased on their record."""
+    key = service.access.issue_key("acme", "live")
+    response = client.delete("/api/v1/students/stu_1", headers={"x-api-key": key})
+    assert response.json()["data"]["recordsAffected"] == 1, response.text
+
+
 def published(service: AssessmentService) -> list[Any]:
     """Every stored event as the relay publishes it to the service's topic."""
     stored = len(
@@ -72,6 +79,7 @@ def test_every_published_message_is_as_the_document_says(service: AssessmentServ
     with TestClient(create_app(service)) as client:
         assessment_path(client, service)
         human_path(client, service)
+        erasure(client, service)
         document = client.get("/schema/asyncapi.json").json()
     records = published(service)
     [channel] = document["channels"].values()
