@@ -195,10 +195,17 @@ def test_an_invitation_is_the_wrong_method_on_an_assessment_record() -> None:
 
 
 def test_an_unknown_method_or_too_many_sources_or_proof_links_are_refused() -> None:
-    with pytest.raises(errors.InvalidInput, match="method"):
+    with pytest.raises(errors.InvalidInput) as refused:
         started("oracle")
+    assert str(refused.value) == "method: give one of assessment, human_endorsement"
     many = [Skill("skill_001", "React", [f"https://e.com/{n}" for n in range(6)])]
     with pytest.raises(errors.InvalidInput, match=r"skills\[0\].proofUrls"):
         new_record(many)
     with pytest.raises(errors.InvalidInput, match="sources: give at most 20"):
         new_record(SKILLS, sources=[SOURCE] * 21)
+
+
+def test_as_many_sources_and_proof_links_as_allowed_are_taken() -> None:
+    most = [Skill("skill_001", "React", [f"https://e.com/{n}" for n in range(5)])]
+    record = new_record(most, method="human_endorsement", sources=[SOURCE] * 20)
+    assert (len(record.sources), len(record.skills[0].proof_urls)) == (20, 5)
