@@ -5,8 +5,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from api import schemas
+from api import schemas, students
 from application import shapes
+from application import students as held
 from domain import values
 
 
@@ -18,6 +19,8 @@ from domain import values
         (schemas.SkillStatus, values.SkillOutcome),
         (schemas.Attempt, values.Attempt),
         (schemas.StudentSkill, shapes.StudentSkill),
+        (students.ExportedRecord, held.ExportedRecord),
+        (students.StudentExport, held.StudentExport),
     ],
 )
 def test_the_api_documents_each_shape_with_its_fields_in_order(
