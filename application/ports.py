@@ -61,6 +61,9 @@ class PersonalData(Protocol):
     def records(self, tenant: str, mode: str, student_id: str) -> list[tuple[str, UUID]]:
         """(subject, record) of every record sealed for the student, erased or not."""
 
+    def erased(self, subject: str) -> bool:
+        """Whether the subject was erased, once an erasure of it in progress has ended."""
+
     def current_subject(self, tenant: str, mode: str, student_id: str) -> str | None:
         """The student's data subject that is not erased, if there is one."""
 

@@ -58,11 +58,13 @@ Command = TypeVar("Command")
 class Handler(Generic[Command, Result]):
     """A command's handler (one module each, in application/handlers/): `decide` loads what
     the command is about, asks the domain, and returns the result with the aggregates to
-    save; `AssessmentService.execute` saves them. `tenant_only` refuses session tokens."""
+    save; `AssessmentService.execute` saves them. `tenant_only` refuses session tokens;
+    `saved`, if given, runs once they are saved."""
 
     result: type[Result]
     decide: Callable[[AssessmentService, Caller, Command], tuple[Result, list[Aggregate]]]
     tenant_only: bool = False
+    saved: Callable[[AssessmentService, list[Aggregate]], None] | None = None
 
 
 RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
@@ -168,6 +170,8 @@ class AssessmentService:
                     )
                 )
             self.store.save(*changed)
+            if handler.saved is not None:
+                handler.saved(self, changed)
         except (DomainError, IntegrityError) as error:
             # A request with the same key may have won since we looked: answer as it did.
             replayed = self._replayed(caller, idempotency, handler.result, command)

@@ -168,6 +168,13 @@ class DataSubjects:
             return None
         return Erased(student_id, int(row["records_affected"]), row["erased_at"])
 
+    def erased(self, subject: str) -> bool:
+        """Whether the subject was erased, once an erasure of it in progress has ended."""
+        with transaction(self.store, commit=False) as sql:
+            lock = " FOR SHARE" if sql.postgres else ""  # SQLite: writers are serialised
+            row = sql.one(f"SELECT 1 AS held FROM subject_keys WHERE subject = ?{lock}", subject)
+        return row is None
+
     def erase(
         self,
         tenant: str,
@@ -197,6 +204,10 @@ class DataSubjects:
                 *(erased.erased_at, erased.records_affected, subject),
             ):
                 sql.run("DELETE FROM subject_keys WHERE subject = ?", subject)
+                # Read after the key's row is locked: a record saved since the caller looked
+                # makes it look again (one saved later finds the key gone: see `erased`).
+                if saved_records(sql, self.store, subject) - {record.id for record in records}:
+                    raise IntegrityError(f"a record of subject {subject} was started meanwhile")
             else:
                 raise IntegrityError(f"subject {subject} was erased meanwhile")
             insert_events(sql, self.store, stored)
@@ -211,6 +222,18 @@ def current(sql: Sql, tenant: str, mode: str, student_id: str) -> str | None:
         *student(tenant, mode, student_id),
     )
     return None if row is None else str(row["subject"])
+
+
+def saved_records(sql: Sql, store: EventStore, subject: str) -> set[UUID]:
+    """The subject's records whose first event is stored."""
+    events = store.recorder.events_table_name  # type: ignore[attr-defined]
+    record = "CAST(r.record_id AS uuid)" if sql.postgres else "r.record_id"
+    rows = sql.all(
+        f"SELECT record_id FROM subject_records r WHERE subject = ? AND EXISTS"
+        f" (SELECT 1 FROM {events} WHERE originator_id = {record} AND originator_version = 1)",
+        subject,
+    )
+    return {UUID(row["record_id"]) for row in rows}
 
 
 def insert_events(sql: Sql, store: EventStore, stored: Sequence[StoredEvent]) -> None:

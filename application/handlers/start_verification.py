@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 
 import msgspec
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 from application.access import digest, new_session_token
 from application.messages import Caller, Started, StartVerification, tenant_of
@@ -63,4 +65,15 @@ def decide(
     return started, [assessment]
 
 
-start_verification = Handler(Started, decide, tenant_only=True)
+def erased_meanwhile(service: AssessmentService, saved: list[Aggregate]) -> None:
+    """A student erased between the sealing of their contact and the saving of the record
+    (the erasure could not see it): the record takes its PersonalDataErased now."""
+    record = saved[0]
+    assert isinstance(record, Assessment)
+    if service.personal.erased(record.student.contact.subject):
+        record.erase_personal_data(service.clock())
+        with suppress(IntegrityError):  # the erasure saw the record after all, and erased it
+            service.store.save(record)
+
+
+start_verification = Handler(Started, decide, tenant_only=True, saved=erased_meanwhile)

@@ -1,6 +1,7 @@
 """Erasure on both stores: one transaction writes PersonalDataErased to each of the
 subject's records and deletes its key; the views fold the new event as the history does;
-a command saved on a record meanwhile makes the erasure try again, never lose it."""
+a command saved on a record meanwhile makes the erasure try again, never lose it, and a
+record started meanwhile is erased too, by the erasure or by its own start."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from application.handlers.start_verification import start_verification
 from application.messages import Erased, GenerateQuestions, StartVerification
 from application.ports import PersonalData
 from application.students import Students
+from domain.values import Sealed
 from projections.queries import ReadSide
 from tests.oracle import mismatches
 from tests.support import (
@@ -116,4 +118,63 @@ def test_students_starting_together_share_one_data_subject(store_url: str) -> No
     for record_id in records:
         assert service.history(None, record_id, None).state["student"]["name"] == STUDENT["name"]
     assert students(service).erase(ACME, "stu_new").records_affected == 6
+    service.store.close()
+
+
+class ErasingWhileSealing:
+    """The port, with the student erased once their contact is sealed for a new record,
+    before the record is saved (as a concurrent DELETE would)."""
+
+    def __init__(self, service: Any) -> None:
+        self.service, self.real = service, service.personal
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def seal_student(self, *args: Any) -> Sealed:
+        sealed: Sealed = self.real.seal_student(*args)
+        students(self.service, self.real).erase(ACME, "stu_1")
+        return sealed
+
+
+def test_a_record_saved_after_its_student_was_erased_takes_the_erasure(store_url: str) -> None:
+    service = make_service(store_url, Clock())
+    take_attempt(service, 2)
+    meddling = ErasingWhileSealing(service)
+    service.personal = meddling
+    command = StartVerification(student=STUDENT, skills=[REACT])
+    record_id = service.execute(start_verification, ACME, command, None).record_verification_id
+    service.personal = meddling.real
+
+    history = service.history(None, record_id, None)
+    assert [event.type for event in history.events] == ["VerificationStarted", "PersonalDataErased"]
+    assert history.state["student"]["email"] == "[erased]"
+    assert service.personal.current_subject("acme", "live", "stu_1") is None
+    service.store.close()
+
+
+class StartingWhileErasing(Meddling):
+    """The port, with a record of the student started (sealed and saved) after the erasure
+    looked for the student's records, before it commits."""
+
+    def erase(self, *args: Any) -> Erased:
+        self.tries += 1
+        if self.tries == 1:
+            command = StartVerification(student=STUDENT, skills=[REACT])
+            self.started = self.service.execute(start_verification, ACME, command, None)
+        answer: Erased = self.service.personal.erase(*args)
+        return answer
+
+
+def test_an_erasure_that_meets_a_record_started_meanwhile_tries_again(store_url: str) -> None:
+    service = make_service(store_url, Clock())
+    first = take_attempt(service, 2)
+    meddling = StartingWhileErasing(service, first)
+
+    erased = students(service, meddling).erase(ACME, "stu_1")
+    assert (meddling.tries, erased.records_affected) == (2, 2)
+    for record_id in (first, meddling.started.record_verification_id):
+        types = [event.type for event in service.history(None, record_id, None).events]
+        assert types.count("PersonalDataErased") == 1
+        assert types[-1] == "PersonalDataErased"
     service.store.close()
