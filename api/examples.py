@@ -72,21 +72,6 @@ from application.messages import (
     Submitted,
     WebhookStatus,
 )
-from application.payloads import (
-    COMPLETED,
-    INITIATED,
-    AssessmentCompleted,
-    AssessmentCompletedWebhook,
-    AssessmentInitiated,
-    AssessmentInitiatedWebhook,
-    EndorsementCompleted,
-    EndorsementCompletedWebhook,
-    EndorsementInitiated,
-    EndorsementInitiatedWebhook,
-    ReviewerRef,
-    StudentRef,
-    Webhook,
-)
 from application.students import EmailSent, StudentContact
 from domain.questions import PublicQuestion
 from domain.values import Contact, SkillOutcome, Source
@@ -322,50 +307,6 @@ EXAMPLES |= {
         None,
         ConsistencyProofResponse(
             data=ConsistencyProof(first=1000, to=2000, path=[ROOT[::-1], ROOT[2:] + ROOT[:2]])
-        ),
-    ),
-}
-
-STUDENT = StudentRef("stu_1")
-EVENT_ID = "0b7e4c52-9a57-5d7e-8c1e-2f4a6b1d3c90"
-WEBHOOK_EXAMPLES: dict[type[Webhook], Webhook] = {
-    AssessmentInitiatedWebhook: AssessmentInitiatedWebhook(
-        id=EVENT_ID, type=INITIATED, created_at=AT, data=AssessmentInitiated(RECORD, 1, 10, STUDENT)
-    ),
-    EndorsementInitiatedWebhook: EndorsementInitiatedWebhook(
-        id=EVENT_ID,
-        type=INITIATED,
-        created_at=AT,
-        data=EndorsementInitiated(
-            RECORD, ReviewerRef("Navy", "tech_lead"), "2025-04-23T10:05:00.000Z", STUDENT
-        ),
-    ),
-    AssessmentCompletedWebhook: AssessmentCompletedWebhook(
-        id=EVENT_ID,
-        type=COMPLETED,
-        created_at=AT,
-        data=AssessmentCompleted(
-            RECORD,
-            EXAMPLES["submitAssessment"].response.data.result,
-            [REACT],
-            1,
-            QUEUED,
-            STUDENT,
-        ),
-    ),
-    EndorsementCompletedWebhook: EndorsementCompletedWebhook(
-        id=EVENT_ID,
-        type=COMPLETED,
-        created_at=AT,
-        data=EndorsementCompleted(
-            RECORD,
-            1,
-            0,
-            EXAMPLES["endorseSkills"].response.data.verified_skills,
-            1,
-            QUEUED,
-            STUDENT,
-            ReviewerRef("Navy", "tech_lead"),
         ),
     ),
 }

@@ -21,9 +21,10 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from api.bodies import MAX_IDEMPOTENCY_KEY
-from api.examples import EXAMPLES, WEBHOOK_EXAMPLES
+from api.examples import EXAMPLES
 from api.reference import ReferenceUI
 from api.schemas import ErrorResponse
+from api.webhook_examples import WEBHOOK_EXAMPLES
 from application.payloads import WEBHOOKS
 
 REF = "#/components/schemas/{name}"
