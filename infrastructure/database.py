@@ -38,6 +38,19 @@ def transaction(store: EventStore, *, commit: bool = True) -> Iterator[Sql]:
         yield Sql(cursor, is_postgres(store))
 
 
+@contextmanager
+def statements(store: EventStore) -> Iterator[Sql]:
+    """Statements each its own transaction: on PostgreSQL one round trip each, on a pooled
+    autocommit connection; SQLite runs them in one transaction."""
+    database = datastore(store)
+    if isinstance(database, PostgresDatastore):
+        with database.get_connection() as connection, connection.cursor() as cursor:
+            yield Sql(cursor, True)
+    else:
+        with database.transaction(commit=True) as cursor:
+            yield Sql(cursor, False)
+
+
 def create_tables(store: EventStore, statements: Sequence[str]) -> None:
     """Run idempotent DDL (IF NOT EXISTS); on PostgreSQL under the schema lock, since two
     processes creating the same table at once can fail."""
