@@ -1,25 +1,29 @@
 """What a benchmark run cost the machine: CPU in cores (machine, this process, a process
-tree) from /proc, and the resident memory of a process tree."""
+tree, PostgreSQL's processes) from /proc, and the resident memory of a process tree."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _processes() -> dict[int, list[str]]:
-    """Every process's /proc/<pid>/stat fields after the command name."""
+def _processes(named: str | None = None) -> dict[int, list[str]]:
+    """Every process's /proc/<pid>/stat fields after the command name (only those of this
+    command name, if given)."""
     found: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                found[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
+            except (OSError, ValueError):
                 continue
+            if named is None or head.split("(", 1)[1] == named:
+                found[int(entry.name)] = tail.split()
     return found
 
 
@@ -36,7 +40,17 @@ def tree(root: int) -> dict[int, list[str]]:
 
 def tree_cpu(root: int) -> float:
     """User+system seconds of root and all its descendants."""
-    return sum((int(f[11]) + int(f[12])) / TICK for f in tree(root).values())
+    return _cpu(tree(root).values())
+
+
+def postgres_cpu() -> float:
+    """User+system seconds of the PostgreSQL server's processes (ended backends' CPU is
+    lost: the servers keep their connections in pools)."""
+    return _cpu(_processes("postgres").values())
+
+
+def _cpu(processes: Iterable[list[str]]) -> float:
+    return sum((int(f[11]) + int(f[12])) / TICK for f in processes)
 
 
 def largest_rss_mb(root: int) -> float:
@@ -45,22 +59,24 @@ def largest_rss_mb(root: int) -> float:
 
 
 class CpuMeter:
-    """CPU used, in cores, since creation: the machine, this process, the trees under roots."""
+    """CPU used, in cores, since creation: the machine, this process, PostgreSQL, the trees
+    under roots."""
 
     def __init__(self, *roots: int) -> None:
         self.roots = roots
         self.start = (time.monotonic(), *self.sample())
 
     def sample(self) -> tuple[float, ...]:
-        """Seconds of CPU so far: machine busy, this process, each tree."""
+        """Seconds of CPU so far: machine busy, this process, PostgreSQL, each tree."""
         with open("/proc/stat") as stat:
             ticks = [int(n) for n in stat.readline().split()[1:]]
         own = os.times()
         busy = (sum(ticks) - ticks[3] - ticks[4]) / TICK
-        return busy, own.user + own.system, *(tree_cpu(root) for root in self.roots)
+        trees = (tree_cpu(root) for root in self.roots)
+        return busy, own.user + own.system, postgres_cpu(), *trees
 
     def cores(self) -> tuple[float, ...]:
-        """Average cores busy since creation: machine, this process, each tree."""
+        """Average cores busy since creation: machine, this process, PostgreSQL, each tree."""
         now = (time.monotonic(), *self.sample())
         wall = now[0] - self.start[0]
         return tuple((b - a) / wall for a, b in zip(self.start[1:], now[1:], strict=True))

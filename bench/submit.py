@@ -82,20 +82,24 @@ def ceiling(db_url: str, workers: int, log: Path) -> Iterator[Server]:
 
 @dataclass
 class Measured:
-    """One server's run in one round, with the machine's CPU per command."""
+    """One server's run in one round, with CPU per command: the machine's, the server's
+    processes' and PostgreSQL's."""
 
     run: Run
     cpu_ms: float
+    server_ms: float
+    postgres_ms: float
 
 
 def measure(server: Server, seconds: float, clients: int, rate: float) -> Measured:
-    """Drive one server; the machine's CPU per command over the run."""
-    meter = CpuMeter()
+    """Drive one server; CPU per command over the run."""
+    meter = CpuMeter(server.pid)
     run = drive(server.url, server.key, seconds, clients=clients, rate=rate)
-    machine = meter.cores()[0]
+    machine, _, postgres, ours = meter.cores()
     for error, times in run.errors.most_common(3):
         print(f"    {server.name}: {times} x {error}")
-    return Measured(run, 1000 * machine / run.rate if run.commands else float("nan"))
+    per_command = 1000 / run.rate if run.commands else float("nan")
+    return Measured(run, machine * per_command, ours * per_command, postgres * per_command)
 
 
 def median(values: list[float]) -> float:
@@ -115,7 +119,9 @@ def compare(label: str, rounds: list[tuple[Measured, Measured]]) -> dict[str, fl
             f"  {label:>10}: cmd/s {a.rate:6.1f} / {b.rate:6.1f} = {ratios['rate'][-1]:.2f}x;"
             f" submit p50 {a.percentile_ms(50):5.1f} / {b.percentile_ms(50):5.1f} ms,"
             f" p99 {a.percentile_ms(99):6.1f} / {b.percentile_ms(99):6.1f} ms;"
-            f" machine cpu/cmd {ours.cpu_ms:.2f} / {theirs.cpu_ms:.2f} ms;"
+            f" cpu/cmd {ours.cpu_ms:.2f} / {theirs.cpu_ms:.2f} ms"
+            f" (server {ours.server_ms:.2f} / {theirs.server_ms:.2f},"
+            f" postgres {ours.postgres_ms:.2f} / {theirs.postgres_ms:.2f});"
             f" errors {sum(a.errors.values())} / {sum(b.errors.values())}"
         )
     return {name: median(values) for name, values in ratios.items()}
