@@ -93,17 +93,16 @@ class Students:
         self.clock = clock
 
     def _records(
-        self, tenant: TenantCaller, student_id: str, subject: str | None = None
+        self, tenant: TenantCaller, student_id: str
     ) -> list[tuple[Assessment, list[AggregateEvent]]]:
-        """The student's records in the tenant and mode (of one subject, if given), oldest
-        first, each with its events."""
+        """The student's records in the tenant and mode, oldest first, each with its events."""
         found = []
-        for owner, record_id in self.personal.records(tenant.tenant, tenant.mode, student_id):
+        for _, record_id in self.personal.records(tenant.tenant, tenant.mode, student_id):
             events = cast(
                 "list[AggregateEvent]", list(self.store.repository.event_store.get(record_id))
             )
             record = fold(events)
-            if record is not None and subject in (None, owner):
+            if record is not None:
                 found.append((record, events))
         return sorted(found, key=lambda pair: pair[0].created_on)
 
@@ -159,16 +158,24 @@ class Students:
     def erase(self, tenant: TenantCaller, student_id: str) -> Erased:
         """Erase the student's personal data in the tenant and mode: their current subject's
         key goes, each of its records takes PersonalDataErased (one transaction), and the
-        copies of its emails the service keeps are removed. A repeat answers the same."""
+        copies of its emails the service keeps are removed. A repeat answers the same, and
+        marks a record its erasure could not (one saved under the erased subject by a
+        process that stopped before marking it itself)."""
         for _ in range(5):  # a command saved on one of the records meanwhile: again
             subject = self.personal.current_subject(tenant.tenant, tenant.mode, student_id)
+            records = self._records(tenant, student_id)
+            at = self.clock()
+            # Records of an erased subject not marked yet are marked too: only one is current.
+            erased = [record for record, _ in records if record.erase_personal_data(at)]
             if subject is None and (
                 done := self.personal.last_erasure(tenant.tenant, tenant.mode, student_id)
             ):
+                if erased:
+                    try:
+                        self.store.save(*erased)
+                    except IntegrityError:
+                        continue
                 return done
-            records = self._records(tenant, student_id, subject) if subject else []
-            at = self.clock()
-            erased = [record for record, _ in records if record.erase_personal_data(at)]
             try:
                 answer = self.personal.erase(
                     tenant.tenant, tenant.mode, student_id, subject, erased, at

@@ -13,10 +13,12 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from application.handlers import start_verification as starting
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
-from application.messages import Erased, GenerateQuestions, StartVerification
+from application.messages import Erased, GenerateQuestions, Started, StartVerification
 from application.ports import PersonalData
+from application.service import Handler
 from application.students import Students
 from domain.values import Sealed
 from projections.queries import ReadSide
@@ -177,4 +179,27 @@ def test_an_erasure_that_meets_a_record_started_meanwhile_tries_again(store_url:
         types = [event.type for event in service.history(None, record_id, None).events]
         assert types.count("PersonalDataErased") == 1
         assert types[-1] == "PersonalDataErased"
+    service.store.close()
+
+
+def test_a_repeat_marks_a_record_its_erasure_could_not(store_url: str) -> None:
+    service = make_service(store_url, Clock())
+    take_attempt(service, 2)
+    # A start whose process stops after saving the record, before its own check: sealed
+    # under the subject the erasure (run between the sealing and the save) deleted.
+    stopped = Handler(Started, starting.decide, tenant_only=True)
+    meddling = ErasingWhileSealing(service)
+    service.personal = meddling
+    command = StartVerification(student=STUDENT, skills=[REACT])
+    record_id = service.execute(stopped, ACME, command, None).record_verification_id
+    service.personal = meddling.real
+    types = [event.type for event in service.history(None, record_id, None).events]
+    assert types == ["VerificationStarted"]
+    first = service.personal.last_erasure("acme", "live", "stu_1")
+
+    assert students(service).erase(ACME, "stu_1") == first
+    history = service.history(None, record_id, None)
+    assert [event.type for event in history.events] == ["VerificationStarted", "PersonalDataErased"]
+    assert students(service).erase(ACME, "stu_1") == first
+    assert len(service.history(None, record_id, None).events) == 2
     service.store.close()
