@@ -23,10 +23,11 @@ from application.store import EventStore
 from domain.errors import PersonalDataGone
 from domain.moments import iso
 from domain.values import Contact, Sealed
+from infrastructure.current_subject import STUDENT, current_or_new, held_or_made, student
 from infrastructure.database import is_postgres, statements, transaction
 from infrastructure.scrubbing import scrub_after_erasure
-from infrastructure.sealing import new_subject_key, seal, unseal, unwrap, wrap, wrapping_key
-from infrastructure.sql import Sql, dumps, marks
+from infrastructure.sealing import seal, unseal, unwrap, wrapping_key
+from infrastructure.sql import Sql, marks
 
 DATA_SUBJECTS = [
     "CREATE TABLE IF NOT EXISTS data_subjects ("
@@ -44,13 +45,6 @@ DATA_SUBJECTS = [
     # A hash of the wrapping key, so that a process with another master key stops at once.
     "CREATE TABLE IF NOT EXISTS subject_key_check (id INTEGER PRIMARY KEY, digest TEXT NOT NULL)",
 ]
-STUDENT = "tenant = ? AND mode = ? AND student_id = ?"
-
-
-def student(tenant: str, mode: str, student_id: str) -> tuple[str, str, str]:
-    """A student's columns: the id as its JSON text, which PostgreSQL's TEXT takes whatever
-    the id holds (a NUL, in an id stored before the API refused control characters)."""
-    return tenant, mode, dumps(student_id)
 
 
 class DataSubjects:
@@ -90,14 +84,14 @@ class DataSubjects:
         wrapping = self.wrapping  # before the transaction: its first use has one of its own
         if not is_postgres(self.store):
             with transaction(self.store) as sql:
-                subject, wrapped = _current_or_new(sql, wrapping, (tenant, mode, student_id))
+                subject, wrapped = current_or_new(sql, wrapping, (tenant, mode, student_id))
                 sql.run(
                     "INSERT INTO subject_records VALUES (?, ?) ON CONFLICT DO NOTHING",
                     *(subject, record.hex),
                 )
         else:  # one statement, one round trip (two for a student's first record)
             with statements(self.store) as sql:
-                subject, wrapped = _held_or_made(sql, wrapping, (tenant, mode, student_id), record)
+                subject, wrapped = held_or_made(sql, wrapping, (tenant, mode, student_id), record)
         return seal(unwrap(wrapping, subject, wrapped), subject, contact, record, 1)
 
     def seal(self, subject: str, contact: Contact, record: UUID, version: int) -> Sealed:
@@ -211,58 +205,6 @@ class DataSubjects:
             insert_events(sql, self.store, stored)
         scrub_after_erasure(self.store)
         return erased
-
-
-def _current_or_new(sql: Sql, wrapping: bytes, who: tuple[str, str, str]) -> tuple[str, str]:
-    """SQLite: the student's current subject and its wrapped key, made if there is none."""
-    fresh = uuid4().hex
-    # A write first: the transaction then holds SQLite's write lock throughout.
-    if sql.run(
-        "INSERT INTO data_subjects (subject, tenant, mode, student_id)"
-        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        *(fresh, *student(*who)),
-    ):
-        key = wrap(wrapping, fresh, new_subject_key())
-        sql.run("INSERT INTO subject_keys VALUES (?, ?)", fresh, key)
-        return fresh, key
-    row = sql.one(
-        f"SELECT s.subject, k.wrapped_key FROM data_subjects s JOIN subject_keys k"
-        f" ON k.subject = s.subject WHERE {STUDENT} AND erased_at IS NULL",
-        *student(*who),
-    )
-    return row["subject"], row["wrapped_key"]
-
-
-# PostgreSQL: the student's current subject and its key, and the record noted under it.
-HELD = (
-    "WITH held AS (SELECT s.subject, k.wrapped_key FROM data_subjects s"
-    f" JOIN subject_keys k ON k.subject = s.subject WHERE {STUDENT} AND erased_at IS NULL),"
-    " noted AS (INSERT INTO subject_records SELECT subject, ? FROM held ON CONFLICT DO NOTHING)"
-    " SELECT subject, wrapped_key FROM held"
-)
-# PostgreSQL: a new subject with its key and the record, unless the student has one.
-MADE = (
-    "WITH made AS (INSERT INTO data_subjects (subject, tenant, mode, student_id)"
-    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING subject),"
-    " keyed AS (INSERT INTO subject_keys SELECT subject, ? FROM made),"
-    " noted AS (INSERT INTO subject_records SELECT subject, ? FROM made ON CONFLICT DO NOTHING)"
-    " SELECT subject FROM made"
-)
-
-
-def _held_or_made(
-    sql: Sql, wrapping: bytes, who: tuple[str, str, str], record: UUID
-) -> tuple[str, str]:
-    """PostgreSQL: the student's current subject and its wrapped key, made if there is
-    none, with the record noted under it; each statement commits on its own."""
-    for _ in range(5):  # a subject made or erased between two statements: look again
-        if row := sql.one(HELD, *student(*who), record.hex):
-            return row["subject"], row["wrapped_key"]
-        fresh = uuid4().hex
-        key = wrap(wrapping, fresh, new_subject_key())
-        if sql.one(MADE, fresh, *student(*who), key, record.hex):
-            return fresh, key
-    raise IntegrityError("the student's data subject kept changing")
 
 
 def current(sql: Sql, tenant: str, mode: str, student_id: str) -> str | None:
