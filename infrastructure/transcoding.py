@@ -8,6 +8,7 @@ declares. Chosen in the store's environment (infrastructure/persistence.py)."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Hashable
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +17,7 @@ from typing import Any, ClassVar, TypeVar, cast, get_args, get_origin, get_type_
 from uuid import UUID
 
 import msgspec
-from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.domain import AggregateEvent, DomainEventProtocol
 from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
@@ -52,6 +53,11 @@ class StructMapper(Mapper[UUID]):
     value of another type) is read by the library's own decoding and then converted, so
     both ways give the same event; tests/integration/test_transcoding.py compares them."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for topic in domain_topics(AggregateEvent):  # while the process has one thread
+            stored_decoder(topic)
+
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         state = self.stored_state(stored_event)
         if state is None:
@@ -61,14 +67,14 @@ class StructMapper(Mapper[UUID]):
     def stored_state(self, stored_event: StoredEvent) -> StoredForm | None:
         """The event's stored JSON read into its class's stored form, or None where the
         library's decoding must read it."""
-        form = stored_form(stored_event.topic)
-        if form is None or self.cipher is not None or self.compressor is not None:
+        decoder = stored_decoder(stored_event.topic)
+        if decoder is None or self.cipher is not None or self.compressor is not None:
             return None
         try:
-            state = msgspec.json.decode(UNWRAP.sub(rb"\1", stored_event.state), type=form)
+            state = decoder.decode(UNWRAP.sub(rb"\1", stored_event.state))
         except msgspec.ValidationError:
             return None
-        return state if state.class_version == form.class_version_now else None
+        return state if state.class_version == state.class_version_now else None
 
     def read_by_library(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """The event as the library's decoding reads it, its typed fields then converted."""
@@ -118,11 +124,28 @@ class StoredForm(msgspec.Struct, forbid_unknown_fields=True):
         return event
 
 
-@cache
-def stored_form(topic: str) -> type[StoredForm] | None:
-    """The stored form of the event class of this topic, or None if a field's declared type
-    is not precise (Any: the library's decoding decides what such a value becomes)."""
-    cls = resolve_topic(topic)
+DECODERS: dict[str, msgspec.json.Decoder[StoredForm] | None] = {}
+MAKING = threading.Lock()
+
+
+def stored_decoder(topic: str) -> msgspec.json.Decoder[StoredForm] | None:
+    """The decoder of the stored form of this topic's event class, made once (None if the
+    class has a field of no precise type). Made under a lock: msgspec builds a new type's
+    decoding information without one, and a thread decoding with it while another builds
+    it crashes the process."""
+    try:
+        return DECODERS[topic]
+    except KeyError:
+        with MAKING:
+            if topic not in DECODERS:
+                form = stored_form(resolve_topic(topic))
+                DECODERS[topic] = None if form is None else msgspec.json.Decoder(form)
+            return DECODERS[topic]
+
+
+def stored_form(cls: type) -> type[StoredForm] | None:
+    """The stored form of an event class, or None if a field's declared type is not
+    precise (Any: the library's decoding decides what such a value becomes)."""
     hints = {
         name: kind
         for name, kind in get_type_hints(cls).items()
@@ -143,6 +166,17 @@ def stored_form(topic: str) -> type[StoredForm] | None:
     form.event_class = cls
     form.class_version_now = getattr(cls, "class_version", 1)
     return form
+
+
+def domain_topics(base: type) -> set[str]:
+    """The topics of the domain's event classes (subclasses of base, at any depth)."""
+    found: set[str] = set()
+    subclass: type
+    for subclass in base.__subclasses__():
+        if subclass.__module__.startswith("domain.") and "<locals>" not in subclass.__qualname__:
+            found.add(f"{subclass.__module__}:{subclass.__qualname__}")
+        found |= domain_topics(subclass)
+    return found
 
 
 def holds_any(kind: Any) -> bool:
