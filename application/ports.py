@@ -78,10 +78,14 @@ class PersonalData(Protocol):
         subject: str | None,
         records: Sequence[Aggregate],
         at: datetime,
+        *,
+        seen: Collection[UUID],
     ) -> Erased:
         """In one transaction: save the records' new events (PersonalDataErased), delete the
-        subject's key and remember the erasure; then scrub the freed bytes from the store's
-        files. IntegrityError if a record changed meanwhile."""
+        subject's key and remember the erasure (`seen`: the subject's records the caller
+        found, their number the answer's); then scrub the freed bytes from the store's
+        files. IntegrityError if a record changed, or a record of the subject was saved,
+        meanwhile."""
 
 
 class SentEmails(Protocol):

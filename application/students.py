@@ -158,33 +158,51 @@ class Students:
     def erase(self, tenant: TenantCaller, student_id: str) -> Erased:
         """Erase the student's personal data in the tenant and mode: their current subject's
         key goes, each of its records takes PersonalDataErased (one transaction), and the
-        copies of its emails the service keeps are removed. A repeat answers the same, and
-        marks a record its erasure could not (one saved under the erased subject by a
-        process that stopped before marking it itself)."""
+        copies of its emails the service keeps are removed. A repeat answers the same. Any
+        erasure also marks a record of an erased subject that its own erasure could not (one
+        saved under it by a process that stopped before marking it itself)."""
         for _ in range(5):  # a command saved on one of the records meanwhile: again
             subject = self.personal.current_subject(tenant.tenant, tenant.mode, student_id)
-            records = self._records(tenant, student_id)
+            loaded = self._records(tenant, student_id)
+            records = [record for record, _ in loaded]
+            owned = [record for record in records if _subject(record) == subject]
             at = self.clock()
-            # Records of an erased subject not marked yet are marked too: only one is current.
-            erased = [record for record, _ in records if record.erase_personal_data(at)]
+            marked = [
+                record
+                for record in owned + self._strays(records, subject)
+                if record.erase_personal_data(at)
+            ]
             if subject is None and (
                 done := self.personal.last_erasure(tenant.tenant, tenant.mode, student_id)
             ):
-                if erased:
-                    try:
-                        self.store.save(*erased)
-                    except IntegrityError:
-                        continue
+                try:
+                    self.store.save(*marked)
+                except IntegrityError:
+                    continue
                 return done
             try:
                 answer = self.personal.erase(
-                    tenant.tenant, tenant.mode, student_id, subject, erased, at
+                    tenant.tenant,
+                    tenant.mode,
+                    student_id,
+                    subject,
+                    marked,
+                    at,
+                    seen=[record.id for record in owned],
                 )
             except IntegrityError:
                 continue
-            self.sent.forget([event_id(e) for _, events in records for e in _emailed(events)])
+            emails = [e for r, events in loaded if _subject(r) == subject for e in _emailed(events)]
+            self.sent.forget([event_id(email) for email in emails])
             return answer
         raise Conflict("the student's records kept changing: try again")
+
+    def _strays(self, records: list[Assessment], current: str | None) -> list[Assessment]:
+        """Records of an erased subject (not the current one, and its key gone) that were
+        not marked as erased."""
+        others = {_subject(r) for r in records if _subject(r) != current}
+        gone = {subject for subject in others if self.personal.erased(subject)}
+        return [r for r in records if _subject(r) in gone and not r.personal_data_erased]
 
 
 def _emailed(events: Sequence[AggregateEvent]) -> list[AggregateEvent]:

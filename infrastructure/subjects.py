@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from functools import cached_property
 from uuid import UUID, uuid4
@@ -175,13 +175,15 @@ class DataSubjects:
         subject: str | None,
         records: Sequence[Aggregate],
         at: datetime,
+        *,
+        seen: Collection[UUID],
     ) -> Erased:
         """In one transaction: save the records' new events, delete the subject's key and
         keep the erasure's answer (a subject of no records is kept, so that a repeat answers
         the same); then scrub the freed bytes from the store's files."""
         events = [event for record in records for event in record.collect_events()]
         stored = [self.store.mapper.to_stored_event(event) for event in events]
-        erased = Erased(student_id, len(records), iso(at))
+        erased = Erased(student_id, len(seen), iso(at))
         with transaction(self.store) as sql:
             if not sql.postgres:  # the deleted key's bytes are zeroed, not left in free space
                 sql.run("PRAGMA secure_delete = ON")
@@ -198,7 +200,7 @@ class DataSubjects:
                 sql.run("DELETE FROM subject_keys WHERE subject = ?", subject)
                 # Read after the key's row is locked: a record saved since the caller looked
                 # makes it look again (one saved later finds the key gone: see `erased`).
-                if saved_records(sql, self.store, subject) - {record.id for record in records}:
+                if saved_records(sql, self.store, subject) - set(seen):
                     raise IntegrityError(f"a record of subject {subject} was started meanwhile")
             else:
                 raise IntegrityError(f"subject {subject} was erased meanwhile")

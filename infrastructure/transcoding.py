@@ -72,7 +72,7 @@ class StructMapper(Mapper[UUID]):
             return None
         try:
             state = decoder.decode(UNWRAP.sub(rb"\1", stored_event.state))
-        except msgspec.ValidationError:
+        except msgspec.DecodeError:  # not of the declared types, or JSON msgspec refuses
             return None
         return state if state.class_version == state.class_version_now else None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
+import logging
 from datetime import timedelta
 
 import msgspec
@@ -16,6 +16,8 @@ from domain.assessment import Assessment
 from domain.endorsement import ASSESSMENT
 from domain.moments import iso
 from domain.values import Contact, Skill, Source
+
+log = logging.getLogger("assess.personal")
 
 
 def decide(
@@ -67,13 +69,26 @@ def decide(
 
 def erased_meanwhile(service: AssessmentService, saved: list[Aggregate]) -> None:
     """A student erased between the sealing of their contact and the saving of the record
-    (the erasure could not see it): the record takes its PersonalDataErased now."""
+    (the erasure could not see it): the record takes its PersonalDataErased now. The start
+    is saved and answered whatever happens here: a later DELETE of the student marks a
+    record this could not."""
     record = saved[0]
     assert isinstance(record, Assessment)
-    if service.personal.erased(record.student.contact.subject):
-        record.erase_personal_data(service.clock())
-        with suppress(IntegrityError):  # the erasure saw the record after all, and erased it
-            service.store.save(record)
+    try:
+        if not service.personal.erased(record.student.contact.subject):
+            return
+        for _ in range(3):
+            if not record.erase_personal_data(service.clock()):
+                return  # the erasure saw the record after all, and marked it
+            try:
+                service.store.save(record)
+                return
+            except IntegrityError:  # a command on the record meanwhile: read it again
+                found = service.store.find(Assessment, record.id)
+                assert found is not None
+                record = found
+    except Exception:  # the database away: the start stands as answered
+        log.warning("could not mark record %s as erased", record.id, exc_info=True)
 
 
 start_verification = Handler(Started, decide, tenant_only=True, saved=erased_meanwhile)

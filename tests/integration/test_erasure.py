@@ -6,12 +6,8 @@ record started meanwhile is erased too, by the erasure or by its own start."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
-
-from eventsourcing.domain import Aggregate
 
 from application.handlers import start_verification as starting
 from application.handlers.generate_questions import generate_questions
@@ -74,20 +70,12 @@ class Meddling:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.service.personal, name)
 
-    def erase(
-        self,
-        tenant: str,
-        mode: str,
-        student_id: str,
-        subject: str | None,
-        records: Sequence[Aggregate],
-        at: datetime,
-    ) -> Erased:
+    def erase(self, *args: Any, **kwargs: Any) -> Erased:
         self.tries += 1
         if self.tries == 1:
             command = GenerateQuestions(self.record_id)
             self.service.execute(generate_questions, ACME, command, None)
-        answer: Erased = self.service.personal.erase(tenant, mode, student_id, subject, records, at)
+        answer: Erased = self.service.personal.erase(*args, **kwargs)
         return answer
 
 
@@ -159,12 +147,12 @@ class StartingWhileErasing(Meddling):
     """The port, with a record of the student started (sealed and saved) after the erasure
     looked for the student's records, before it commits."""
 
-    def erase(self, *args: Any) -> Erased:
+    def erase(self, *args: Any, **kwargs: Any) -> Erased:
         self.tries += 1
         if self.tries == 1:
             command = StartVerification(student=STUDENT, skills=[REACT])
             self.started = self.service.execute(start_verification, ACME, command, None)
-        answer: Erased = self.service.personal.erase(*args)
+        answer: Erased = self.service.personal.erase(*args, **kwargs)
         return answer
 
 
@@ -202,4 +190,41 @@ def test_a_repeat_marks_a_record_its_erasure_could_not(store_url: str) -> None:
     assert [event.type for event in history.events] == ["VerificationStarted", "PersonalDataErased"]
     assert students(service).erase(ACME, "stu_1") == first
     assert len(service.history(None, record_id, None).events) == 2
+    service.store.close()
+
+
+class StartingAfterLooking:
+    """The port, with a record of the student started just after the erasure looked for
+    the student's current subject (none: they were erased before)."""
+
+    def __init__(self, service: Any) -> None:
+        self.service, self.real, self.started = service, service.personal, None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def current_subject(self, *args: Any) -> str | None:
+        found: str | None = self.real.current_subject(*args)
+        if self.started is None:
+            command = StartVerification(student=STUDENT, skills=[REACT])
+            self.started = self.service.execute(start_verification, ACME, command, None)
+        return found
+
+
+def test_a_repeat_leaves_a_record_of_a_new_subject_to_its_own_erasure(store_url: str) -> None:
+    service = make_service(store_url, Clock())
+    take_attempt(service, 2)
+    first = students(service).erase(ACME, "stu_1")
+    meddling = StartingAfterLooking(service)
+
+    assert students(service, meddling).erase(ACME, "stu_1") == first
+    assert meddling.started is not None
+    record_id = meddling.started.record_verification_id
+    history = service.history(None, record_id, None)
+    assert [event.type for event in history.events] == ["VerificationStarted"]
+    assert history.state["student"]["email"] == STUDENT["email"]
+    second = students(service).erase(ACME, "stu_1")
+    assert second.records_affected == 1
+    types = [event.type for event in service.history(None, record_id, None).events]
+    assert types == ["VerificationStarted", "PersonalDataErased"]
     service.store.close()
