@@ -6,8 +6,12 @@ record started meanwhile is erased too, by the erasure or by its own start."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import psycopg
+import pytest
 
 from application.handlers import start_verification as starting
 from application.handlers.generate_questions import generate_questions
@@ -227,4 +231,21 @@ def test_a_repeat_leaves_a_record_of_a_new_subject_to_its_own_erasure(store_url:
     assert second.records_affected == 1
     types = [event.type for event in service.history(None, record_id, None).events]
     assert types == ["VerificationStarted", "PersonalDataErased"]
+    service.store.close()
+
+
+@pytest.mark.parametrize("ends", ["commit", "rollback"])
+def test_the_check_after_a_start_waits_for_an_erasure_in_progress(pg_url: str, ends: str) -> None:
+    service = make_service(pg_url, Clock())
+    take_attempt(service, 2)
+    subject = service.personal.current_subject("acme", "live", "stu_1")
+    assert subject is not None
+    with psycopg.connect(pg_url) as erasing:  # an erasure that deleted the key, not committed
+        erasing.execute("DELETE FROM subject_keys WHERE subject = %s", (subject,))
+        with ThreadPoolExecutor(1) as pool:
+            checking = pool.submit(service.personal.erased, subject)
+            time.sleep(0.5)
+            assert not checking.done()  # it waits for the erasure's end
+            getattr(erasing, ends)()
+            assert checking.result(timeout=10) == (ends == "commit")
     service.store.close()
