@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,11 +17,10 @@ import pytest
 from application.handlers import start_verification as starting
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
-from application.messages import Erased, GenerateQuestions, Started, StartVerification
+from application.messages import GenerateQuestions, Started, StartVerification
 from application.ports import PersonalData
 from application.service import Handler
 from application.students import Students
-from domain.values import Sealed
 from projections.queries import ReadSide
 from tests.oracle import mismatches
 from tests.support import (
@@ -65,31 +65,52 @@ def test_an_erasure_is_one_transaction_the_views_follow(store_url: str) -> None:
 
 
 class Meddling:
-    """The port, with a command saved on one of the records just before the first erasure
-    commits (as a concurrent request would)."""
+    """The port, with `meddle` run once, as a concurrent request would at that moment:
+    just before the first call of `method` (or just after it, if not `before`). `calls`
+    counts the calls of `method`; `meddled` is what `meddle` returned."""
 
-    def __init__(self, service: Any, record_id: str) -> None:
-        self.service, self.record_id, self.tries = service, record_id, 0
+    def __init__(
+        self, service: Any, method: str, meddle: Callable[[], Any], *, before: bool = True
+    ) -> None:
+        self.real, self.method, self.meddle, self.before = service.personal, method, meddle, before
+        self.calls = 0
+        self.meddled: Any = None
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.service.personal, name)
+        found = getattr(self.real, name)
+        if name != self.method:
+            return found
 
-    def erase(self, *args: Any, **kwargs: Any) -> Erased:
-        self.tries += 1
-        if self.tries == 1:
-            command = GenerateQuestions(self.record_id)
-            self.service.execute(generate_questions, ACME, command, None)
-        answer: Erased = self.service.personal.erase(*args, **kwargs)
-        return answer
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            first = self.calls == 1
+            if first and self.before:
+                self.meddled = self.meddle()
+            answer = found(*args, **kwargs)
+            if first and not self.before:
+                self.meddled = self.meddle()
+            return answer
+
+        return call
+
+
+def start(service: Any) -> Started:
+    """Start a record of the student as acme (as a concurrent POST /verify would)."""
+    command = StartVerification(student=STUDENT, skills=[REACT])
+    started: Started = service.execute(start_verification, ACME, command, None)
+    return started
 
 
 def test_an_erasure_that_meets_a_concurrent_command_tries_again(store_url: str) -> None:
     service = make_service(store_url, Clock())
     record_id = take_attempt(service, 2)
-    meddling = Meddling(service, record_id)
+    command = GenerateQuestions(record_id)
+    meddling = Meddling(
+        service, "erase", lambda: service.execute(generate_questions, ACME, command, None)
+    )
 
     erased = students(service, meddling).erase(ACME, "stu_1")
-    assert (meddling.tries, erased.records_affected) == (2, 1)
+    assert (meddling.calls, erased.records_affected) == (2, 1)
     types = [event.type for event in service.history(None, record_id, None).events]
     assert types[-2:] == ["QuestionsGenerated", "PersonalDataErased"]
     assert service.personal.current_subject("acme", "live", "stu_1") is None
@@ -115,29 +136,24 @@ def test_students_starting_together_share_one_data_subject(store_url: str) -> No
     service.store.close()
 
 
-class ErasingWhileSealing:
+def erasing_while_sealing(service: Any) -> Meddling:
     """The port, with the student erased once their contact is sealed for a new record,
     before the record is saved (as a concurrent DELETE would)."""
-
-    def __init__(self, service: Any) -> None:
-        self.service, self.real = service, service.personal
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def seal_student(self, *args: Any) -> Sealed:
-        sealed: Sealed = self.real.seal_student(*args)
-        students(self.service, self.real).erase(ACME, "stu_1")
-        return sealed
+    real = service.personal
+    return Meddling(
+        service,
+        "seal_student",
+        lambda: students(service, real).erase(ACME, "stu_1"),
+        before=False,
+    )
 
 
 def test_a_record_saved_after_its_student_was_erased_takes_the_erasure(store_url: str) -> None:
     service = make_service(store_url, Clock())
     take_attempt(service, 2)
-    meddling = ErasingWhileSealing(service)
+    meddling = erasing_while_sealing(service)
     service.personal = meddling
-    command = StartVerification(student=STUDENT, skills=[REACT])
-    record_id = service.execute(start_verification, ACME, command, None).record_verification_id
+    record_id = start(service).record_verification_id
     service.personal = meddling.real
 
     history = service.history(None, record_id, None)
@@ -147,27 +163,16 @@ def test_a_record_saved_after_its_student_was_erased_takes_the_erasure(store_url
     service.store.close()
 
 
-class StartingWhileErasing(Meddling):
-    """The port, with a record of the student started (sealed and saved) after the erasure
-    looked for the student's records, before it commits."""
-
-    def erase(self, *args: Any, **kwargs: Any) -> Erased:
-        self.tries += 1
-        if self.tries == 1:
-            command = StartVerification(student=STUDENT, skills=[REACT])
-            self.started = self.service.execute(start_verification, ACME, command, None)
-        answer: Erased = self.service.personal.erase(*args, **kwargs)
-        return answer
-
-
 def test_an_erasure_that_meets_a_record_started_meanwhile_tries_again(store_url: str) -> None:
     service = make_service(store_url, Clock())
     first = take_attempt(service, 2)
-    meddling = StartingWhileErasing(service, first)
+    # A record started (sealed and saved) after the erasure looked for the student's
+    # records, before it commits.
+    meddling = Meddling(service, "erase", lambda: start(service))
 
     erased = students(service, meddling).erase(ACME, "stu_1")
-    assert (meddling.tries, erased.records_affected) == (2, 2)
-    for record_id in (first, meddling.started.record_verification_id):
+    assert (meddling.calls, erased.records_affected) == (2, 2)
+    for record_id in (first, meddling.meddled.record_verification_id):
         types = [event.type for event in service.history(None, record_id, None).events]
         assert types.count("PersonalDataErased") == 1
         assert types[-1] == "PersonalDataErased"
@@ -180,7 +185,7 @@ def test_a_repeat_marks_a_record_its_erasure_could_not(store_url: str) -> None:
     # A start whose process stops after saving the record, before its own check: sealed
     # under the subject the erasure (run between the sealing and the save) deleted.
     stopped = Handler(Started, starting.decide, tenant_only=True)
-    meddling = ErasingWhileSealing(service)
+    meddling = erasing_while_sealing(service)
     service.personal = meddling
     command = StartVerification(student=STUDENT, skills=[REACT])
     record_id = service.execute(stopped, ACME, command, None).record_verification_id
@@ -197,33 +202,17 @@ def test_a_repeat_marks_a_record_its_erasure_could_not(store_url: str) -> None:
     service.store.close()
 
 
-class StartingAfterLooking:
-    """The port, with a record of the student started just after the erasure looked for
-    the student's current subject (none: they were erased before)."""
-
-    def __init__(self, service: Any) -> None:
-        self.service, self.real, self.started = service, service.personal, None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def current_subject(self, *args: Any) -> str | None:
-        found: str | None = self.real.current_subject(*args)
-        if self.started is None:
-            command = StartVerification(student=STUDENT, skills=[REACT])
-            self.started = self.service.execute(start_verification, ACME, command, None)
-        return found
-
-
 def test_a_repeat_leaves_a_record_of_a_new_subject_to_its_own_erasure(store_url: str) -> None:
     service = make_service(store_url, Clock())
     take_attempt(service, 2)
     first = students(service).erase(ACME, "stu_1")
-    meddling = StartingAfterLooking(service)
+    # A record started just after the erasure looked for the student's current subject
+    # (none: they were erased before).
+    meddling = Meddling(service, "current_subject", lambda: start(service), before=False)
 
     assert students(service, meddling).erase(ACME, "stu_1") == first
-    assert meddling.started is not None
-    record_id = meddling.started.record_verification_id
+    assert meddling.meddled is not None
+    record_id = meddling.meddled.record_verification_id
     history = service.history(None, record_id, None)
     assert [event.type for event in history.events] == ["VerificationStarted"]
     assert history.state["student"]["email"] == STUDENT["email"]
