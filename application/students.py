@@ -200,9 +200,11 @@ class Students:
     def _strays(self, records: list[Assessment], current: str | None) -> list[Assessment]:
         """Records of an erased subject (not the current one, and its key gone) that were
         not marked as erased."""
-        others = {_subject(r) for r in records if _subject(r) != current}
-        gone = {subject for subject in others if self.personal.erased(subject)}
-        return [r for r in records if _subject(r) in gone and not r.personal_data_erased]
+        unmarked = [r for r in records if _subject(r) != current and not r.personal_data_erased]
+        gone = {
+            subject for subject in {_subject(r) for r in unmarked} if self.personal.erased(subject)
+        }
+        return [r for r in unmarked if _subject(r) in gone]
 
 
 def _emailed(events: Sequence[AggregateEvent]) -> list[AggregateEvent]:

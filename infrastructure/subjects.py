@@ -98,15 +98,13 @@ class DataSubjects:
         """A contact sealed under a subject's key for a record's event of this version."""
         assert self.wrapping  # before the transaction: its first use has one of its own
         with transaction(self.store) as sql:
-            return self._seal(sql, subject, contact, record, version)
-
-    def _seal(self, sql: Sql, subject: str, contact: Contact, record: UUID, version: int) -> Sealed:
-        sql.run(
-            "INSERT INTO subject_records VALUES (?, ?) ON CONFLICT DO NOTHING", subject, record.hex
-        )
-        row = sql.one("SELECT wrapped_key FROM subject_keys WHERE subject = ?", subject)
-        if row is None:
-            raise PersonalDataGone("this student's personal data was erased")
+            sql.run(
+                "INSERT INTO subject_records VALUES (?, ?) ON CONFLICT DO NOTHING",
+                *(subject, record.hex),
+            )
+            row = sql.one("SELECT wrapped_key FROM subject_keys WHERE subject = ?", subject)
+            if row is None:  # raised within: the record is not noted under an erased subject
+                raise PersonalDataGone("this student's personal data was erased")
         key = unwrap(self.wrapping, subject, row["wrapped_key"])
         return seal(key, subject, contact, record, version)
 
