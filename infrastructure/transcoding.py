@@ -146,12 +146,13 @@ def stored_decoder(topic: str) -> msgspec.json.Decoder[StoredForm] | None:
 def stored_form(cls: type) -> type[StoredForm] | None:
     """The stored form of an event class, or None if a field's declared type is not
     precise (Any: the library's decoding decides what such a value becomes)."""
+    declared = get_type_hints(cls)
     hints = {
         name: kind
-        for name, kind in get_type_hints(cls).items()
+        for name, kind in declared.items()
         if name not in KEPT and get_origin(kind) is not ClassVar
     }
-    if any(holds_any(kind) for kind in hints.values()) or KEPT - set(get_type_hints(cls)):
+    if any(holds_any(kind) for kind in hints.values()) or KEPT - set(declared):
         return None
     form = cast(
         "type[StoredForm]",
