@@ -27,6 +27,7 @@ from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
 from application.students import Students
+from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
 from projections.queries import ReadSide
 
 OPEN_PATHS = ["/health", "/ready", "/metrics", "/schema"]
@@ -64,6 +65,20 @@ def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
     if credential:
         return hashlib.sha256(credential.encode()).hexdigest()
     return get_remote_address(request)
+
+
+async def open_events(app: Litestar) -> None:
+    """Open the store's reads and writes from the event loop, where it has them."""
+    service: AssessmentService = app.state.service
+    app.state.loop_events = await open_loop_events(service.store, service.settings)
+
+
+async def close_events(app: Litestar) -> None:
+    """Close them."""
+    events: PostgresLoopEvents | None = app.state.loop_events
+    app.state.loop_events = None
+    if events is not None:
+        await events.close()
 
 
 def create_app(service: AssessmentService) -> Litestar:
@@ -111,8 +126,11 @@ def create_app(service: AssessmentService) -> Litestar:
         request_class=BodyRequest,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
+        on_startup=[open_events],
+        on_shutdown=[close_events],
     )
     app.state.service = service
+    app.state.loop_events = None
     app.state.read = read
     app.state.auth_failures = FailureLimit(settings.auth_failures_per_minute)
     PROJECTION_METRICS.read = read

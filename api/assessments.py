@@ -13,7 +13,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from api.auth import API_KEY, authenticated
+from api.auth import API_KEY, authenticated, caller_of
 from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
 from api.schemas import (
@@ -28,7 +28,30 @@ from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.messages import Caller, GenerateQuestions, StartVerification, SubmitAnswers
-from application.service import AssessmentService
+from application.ports import LoopEvents
+from application.service import AssessmentService, Command, Handler, Result
+from application.store import NotLoaded
+
+
+async def executed(
+    request: Request[Any, Any, Any],
+    service: AssessmentService,
+    handler: Handler[Command, Result],
+    caller: Caller,
+    command: Command,
+    body: msgspec.Struct,
+) -> Result:
+    """Run a command: decided on the event loop where the store can be read from it
+    (PostgreSQL) and the handler names what it reads; else, or if it read more than it
+    named, in a worker thread."""
+    events: LoopEvents | None = request.app.state.loop_events
+    key = idempotency(request, body)
+    if events is not None and handler.reads is not None:
+        try:
+            return await service.execute_on_loop(events, handler, caller, command, key)
+        except NotLoaded:
+            caller = await caller_of(request.app, request.headers.get("x-api-key"))
+    return await to_thread.run_sync(service.execute, handler, caller, command, key)
 
 
 class VerifyController(Controller):
@@ -69,9 +92,7 @@ class VerifyController(Controller):
             method=body.method,
             sources=msgspec.to_builtins(body.sources),
         )
-        started = await to_thread.run_sync(
-            service.execute, start_verification, caller, command, idempotency(request, body)
-        )
+        started = await executed(request, service, start_verification, caller, command, body)
         return StartedResponse(data=started)
 
 
@@ -103,9 +124,7 @@ class AssessmentController(Controller):
         The first draw of a record fires verification.initiated."""
         body = await strict_body(request, GenerateRequest)
         command = GenerateQuestions(record_verification_id=body.record_verification_id)
-        generated = await to_thread.run_sync(
-            service.execute, generate_questions, caller, command, idempotency(request, body)
-        )
+        generated = await executed(request, service, generate_questions, caller, command, body)
         return GeneratedResponse(data=generated)
 
     @post(
@@ -134,7 +153,5 @@ class AssessmentController(Controller):
             else [(answer.question_id, answer.selected_answer) for answer in body.answers],
             record_verification_id=body.record_verification_id,
         )
-        submitted = await to_thread.run_sync(
-            service.execute, submit_answers, caller, command, idempotency(request, body)
-        )
+        submitted = await executed(request, service, submit_answers, caller, command, body)
         return SubmittedResponse(data=submitted)

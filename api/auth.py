@@ -10,13 +10,15 @@ from time import monotonic
 from typing import Any
 
 from anyio import to_thread
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 
 from application.messages import Caller
+from application.ports import LoopEvents
 from application.service import AssessmentService
+from application.store import Loaded, NotLoaded
 from domain.errors import InvalidReviewerToken, Unauthorized
 
 WINDOW_SECONDS = 60.0
@@ -87,10 +89,29 @@ async def authenticated(
             headers={"RateLimit-Reset": str(wait)},
         )
     try:
-        connection.state.caller = await to_thread.run_sync(service.access.authenticate, credential)
+        connection.state.caller = await caller_of(connection.app, credential)
     except Unauthorized:
         failures.failed(address)
         raise
+
+
+async def caller_of(app: Litestar, credential: str | None) -> Caller:
+    """The caller a credential names, found on the event loop when the store can be read
+    from it or nothing need be read (a tenant key this process remembers), else in a
+    worker thread."""
+    service: AssessmentService = app.state.service
+    events: LoopEvents | None = app.state.loop_events
+    reads = service.access.reads(credential)
+    found: Loaded = {}
+    if reads:
+        if events is None:
+            return await to_thread.run_sync(service.access.authenticate, credential)
+        found = await events.load(reads)
+    try:
+        with service.store.loaded(found):
+            return service.access.authenticate(credential)
+    except NotLoaded:  # the key's memory ended between the two steps
+        return await to_thread.run_sync(service.access.authenticate, credential)
 
 
 async def reviewer_of(

@@ -146,6 +146,16 @@ class Access:
         """Whether this process found the key valid at its last lookup (no lookup now)."""
         return credential is not None and self._tenant_keys.knows(digest(credential))
 
+    def reads(self, credential: str | None) -> set[UUID]:
+        """What `authenticate` finds in the store for this credential now: a session's
+        record, or a tenant key this process does not remember (else nothing)."""
+        if credential and (match := SESSION_TOKEN.fullmatch(credential)):
+            return {UUID(match.group(1))}
+        if credential and credential.startswith("ak_"):
+            key_hash = digest(credential)
+            return set() if self._tenant_keys.fresh(key_hash) else {ApiKey.id_for(key_hash)}
+        return set()
+
     def authenticate(self, credential: str | None) -> Caller:
         """A tenant (by its key) or a student's session (by its token, with its record)."""
         if credential and credential.startswith("sess_"):

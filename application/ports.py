@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 from uuid import UUID
@@ -96,3 +96,15 @@ class SentEmails(Protocol):
 
     def forget(self, event_ids: Collection[str]) -> None:
         """Remove the copies of these events' emails the service keeps (the outbox)."""
+
+
+class LoopEvents(Protocol):
+    """The event store read and written from the event loop, for decisions made there
+    (AssessmentService.execute_on_loop)."""
+
+    async def load(self, ids: Collection[UUID]) -> Mapping[UUID, Aggregate | None]:
+        """Each id with its aggregate as its events fold to it now, or None: one round trip."""
+
+    async def save(self, *aggregates: Aggregate) -> None:
+        """Append the aggregates' pending events atomically (IntegrityError if another
+        command took one of their versions first)."""

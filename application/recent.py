@@ -30,6 +30,11 @@ class Recent(Generic[Key, Value]):
         """Whether the last load of this key found something (however long ago)."""
         return key in self._entries
 
+    def fresh(self, key: Key) -> bool:
+        """Whether `get` would answer this key from memory now."""
+        entry = self._entries.get(key)
+        return entry is not None and entry[1] > monotonic()
+
     def get(
         self, key: Key, load: Callable[[], Value | None], *, fresh: bool = False
     ) -> Value | None:

@@ -30,11 +30,12 @@ from application.messages import (
     ReviewPage,
     ReviewSkill,
     SessionCaller,
+    TenantCaller,
     WebhookStatus,
     tenant_of,
 )
 from application.personal import reviewer_box, shown, student_box, with_contacts
-from application.ports import DeliveryLog, PersonalData, SentEmails, TargetCheck
+from application.ports import DeliveryLog, LoopEvents, PersonalData, SentEmails, TargetCheck
 from application.public import public_event, public_state, record_summary
 from application.settings import Settings
 from application.store import EventStore
@@ -49,6 +50,7 @@ from domain.errors import (
     VerificationNotFound,
 )
 from domain.moments import iso
+from domain.webhooks import TenantWebhooks
 
 Result = TypeVar("Result", bound=msgspec.Struct)
 Command = TypeVar("Command")
@@ -59,12 +61,15 @@ class Handler(Generic[Command, Result]):
     """A command's handler (one module each, in application/handlers/): `decide` loads what
     the command is about, asks the domain, and returns the result with the aggregates to
     save; `AssessmentService.execute` saves them. `tenant_only` refuses session tokens;
-    `saved`, if given, runs once they are saved."""
+    `saved`, if given, runs once they are saved. `reads`, if given, names the aggregates
+    `decide` finds in the store, so that it may decide on the event loop
+    (`execute_on_loop`) with them loaded first."""
 
     result: type[Result]
     decide: Callable[[AssessmentService, Caller, Command], tuple[Result, list[Aggregate]]]
     tenant_only: bool = False
     saved: Callable[[AssessmentService, list[Aggregate]], None] | None = None
+    reads: Callable[[Caller, Command], set[UUID]] | None = None
 
 
 RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
@@ -117,6 +122,23 @@ def restored(caller: Caller, stored: dict[str, Any], command: object) -> dict[st
     return {**result, "sessionToken": token}
 
 
+def record_read(caller: Caller, record_verification_id: str | None) -> set[UUID]:
+    """What `AssessmentService.record_of` finds: nothing for a session (its record came
+    with it), else the record the id names."""
+    match = RECORD_ID.fullmatch(record_verification_id or "")
+    return {UUID(match[2])} if match and not isinstance(caller, SessionCaller) else set()
+
+
+def webhooks_read(caller: Caller) -> set[UUID]:
+    """What `AssessmentService.webhook_status` finds: the webhooks of the caller's tenant
+    (a session's: its record's)."""
+    if isinstance(caller, SessionCaller):
+        return {TenantWebhooks.id_for(caller.record.tenant, caller.record.mode)}
+    if isinstance(caller, TenantCaller):
+        return {TenantWebhooks.id_for(caller.tenant, caller.mode)}
+    return set()
+
+
 class AssessmentService:
     """Runs the command handlers (saving what they change, with idempotency) and answers
     the event-store queries; it never sees HTTP."""
@@ -162,13 +184,7 @@ class AssessmentService:
         if (replayed := self._replayed(caller, idempotency, handler.result, command)) is not None:
             return replayed
         try:
-            result, changed = handler.decide(self, caller, command)
-            if idempotency is not None:
-                changed.append(
-                    IdempotentResponse.record(
-                        caller.scope, idempotency.key, idempotency.fingerprint, kept(result)
-                    )
-                )
+            result, changed = self._decided(handler, caller, command, idempotency)
             self.store.save(*changed)
             if handler.saved is not None:
                 handler.saved(self, changed)
@@ -181,6 +197,65 @@ class AssessmentService:
                 raise Conflict("a concurrent command on this record was recorded first") from None
             raise
         return result
+
+    async def execute_on_loop(
+        self,
+        events: LoopEvents,
+        handler: Handler[Command, Result],
+        caller: Caller,
+        command: Command,
+        idempotency: Idempotency | None,
+    ) -> Result:
+        """As `execute`, deciding on the event loop: what the handler reads (and the
+        Idempotency-Key's first answer) is loaded first in one round trip, and what it
+        changed is saved in one more. NotLoaded, with nothing saved, if the decision read
+        anything else (a question bank this process no longer remembers, say): the caller
+        then runs `execute` in a worker thread, on a caller authenticated again."""
+        assert handler.reads is not None
+        assert handler.saved is None
+        if handler.tenant_only:
+            tenant_of(caller)
+        prior = self._prior(caller, idempotency)
+        failure: DomainError | IntegrityError | None = None
+        with self.store.loaded(await events.load(handler.reads(caller, command) | prior)):
+            replayed = self._replayed(caller, idempotency, handler.result, command)
+            if replayed is not None:
+                return replayed
+            try:
+                result, changed = self._decided(handler, caller, command, idempotency)
+            except DomainError as error:
+                failure = error
+        if failure is None:
+            try:
+                await events.save(*changed)
+                return result
+            except IntegrityError as error:
+                failure = error
+        # A request with the same key may have won since we looked: answer as it did.
+        with self.store.loaded(await events.load(prior)):
+            replayed = self._replayed(caller, idempotency, handler.result, command)
+        if replayed is not None:
+            return replayed
+        if isinstance(failure, IntegrityError):
+            raise Conflict("a concurrent command on this record was recorded first") from None
+        raise failure
+
+    def _decided(
+        self,
+        handler: Handler[Command, Result],
+        caller: Caller,
+        command: Command,
+        idempotency: Idempotency | None,
+    ) -> tuple[Result, list[Aggregate]]:
+        """The handler's result and what it changed, with the Idempotency-Key's record."""
+        result, changed = handler.decide(self, caller, command)
+        if idempotency is not None:
+            changed.append(
+                IdempotentResponse.record(
+                    caller.scope, idempotency.key, idempotency.fingerprint, kept(result)
+                )
+            )
+        return result, changed
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -248,6 +323,13 @@ class AssessmentService:
         )
 
     # -- plumbing --------------------------------------------------------------------------
+
+    @staticmethod
+    def _prior(caller: Caller, idempotency: Idempotency | None) -> set[UUID]:
+        """The id of the Idempotency-Key's first answer, if there is a key."""
+        if idempotency is None:
+            return set()
+        return {IdempotentResponse.id_for(caller.scope, idempotency.key)}
 
     def _replayed(
         self,

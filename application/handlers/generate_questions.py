@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from eventsourcing.domain import Aggregate
 
 from application.messages import Caller, Generated, GenerateQuestions
-from application.service import AssessmentService, Handler
+from application.service import AssessmentService, Handler, record_read
 from domain.questions import DrawnQuestion, draw
 
 
@@ -31,4 +33,10 @@ def decide(
     return generated, [assessment]
 
 
-generate_questions = Handler(Generated, decide)
+def reads(caller: Caller, command: GenerateQuestions) -> set[UUID]:
+    """The record (its skills' banks this process remembers; if it does not, the command
+    runs in a worker thread)."""
+    return record_read(caller, command.record_verification_id)
+
+
+generate_questions = Handler(Generated, decide, reads=reads)

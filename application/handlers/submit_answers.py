@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from eventsourcing.domain import Aggregate
 
 from application.messages import AttemptResult, Caller, SubmitAnswers, Submitted
-from application.service import AssessmentService, Handler
+from application.service import AssessmentService, Handler, record_read, webhooks_read
 from domain.scoring import result_message
 
 
@@ -33,4 +35,9 @@ def decide(
     return submitted, [assessment]
 
 
-submit_answers = Handler(Submitted, decide)
+def reads(caller: Caller, command: SubmitAnswers) -> set[UUID]:
+    """The record, and its tenant's webhooks (whether the result's webhook is queued)."""
+    return record_read(caller, command.record_verification_id) | webhooks_read(caller)
+
+
+submit_answers = Handler(Submitted, decide, reads=reads)

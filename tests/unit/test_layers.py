@@ -18,6 +18,7 @@ ALLOWED = {
     },
     "infrastructure": {
         *("domain", "application", "infrastructure", "msgspec", "eventsourcing", "psycopg"),
+        "psycopg_pool",  # the pool of the store's reads and writes from the event loop
         *("idna", "httpx", "httpcore", "opentelemetry"),
         *("cryptography", "rfc8785"),  # the audit log's; sealing personal data
     },

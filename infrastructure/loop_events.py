@@ -1,0 +1,122 @@
+"""The event store read and written from the event loop (PostgreSQL, async psycopg): what a
+command decided on the loop needs, so that it costs no hand-off to a worker thread.
+
+The same table, mapper and insert function as the store's recorder
+(infrastructure/postgres.py): an append here is the same one server-side call (lock,
+insert, notify, commit), so followers see the same gap-free order, and a version taken
+meanwhile by another command fails it the same way (IntegrityError)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate, AggregateEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
+from psycopg.sql import SQL, Identifier
+from psycopg_pool import AsyncConnectionPool
+
+from application.settings import Settings
+from application.store import EventStore, Loaded
+from infrastructure.database import is_postgres
+from infrastructure.postgres import AssessPostgresRecorder
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """psycopg's errors as the library's, which the API answers (409, 503) as it does the
+    recorder's."""
+    try:
+        yield
+    except psycopg.IntegrityError as error:
+        raise IntegrityError(str(error)) from error
+    except psycopg.OperationalError as error:  # a pool timeout too
+        raise OperationalError(str(error)) from error
+    except psycopg.InterfaceError as error:
+        raise InterfaceError(str(error)) from error
+
+
+class PostgresLoopEvents:
+    """Load many aggregates in one SELECT; save what aggregates changed in one call of the
+    recorder's insert function. Each on an autocommit connection of its own pool."""
+
+    def __init__(self, store: EventStore, pool: AsyncConnectionPool[Any]) -> None:
+        recorder = store.recorder
+        assert isinstance(recorder, AssessPostgresRecorder)
+        self.mapper = store.mapper
+        self.pool = pool
+        schema = Identifier(recorder.datastore.schema)
+        self.select = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
+            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(schema=schema, table=Identifier(recorder.events_table_name))
+        self.insert = SQL(
+            "SELECT * FROM {schema}.{function}(ARRAY("
+            "SELECT ROW(o, v, t, s)::{schema}.{event} FROM unnest("
+            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) WITH ORDINALITY AS e(o, v, t, s, n)"
+            " ORDER BY n))"
+        ).format(
+            schema=schema,
+            function=Identifier(recorder.insert_function_name),
+            event=Identifier(recorder.stored_event_type_name),
+        )
+
+    async def load(self, ids: Collection[UUID]) -> Loaded:
+        """Each id with its aggregate as its events fold to it now, or None."""
+        found: dict[UUID, Aggregate | None] = dict.fromkeys(ids)
+        if not ids:
+            return found
+        with translated():
+            async with self.pool.connection() as connection:
+                cursor = await connection.execute(self.select, (list(ids),), prepare=True)
+                rows = await cursor.fetchall()
+        for originator_id, version, topic, state in rows:
+            event = self.mapper.to_domain_event(StoredEvent(originator_id, version, topic, state))
+            found[originator_id] = cast("AggregateEvent", event).mutate(found[originator_id])
+        return found
+
+    async def save(self, *aggregates: Aggregate) -> None:
+        """Append the aggregates' pending events, atomically."""
+        processing: ProcessingEvent[UUID] = ProcessingEvent()
+        processing.collect_events(*aggregates)
+        stored = [self.mapper.to_stored_event(event) for event in processing.events]
+        if not stored:
+            return
+        columns = tuple(
+            [getattr(event, name) for event in stored]
+            for name in ("originator_id", "originator_version", "topic", "state")
+        )
+        with translated():
+            async with self.pool.connection() as connection:
+                await connection.execute(self.insert, columns, prepare=True)
+
+    async def close(self) -> None:
+        """Close the pool's connections."""
+        await self.pool.close()
+
+
+async def open_loop_events(store: EventStore, settings: Settings) -> PostgresLoopEvents | None:
+    """The store's reads and writes for the running event loop, on PostgreSQL (None on
+    SQLite, whose commands stay in worker threads: its embedded default is for one
+    process, where a thread hand-off is not the cost that matters)."""
+    if not is_postgres(store):
+        return None
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        settings.store_url,
+        min_size=1,
+        max_size=settings.db_pool_size,
+        kwargs={"autocommit": True, "connect_timeout": settings.db_connect_timeout},
+        timeout=settings.db_connect_timeout,
+        open=False,
+    )
+    await pool.open()
+    return PostgresLoopEvents(store, pool)
