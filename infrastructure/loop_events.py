@@ -47,7 +47,9 @@ def translated() -> Iterator[None]:
 
 class PostgresLoopEvents:
     """Load many aggregates in one SELECT; save what aggregates changed in one call of the
-    recorder's insert function. Each on an autocommit connection of its own pool."""
+    recorder's insert function. Each on an autocommit connection of its own pool; the
+    statements are kept as text, which psycopg converts once (a composed statement is
+    rendered again on every call)."""
 
     def __init__(self, store: EventStore, pool: AsyncConnectionPool[Any]) -> None:
         recorder = store.recorder
@@ -55,19 +57,27 @@ class PostgresLoopEvents:
         self.mapper = store.mapper
         self.pool = pool
         schema = Identifier(recorder.datastore.schema)
-        self.select = SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
-            " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(schema=schema, table=Identifier(recorder.events_table_name))
-        self.insert = SQL(
-            "SELECT * FROM {schema}.{function}(ARRAY("
-            "SELECT ROW(o, v, t, s)::{schema}.{event} FROM unnest("
-            "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) WITH ORDINALITY AS e(o, v, t, s, n)"
-            " ORDER BY n))"
-        ).format(
-            schema=schema,
-            function=Identifier(recorder.insert_function_name),
-            event=Identifier(recorder.stored_event_type_name),
+        self.select = (
+            SQL(
+                "SELECT originator_id, originator_version, topic, state FROM {schema}.{table}"
+                " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            )
+            .format(schema=schema, table=Identifier(recorder.events_table_name))
+            .as_string()
+        )
+        self.insert = (
+            SQL(
+                "SELECT * FROM {schema}.{function}(ARRAY("
+                "SELECT ROW(o, v, t, s)::{schema}.{event} FROM unnest("
+                "%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+                " WITH ORDINALITY AS e(o, v, t, s, n) ORDER BY n))"
+            )
+            .format(
+                schema=schema,
+                function=Identifier(recorder.insert_function_name),
+                event=Identifier(recorder.stored_event_type_name),
+            )
+            .as_string()
         )
 
     async def load(self, ids: Collection[UUID]) -> Loaded:

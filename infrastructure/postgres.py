@@ -54,8 +54,11 @@ class AssessPostgresRecorder(PostgresApplicationRecorder):
             table=table,
             channel=Identifier(self.channel_name),
         )
-        self.insert_function_call = SQL("SELECT * FROM {schema}.{function}((%s))").format(
-            schema=schema, function=function
+        # As text, which psycopg converts once (a composed statement is rendered per call).
+        self.insert_function_call = (
+            SQL("SELECT * FROM {schema}.{function}((%s))")
+            .format(schema=schema, function=function)
+            .as_string()
         )
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **_: Any) -> Sequence[int]:
