@@ -1,7 +1,11 @@
 """Controllers of the write side: start a verification, generate questions, submit answers.
 
 Each handler declares `data` so that Litestar documents the body in the OpenAPI schema and
-rejects malformed JSON, then decodes the body again strictly (Litestar's decoding is lax)."""
+rejects malformed JSON, then decodes the body again strictly (Litestar's decoding is lax).
+`executed` takes the service and the caller from the app's and the request's state rather
+than as dependencies: Litestar resolves two independent dependencies in a task group of
+their own, which cost a tenth of a command's CPU (measured in process: 1.64 against
+1.46 ms)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ from typing import Any
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, post
-from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from api.auth import API_KEY, authenticated, caller_of
@@ -35,15 +38,15 @@ from application.store import NotLoaded
 
 async def executed(
     request: Request[Any, Any, Any],
-    service: AssessmentService,
     handler: Handler[Command, Result],
-    caller: Caller,
     command: Command,
     body: msgspec.Struct,
 ) -> Result:
-    """Run a command: decided on the event loop where the store can be read from it
-    (PostgreSQL) and the handler names what it reads; else, or if it read more than it
-    named, in a worker thread."""
+    """Run a command for the request's caller: decided on the event loop where the store
+    can be read from it (PostgreSQL) and the handler names what it reads; else, or if it
+    read more than it named, in a worker thread."""
+    service: AssessmentService = request.app.state.service
+    caller: Caller = request.state.caller
     events: LoopEvents | None = request.app.state.loop_events
     key = idempotency(request, body)
     if events is not None and handler.reads is not None:
@@ -72,8 +75,6 @@ class VerifyController(Controller):
     async def start(
         self,
         request: Request[Any, Any, Any],
-        caller: NamedDependency[Caller],
-        service: NamedDependency[AssessmentService],
         data: JSONBody[VerifyRequest],
     ) -> StartedResponse:
         """Start verifying a student's skills (tenant key). By assessment (the default), each
@@ -92,7 +93,7 @@ class VerifyController(Controller):
             method=body.method,
             sources=msgspec.to_builtins(body.sources),
         )
-        started = await executed(request, service, start_verification, caller, command, body)
+        started = await executed(request, start_verification, command, body)
         return StartedResponse(data=started)
 
 
@@ -114,8 +115,6 @@ class AssessmentController(Controller):
     async def generate(
         self,
         request: Request[Any, Any, Any],
-        caller: NamedDependency[Caller],
-        service: NamedDependency[AssessmentService],
         data: JSONBody[GenerateRequest | None] = None,
     ) -> GeneratedResponse:
         """Draw the questions of the record's next attempt, spread across its skills (session
@@ -124,7 +123,7 @@ class AssessmentController(Controller):
         The first draw of a record fires verification.initiated."""
         body = await strict_body(request, GenerateRequest)
         command = GenerateQuestions(record_verification_id=body.record_verification_id)
-        generated = await executed(request, service, generate_questions, caller, command, body)
+        generated = await executed(request, generate_questions, command, body)
         return GeneratedResponse(data=generated)
 
     @post(
@@ -137,8 +136,6 @@ class AssessmentController(Controller):
     async def submit(
         self,
         request: Request[Any, Any, Any],
-        caller: NamedDependency[Caller],
-        service: NamedDependency[AssessmentService],
         data: JSONBody[SubmitRequest | None] = None,
     ) -> SubmittedResponse:
         """Submit every answer of the pending attempt at once (session token, or tenant key
@@ -153,5 +150,5 @@ class AssessmentController(Controller):
             else [(answer.question_id, answer.selected_answer) for answer in body.answers],
             record_verification_id=body.record_verification_id,
         )
-        submitted = await executed(request, service, submit_answers, caller, command, body)
+        submitted = await executed(request, submit_answers, command, body)
         return SubmittedResponse(data=submitted)
