@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from anyio import to_thread
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
 from api.asyncapi import asyncapi
 from api.audit import AuditController
-from api.auth import FailureLimit, provide_caller
+from api.auth import provide_caller
 from api.bodies import BodyRequest
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.humanverification import HumanVerificationController
+from api.limits import MinuteWindows, RequestLimit
 from api.metrics import PROJECTION_METRICS
 from api.openapi import openapi_config
 from api.review import ReviewPageController
@@ -59,14 +58,6 @@ class Metrics(PrometheusController):
     include_in_schema = False
 
 
-def rate_limit_identity(request: Request[Any, Any, Any]) -> str:
-    """Limit per credential; callers without one share their address's budget."""
-    credential = request.headers.get("x-api-key")
-    if credential:
-        return hashlib.sha256(credential.encode()).hexdigest()
-    return get_remote_address(request)
-
-
 async def open_events(app: Litestar) -> None:
     """Open the store's reads and writes from the event loop, where it has them."""
     service: AssessmentService = app.state.service
@@ -86,11 +77,7 @@ def create_app(service: AssessmentService) -> Litestar:
     read = ReadSide(service.store, service.personal)
     students = Students(service.store, service.personal, service.sent_emails, service.clock)
     settings = service.settings
-    rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_per_minute),
-        exclude=OPEN_PATHS,
-        identifier_for_request=rate_limit_identity,
-    )
+    rate_limit = RequestLimit(settings.rate_limit_per_minute, exclude=OPEN_PATHS)
     prometheus = PrometheusConfig(
         app_name="assess", prefix="assess", group_path=True, exclude=OPEN_PATHS
     )
@@ -120,7 +107,7 @@ def create_app(service: AssessmentService) -> Litestar:
             "read": Provide(lambda: read, sync_to_thread=False),
             "students": Provide(lambda: students, sync_to_thread=False),
         },
-        middleware=[rate_limit.middleware, prometheus.middleware],
+        middleware=[rate_limit, prometheus.middleware],
         plugins=request_spans(settings, untraced=OPEN_PATHS),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BodyRequest,
@@ -132,6 +119,6 @@ def create_app(service: AssessmentService) -> Litestar:
     app.state.service = service
     app.state.loop_events = None
     app.state.read = read
-    app.state.auth_failures = FailureLimit(settings.auth_failures_per_minute)
+    app.state.auth_failures = MinuteWindows(settings.auth_failures_per_minute)
     PROJECTION_METRICS.read = read
     return app

@@ -3,10 +3,7 @@ the body is read."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from functools import partial
-from time import monotonic
 from typing import Any
 
 from anyio import to_thread
@@ -15,59 +12,15 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 
+from api.limits import MinuteWindows
 from application.messages import Caller
 from application.ports import LoopEvents
 from application.service import AssessmentService
 from application.store import Loaded, NotLoaded
 from domain.errors import InvalidReviewerToken, Unauthorized
 
-WINDOW_SECONDS = 60.0
 # The OpenAPI security requirement of the routes `authenticated` guards: the x-api-key header.
 API_KEY = [{"apiKey": list[str]()}]
-
-
-class FailureLimit:
-    """Failed authentications per client address, counted in one-minute windows.
-
-    Kept in this process's memory, so each worker counts on its own (N workers allow an
-    address up to N times the limit): a count shared through the store would cost a round
-    trip per failure, the very cost the limit saves. The guard touches it only from the
-    event loop, so it needs no lock. At most max_addresses windows are kept: ended ones
-    make room, and when all are live the memory starts over rather than grow."""
-
-    def __init__(
-        self,
-        per_minute: int,
-        clock: Callable[[], float] = monotonic,
-        max_addresses: int = 10_000,
-    ) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-        self.max_addresses = max_addresses
-        self._windows: dict[str, tuple[float, int]] = {}  # address: (window's end, failures)
-
-    def __len__(self) -> int:
-        return len(self._windows)
-
-    def blocked_for(self, address: str) -> int | None:
-        """Seconds until the address may fail again, or None if it may now."""
-        now = self.clock()
-        ends, failures = self._windows.get(address, (now, 0))
-        if ends <= now or failures < self.per_minute:
-            return None
-        return math.ceil(ends - now)
-
-    def failed(self, address: str) -> None:
-        """Count a failed authentication from the address."""
-        now = self.clock()
-        ends, failures = self._windows.get(address, (now, 0))
-        if ends <= now:
-            if len(self._windows) >= self.max_addresses:
-                self._windows = {a: w for a, w in self._windows.items() if w[0] > now}
-            if len(self._windows) >= self.max_addresses:
-                self._windows.clear()
-            ends, failures = now + WINDOW_SECONDS, 0
-        self._windows[address] = (ends, failures + 1)
 
 
 async def authenticated(
@@ -79,7 +32,7 @@ async def authenticated(
     unless it sends a key this process found valid before: a partner's key still works
     beside someone guessing from the same address, and guesses cost nothing."""
     service: AssessmentService = connection.app.state.service
-    failures: FailureLimit = connection.app.state.auth_failures
+    failures: MinuteWindows = connection.app.state.auth_failures
     credential = connection.headers.get("x-api-key")
     address = connection.client.host if connection.client else "unknown"
     wait = failures.blocked_for(address)
@@ -91,7 +44,7 @@ async def authenticated(
     try:
         connection.state.caller = await caller_of(connection.app, credential)
     except Unauthorized:
-        failures.failed(address)
+        failures.count(address)
         raise
 
 
@@ -121,7 +74,7 @@ async def reviewer_of(
     unknown or replaced, expired, used). The token is the only credential: an address
     past its failed tries gets RATE_LIMITED, as with keys."""
     service: AssessmentService = connection.app.state.service
-    failures: FailureLimit = connection.app.state.auth_failures
+    failures: MinuteWindows = connection.app.state.auth_failures
     address = connection.client.host if connection.client else "unknown"
     wait = failures.blocked_for(address)
     if wait is not None:
@@ -132,7 +85,7 @@ async def reviewer_of(
     try:
         return await to_thread.run_sync(partial(service.reviewer, token, usable=usable))
     except InvalidReviewerToken:
-        failures.failed(address)
+        failures.count(address)
         raise
 
 

@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.auth import FailureLimit
+from api.limits import MinuteWindows
 from application.service import AssessmentService
 from tests.support import Clock, make_service
 
@@ -87,28 +87,28 @@ class Ticks:
 
 def test_failures_are_forgotten_after_a_minute() -> None:
     ticks = Ticks()
-    limit = FailureLimit(2, clock=ticks)
-    limit.failed("a")
-    limit.failed("a")
+    limit = MinuteWindows(2, clock=ticks)
+    limit.count("a")
+    limit.count("a")
     assert limit.blocked_for("a") == 60
     assert limit.blocked_for("b") is None
     ticks.now += 59.5
     assert limit.blocked_for("a") == 1
     ticks.now += 0.5
     assert limit.blocked_for("a") is None
-    limit.failed("a")
+    limit.count("a")
     assert limit.blocked_for("a") is None
 
 
 def test_the_memory_of_failures_is_bounded() -> None:
     ticks = Ticks()
-    limit = FailureLimit(1, clock=ticks, max_addresses=3)
+    limit = MinuteWindows(1, clock=ticks, max_keys=3)
     for address in "abc":
-        limit.failed(address)
+        limit.count(address)
     ticks.now += 61
-    limit.failed("d")  # the expired ones make room
+    limit.count("d")  # the expired ones make room
     assert len(limit) == 1
     assert limit.blocked_for("d") == 60
     for address in "efgh":
-        limit.failed(address)  # all still live: the memory starts over rather than grow
+        limit.count(address)  # all still live: the memory starts over rather than grow
     assert len(limit) <= 3

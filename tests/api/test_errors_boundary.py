@@ -255,3 +255,23 @@ def test_the_fourth_request_a_minute_is_rate_limited(limited: AssessmentService)
     assert retry_after.isdigit()
     assert int(retry_after) > 0
     assert other.status_code == 201
+
+
+def test_answers_say_where_their_caller_stands_and_open_paths_are_not_counted(
+    limited: AssessmentService,
+) -> None:
+    key = limited.access.issue_key("acme", "live")
+    with TestClient(create_app(limited)) as client:
+        answers = [
+            client.post(VERIFY, json=VERIFY_BODY, headers={"x-api-key": key}) for _ in range(2)
+        ]
+        health = [client.get("/health", headers={"x-api-key": key}) for _ in range(5)]
+        last = client.post(VERIFY, json=VERIFY_BODY, headers={"x-api-key": key})
+
+    assert [a.headers["RateLimit-Remaining"] for a in answers] == ["2", "1"]
+    assert answers[0].headers["RateLimit-Limit"] == "3"
+    assert answers[0].headers["RateLimit-Policy"] == "3; w=60"
+    assert 0 < int(answers[0].headers["RateLimit-Reset"]) <= 60
+    assert [h.status_code for h in health] == [200] * 5
+    assert "RateLimit-Remaining" not in health[0].headers
+    assert (last.status_code, last.headers["RateLimit-Remaining"]) == (201, "0")
