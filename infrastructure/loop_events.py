@@ -14,7 +14,6 @@ from typing import Any, cast
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import (
     IntegrityError,
@@ -96,9 +95,8 @@ class PostgresLoopEvents:
 
     async def save(self, *aggregates: Aggregate) -> None:
         """Append the aggregates' pending events, atomically."""
-        processing: ProcessingEvent[UUID] = ProcessingEvent()
-        processing.collect_events(*aggregates)
-        stored = [self.mapper.to_stored_event(event) for event in processing.events]
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        stored = [self.mapper.to_stored_event(event) for event in events]
         if not stored:
             return
         columns = tuple(
