@@ -37,7 +37,7 @@ from tests.processes import running
 from tests.receivers import Receiver, receiving
 from tests.support import REACT, answer_sheet
 
-AIM_P99_MS = 1000.0
+AIM_P99_MS = 250.0  # issue 13: submit to webhook p99 at 100 submits/s
 BENCH = TenantCaller(tenant="bench", mode="live", session_key=b"bench")
 COMPLETED = "verification.completed"
 SESSION_TIMEOUT_MS = 6000  # Tansu joins a group in about half of it
