@@ -15,6 +15,7 @@ from api.audit import AuditController
 from api.auth import provide_caller
 from api.bodies import BodyRequest
 from api.errors import EXCEPTION_HANDLERS, error_response
+from api.forwarded import ForwardedFor
 from api.humanverification import HumanVerificationController
 from api.limits import MinuteWindows, RequestLimit
 from api.metrics import PROJECTION_METRICS
@@ -107,7 +108,7 @@ def create_app(service: AssessmentService) -> Litestar:
             "read": Provide(lambda: read, sync_to_thread=False),
             "students": Provide(lambda: students, sync_to_thread=False),
         },
-        middleware=[rate_limit, prometheus.middleware],
+        middleware=[ForwardedFor(settings.proxy_networks()), rate_limit, prometheus.middleware],
         plugins=request_spans(settings, untraced=OPEN_PATHS),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BodyRequest,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 from anyio import to_thread
 from litestar import Litestar, Request
@@ -16,7 +17,7 @@ from api.limits import MinuteWindows
 from application.messages import Caller
 from application.ports import LoopEvents
 from application.service import AssessmentService
-from application.store import Loaded, NotLoaded
+from application.store import NotLoaded
 from domain.errors import InvalidReviewerToken, Unauthorized
 
 # The OpenAPI security requirement of the routes `authenticated` guards: the x-api-key header.
@@ -55,16 +56,20 @@ async def caller_of(app: Litestar, credential: str | None) -> Caller:
     service: AssessmentService = app.state.service
     events: LoopEvents | None = app.state.loop_events
     reads = service.access.reads(credential)
-    found: Loaded = {}
+    found: dict[UUID, Any] = {}
     if reads:
         if events is None:
             return await to_thread.run_sync(service.access.authenticate, credential)
-        found = await events.load(reads)
-    try:
-        with service.store.loaded(found):
-            return service.access.authenticate(credential)
-    except NotLoaded:  # the key's memory ended between the two steps
-        return await to_thread.run_sync(service.access.authenticate, credential)
+        found.update(await events.load(reads))
+    for _ in range(2):
+        try:
+            with service.store.loaded(found):
+                return service.access.authenticate(credential)
+        except NotLoaded as missing:  # a session's tenant key, or a key's memory ended
+            if events is None:
+                break
+            found.update(await events.load({missing.args[0]}))
+    return await to_thread.run_sync(service.access.authenticate, credential)
 
 
 async def reviewer_of(

@@ -30,10 +30,12 @@ from projections.runner import start_projector
 
 def run_until_stopped(app: Any, **options: Any) -> None:
     """Serve until SIGTERM or SIGINT, then exit 0: uvicorn shuts down gracefully and then
-    hands the signal it caught to the handler that was there before, which is this one."""
+    hands the signal it caught to the handler that was there before, which is this one.
+    uvicorn believes no forwarded header (its default believes 127.0.0.1's): the app does,
+    from ASSESS_TRUSTED_PROXIES only (api/forwarded.py)."""
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: sys.exit(0))
-    uvicorn.run(app, **options)
+    uvicorn.run(app, proxy_headers=False, **options)
 
 
 @contextmanager

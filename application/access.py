@@ -39,16 +39,17 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def session_key(credential: str) -> bytes:
-    """The key from which a tenant key's session tokens are derived: HMAC-SHA256 of a label
-    under the tenant key, so it is as secret as the key and never stored."""
-    return hmac.new(credential.encode(), b"assess:session-tokens", hashlib.sha256).digest()
+def session_key(master: bytes) -> bytes:
+    """The key session tokens are derived under: HMAC-SHA256 of a label under the master
+    key (ASSESS_MASTER_KEY). A server-side secret: no tenant key makes a session."""
+    return hmac.new(master, b"assess:session-tokens:v2", hashlib.sha256).digest()
 
 
-def new_session_token(key: bytes, record: UUID) -> str:
-    """A record's session token: its id and HMAC-SHA256(session key, id). Only its hash is
-    stored; a replay of the POST /verify that started the record derives it again."""
-    mac = hmac.new(key, record.bytes, hashlib.sha256).digest()
+def new_session_token(key: bytes, record: UUID, api_key: UUID) -> str:
+    """A record's session token: its id and HMAC-SHA256(session key, id and the id of the
+    tenant key that started it). Only its hash is stored; a replay of the POST /verify
+    that started the record, with the same tenant key, derives it again."""
+    mac = hmac.new(key, record.bytes + api_key.bytes, hashlib.sha256).digest()
     return f"sess_{record.hex}_{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
 
 
@@ -95,6 +96,7 @@ class Access:
         self.store = store
         self.clock = clock
         self._tenant_keys: Recent[str, TenantCaller] = Recent(KEY_MEMORY_SECONDS)
+        self._live_keys: Recent[UUID, bool] = Recent(KEY_MEMORY_SECONDS)
 
     def issue_key(self, tenant: str, mode: str) -> str:
         """Issue a tenant API key; only its hash is stored, the key is returned once."""
@@ -131,6 +133,7 @@ class Access:
         key.revoke()
         self.store.save(key)
         self._tenant_keys.forget(key.key_hash)
+        self._live_keys.forget(key.id)
         return _entry(key)
 
     @staticmethod
@@ -150,7 +153,7 @@ class Access:
         """What `authenticate` finds in the store for this credential now: a session's
         record, or a tenant key this process does not remember (else nothing)."""
         if credential and (match := SESSION_TOKEN.fullmatch(credential)):
-            return {UUID(match.group(1))}
+            return {UUID(match.group(1))}  # then the key that started it, if not fresh
         if credential and credential.startswith("ak_"):
             key_hash = digest(credential)
             return set() if self._tenant_keys.fresh(key_hash) else {ApiKey.id_for(key_hash)}
@@ -171,7 +174,17 @@ class Access:
         key = self.store.find(ApiKey, ApiKey.id_for(key_hash))
         if key is None or not key.matches(key_hash):
             return None
-        return TenantCaller(tenant=key.tenant, mode=key.mode, session_key=session_key(credential))
+        return TenantCaller(tenant=key.tenant, mode=key.mode, key_id=key.id)
+
+    def _live(self, key_id: UUID) -> bool:
+        """Whether a tenant key is issued and not revoked (as found within the last few
+        seconds: a key revoked elsewhere is refused within KEY_MEMORY_SECONDS)."""
+
+        def load() -> bool | None:
+            key = self.store.find(ApiKey, key_id)
+            return True if key is not None and key.revoked_at is None else None
+
+        return bool(self._live_keys.get(key_id, load))
 
     def reviewer(self, token: str | None) -> ReviewerCaller:
         """A reviewer, by the token of their link: the record it names, unchecked (whether
@@ -185,12 +198,17 @@ class Access:
         return ReviewerCaller(record, token)
 
     def _session(self, token: str) -> SessionCaller:
+        """A session lives while its record's token matches, has not expired, its student
+        is not erased and the tenant key that started it is not revoked."""
         match = SESSION_TOKEN.fullmatch(token)
         record = self.store.find(Assessment, UUID(match.group(1))) if match else None
         if (
             record is None
             or not hmac.compare_digest(record.session_token_hash, digest(token))
             or self.clock() >= record.session_expires_at
+            or record.personal_data_erased
+            or record.api_key_id is None
+            or not self._live(record.api_key_id)
         ):
-            raise Unauthorized("the session token is unknown or expired")
+            raise Unauthorized("the session token is unknown, expired or revoked")
         return SessionCaller(record)

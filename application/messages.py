@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -24,12 +25,12 @@ class Caller:
 
 @dataclass(frozen=True)
 class TenantCaller(Caller):
-    """A partner platform, authenticated by a tenant API key; session_key is derived from
-    that key, and the session tokens of the records it starts are derived from it."""
+    """A partner platform, authenticated by a tenant API key (key_id: the key's id, which
+    the records it starts keep: their sessions live as long as the key)."""
 
     tenant: str
     mode: str
-    session_key: bytes = field(repr=False, compare=False)
+    key_id: UUID = field(compare=False)
 
     @property
     def scope(self) -> str:

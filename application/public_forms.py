@@ -20,8 +20,9 @@ from domain.values import Reviewer, Student
 
 # Base attributes every stored event has, shown as version/occurredAt instead.
 _BASE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-# Secrets that never leave the service: answer keys, session and reviewer-token hashes.
-_HIDDEN = {"answer_key", "session_token_hash", "token_hash"}
+# Never shown outside the service: answer keys, session and reviewer-token hashes, and
+# which of a tenant's keys started a record (the keys are the operator's business).
+_HIDDEN = {"answer_key", "session_token_hash", "token_hash", "api_key_id"}
 
 SPECVERSION = "1.0"  # CloudEvents
 SOURCE = "/assess"  # the CloudEvents source of the public messages

@@ -17,7 +17,7 @@ import msgspec
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
-from application.access import Access, digest, new_session_token, reviewer_key
+from application.access import Access, digest, new_session_token, reviewer_key, session_key
 from application.banks import QuestionBanks
 from application.messages import (
     Caller,
@@ -100,10 +100,13 @@ def kept(result: msgspec.Struct) -> dict[str, Any]:
     return stored
 
 
-def restored(caller: Caller, stored: dict[str, Any], command: object) -> dict[str, Any]:
+def restored(
+    caller: Caller, stored: dict[str, Any], command: object, sessions: bytes
+) -> dict[str, Any]:
     """A kept result as it was answered: the personal data it repeated taken from the
-    retried request again, and the session token derived again from the replaying caller's
-    key, which must be the key that started the record."""
+    retried request again, and the session token derived again (under `sessions`, the
+    session key) for the replaying caller's key, which must be the key that started the
+    record."""
     stored = {
         **{
             field: getattr(command, name)
@@ -116,7 +119,7 @@ def restored(caller: Caller, stored: dict[str, Any], command: object) -> dict[st
         return stored
     result = {name: value for name, value in stored.items() if name != "sessionTokenHash"}
     record = UUID(stored["recordVerificationId"].rsplit("_", 1)[1])  # ver_<mode>_<uuid hex>
-    token = new_session_token(tenant_of(caller).session_key, record)
+    token = new_session_token(sessions, record, tenant_of(caller).key_id)
     if not hmac.compare_digest(digest(token), stored["sessionTokenHash"]):
         raise IdempotencyKeyReused("this Idempotency-Key was used with another API key")
     return {**result, "sessionToken": token}
@@ -347,7 +350,8 @@ class AssessmentService:
         if prior is None:
             return None
         kept_result = prior.replay(idempotency.fingerprint)
-        return msgspec.convert(restored(caller, kept_result, command), result_type)
+        restored_result = restored(caller, kept_result, command, self.session_key)
+        return msgspec.convert(restored_result, result_type)
 
     def record_of(self, caller: Caller, record_verification_id: str | None) -> Assessment:
         """The record a command is about: the session's own, or the tenant's by its id."""
@@ -377,6 +381,11 @@ class AssessmentService:
     def link_key(self) -> bytes:
         """The key reviewer links are derived under (from the master key, read once)."""
         return reviewer_key(self.settings.master_secret())
+
+    @cached_property
+    def session_key(self) -> bytes:
+        """The key session tokens are derived under (from the master key, read once)."""
+        return session_key(self.settings.master_secret())
 
     def webhook_status(
         self, assessment: Assessment, event_type: str = "verification.completed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated
 import msgspec
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 STORE_FILE = "assess.sqlite3"  # the embedded store, in the data folder
 
 
@@ -26,6 +28,7 @@ class Settings(msgspec.Struct, frozen=True):
     max_body_bytes: Positive = 1024 * 1024
     rate_limit_per_minute: Positive = 600
     auth_failures_per_minute: Positive = 60
+    trusted_proxies: str = ""  # addresses or networks whose X-Forwarded-For is believed
     db_pool_size: Positive = 10
     db_connect_timeout: Positive = 2
     webhook_allow_private: bool = False
@@ -69,6 +72,21 @@ class Settings(msgspec.Struct, frozen=True):
         """The name the audit log's checkpoints carry: the public URL without its scheme,
         then /audit (`assess.example.com/audit`)."""
         return self.public_url.split("://", 1)[-1].rstrip("/") + "/audit"
+
+    def __post_init__(self) -> None:
+        self.proxy_networks()  # refused at start, with the item that is wrong
+
+    def proxy_networks(self) -> tuple[Network, ...]:
+        """ASSESS_TRUSTED_PROXIES: addresses or networks (CIDR) separated by commas."""
+        found = []
+        for item in filter(None, (part.strip() for part in self.trusted_proxies.split(","))):
+            try:
+                found.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: '{item}' is not an address or network"
+                ) from None
+        return tuple(found)
 
     def master_secret(self) -> bytes:
         """ASSESS_MASTER_KEY (64 hex digits), else the one kept in the data dir, made on
@@ -122,6 +140,7 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "max_body_bytes": env.get("ASSESS_MAX_BODY_BYTES"),
         "rate_limit_per_minute": env.get("ASSESS_RATE_LIMIT_PER_MINUTE"),
         "auth_failures_per_minute": env.get("ASSESS_AUTH_FAILURES_PER_MINUTE"),
+        "trusted_proxies": env.get("ASSESS_TRUSTED_PROXIES"),
         "db_pool_size": env.get("ASSESS_DB_POOL_SIZE"),
         "db_connect_timeout": env.get("ASSESS_DB_CONNECT_TIMEOUT"),
         "webhook_allow_private": env.get("ASSESS_WEBHOOK_ALLOW_PRIVATE"),

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
 import msgspec
 import psycopg
@@ -38,7 +39,7 @@ from tests.receivers import Receiver, receiving
 from tests.support import REACT, answer_sheet
 
 AIM_P99_MS = 250.0  # issue 13: submit to webhook p99 at 100 submits/s
-BENCH = TenantCaller(tenant="bench", mode="live", session_key=b"bench")
+BENCH = TenantCaller(tenant="bench", mode="live", key_id=UUID(int=1))
 COMPLETED = "verification.completed"
 SESSION_TIMEOUT_MS = 6000  # Tansu joins a group in about half of it
 WARM_UPS = 20  # their webhooks (over every partition, surely) must come before the clock starts

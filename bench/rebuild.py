@@ -9,6 +9,7 @@ import random
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.synchronize import Lock
+from uuid import UUID
 
 import psycopg
 
@@ -25,7 +26,7 @@ from tests.pgserver import fresh_database, running_server
 from tests.support import PYTHON, REACT, answer_sheet, make_service
 
 AIM_RATIO = 0.5  # issue 13: rebuild at half the raw read
-BENCH = TenantCaller(tenant="bench", mode="live", session_key=b"bench")
+BENCH = TenantCaller(tenant="bench", mode="live", key_id=UUID(int=1))
 STUDENTS = 2000
 RAW_READS = 3
 TOPICS = sorted({topic for model in MODELS.values() for topic in model.topics})

@@ -53,9 +53,10 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
     class VerificationStarted(Aggregate.Created):
         """A partner started verifying a student's skills by a method; a session was issued.
         Version 2 added the method and the sources (and skills' proof links); version 3
-        holds the student's name and email sealed."""
+        holds the student's name and email sealed; version 4 names the tenant key that
+        started it (its session lives only as long as that key)."""
 
-        class_version = 3
+        class_version = 4
 
         tenant: str
         mode: str
@@ -66,6 +67,7 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
         session_expires_at: datetime
         method: str
         sources: list[Source]
+        api_key_id: UUID | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -74,6 +76,12 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
             state["sources"] = []
 
         upcast_v2_v3 = staticmethod(sealed_by_migrate)
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            """Records started before sessions were bound to a key: their sessions, derived
+            from the tenant key itself, are refused (docs/security.md)."""
+            state["api_key_id"] = None
 
     class QuestionsGenerated(Aggregate.Event):
         """The questions of an attempt were drawn; answer_key is for scoring only."""
@@ -145,8 +153,10 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
         session_expires_at: datetime,
         method: str,
         sources: list[Source],
+        api_key_id: UUID | None,
     ) -> None:
         self.tenant = tenant
+        self.api_key_id = api_key_id
         self.method = method
         self.sources = sources
         self.mode = mode
@@ -181,6 +191,7 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
         callback_webhook_url: str | None,
         session_token_hash: str,
         session_expires_at: datetime,
+        api_key_id: UUID,
         method: str = ASSESSMENT,
         sources: Sequence[Source] = (),
     ) -> Assessment:
@@ -212,6 +223,7 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
             session_expires_at=session_expires_at,
             method=method,
             sources=list(sources),
+            api_key_id=api_key_id,
         )
 
     @property

@@ -97,7 +97,7 @@ def answer_sheet(service: AssessmentService, record_id: str, correct: int) -> li
 
 MASTER_KEY = "6d" * 32
 
-ACME = TenantCaller(tenant="acme", mode="live", session_key=b"acme")
+ACME = TenantCaller(tenant="acme", mode="live", key_id=UUID(int=1))
 
 
 def take_attempt(

@@ -23,8 +23,8 @@ log = logging.getLogger("assess.personal")
 def decide(
     service: AssessmentService, caller: Caller, command: StartVerification
 ) -> tuple[Started, list[Aggregate]]:
-    """A new record with its session token, derived from the tenant's key; the student's
-    name and email sealed under their data subject's key."""
+    """A new record with its session token, bound to the tenant key that started it; the
+    student's name and email sealed under their data subject's key."""
     tenant = tenant_of(caller)
     skills = msgspec.convert(command.skills, list[Skill])
     if command.method == ASSESSMENT:  # a reviewer needs no question bank
@@ -37,7 +37,7 @@ def decide(
     now = service.clock()
     expires_at = now + timedelta(seconds=service.settings.session_ttl_seconds)
     aggregate_id = service.new_id()
-    token = new_session_token(tenant.session_key, aggregate_id)
+    token = new_session_token(service.session_key, aggregate_id, tenant.key_id)
     assessment = Assessment.start(
         id=aggregate_id,
         at=now,
@@ -55,6 +55,7 @@ def decide(
         callback_webhook_url=command.callback_webhook_url,
         session_token_hash=digest(token),
         session_expires_at=expires_at,
+        api_key_id=tenant.key_id,
         method=command.method,
         sources=msgspec.convert(command.sources, list[Source]),
     )

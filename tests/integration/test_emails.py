@@ -48,6 +48,7 @@ def stored_record(service: AssessmentService, student: dict[str, str]) -> str:
         skills=[msgspec.convert(SKILL, Skill)],
         callback_webhook_url=None,
         session_token_hash="unused",
+        api_key_id=uuid4(),
         session_expires_at=now + timedelta(days=1),
     )
     service.store.save(record)

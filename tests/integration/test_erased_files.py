@@ -184,7 +184,7 @@ def upgraded_and_erased(url: str) -> Iterator[list[str]]:
     assert len(keys) == 4
     yield PERSONAL[:2]
     students = Students(service.store, service.personal, service.sent_emails, service.clock)
-    test_mode = TenantCaller("acme", "test", b"")
+    test_mode = TenantCaller("acme", "test", UUID(int=2))
     for tenant, student in [
         (ACME, "stu_1"),
         (ACME, "stu_2"),

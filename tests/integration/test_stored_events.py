@@ -5,17 +5,23 @@ service's next version first starts on a store of that day)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from typing import Any
 from uuid import UUID
 
 import msgspec
+import pytest
 from eventsourcing.persistence import StoredEvent
 
 from api.bootstrap import bootstrap
+from application.access import digest
 from application.service import AssessmentService
 from application.settings import Settings
 from domain.assessment import Assessment
+from domain.errors import Unauthorized
 from domain.questions import PublicQuestion
 from domain.values import Answer, Sealed, Skill, SkillOutcome, Student
 from infrastructure.persistence import open_store
@@ -52,6 +58,11 @@ UPCAST: dict[str, dict[str, Any]] = {
 }
 
 
+# What stored VerificationStarted events added that the history does not show: version 4,
+# the id of the tenant key that started the record (none for a record of that day).
+STORED_ADDED = {"api_key_id": None}
+
+
 # What the record's public shape added since 2026-12-02, for the records stored then.
 RECORD_ADDED = {"method": "assessment", "reviewer": None}
 
@@ -83,6 +94,32 @@ def test_events_stored_on_2026_12_02_read_the_same_today(store_url: str) -> None
     service.store.close()
 
 
+def legacy_session_token(key: bytes, record: UUID) -> str:
+    """A session token as 2026-12-02 derived it: under a key derived from the tenant's key
+    (the fixture's callers had these keys), not the server's."""
+    mac = hmac.new(key, record.bytes, hashlib.sha256).digest()
+    return f"sess_{record.hex}_{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def test_sessions_derived_from_a_tenant_key_on_2026_12_02_are_refused(store_url: str) -> None:
+    """Those tokens could be made again by anyone holding the tenant key (revoked or not):
+    the records keep their history, but their sessions no longer authenticate."""
+    service = upgraded(store_url)
+    secrets = {"live": b"acme-fixture", "test": b"acme-test-fixture"}
+    started = [
+        (UUID(row["originator_id"]), json.loads(row["state"]))
+        for row in json.loads(EVENTS.read_text())
+        if row["topic"].endswith(":Assessment.VerificationStarted")
+    ]
+    assert len(started) == 4
+    for record, fields in started:
+        token = legacy_session_token(secrets[fields["mode"]], record)
+        assert digest(token) == fields["session_token_hash"]  # the token it was issued
+        with pytest.raises(Unauthorized):
+            service.access.authenticate(token)
+    service.store.close()
+
+
 def test_events_stored_on_2026_12_02_encode_to_the_same_bytes_today(store_url: str) -> None:
     """A decoded event (with today's types for its values) is stored as it was then: new
     events of the same facts are stored byte for byte as the old ones were, but for the
@@ -98,13 +135,20 @@ def test_events_stored_on_2026_12_02_encode_to_the_same_bytes_today(store_url: s
         now = migrated[stored.originator_id, stored.originator_version]
         event = mapper.to_domain_event(now)
         again = mapper.to_stored_event(event)
-        assert (again.topic, again.state) == (stored.topic, now.state)
+        version = {"class_version": getattr(type(event), "class_version", 1)}
+        if isinstance(event, Assessment.VerificationStarted):  # upcast again since migrate
+            since = {**STORED_ADDED, **version}
+            assert json.loads(again.state) == {**json.loads(now.state), **since}
+        else:
+            assert again.state == now.state
+        assert again.topic == stored.topic
         added = UPCAST.get(type(event).__name__)
+        if added is not None and isinstance(event, Assessment.VerificationStarted):
+            added = {**added, **STORED_ADDED}
         if added is None:
             assert now.state.decode() == stored.state.decode()
         else:  # stored as today's version, with what it added and the student sealed
-            version = {"class_version": getattr(type(event), "class_version", 1)}
-            then, today = json.loads(stored.state), json.loads(now.state)
+            then, today = json.loads(stored.state), json.loads(again.state)
             assert today == {**then, **added, **version, "student": today["student"]}
             sealed = msgspec.convert(today["student"], Student)
             assert sealed.student_id == then["student"]["studentId"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -270,7 +270,7 @@ def test_a_record_postgresql_cannot_store_is_set_aside_and_other_tenants_flow(
         StartVerification(student={**STUDENT, "studentId": "nul\u0000id"}, skills=[REACT]),
         None,
     ).record_verification_id
-    other = TenantCaller(tenant="globex", mode="live", session_key=b"globex")
+    other = TenantCaller(tenant="globex", mode="live", key_id=UUID(int=3))
     fine = service.execute(
         start_verification, other, StartVerification(student=STUDENT, skills=[REACT]), None
     ).record_verification_id

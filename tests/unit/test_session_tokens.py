@@ -1,14 +1,13 @@
-"""Session tokens: derived from the tenant key and the record, so a replayed POST /verify
-answers with the same token, and only their hashes are stored."""
+"""Session tokens: derived under a server-side key (from the master key) from the record
+and the tenant key's id, so a replayed POST /verify answers with the same token, no tenant
+key can make one, and only their hashes are stored."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-import json
 import re
-from pathlib import Path
 from uuid import UUID
 
 from application.access import (
@@ -20,41 +19,37 @@ from application.access import (
     session_key,
 )
 
-EVENTS = Path(__file__).parents[1] / "fixtures" / "events-2026-12-02.json"
+MASTER = bytes(range(32))
 RECORD = UUID("1ccb1037-52ee-423b-bfe6-60cd81488a45")
+API_KEY = UUID("0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9")
 TENANT_KEY = "ak_live_" + "K" * 43
 
 
-def test_the_tokens_issued_on_2026_12_02_still_match_their_stored_hashes() -> None:
-    # The fixture's records were started by callers with these session keys.
-    session_keys = {"live": b"acme-fixture", "test": b"acme-test-fixture"}
-    started = [
-        (UUID(row["originator_id"]), json.loads(row["state"]))
-        for row in json.loads(EVENTS.read_text())
-        if row["topic"].endswith(":Assessment.VerificationStarted")
-    ]
-    assert len(started) == 4
-    for record, fields in started:
-        token = new_session_token(session_keys[fields["mode"]], record)
-        assert digest(token) == fields["session_token_hash"]
-
-
-def test_a_token_is_derived_with_hmac_sha256_from_the_tenant_key() -> None:
-    # Computed here with plain hmac: the same key and record give the same token forever.
-    label_key = hmac.new(TENANT_KEY.encode(), b"assess:session-tokens", hashlib.sha256).digest()
-    mac = hmac.new(label_key, RECORD.bytes, hashlib.sha256).digest()
+def test_a_token_is_derived_with_hmac_sha256_under_the_master_key() -> None:
+    # Computed here with plain hmac: the same master key, record and key give the same token.
+    label_key = hmac.new(MASTER, b"assess:session-tokens:v2", hashlib.sha256).digest()
+    mac = hmac.new(label_key, RECORD.bytes + API_KEY.bytes, hashlib.sha256).digest()
     expected = f"sess_{RECORD.hex}_{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
-    assert session_key(TENANT_KEY) == label_key
-    assert new_session_token(session_key(TENANT_KEY), RECORD) == expected
+    assert session_key(MASTER) == label_key
+    assert new_session_token(session_key(MASTER), RECORD, API_KEY) == expected
     assert re.fullmatch(r"sess_[0-9a-f]{32}_[A-Za-z0-9_-]{43}", expected)
 
 
-def test_another_tenant_key_or_record_gives_another_token() -> None:
-    token = new_session_token(session_key(TENANT_KEY), RECORD)
-    other_key = new_session_token(session_key(TENANT_KEY[:-1] + "L"), RECORD)
-    other_record = new_session_token(session_key(TENANT_KEY), UUID(int=RECORD.int + 1))
-    assert len({token, other_key, other_record}) == 3
+def test_another_master_key_api_key_or_record_gives_another_token() -> None:
+    token = new_session_token(session_key(MASTER), RECORD, API_KEY)
+    other_master = new_session_token(session_key(MASTER[::-1]), RECORD, API_KEY)
+    other_key = new_session_token(session_key(MASTER), RECORD, UUID(int=API_KEY.int + 1))
+    other_record = new_session_token(session_key(MASTER), UUID(int=RECORD.int + 1), API_KEY)
+    assert len({token, other_master, other_key, other_record}) == 4
     assert other_key.split("_")[1] == RECORD.hex
+
+
+def test_the_tenant_key_itself_derives_no_token() -> None:
+    """The earlier derivation (under the tenant key) gives a token that matches nothing."""
+    legacy = hmac.new(TENANT_KEY.encode(), b"assess:session-tokens", hashlib.sha256).digest()
+    token = new_session_token(session_key(MASTER), RECORD, API_KEY)
+    assert token != new_session_token(legacy, RECORD, API_KEY)
+    assert token != new_session_token(session_key(TENANT_KEY.encode()), RECORD, API_KEY)
 
 
 def test_a_credential_is_stored_as_its_sha256() -> None:
