@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from anyio import to_thread
+from eventsourcing.postgres import PostgresDatastore
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.di import Provide
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -19,6 +20,7 @@ from api.forwarded import ForwardedFor
 from api.humanverification import HumanVerificationController
 from api.limits import MinuteWindows, RequestLimit
 from api.metrics import PROJECTION_METRICS
+from api.nostore import no_store
 from api.openapi import openapi_config
 from api.review import ReviewPageController
 from api.students import PersonalDataController
@@ -27,7 +29,9 @@ from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
 from application.students import Students
+from infrastructure.database import datastore
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
+from infrastructure.reconnection import Reconnection
 from projections.queries import ReadSide
 
 OPEN_PATHS = ["/health", "/ready", "/metrics", "/schema"]
@@ -48,6 +52,8 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
         head = await to_thread.run_sync(service.store.recorder.max_notification_id)
         views = await to_thread.run_sync(read.status)
     except Exception:
+        if request.app.state.reconnection is not None:
+            request.app.state.reconnection.after_failure()
         return error_response("SERVICE_UNAVAILABLE", "the event store cannot be reached", 503)
     details = {"eventStore": {"head": head or 0}, "projections": views}
     return Response({"status": "ready", "details": details}, media_type=MediaType.JSON)
@@ -60,15 +66,24 @@ class Metrics(PrometheusController):
 
 
 async def open_events(app: Litestar) -> None:
-    """Open the store's reads and writes from the event loop, where it has them."""
+    """Open the store's reads and writes from the event loop, where it has them, and the
+    watch for the database's return after a failure (PostgreSQL only)."""
     service: AssessmentService = app.state.service
-    app.state.loop_events = await open_loop_events(service.store, service.settings)
+    events = await open_loop_events(service.store, service.settings)
+    app.state.loop_events = events
+    database = datastore(service.store)
+    if isinstance(database, PostgresDatastore):
+        renew = events.renew if events is not None else None
+        app.state.reconnection = Reconnection(service.settings, database, renew)
 
 
 async def close_events(app: Litestar) -> None:
     """Close them."""
     events: PostgresLoopEvents | None = app.state.loop_events
-    app.state.loop_events = None
+    reconnection: Reconnection | None = app.state.reconnection
+    app.state.loop_events = app.state.reconnection = None
+    if reconnection is not None:
+        await reconnection.stop()
     if events is not None:
         await events.close()
 
@@ -108,8 +123,13 @@ def create_app(service: AssessmentService) -> Litestar:
             "read": Provide(lambda: read, sync_to_thread=False),
             "students": Provide(lambda: students, sync_to_thread=False),
         },
-        middleware=[ForwardedFor(settings.proxy_networks()), rate_limit, prometheus.middleware],
+        middleware=[
+            ForwardedFor(settings.proxy_networks()),
+            rate_limit,
+            prometheus.middleware,
+        ],
         plugins=request_spans(settings, untraced=OPEN_PATHS),
+        before_send=[no_store(exclude=OPEN_PATHS)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BodyRequest,
         request_max_body_size=settings.max_body_bytes,
@@ -118,7 +138,7 @@ def create_app(service: AssessmentService) -> Litestar:
         on_shutdown=[close_events],
     )
     app.state.service = service
-    app.state.loop_events = None
+    app.state.loop_events = app.state.reconnection = None
     app.state.read = read
     app.state.auth_failures = MinuteWindows(settings.auth_failures_per_minute)
     PROJECTION_METRICS.read = read

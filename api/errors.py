@@ -106,9 +106,13 @@ def on_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[A
     return error_response(code, error.detail, error.status_code, headers)
 
 
-def on_store_unreachable(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """The event store cannot be reached: nothing was recorded."""
+def on_store_unreachable(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The event store cannot be reached: nothing was recorded. Its connections are
+    replaced as soon as it answers again (infrastructure/reconnection.py)."""
     log.warning("event store unreachable: %s", error)
+    reconnection = getattr(request.app.state, "reconnection", None)
+    if reconnection is not None:
+        reconnection.after_failure()
     return error_response("SERVICE_UNAVAILABLE", "the event store cannot be reached", 503)
 
 

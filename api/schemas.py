@@ -9,6 +9,7 @@ import msgspec
 from litestar.params import Parameter
 
 from application.messages import Generated, History, Started, Submitted
+from infrastructure.mailboxes import mailbox
 
 Data = TypeVar("Data")
 
@@ -36,12 +37,24 @@ Email = Annotated[str, msgspec.Meta(pattern=EMAIL, max_length=254)]
 Url = Annotated[str, msgspec.Meta(pattern=URL, max_length=2048)]
 
 
+def check_mailbox(email: str) -> None:
+    """A ValueError (a VALIDATION_ERROR at the struct's path) unless the address is one
+    mailbox the mailer can send to."""
+    try:
+        mailbox(email)
+    except ValueError as error:
+        raise ValueError(f"email: not one deliverable mailbox ({error})") from None
+
+
 class Student(msgspec.Struct, frozen=True, rename="camel"):
     """The student whose skills are verified."""
 
     student_id: Id
     name: Text
     email: Email
+
+    def __post_init__(self) -> None:
+        check_mailbox(self.email)
 
 
 Description = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=PRINTABLE)]
@@ -92,6 +105,9 @@ class ReviewerRequest(msgspec.Struct, frozen=True, rename="camel"):
     endorsement_type: EndorsementType
     company: Text | None = None
     record_verification_id: AnyId | None = None  # "" is MISSING_VERIFICATION_ID
+
+    def __post_init__(self) -> None:
+        check_mailbox(self.email)
 
 
 class EndorseRequest(msgspec.Struct, frozen=True, rename="camel"):

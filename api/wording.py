@@ -38,6 +38,9 @@ _UNKNOWN = re.compile(r"Object contains unknown field `(?P<name>[^`]+)`")
 _AT_BYTE = re.compile(r"\s*\(byte (?P<byte>\d+)\)$")
 
 
+_FIELD_REASON = re.compile(r"(?P<name>[a-z][A-Za-z]*): (?P<why>.+)", re.DOTALL)
+
+
 def _types(names: str) -> str:
     return " or ".join(_TYPES.get(name, f"`{name}`") for name in names.split(" | "))
 
@@ -62,6 +65,9 @@ def in_words(field: str, reason: str, allowed: list[Any] | None = None) -> str:
         return f"{missing} is required"
     if match := _UNKNOWN.fullmatch(reason):
         return f"{field} has no field {match['name']}"
+    if match := _FIELD_REASON.fullmatch(reason):  # a struct's own check, naming its field
+        named = match["name"] if field == "body" else f"{field}.{match['name']}"
+        return f"{named}: {match['why']}"
     if "encoded date" in reason and "datetime" not in reason:
         return f"{field} must be a date (YYYY-MM-DD)"
     if "encoded datetime" in reason:

@@ -6,6 +6,7 @@ events stored before held them in clear (`migrate` seals those in place)."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 import msgspec
@@ -19,6 +20,15 @@ class Contact(msgspec.Struct, frozen=True):
 
     name: str
     email: str
+
+    def same_mailbox(self, email: str) -> bool:
+        """Whether an address names this contact's mailbox, compared without case (and in
+        one Unicode form)."""
+
+        def form(address: str) -> str:
+            return unicodedata.normalize("NFC", address.strip()).casefold()
+
+        return form(self.email) == form(email)
 
 
 class Sealed(msgspec.Struct, frozen=True):

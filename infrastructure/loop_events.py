@@ -50,10 +50,13 @@ class PostgresLoopEvents:
     statements are kept as text, which psycopg converts once (a composed statement is
     rendered again on every call)."""
 
-    def __init__(self, store: EventStore, pool: AsyncConnectionPool[Any]) -> None:
+    def __init__(
+        self, store: EventStore, settings: Settings, pool: AsyncConnectionPool[Any]
+    ) -> None:
         recorder = store.recorder
         assert isinstance(recorder, AssessPostgresRecorder)
         self.mapper = store.mapper
+        self.settings = settings
         self.pool = pool
         schema = Identifier(recorder.datastore.schema)
         self.select = (
@@ -111,13 +114,14 @@ class PostgresLoopEvents:
         """Close the pool's connections."""
         await self.pool.close()
 
+    async def renew(self) -> None:
+        """Replace the pool with a new one (infrastructure/reconnection.py), and close it."""
+        old, self.pool = self.pool, await new_pool(self.settings)
+        await old.close(timeout=1)
 
-async def open_loop_events(store: EventStore, settings: Settings) -> PostgresLoopEvents | None:
-    """The store's reads and writes for the running event loop, on PostgreSQL (None on
-    SQLite, whose commands stay in worker threads: its embedded default is for one
-    process, where a thread hand-off is not the cost that matters)."""
-    if not is_postgres(store):
-        return None
+
+async def new_pool(settings: Settings) -> AsyncConnectionPool[Any]:
+    """An open pool of autocommit connections to the store (made as they are needed)."""
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         settings.store_url,
         min_size=1,
@@ -127,4 +131,13 @@ async def open_loop_events(store: EventStore, settings: Settings) -> PostgresLoo
         open=False,
     )
     await pool.open()
-    return PostgresLoopEvents(store, pool)
+    return pool
+
+
+async def open_loop_events(store: EventStore, settings: Settings) -> PostgresLoopEvents | None:
+    """The store's reads and writes for the running event loop, on PostgreSQL (None on
+    SQLite, whose commands stay in worker threads: its embedded default is for one
+    process, where a thread hand-off is not the cost that matters)."""
+    if not is_postgres(store):
+        return None
+    return PostgresLoopEvents(store, settings, await new_pool(settings))

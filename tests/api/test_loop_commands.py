@@ -227,7 +227,9 @@ def test_an_unreachable_store_is_the_library_s_operational_error(
         )
         await pool.open()
         try:
-            await PostgresLoopEvents(pg_service.store, pool).load([UUID(int=1)])
+            await PostgresLoopEvents(pg_service.store, pg_service.settings, pool).load(
+                [UUID(int=1)]
+            )
         finally:
             await pool.close()
 

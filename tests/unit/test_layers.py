@@ -21,6 +21,7 @@ ALLOWED = {
         "psycopg_pool",  # the pool of the store's reads and writes from the event loop
         *("idna", "httpx", "httpcore", "opentelemetry"),
         *("cryptography", "rfc8785"),  # the audit log's; sealing personal data
+        "email_validator",  # one check of email addresses, the API's and the mailer's
     },
     "projections": {"domain", "application", "infrastructure", "projections", "eventsourcing"},
     "consumers": {

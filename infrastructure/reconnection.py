@@ -1,0 +1,91 @@
+"""After PostgreSQL was away: new pools as soon as it answers again.
+
+A pool keeps the connections it had before an outage; each fails once when handed out,
+one request after another, and psycopg-pool replaces the ones it lost with a growing
+back-off (1 s, 2 s, 4 s...), so a service kept answering 503 for seconds after the
+database was back. Checking every connection on checkout (psycopg-pool's `check`) costs a
+round trip per command and still waited out the back-off (2 s pool timeouts, measured).
+Instead, the first failure starts one watcher per process: it tries a new connection
+every 100 ms and, on the first that works, replaces the pools whole (connections in use
+are closed when they come back)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+from anyio import to_thread
+from eventsourcing.postgres import ConnectionPool, PostgresDatastore
+
+from application.settings import Settings
+
+log = logging.getLogger("assess.store")
+RETRY_SECONDS = 0.1
+
+
+def renew_pool(database: PostgresDatastore) -> None:
+    """Give the store's datastore a new pool like its old one, and close the old one."""
+    old = database.pool
+    new: ConnectionPool[Any] = ConnectionPool(
+        conninfo=old.conninfo,
+        kwargs=old.kwargs,
+        connection_class=old.connection_class,
+        min_size=old.min_size,
+        max_size=old.max_size,
+        configure=database.after_connect_func(),
+        timeout=old.timeout,
+        max_waiting=old.max_waiting,
+        max_lifetime=old.max_lifetime,
+        get_password_func=old.get_password_func,
+        open=False,
+    )
+    new.open(wait=False)
+    database.pool = new
+    old.close(timeout=1)
+
+
+class Reconnection:
+    """Replaces the pools once the database answers again after a failure (`after_failure`,
+    called on the event loop; one watcher at a time)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: PostgresDatastore,
+        renew_loop_pool: Callable[[], Awaitable[None]] | None,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.renew_loop_pool = renew_loop_pool
+        self._watcher: asyncio.Task[None] | None = None
+
+    def after_failure(self) -> None:
+        """The store could not be used: watch for its return, unless already watching."""
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while not await self._answers():
+            await asyncio.sleep(RETRY_SECONDS)
+        await to_thread.run_sync(renew_pool, self.database)
+        if self.renew_loop_pool is not None:
+            await self.renew_loop_pool()
+        log.info("the event store answers again: its connections are new")
+
+    async def _answers(self) -> bool:
+        try:
+            connection = await psycopg.AsyncConnection.connect(
+                self.settings.store_url, connect_timeout=self.settings.db_connect_timeout
+            )
+        except psycopg.Error:
+            return False
+        await connection.close()
+        return True
+
+    async def stop(self) -> None:
+        """Stop watching (the process stops)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
