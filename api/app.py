@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from anyio import to_thread
-from eventsourcing.postgres import PostgresDatastore
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.di import Provide
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -29,7 +28,6 @@ from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
 from application.students import Students
-from infrastructure.database import datastore
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
 from infrastructure.reconnection import Reconnection
 from projections.queries import ReadSide
@@ -71,10 +69,8 @@ async def open_events(app: Litestar) -> None:
     service: AssessmentService = app.state.service
     events = await open_loop_events(service.store, service.settings)
     app.state.loop_events = events
-    database = datastore(service.store)
-    if isinstance(database, PostgresDatastore):
-        renew = events.renew if events is not None else None
-        app.state.reconnection = Reconnection(service.settings, database, renew)
+    renew = events.renew if events is not None else None
+    app.state.reconnection = Reconnection.of(service.store, service.settings, renew)
 
 
 async def close_events(app: Litestar) -> None:

@@ -7,6 +7,7 @@ not JSON, nested too deeply or of the wrong shape is a VALIDATION_ERROR naming t
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ from litestar.types import Empty
 
 from api.wording import allowed_values, in_words, malformed
 from application.messages import Idempotency
+from application.service import AssessmentService
 from domain.errors import InvalidInput
 
 Body = TypeVar("Body")
@@ -58,13 +60,16 @@ async def strict_body(request: Request[Any, Any, Any], body_type: type[Body]) ->
 
 
 def idempotency(request: Request[Any, Any, Any], body: msgspec.Struct | None) -> Idempotency | None:
-    """The Idempotency-Key of a POST and the fingerprint of its path and decoded body."""
+    """The Idempotency-Key of a POST and the fingerprint of its path and decoded body: an
+    HMAC under a key derived from the master key, since the body may hold personal data
+    that must not be confirmed from the store by hashing a guess (its unkeyed SHA-256 is
+    compared only with what was stored before fingerprints were keyed, never stored)."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return None
     if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(f"Idempotency-Key must have 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    fingerprint = hashlib.sha256(
-        request.url.path.encode() + b"\n" + msgspec.json.encode(body)
-    ).hexdigest()
-    return Idempotency(key=key, fingerprint=fingerprint)
+    message = request.url.path.encode() + b"\n" + msgspec.json.encode(body)
+    service: AssessmentService = request.app.state.service
+    fingerprint = hmac.new(service.fingerprint_key, message, hashlib.sha256).hexdigest()
+    return Idempotency(key, fingerprint, unkeyed=hashlib.sha256(message).hexdigest())

@@ -72,10 +72,12 @@ class ReviewerCaller(Caller):
 
 
 class Idempotency(msgspec.Struct, frozen=True):
-    """An Idempotency-Key and the fingerprint of the request it came with."""
+    """An Idempotency-Key and the fingerprint of the request it came with (`unkeyed`: the
+    fingerprint's form before they were keyed, to replay what was stored then)."""
 
     key: str
     fingerprint: str
+    unkeyed: str | None = None
 
 
 class StartVerification(msgspec.Struct, frozen=True):

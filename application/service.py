@@ -349,7 +349,7 @@ class AssessmentService:
         )
         if prior is None:
             return None
-        kept_result = prior.replay(idempotency.fingerprint)
+        kept_result = prior.replay(idempotency.fingerprint, idempotency.unkeyed)
         restored_result = restored(caller, kept_result, command, self.session_key)
         return msgspec.convert(restored_result, result_type)
 
@@ -381,6 +381,13 @@ class AssessmentService:
     def link_key(self) -> bytes:
         """The key reviewer links are derived under (from the master key, read once)."""
         return reviewer_key(self.settings.master_secret())
+
+    @cached_property
+    def fingerprint_key(self) -> bytes:
+        """The key Idempotency-Key fingerprints are made under (from the master key)."""
+        return hmac.new(
+            self.settings.master_secret(), b"assess:idempotency-fingerprints", "sha256"
+        ).digest()
 
     @cached_property
     def session_key(self) -> bytes:

@@ -85,8 +85,11 @@ class IdempotentResponse(Aggregate):
             cls.Recorded, id=cls.id_for(scope, key), fingerprint=fingerprint, result=result
         )
 
-    def replay(self, fingerprint: str) -> dict[str, Any]:
-        """Return the first result, if the request is the same one."""
-        if not hmac.compare_digest(self.fingerprint, fingerprint):
+    def replay(self, fingerprint: str, unkeyed: str | None = None) -> dict[str, Any]:
+        """Return the first result, if the request is the same one (`unkeyed`: its
+        fingerprint as it was stored before fingerprints were keyed)."""
+        if not hmac.compare_digest(self.fingerprint, fingerprint) and not (
+            unkeyed is not None and hmac.compare_digest(self.fingerprint, unkeyed)
+        ):
             raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
         return self.result

@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psycopg
-from anyio import to_thread
 from eventsourcing.postgres import ConnectionPool, PostgresDatastore
 
 from application.settings import Settings
+from application.store import EventStore
+from infrastructure.database import datastore
 
 log = logging.getLogger("assess.store")
 RETRY_SECONDS = 0.1
@@ -70,7 +71,7 @@ class Reconnection:
     async def _watch(self) -> None:
         while not await self._answers():
             await asyncio.sleep(RETRY_SECONDS)
-        await to_thread.run_sync(renew_pool, self.database)
+        await asyncio.to_thread(renew_pool, self.database)
         if self.renew_loop_pool is not None:
             await self.renew_loop_pool()
         log.info("the event store answers again: its connections are new")
@@ -84,6 +85,19 @@ class Reconnection:
             return False
         await connection.close()
         return True
+
+    @classmethod
+    def of(
+        cls,
+        store: EventStore,
+        settings: Settings,
+        renew_loop_pool: Callable[[], Awaitable[None]] | None,
+    ) -> Reconnection | None:
+        """The watch for a store on PostgreSQL (None on SQLite, which has no pool)."""
+        database = datastore(store)
+        if not isinstance(database, PostgresDatastore):
+            return None
+        return cls(settings, database, renew_loop_pool)
 
     async def stop(self) -> None:
         """Stop watching (the process stops)."""

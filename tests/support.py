@@ -243,6 +243,7 @@ def new_record(skills: Sequence[Skill], **fields: Any) -> Assessment:
             "callback_webhook_url": None,
             "session_token_hash": "h",
             "session_expires_at": START + timedelta(days=40),
+            "api_key_id": UUID(int=1),
             **fields,
         }
     )

@@ -95,7 +95,7 @@ def test_a_bad_key_a_bad_session_and_a_session_where_a_key_is_needed(
     expected = [
         ("ak_live_" + "x" * 43, "a valid x-api-key is required"),
         ("nonsense", "a valid x-api-key is required"),
-        (forged_session, "the session token is unknown or expired"),
+        (forged_session, "the session token is unknown, expired or revoked"),
         (record.session, "this endpoint needs a tenant API key, not a session token"),
     ]
     for credential, words in expected:

@@ -191,7 +191,7 @@ def test_the_service_recovers_within_a_second_of_the_stores_return(tmp_path: Pat
                 ended = time.monotonic() + 2
                 while time.monotonic() < ended:
                     assert both() == (503, 503)
-            back, answers = time.monotonic(), []
+            back, answers = time.monotonic(), list[tuple[int, int]]()
             while len(answers) < 5 or answers[-5:] != [(201, 200)] * 5:
                 answers.append(both())
                 assert time.monotonic() - back < 1, answers
