@@ -72,9 +72,9 @@ from application.messages import (
     Submitted,
     WebhookStatus,
 )
-from application.students import EmailSent, StudentContact
+from application.students import EmailSent, NameAndEmail, StudentContact
 from domain.questions import PublicQuestion
-from domain.values import Contact, SkillOutcome, Source
+from domain.values import SkillOutcome, Source
 
 
 class Example(NamedTuple):
@@ -206,7 +206,7 @@ EXAMPLES: dict[str, Example] = {
             data=StudentExport(
                 student_id="stu_1",
                 exported_at=AT,
-                personal_data=Contact("Ada Lovelace", "ada@example.com"),
+                personal_data=NameAndEmail("Ada Lovelace", "ada@example.com"),
                 records=[
                     ExportedRecord(
                         record_verification_id=RECORD,
@@ -214,6 +214,8 @@ EXAMPLES: dict[str, Example] = {
                         status="passed",
                         is_locked=True,
                         student=StudentContact("stu_1", "Ada Lovelace", "ada@example.com"),
+                        sources=[Source("project", "Analytical Engine notes")],
+                        proof_urls={"skill_001": ["https://github.com/ada/app"]},
                         skills=[REACT],
                         attempts=[Attempt(1, 80, True, 8, 10, AT)],
                         reviewer=None,

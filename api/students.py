@@ -12,20 +12,23 @@ from api.errors import ERRORS
 from api.schemas import Attempt, Envelope, PathId, RecordReviewer, StudentSkill
 from application.messages import Caller, Erased, tenant_of
 from application.shapes import StudentSkill as SkillAcrossRecords
-from application.students import EmailSent, StudentContact, Students
-from domain.values import Contact, SkillOutcome
+from application.students import EmailSent, NameAndEmail, StudentContact, Students
+from domain.values import SkillOutcome, Source
 from projections.queries import ReadSide
 
 
 class ExportedRecord(msgspec.Struct, frozen=True, rename="camel"):
-    """A record of the student: its student's contact as held ("[erased]" once erased), its
-    skills, attempts and reviewer, and the emails sent about it."""
+    """A record of the student: its student's contact as held ("[erased]" once erased), the
+    sources and each skill's proof links (none once erased), its skills, attempts and
+    reviewer, and the emails sent about it."""
 
     record_verification_id: str
     method: str
     status: str
     is_locked: bool
     student: StudentContact
+    sources: list[Source]
+    proof_urls: dict[str, list[str]]
     skills: list[SkillOutcome]
     attempts: list[Attempt]
     reviewer: RecordReviewer | None
@@ -41,7 +44,7 @@ class StudentExport(msgspec.Struct, frozen=True, rename="camel"):
 
     student_id: str
     exported_at: str
-    personal_data: Contact | None
+    personal_data: NameAndEmail | None
     records: list[ExportedRecord]
     skills: list[StudentSkill]
 

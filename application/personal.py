@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from typing import Any, cast
 from uuid import UUID
 
+import msgspec
 from eventsourcing.domain import AggregateEvent
 
 from application.ports import Box, PersonalData
 from application.shapes import ERASED
 from application.store import EventStore
 from domain.assessment import Assessment
-from domain.values import Contact
+from domain.values import Contact, Skill, Source
 
 GONE = Contact(ERASED, ERASED)
 
@@ -21,6 +22,23 @@ GONE = Contact(ERASED, ERASED)
 def shown(contact: Contact | None) -> Contact:
     """A contact as readers see it: "[erased]" for each field once it is erased."""
     return GONE if contact is None else contact
+
+
+def work(
+    sources: Sequence[Source], skills: Sequence[Skill], student: Contact | None
+) -> tuple[list[Source], list[Skill]]:
+    """A record's sources, and its skills with their proof links: held in clear by records
+    started before they were sealed, else in the student's sealed contact (none once the
+    student is erased)."""
+    sealed = shown(student)
+    return [*sources, *sealed.sources], [
+        Skill(
+            skill.skill_id,
+            skill.name,
+            [*skill.proof_urls, *sealed.proof_urls.get(skill.skill_id, [])],
+        )
+        for skill in skills
+    ]
 
 
 def event_box(event: AggregateEvent) -> Box | None:
@@ -61,9 +79,12 @@ def with_contacts(
     boxes = {at: box for at, event in enumerate(events) if (box := event_box(event))}
     contacts = dict(zip(boxes, personal.reveal(list(boxes.values())), strict=True))
     for at, contact in contacts.items():
-        data = public[at]["data"]
+        data, event = public[at]["data"], events[at]
         field = "student" if "student" in data else "reviewer"
         data[field] = person(data[field], contact)
+        if isinstance(event, Assessment.VerificationStarted):
+            sources, skills = work(event.sources, event.skills, contact)
+            data["sources"], data["skills"] = msgspec.to_builtins((sources, skills))
     return public
 
 

@@ -34,7 +34,7 @@ from application.messages import (
     WebhookStatus,
     tenant_of,
 )
-from application.personal import reviewer_box, shown, student_box, with_contacts
+from application.personal import reviewer_box, shown, student_box, with_contacts, work
 from application.ports import DeliveryLog, LoopEvents, PersonalData, SentEmails, TargetCheck
 from application.public import public_event, public_state, record_summary
 from application.settings import Settings
@@ -315,14 +315,15 @@ class AssessmentService:
         assert reviewer_at is not None
         assert record.reviewer_expires_at is not None
         student, endorser = map(shown, self.personal.reveal([student_box(record), reviewer_at]))
+        sources, skills = work(record.sources, record.skills, student)
         return ReviewPage(
             record_verification_id=record.record_verification_id,
             endorsement_type=reviewer.endorsement_type,
             expires_at=iso(record.reviewer_expires_at),
             endorser_info=EndorserInfo(endorser.name, reviewer.company, endorser.email),
             requester_info=RequesterInfo(student.name, student.email, record.student.student_id),
-            sources=list(record.sources),
-            skills=[ReviewSkill(s.skill_id, s.name, s.proof_urls) for s in record.skills],
+            sources=sources,
+            skills=[ReviewSkill(s.skill_id, s.name, s.proof_urls) for s in skills],
         )
 
     # -- plumbing --------------------------------------------------------------------------

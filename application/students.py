@@ -13,7 +13,7 @@ from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
 from application.messages import Erased, TenantCaller
-from application.personal import reviewer_box, shown, student_box
+from application.personal import reviewer_box, shown, student_box, work
 from application.ports import PersonalData, SentEmails
 from application.public import event_id
 from application.service import fold
@@ -22,7 +22,7 @@ from application.store import EventStore
 from domain.assessment import Assessment
 from domain.errors import Conflict
 from domain.moments import iso
-from domain.values import Attempt, Contact, SkillOutcome
+from domain.values import Attempt, Contact, SkillOutcome, Source
 
 # The events that send an email, which email, and to whom.
 EMAILS: dict[type[AggregateEvent], tuple[str, str]] = {
@@ -36,6 +36,13 @@ class StudentContact(msgspec.Struct, frozen=True, rename="camel"):
     """A record's student as the export shows them ("[erased]" once erased)."""
 
     student_id: str
+    name: str
+    email: str
+
+
+class NameAndEmail(msgspec.Struct, frozen=True):
+    """The name and email address held of a student now."""
+
     name: str
     email: str
 
@@ -57,6 +64,8 @@ class ExportedRecord(msgspec.Struct, frozen=True, rename="camel"):
     status: str
     is_locked: bool
     student: StudentContact
+    sources: list[Source]
+    proof_urls: dict[str, list[str]]
     skills: list[SkillOutcome]
     attempts: list[Attempt]
     reviewer: RecordReviewer | None
@@ -72,7 +81,7 @@ class StudentExport(msgspec.Struct, frozen=True, rename="camel"):
 
     student_id: str
     exported_at: str
-    personal_data: Contact | None
+    personal_data: NameAndEmail | None
     records: list[ExportedRecord]
     skills: list[StudentSkill]
 
@@ -117,6 +126,7 @@ class Students:
         exported = []
         for (record, events), student, reviewer in zip(records, students, reviewers, strict=True):
             contact = shown(student)
+            sources, proofs = work(record.sources, record.skills, student)
             emails = [
                 EmailSent(*EMAILS[type(event)], sent[key].subject, sent[key].sent_at)
                 for event in _emailed(events)
@@ -129,6 +139,8 @@ class Students:
                     status=record.status,
                     is_locked=record.is_locked,
                     student=StudentContact(student_id, contact.name, contact.email),
+                    sources=sources,
+                    proof_urls={skill.skill_id: skill.proof_urls for skill in proofs},
                     skills=list(record.skill_status.values()),
                     attempts=list(record.attempts),
                     reviewer=RecordReviewer.of(record.reviewer, reviewer)
@@ -142,10 +154,11 @@ class Students:
             )
         current = self.personal.current_subject(tenant.tenant, tenant.mode, student_id)
         held = [s for (r, _), s in zip(records, students, strict=True) if _subject(r) == current]
+        now = held[-1] if held else None
         return StudentExport(
             student_id=student_id,
             exported_at=iso(self.clock()),
-            personal_data=held[-1] if held else None,
+            personal_data=NameAndEmail(now.name, now.email) if now else None,
             records=exported,
             skills=skills,
         )

@@ -196,7 +196,9 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
         sources: Sequence[Source] = (),
     ) -> Assessment:
         """Start verifying 1-10 distinct skills (each with up to 5 proof links) by a method,
-        with up to 20 sources; `seal` seals the student's contact once the rest is valid."""
+        with up to 20 sources; `seal` seals the student's contact once the rest is valid,
+        with the sources and the proof links: the event holds neither in clear (records
+        started before they were sealed hold them in its `sources` and skills)."""
         if method not in METHODS:
             raise InvalidInput(f"method: give one of {', '.join(METHODS)}")
         if not 1 <= len(skills) <= MAX_SKILLS:
@@ -217,12 +219,12 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
             tenant=tenant,
             mode=mode,
             student=Student(student_id, seal()),
-            skills=list(skills),
+            skills=[Skill(skill.skill_id, skill.name) for skill in skills],
             callback_webhook_url=callback_webhook_url,
             session_token_hash=session_token_hash,
             session_expires_at=session_expires_at,
             method=method,
-            sources=list(sources),
+            sources=[],
             api_key_id=api_key_id,
         )
 

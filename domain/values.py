@@ -14,12 +14,16 @@ import msgspec
 from domain.moments import iso
 
 
-class Contact(msgspec.Struct, frozen=True):
-    """A person's name and email address: the personal data the service holds, of a
-    student or of the reviewer of their record."""
+class Contact(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """A person's personal data, sealed as one: their name and email address, and for a
+    student what names them through their work: the record's sources and each skill's
+    proof links (by skill id). Stored only when there are some, so a contact sealed
+    before they were held here opens as it was."""
 
     name: str
     email: str
+    sources: list[Source] = msgspec.field(default_factory=list)
+    proof_urls: dict[str, list[str]] = msgspec.field(default_factory=dict)
 
     def same_mailbox(self, email: str) -> bool:
         """Whether an address names this contact's mailbox, compared without case (and in

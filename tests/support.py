@@ -129,11 +129,15 @@ def take_attempt(
 def start_endorsement(
     service: AssessmentService,
     student: str = STUDENT["studentId"],
-    skills: tuple[dict[str, str], ...] = (REACT, PYTHON),
+    skills: tuple[dict[str, Any], ...] = (REACT, PYTHON),
+    sources: tuple[dict[str, str], ...] = (),
 ) -> str:
     """Start a human-endorsement record of the student as acme; its id."""
     command = StartVerification(
-        student={**STUDENT, "studentId": student}, skills=list(skills), method="human_endorsement"
+        student={**STUDENT, "studentId": student},
+        skills=list(skills),
+        method="human_endorsement",
+        sources=list(sources),
     )
     return service.execute(start_verification, ACME, command, None).record_verification_id
 

@@ -27,6 +27,7 @@ def decide(
     student's name and email sealed under their data subject's key."""
     tenant = tenant_of(caller)
     skills = msgspec.convert(command.skills, list[Skill])
+    sources = msgspec.convert(command.sources, list[Source])
     if command.method == ASSESSMENT:  # a reviewer needs no question bank
         service.banks.check_banked(skills)
     if command.callback_webhook_url:
@@ -48,7 +49,14 @@ def decide(
             tenant.tenant,
             tenant.mode,
             command.student["studentId"],
-            Contact(command.student["name"], command.student["email"]),
+            Contact(
+                command.student["name"],
+                command.student["email"],
+                sources=sources,
+                proof_urls={
+                    skill.skill_id: skill.proof_urls for skill in skills if skill.proof_urls
+                },
+            ),
             aggregate_id,
         ),
         skills=skills,
@@ -57,7 +65,7 @@ def decide(
         session_expires_at=expires_at,
         api_key_id=tenant.key_id,
         method=command.method,
-        sources=msgspec.convert(command.sources, list[Source]),
+        sources=sources,
     )
     started = Started(
         record_verification_id=assessment.record_verification_id,

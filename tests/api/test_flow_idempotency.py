@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import msgspec
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from api.schemas import VerifyRequest
 from application.service import AssessmentService
+from domain.access import IdempotentResponse
 from tests.api.http import (
     API,
     error_code,
@@ -107,3 +112,30 @@ def test_submit_retried_with_the_same_idempotency_key_is_recorded_once(
         422,
         "IDEMPOTENCY_KEY_REUSED",
     )
+
+
+def test_a_fingerprint_confirms_no_guess_of_the_body_and_earlier_ones_still_replay(
+    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+) -> None:
+    """Hashing a guessed body (a name and email) finds nothing in the store; a first answer
+    kept with an unkeyed fingerprint, as before they were keyed, still replays."""
+    body = {"student": STUDENT, "skills": [REACT]}
+    headers = {"x-api-key": tenant_key, "Idempotency-Key": "verify-guess"}
+    first = client.post(f"{API}/verify", json=body, headers=headers)
+    assert first.status_code == 201
+    decoded = msgspec.json.encode(
+        msgspec.json.decode(msgspec.json.encode(body), type=VerifyRequest)
+    )
+    guess = hashlib.sha256(f"{API}/verify".encode() + b"\n" + decoded).hexdigest()
+    assert all(guess.encode() not in state for state in stored_states(service))
+
+    then = {
+        "recordVerificationId": f"ver_live_{'0' * 32}",
+        "sessionToken": "sess_kept_then",
+        "expiresAt": "2026-12-01T00:00:00.000Z",
+        "expiresIn": 60,
+    }
+    service.store.save(IdempotentResponse.record("tenant:acme:live", "before", guess, then))
+    headers = {"x-api-key": tenant_key, "Idempotency-Key": "before"}
+    replay = client.post(f"{API}/verify", json=body, headers=headers)
+    assert (replay.status_code, replay.json()["data"]) == (201, then)

@@ -19,6 +19,8 @@ from tests.api.http import (
     API,
     GRACE,
     PAGE,
+    SKILLS,
+    SOURCE,
     assert_error,
     draw,
     generated,
@@ -280,3 +282,43 @@ def test_erasing_a_student_never_seen_answers_nothing_erased_and_the_same_again(
         "erasedAt": "2026-01-05T10:00:00.000Z",
     }
     assert erase(client, tenant_key, "stu_never").json() == first.json()
+
+
+def test_sources_and_proof_links_are_shown_while_held_and_erased_with_the_student(
+    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+) -> None:
+    """They name the student through their work: sealed with the name and email, shown to
+    the tenant and the reviewer while held, gone everywhere once the student is erased, and
+    never on a public message."""
+    record_id, session = start_human(client, tenant_key)
+    assert invite(client, session).status_code == 200
+    token = link_token(service, record_id)
+    work = [SOURCE["title"], SOURCE["url"], SKILLS[0]["proofUrls"][0]]
+
+    def reads() -> dict[str, str]:
+        return {
+            "history": str(history(client, tenant_key, record_id)),
+            "export": str(export(client, tenant_key)),
+            "verify page": client.get(PAGE, params={"reviewerToken": token}).text,
+            "review page": client.get(f"/review/{token}").text,
+        }
+
+    page = client.get(PAGE, params={"reviewerToken": token}).json()["data"]
+    assert page["sources"] == [SOURCE]
+    assert [skill["proofUrls"] for skill in page["skills"]] == [SKILLS[0]["proofUrls"], []]
+    started = history(client, tenant_key, record_id)["events"][0]["data"]
+    assert (started["sources"], started["skills"]) == ([SOURCE], SKILLS)
+    [exported] = export(client, tenant_key)["records"]
+    assert exported["sources"] == [SOURCE]
+    assert exported["proofUrls"] == {"skill_001": SKILLS[0]["proofUrls"], "skill_002": []}
+    before = reads()
+    assert all(
+        text in before[read] for read in ("history", "export", "verify page") for text in work
+    )
+    [message] = [m for m in public_messages(service) if m["type"] == "VerificationStarted"]
+    assert not [text for text in work if text in str(message)]
+
+    erase(client, tenant_key)
+    after = reads()
+    left = {read: [t for t in work if t in text] for read, text in after.items()}
+    assert left == {read: [] for read in after}

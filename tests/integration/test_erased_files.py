@@ -33,6 +33,7 @@ from tests.pgserver import fresh_database, private_server
 from tests.support import (
     ACME,
     MASTER_KEY,
+    REACT,
     STUDENT,
     Clock,
     invite_to_review,
@@ -45,6 +46,15 @@ from tests.support import (
 
 GRACE = ("Grace Hopper", "grace@example.com")
 PERSONAL = [STUDENT["name"], STUDENT["email"], *GRACE]
+# What names the student through their work: never in clear in the store, sealed with them.
+PROOF = "https://github.com/ada-lovelace/engine-notes"
+SOURCE = {
+    "type": "project",
+    "title": "Notes on the Analytical Engine",
+    "description": "Translated and annotated Menabrea's memoir",
+    "url": "https://example.com/ada/notes",
+}
+WORK = [SOURCE["title"], SOURCE["description"], SOURCE["url"], PROOF]
 
 
 def found_in(files: list[Path], texts: list[str]) -> dict[str, list[str]]:
@@ -66,7 +76,8 @@ def wrapped_keys(service: AssessmentService) -> list[str]:
 def flows_with_emails(service: AssessmentService) -> None:
     """A failed attempt (a result email) and an invitation (an email to the reviewer)."""
     take_attempt(service, 2)
-    invite_to_review(service, start_endorsement(service))
+    react = {**REACT, "proofUrls": [PROOF]}
+    invite_to_review(service, start_endorsement(service, skills=(react,), sources=(SOURCE,)))
     emails = ResultEmails(service.store, service.settings, service.personal)
     for message in public_messages(service):
         emails.handle(message)
@@ -90,11 +101,12 @@ def test_nothing_of_an_erased_student_stays_in_the_embedded_data_folder(tmp_path
     # The emails in the outbox hold the contacts, the store's file the key (never a contact).
     assert {text for hits in before.values() for text in hits} == {*PERSONAL, *keys}
     assert not set(PERSONAL) & set(before.get("assess.sqlite3", []))
+    assert found_in(folder_files(tmp_path), WORK) == {}  # sealed in the store
 
     erase(service)
-    assert found_in(folder_files(tmp_path), [*PERSONAL, *keys]) == {}
+    assert found_in(folder_files(tmp_path), [*PERSONAL, *WORK, *keys]) == {}
     service.store.close()
-    assert found_in(folder_files(tmp_path), [*PERSONAL, *keys]) == {}
+    assert found_in(folder_files(tmp_path), [*PERSONAL, *WORK, *keys]) == {}
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +135,10 @@ def test_nothing_of_an_erased_student_stays_in_postgresql_table_files(private_pg
         flows_with_emails(service)
         keys = wrapped_keys(service)
         assert found_in(table_files(url), keys) != {}  # what is searched for is there
-        assert found_in(table_files(url), PERSONAL) == {}  # contacts were only ever sealed
+        assert found_in(table_files(url), [*PERSONAL, *WORK]) == {}  # only ever sealed
 
         erase(service)
-        assert found_in(table_files(url), [*PERSONAL, *keys]) == {}
+        assert found_in(table_files(url), [*PERSONAL, *WORK, *keys]) == {}
         service.store.close()
 
 

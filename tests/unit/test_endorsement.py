@@ -65,14 +65,14 @@ def new_events(record: Assessment) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def test_a_record_starts_with_its_method_and_sources_and_is_pending() -> None:
+def test_a_record_starts_with_its_method_and_is_pending_its_sources_sealed() -> None:
+    """The sources and proof links name the student through their work: the application
+    seals them with the student's contact, and the event holds neither in clear."""
     record = given()
-    assert (record.method, record.status, record.sources[0].title) == (
-        "human_endorsement",
-        "pending",
-        "Compiler",
-    )
-    assert record.skills[0].proof_urls == ["https://github.com/ada/app"]
+    assert (record.method, record.status) == ("human_endorsement", "pending")
+    assert record.sources == []
+    assert [skill.proof_urls for skill in record.skills] == [[], []]
+    assert SKILLS[0].proof_urls == ["https://github.com/ada/app"]
 
 
 def test_an_invitation_puts_the_record_in_review() -> None:
@@ -208,4 +208,6 @@ def test_an_unknown_method_or_too_many_sources_or_proof_links_are_refused() -> N
 def test_as_many_sources_and_proof_links_as_allowed_are_taken() -> None:
     most = [Skill("skill_001", "React", [f"https://e.com/{n}" for n in range(5)])]
     record = new_record(most, method="human_endorsement", sources=[SOURCE] * 20)
-    assert (len(record.sources), len(record.skills[0].proof_urls)) == (20, 5)
+    assert record.version == 1  # started (the application seals them with the contact)
+    with pytest.raises(errors.InvalidInput, match="sources: give at most 20, not 21"):
+        new_record(most, method="human_endorsement", sources=[SOURCE] * 21)
