@@ -7,19 +7,20 @@ from typing import Any
 from anyio import to_thread
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from api.assessments import AssessmentController, VerifyController
 from api.asyncapi import asyncapi
 from api.audit import AuditController
 from api.auth import provide_caller
-from api.bodies import BodyRequest
+from api.bodies import BodyRequest, strict_query_integers
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.forwarded import ForwardedFor
+from api.headers import allow, no_store
 from api.humanverification import HumanVerificationController
 from api.limits import MinuteWindows, RequestLimit
 from api.metrics import PROJECTION_METRICS
-from api.nostore import no_store
 from api.openapi import openapi_config
 from api.review import ReviewPageController
 from api.students import PersonalDataController
@@ -55,6 +56,14 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
         return error_response("SERVICE_UNAVAILABLE", "the event store cannot be reached", 503)
     details = {"eventStore": {"head": head or 0}, "projections": views}
     return Response({"status": "ready", "details": details}, media_type=MediaType.JSON)
+
+
+async def before_request(request: Request[Any, Any, Any]) -> None:
+    """Before any handler: Litestar's HTML page for an unknown /schema path answers the
+    error envelope instead, and query integers must be written in digits."""
+    if request.route_handler.handler_name == "handle_schema_path_not_found":
+        raise NotFoundException("no such document under /schema")
+    await strict_query_integers(request)
 
 
 class Metrics(PrometheusController):
@@ -126,6 +135,7 @@ def create_app(service: AssessmentService) -> Litestar:
         ],
         plugins=request_spans(settings, untraced=OPEN_PATHS),
         before_send=[no_store(exclude=OPEN_PATHS)],
+        before_request=before_request,
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BodyRequest,
         request_max_body_size=settings.max_body_bytes,
@@ -133,6 +143,7 @@ def create_app(service: AssessmentService) -> Litestar:
         on_startup=[open_events],
         on_shutdown=[close_events],
     )
+    app.before_send.append(allow(app))  # made from the app's routes, so after them
     app.state.service = service
     app.state.loop_events = app.state.reconnection = None
     app.state.read = read

@@ -73,3 +73,50 @@ def idempotency(request: Request[Any, Any, Any], body: msgspec.Struct | None) ->
     service: AssessmentService = request.app.state.service
     fingerprint = hmac.new(service.fingerprint_key, message, hashlib.sha256).hexdigest()
     return Idempotency(key, fingerprint, unkeyed=hashlib.sha256(message).hexdigest())
+
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_INTEGER_QUERIES: dict[int, tuple[str, ...]] = {}
+
+
+def _integer_queries(handler: Any) -> tuple[str, ...]:
+    """The names of the query parameters a handler reads as integers."""
+    names = []
+    for field in handler.parsed_fn_signature.parameters.values():
+        definition = field.kwarg_definition
+        if field.annotation is not int and not (field.is_optional and int in field.args):
+            continue
+        if getattr(definition, "header", None) or getattr(definition, "cookie", None):
+            continue
+        names.append(
+            getattr(definition, "name", None) or getattr(definition, "query", None) or field.name
+        )
+    return tuple(names)
+
+
+async def strict_query_integers(request: Request[Any, Any, Any]) -> None:
+    """Refuse a query integer that is not written in digits alone: Litestar would read
+    `1e2` as 100, `2.0` as 2 and `null` as none. (A path's integers are matched by the
+    route itself.)"""
+    handler = request.route_handler
+    names = _INTEGER_QUERIES.get(id(handler))
+    if names is None:
+        names = _INTEGER_QUERIES[id(handler)] = _integer_queries(handler)
+    for name in names:
+        for value in request.query_params.getall(name, []):
+            if _read_laxly(value):
+                raise InvalidInput(f"{name} must be an integer written in digits")
+
+
+def _read_laxly(value: str) -> bool:
+    """Whether Litestar would read a value that is no integer as one (or as none): what it
+    refuses itself, or an integer out of bounds, it words better."""
+    if _DIGITS.fullmatch(value.removeprefix("-")):
+        return False
+    if value == "null":
+        return True
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True

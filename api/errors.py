@@ -90,6 +90,8 @@ def field_in_words(request: Request[Any, Any, Any], key: str, reason: str) -> st
     found = parameters.parameters if parameters is not None else {}
     if key in found:
         allowed = allowed_values(found[key].annotation, "")
+        named = getattr(found[key].kwarg_definition, "name", None)  # as the query names it
+        key = named or getattr(found[key].kwarg_definition, "query", None) or key
     elif "data" in found:
         allowed = allowed_values(found["data"].annotation, key)
     else:

@@ -28,8 +28,9 @@ from application.messages import (
 )
 from application.service import AssessmentService
 
+# Required: a request without one is refused by the guard (MISSING_REVIEWER_TOKEN) first.
 ReviewerToken = Annotated[
-    str | None, QueryParameter(name="reviewerToken", max_length=128, pattern=PRINTABLE)
+    str, QueryParameter(name="reviewerToken", max_length=128, pattern=PRINTABLE, required=True)
 ]
 
 
@@ -107,7 +108,7 @@ class HumanVerificationController(Controller):
         self,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-        reviewer_token: ReviewerToken = None,
+        reviewer_token: ReviewerToken,
     ) -> ReviewPageResponse:
         """What the reviewer is asked to judge: who asks, the sources, each skill with its
         proof links. The reviewer's only credential is the token of their link."""
@@ -127,7 +128,7 @@ class HumanVerificationController(Controller):
         request: Request[Any, Any, Any],
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
-        reviewer_token: ReviewerToken = None,
+        reviewer_token: ReviewerToken,
         data: JSONBody[EndorseRequest | None] = None,
     ) -> EndorsedResponse:
         """The reviewer endorses the skills named (reviewer token): they become verified, the

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
+from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromQuery, QueryParameter
 
 from api.auth import API_KEY, authenticated
@@ -62,7 +63,10 @@ class VerificationsController(Controller):
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
         as_of: Annotated[
-            str | None, QueryParameter(name="asOf", max_length=64, pattern=PRINTABLE)
+            str | None,
+            QueryParameter(
+                name="asOf", max_length=64, pattern=PRINTABLE, format=OpenAPIFormat.DATE_TIME
+            ),
         ] = None,
     ) -> HistoryResponse:
         """The record's events in order, read from the event store itself, and the state

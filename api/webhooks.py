@@ -247,12 +247,21 @@ class DeliveriesController(Controller):
     )
     def redeliver(
         self,
+        request: Request[Any, Any, Any],
         delivery_id: PathId,
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
     ) -> DeliveryResponse:
         """Queue a delivery again now, with the same webhook-id. One already queued is left
-        as it is, so a retry changes nothing more. Tenant key."""
+        as it is; with an Idempotency-Key, a retry answers as the first call did and queues
+        nothing again, even once the delivery was sent. Tenant key."""
         tenant = tenant_of(caller)
-        item = service.deliveries.redeliver(tenant.tenant, tenant.mode, delivery_id, time.time())
-        return DeliveryResponse(data=msgspec.convert(item, DeliveryItem))
+
+        def queued() -> DeliveryItem:
+            item = service.deliveries.redeliver(
+                tenant.tenant, tenant.mode, delivery_id, time.time()
+            )
+            return msgspec.convert(item, DeliveryItem)
+
+        item = service.once(caller, idempotency(request, None), DeliveryItem, queued)
+        return DeliveryResponse(data=item)

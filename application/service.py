@@ -243,6 +243,31 @@ class AssessmentService:
             raise Conflict("a concurrent command on this record was recorded first") from None
         raise failure
 
+    def once(
+        self,
+        caller: Caller,
+        idempotency: Idempotency | None,
+        result_type: type[Result],
+        act: Callable[[], Result],
+    ) -> Result:
+        """Run an action that changes no aggregate (a redelivery, say) once per
+        Idempotency-Key: a retry answers as the first did instead of acting again."""
+        if (replayed := self._replayed(caller, idempotency, result_type, None)) is not None:
+            return replayed
+        result = act()
+        if idempotency is not None:
+            first = IdempotentResponse.record(
+                caller.scope, idempotency.key, idempotency.fingerprint, kept(result)
+            )
+            try:
+                self.store.save(first)
+            except IntegrityError:  # a retry acted meanwhile: answer as it did
+                replayed = self._replayed(caller, idempotency, result_type, None)
+                if replayed is not None:
+                    return replayed
+                raise
+        return result
+
     def _decided(
         self,
         handler: Handler[Command, Result],

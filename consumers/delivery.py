@@ -137,11 +137,14 @@ class DeliveryWorker:
             self.tracer, "POST webhook", SpanKind.CLIENT, about, within=delivery.traceparent
         ) as sending:
             status_code, error, wait = self._post(delivery, now, sending)
+            # The error's words may hold the target (a URL, a TLS error's host name): the
+            # delivery log keeps them for the tenant; spans and logs say only this.
+            kind = (error or "").partition(":")[0]  # the exception's class name
+            failed = f"HTTP {status_code}" if status_code else f"no reply ({kind})"
             if sending is not None:
                 if status_code is not None:
                     sending.set_attribute("http.response.status_code", status_code)
-                if error is not None:  # the error's words may hold the URL: not those
-                    failed = f"HTTP {status_code}" if status_code else "no reply"
+                if error is not None:
                     sending.set_status(StatusCode.ERROR, failed)
         attempt: dict[str, Any] = {
             "at": iso(datetime.fromtimestamp(now, UTC)),
@@ -153,7 +156,9 @@ class DeliveryWorker:
         if error is None:
             self.deliveries.record_try(delivery.id, attempt, "delivered", now)
         elif tries > len(self.schedule):
-            log.warning("delivery %s failed for good after %d tries: %s", delivery.id, tries, error)
+            log.warning(
+                "delivery %s failed for good after %d tries: %s", delivery.id, tries, failed
+            )
             self.deliveries.record_try(delivery.id, attempt, "failed", now)
         else:
             delay = self.schedule[tries - 1] * random.uniform(0.9, 1.1)

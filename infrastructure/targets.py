@@ -78,6 +78,13 @@ def host_name(host: str) -> str:
     return name
 
 
+def is_loopback_name(name: str) -> bool:
+    """Whether a name is `localhost` or under it (RFC 6761: always loopback), with or without
+    the root's trailing dot (a resolver may not answer `localhost.`, a dialler does)."""
+    bare = name.removesuffix(".")
+    return bare == "localhost" or bare.endswith(".localhost")
+
+
 def split_target(url: str) -> tuple[str, int]:
     """The host (an IP literal or a name as DNS sees it) and port of an http(s) URL;
     ValueError if it is no such URL."""
@@ -103,6 +110,8 @@ def approved_addresses(host: str, port: int, allow_private: bool, resolve: Resol
             name = host_name(host)
         except ValueError:
             raise TargetRefused from None
+        if is_loopback_name(name) and not allow_private:
+            raise TargetRefused from None  # whatever the resolver says of it now
         addresses = [ipaddress.ip_address(found) for found in resolve(name, port)]
     if not addresses or not (allow_private or all(map(is_public, addresses))):
         raise TargetRefused

@@ -83,3 +83,23 @@ def test_a_delivery_is_queued_at_most_once_at_a_time(
     assert redeliver(client, tenant_key, delivery_id) == "pending"
     assert [d.id for d in log.claim(time.time(), 10, LEASE, 10, {})] == [delivery_id]
     assert log.claim(time.time(), 10, LEASE, 10, {}) == []
+
+
+def test_a_redelivery_retried_with_its_idempotency_key_is_not_queued_again(
+    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+) -> None:
+    log = Deliveries(service.store)
+    delivery_id = queued(service, time.time())
+    [claimed] = log.claim(time.time(), 10, LEASE, 10, {})
+    log.record_try(claimed.id, attempt(200), "delivered", time.time())
+    path = f"/api/v1/webhook-deliveries/{delivery_id}/redeliver"
+    once = {"x-api-key": tenant_key, "Idempotency-Key": "redeliver-1"}
+    first = client.post(path, headers=once)
+    assert first.json()["data"]["status"] == "pending"
+    [again] = log.claim(time.time(), 10, LEASE, 10, {})
+    log.record_try(again.id, attempt(200), "delivered", time.time())  # sent meanwhile
+    retried = client.post(path, headers=once)
+    assert (retried.status_code, retried.json()) == (200, first.json())  # the first answer
+    assert log.claim(time.time(), 10, LEASE, 10, {}) == []  # and not queued a third time
+    other = client.post("/api/v1/webhook-deliveries/whd_other/redeliver", headers=once)
+    assert other.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"

@@ -4,6 +4,7 @@ approved, so DNS rebinding never reaches loopback, and Host and TLS keep the hos
 from __future__ import annotations
 
 import ipaddress
+import logging
 import ssl
 import subprocess
 import time
@@ -142,3 +143,29 @@ def test_tls_sends_and_checks_the_host_name_not_the_address(
     assert hook.headers["host"] == f"hooks.partner.test:{port}"
     assert server_names == ["hooks.partner.test", "other.partner.test"]
     assert "CERTIFICATE_VERIFY_FAILED" in mismatched[0]["error"]
+
+
+def test_a_failed_tls_try_logs_no_target(
+    service: AssessmentService,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The TLS error names the host it expected; the delivery log (the tenant's own) keeps
+    it, the service's log does not: logs never carry webhook targets."""
+    cert, key = self_signed(tmp_path, "hooks.partner.test")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    transport = CheckedTransport(allow_private=True, resolve=Resolver("127.0.0.1"))
+    worker = DeliveryWorker(Deliveries(service.store), service.settings, transport=transport)
+    every_try = len(service.settings.webhook_retry_schedule.split(",")) + 1
+    with caplog.at_level(logging.DEBUG), receiving((200, {}), tls=tls) as receiver:
+        port = receiver.base.rsplit(":", 1)[1]
+        tries = send(service, worker, f"https://other.partner.test:{port}/hooks", every_try)
+    assert len(tries) == every_try
+    assert "other.partner.test" in tries[-1]["error"]
+    failed = [r.getMessage() for r in caplog.records if "failed for good" in r.getMessage()]
+    assert len(failed) == 1
+    shown = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]  # as served
+    assert not [text for text in shown if "partner.test" in text]

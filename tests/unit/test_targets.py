@@ -161,3 +161,21 @@ def test_the_approved_addresses_are_the_ones_resolved() -> None:
     host = "b\N{LATIN SMALL LETTER U WITH DIAERESIS}cher.partner.test"
     assert approved_addresses(host, 443, False, resolve) == ["8.8.8.8", "2606:4700::1111"]
     assert approved_addresses("1.1.1.1", 443, False, resolve) == ["1.1.1.1"]  # no lookup
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost./hook",
+        "http://LOCALHOST./hook",
+        "https://LocalHost/hook",
+        "http://api.localhost./hook",
+        "http://x.y.localhost:8080/hook",
+    ],
+)
+def test_localhost_in_any_spelling_is_refused_whatever_the_resolver_says(url: str) -> None:
+    """RFC 6761: localhost and names under it are loopback. A resolver that does not answer
+    for `localhost.` (a name that does not resolve passes registration) changes nothing."""
+    with pytest.raises(InvalidInput, match="non-public ranges are refused"):
+        refuse_private(url, "url", allow_private=False, resolve=numeric_only)
+    refuse_private(url, "url", allow_private=True, resolve=numeric_only)  # the operator's call
