@@ -6,9 +6,12 @@ subject's key: its row is deleted in the erasure's transaction, and then
   the page's new image) and a checkpoint copies the new pages into the database file and
   truncates the write-ahead log (whose older frames held the key's page);
 - on PostgreSQL, `VACUUM FULL` rewrites the key table into a new file and drops the old
-  one (a plain VACUUM can leave a deleted row's bytes in a page's free space). A row
-  version that a transaction still open at the erasure may see survives until it ends:
-  the next erasure's rewrite removes it.
+  one (a plain VACUUM can leave a deleted row's bytes in a page's free space). It runs
+  after the erasure has answered, in a thread of the process (`Scrubber`): one rewrite for
+  every erasure since the last, each waiting at most LOCK_WAIT for its lock, so that no
+  `POST /verify` (which reads the table) queues behind it for longer; then it tries again.
+  A row version that a transaction still open at the erasure may see survives until it
+  ends: the next rewrite removes it.
 
 `compact` does the same for a whole store once, after `migrate` sealed what was stored in
 clear before contacts were sealed."""
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 
@@ -31,13 +35,61 @@ log = logging.getLogger("assess.personal")
 KEYS = "subject_keys"
 
 
-def scrub_after_erasure(store: EventStore) -> None:
-    """Remove a deleted key's bytes from the store's files (after the erasure's commit)."""
-    database = datastore(store)
-    if isinstance(database, PostgresDatastore):
-        vacuum_full(database, [KEYS])
-    else:
-        checkpoint(store)
+LOCK_WAIT = "200ms"  # how long a rewrite waits for its lock before it tries again later
+RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class Scrubber:
+    """Removes deleted keys' bytes from the store's files after erasures: on SQLite at once
+    (a checkpoint), on PostgreSQL in a thread of its own that rewrites the key table."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._changed = threading.Condition()
+        self._asked = self._done = 0
+        self._thread: threading.Thread | None = None
+
+    def after_erasure(self) -> None:
+        """An erasure committed: scrub (now on SQLite; soon on PostgreSQL)."""
+        database = datastore(self.store)
+        if not isinstance(database, PostgresDatastore):
+            checkpoint(self.store)
+            return
+        with self._changed:
+            self._asked += 1
+            self._changed.notify_all()
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._rewrite, args=(database,), name="scrubber", daemon=True
+                )
+                self._thread.start()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether every erasure asked for so far was scrubbed within `timeout` seconds."""
+        with self._changed:
+            asked = self._asked
+            return self._changed.wait_for(lambda: self._done >= asked, timeout)
+
+    def _rewrite(self, database: PostgresDatastore) -> None:
+        failures = 0
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._done < self._asked)
+                asked = self._asked
+            try:
+                vacuum_full(database, [KEYS], lock_wait=LOCK_WAIT)
+            except Exception as error:  # a lock not had in time, the database away
+                delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+                failures += 1
+                log.info(
+                    "key table not rewritten yet (%s); again in %ss", type(error).__name__, delay
+                )
+                time.sleep(delay)
+                continue
+            failures = 0
+            with self._changed:
+                self._done = asked
+                self._changed.notify_all()
 
 
 def checkpoint(store: EventStore, tries: int = 40) -> None:
@@ -52,11 +104,20 @@ def checkpoint(store: EventStore, tries: int = 40) -> None:
     log.warning("the write-ahead log is busy and was not truncated; the next erasure will")
 
 
-def vacuum_full(database: PostgresDatastore, tables: Sequence[str]) -> None:
-    """Rewrite PostgreSQL tables into new files (outside a transaction, as VACUUM must)."""
+def vacuum_full(
+    database: PostgresDatastore, tables: Sequence[str], lock_wait: str | None = None
+) -> None:
+    """Rewrite PostgreSQL tables into new files (outside a transaction, as VACUUM must),
+    each waiting at most lock_wait for its lock (if given)."""
     with database.get_connection() as connection:
-        for table in tables:
-            connection.execute(f"VACUUM FULL {table}")
+        if lock_wait is not None:
+            connection.execute(f"SET lock_timeout = '{lock_wait}'")
+        try:
+            for table in tables:
+                connection.execute(f"VACUUM FULL {table}")
+        finally:
+            if lock_wait is not None:
+                connection.execute("RESET lock_timeout")
 
 
 def compact(store: EventStore) -> None:

@@ -25,7 +25,7 @@ from domain.moments import iso
 from domain.values import Contact, Sealed
 from infrastructure.current_subject import STUDENT, current_or_new, held_or_made, student
 from infrastructure.database import is_postgres, statements, transaction
-from infrastructure.scrubbing import scrub_after_erasure
+from infrastructure.scrubbing import Scrubber
 from infrastructure.sealing import seal, unseal, unwrap, wrapping_key
 from infrastructure.sql import Sql, marks
 
@@ -53,6 +53,7 @@ class DataSubjects:
     def __init__(self, store: EventStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        self.scrubber = Scrubber(store)
 
     @cached_property
     def wrapping(self) -> bytes:
@@ -203,7 +204,7 @@ class DataSubjects:
             else:
                 raise IntegrityError(f"subject {subject} was erased meanwhile")
             insert_events(sql, self.store, stored)
-        scrub_after_erasure(self.store)
+        self.scrubber.after_erasure()
         return erased
 
 

@@ -25,6 +25,7 @@ from application.students import Students
 from consumers.emails import ResultEmails
 from infrastructure.database import transaction
 from infrastructure.persistence import open_store
+from infrastructure.subjects import DataSubjects
 from projections.records import RecordView
 from projections.views import open_live_view
 from tests.fixtures.stored_events import EVENTS
@@ -87,6 +88,14 @@ def flows_with_emails(service: AssessmentService) -> None:
 def erase(service: AssessmentService) -> None:
     students = Students(service.store, service.personal, service.sent_emails, service.clock)
     assert students.erase(ACME, STUDENT["studentId"]).records_affected == 2
+    scrubbed(service)
+
+
+def scrubbed(service: AssessmentService) -> None:
+    """Wait for the rewrite that follows erasures (on PostgreSQL, in a thread of its own)."""
+    personal = service.personal
+    assert isinstance(personal, DataSubjects)
+    assert personal.scrubber.wait(timeout=30)
 
 
 def folder_files(folder: Path) -> list[Path]:
@@ -204,6 +213,7 @@ def upgraded_and_erased(url: str) -> Iterator[list[str]]:
         (test_mode, "stu_1"),
     ]:
         assert students.erase(tenant, student).records_affected == 1
+    scrubbed(service)
     yield [*PERSONAL[:2], *keys]
     service.store.close()
 

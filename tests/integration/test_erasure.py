@@ -13,7 +13,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from litestar.testing import TestClient
 
+from api.app import create_app
 from application.handlers import start_verification as starting
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
@@ -21,6 +23,7 @@ from application.messages import GenerateQuestions, Started, StartVerification
 from application.ports import PersonalData
 from application.service import Handler
 from application.students import Students
+from infrastructure.subjects import DataSubjects
 from projections.queries import ReadSide
 from tests.oracle import mismatches
 from tests.support import (
@@ -238,3 +241,35 @@ def test_the_check_after_a_start_waits_for_an_erasure_in_progress(pg_url: str, e
             getattr(erasing, ends)()
             assert checking.result(timeout=10) == (ends == "commit")
     service.store.close()
+
+
+def test_an_erasure_never_holds_up_other_starts_on_postgresql(pg_url: str) -> None:
+    """The key table's rewrite (VACUUM FULL, which removes the erased key's bytes) runs
+    after the erasure answered and waits briefly for its lock: while a long transaction
+    reads the table, erasures answer and other students' starts go on; the rewrite is
+    done once that transaction ends."""
+    service = make_service(pg_url)
+    key = {"x-api-key": service.access.issue_key("acme", "live")}
+    reader = psycopg.connect(pg_url)
+    try:
+        with TestClient(create_app(service)) as client, ThreadPoolExecutor(1) as pool:
+            body = {"student": STUDENT, "skills": [REACT]}
+            assert client.post("/api/v1/verify", json=body, headers=key).status_code == 201
+            reader.execute("SELECT count(*) FROM subject_keys").fetchone()  # holds its lock
+            started = time.monotonic()
+            erasing = pool.submit(
+                client.delete, f"/api/v1/students/{STUDENT['studentId']}", headers=key
+            )
+            assert erasing.result(timeout=10).status_code == 200
+            other = {"student": {**STUDENT, "studentId": "stu_2"}, "skills": [REACT]}
+            starting = pool.submit(client.post, "/api/v1/verify", json=other, headers=key)
+            assert starting.result(timeout=10).status_code == 201
+            assert time.monotonic() - started < 5
+            personal = service.personal
+            assert isinstance(personal, DataSubjects)
+            assert not personal.scrubber.wait(timeout=0.5)  # waiting for the reader
+            reader.rollback()
+            assert personal.scrubber.wait(timeout=30)
+    finally:
+        reader.close()
+        service.store.close()
