@@ -27,6 +27,7 @@ from infrastructure.deliveries import DELIVERY_LOG, Deliveries, upgrade_delivery
 from infrastructure.following import Tracker
 from infrastructure.persistence import open_store
 from infrastructure.scrubbing import compact
+from infrastructure.sealing import WebhookSecrets
 from infrastructure.subjects import DATA_SUBJECTS, DataSubjects
 from infrastructure.targets import target_check
 from infrastructure.unsealed import VIEWS, mark, reached, seal_stored
@@ -62,6 +63,7 @@ def bootstrap(
         check_target=target_check(settings.webhook_allow_private),
         personal=DataSubjects(store, settings).check_master_key(),
         sent_emails=SentLog(store, settings),
+        secrets=WebhookSecrets(settings.master_secret),
     )
 
 

@@ -33,6 +33,16 @@ class TargetCheck(Protocol):
         """Return if the URL may be a target; raise InvalidInput otherwise."""
 
 
+class SecretSeal(Protocol):
+    """Webhook signing secrets sealed for the store, and opened again."""
+
+    def seal(self, secret: str, tenant: str, mode: str) -> str:
+        """A secret as the store keeps it."""
+
+    def open(self, stored: str, tenant: str, mode: str) -> str:
+        """A secret as the store kept it, opened."""
+
+
 class Box(NamedTuple):
     """A sealed contact and where it is stored: the record and its event's version."""
 

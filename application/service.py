@@ -35,7 +35,14 @@ from application.messages import (
     tenant_of,
 )
 from application.personal import reviewer_box, shown, student_box, with_contacts, work
-from application.ports import DeliveryLog, LoopEvents, PersonalData, SentEmails, TargetCheck
+from application.ports import (
+    DeliveryLog,
+    LoopEvents,
+    PersonalData,
+    SecretSeal,
+    SentEmails,
+    TargetCheck,
+)
 from application.public import public_event, public_state, record_summary
 from application.settings import Settings
 from application.store import EventStore
@@ -157,6 +164,7 @@ class AssessmentService:
         check_target: TargetCheck,
         personal: PersonalData,
         sent_emails: SentEmails,
+        secrets: SecretSeal,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -166,7 +174,7 @@ class AssessmentService:
         self.access = Access(store, clock)
         self.banks = QuestionBanks(store)
         self.check_target = check_target
-        self.webhooks = Webhooks(store, check_target)
+        self.webhooks = Webhooks(store, check_target, secrets)
         self.deliveries = deliveries
         self.personal = personal
         self.sent_emails = sent_emails

@@ -15,6 +15,21 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 STORE_FILE = "assess.sqlite3"  # the embedded store, in the data folder
 
 
+def private_folder(path: Path) -> None:
+    """Make a folder of the service's data (the data folder, the outbox) readable by its
+    owner only (0700), if it is not already."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a new file readable by its owner only (0600) from its first byte on."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+
+
 class Settings(msgspec.Struct, frozen=True):
     """Everything the processes are configured with; defaults suit the embedded mode."""
 
@@ -94,10 +109,9 @@ class Settings(msgspec.Struct, frozen=True):
         text = self.master_key
         if not text:
             path = self.data_dir / "master.key"
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(path.parent)
             made = path.with_name(f".master.key.{secrets.token_hex(8)}")
-            made.write_text(secrets.token_hex(32))
-            made.chmod(0o600)
+            write_private(made, secrets.token_hex(32).encode())
             try:
                 os.link(made, path)  # whole, and only once: processes may start together
             except FileExistsError:

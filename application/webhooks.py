@@ -9,14 +9,15 @@ from typing import Any, NamedTuple
 from eventsourcing.persistence import IntegrityError
 
 from application.messages import RegisteredEndpoint, Secret, TenantCaller
-from application.ports import TargetCheck
+from application.ports import SecretSeal, TargetCheck
 from application.store import EventStore
 from domain.errors import WebhookNotFound
 from domain.webhooks import CALLBACK, EVENT_TYPES, TenantWebhooks
 
 
 class Target(NamedTuple):
-    """Where one event is delivered, and the secret that signs it."""
+    """Where one event is delivered, and the secret that signs it (sealed, as stored: the
+    delivery worker opens it to sign)."""
 
     endpoint_id: str
     url: str
@@ -31,9 +32,15 @@ def new_secret() -> str:
 class Webhooks:
     """Register, list and remove endpoints; read and rotate the callback secret."""
 
-    def __init__(self, store: EventStore, check_target: TargetCheck) -> None:
+    def __init__(self, store: EventStore, check_target: TargetCheck, secrets: SecretSeal) -> None:
         self.store = store
         self.check_target = check_target
+        self.secrets = secrets
+
+    def _new_secret(self, tenant: str, mode: str) -> tuple[str, str]:
+        """A new secret, and its sealed form (what events hold)."""
+        secret = new_secret()
+        return secret, self.secrets.seal(secret, tenant, mode)
 
     def find(self, tenant: str, mode: str) -> TenantWebhooks | None:
         """A tenant's webhooks, if it ever used them."""
@@ -41,7 +48,7 @@ class Webhooks:
 
     def _opened(self, caller: TenantCaller) -> TenantWebhooks:
         return self.find(caller.tenant, caller.mode) or TenantWebhooks.open(
-            caller.tenant, caller.mode, new_secret()
+            caller.tenant, caller.mode, self._new_secret(caller.tenant, caller.mode)[1]
         )
 
     def registration(
@@ -52,9 +59,10 @@ class Webhooks:
         webhooks = self._opened(caller)
         endpoint_id = f"whe_{secrets.token_hex(12)}"
         chosen = list(EVENT_TYPES if events is None else events)
-        webhooks.register(endpoint_id, url, chosen, new_secret())
+        secret, sealed = self._new_secret(caller.tenant, caller.mode)
+        webhooks.register(endpoint_id, url, chosen, sealed)
         endpoint = webhooks.endpoints[endpoint_id]
-        registered = RegisteredEndpoint(endpoint.id, endpoint.url, endpoint.events, endpoint.secret)
+        registered = RegisteredEndpoint(endpoint.id, endpoint.url, endpoint.events, secret)
         return registered, webhooks
 
     def endpoints(self, caller: TenantCaller) -> list[dict[str, Any]]:
@@ -75,21 +83,26 @@ class Webhooks:
 
     def callback_secret_of(self, tenant: str, mode: str) -> str:
         """A tenant's callback secret, made on first use."""
+        return self.secrets.open(self.stored_callback_secret(tenant, mode), tenant, mode)
+
+    def stored_callback_secret(self, tenant: str, mode: str) -> str:
+        """A tenant's callback secret as stored (sealed), made on first use."""
         webhooks = self.find(tenant, mode)
         if webhooks is None:
-            webhooks = TenantWebhooks.open(tenant, mode, new_secret())
+            webhooks = TenantWebhooks.open(tenant, mode, self._new_secret(tenant, mode)[1])
             try:
                 self.store.save(webhooks)
             except IntegrityError:  # made at the same moment elsewhere: use that one
-                return self.callback_secret_of(tenant, mode)
+                return self.stored_callback_secret(tenant, mode)
         return webhooks.callback_secret
 
     def rotation(self, caller: TenantCaller) -> tuple[Secret, TenantWebhooks]:
         """A new callback secret, and the tenant's webhooks with it (to be saved); deliveries
         made once it is saved use it."""
         webhooks = self._opened(caller)
-        webhooks.rotate(new_secret())
-        return Secret(secret=webhooks.callback_secret), webhooks
+        secret, sealed = self._new_secret(caller.tenant, caller.mode)
+        webhooks.rotate(sealed)
+        return Secret(secret=secret), webhooks
 
     def check_endpoint(self, caller: TenantCaller, endpoint_id: str) -> None:
         """Refuse an endpoint id the tenant does not have ('callback' names its callbacks)."""
@@ -109,7 +122,9 @@ class Webhooks:
         ]
         if callback_url:
             # Made when the record started; a record started before that was so gets it now.
-            secret = webhooks.callback_secret if webhooks else self.callback_secret_of(tenant, mode)
+            secret = (
+                webhooks.callback_secret if webhooks else self.stored_callback_secret(tenant, mode)
+            )
             found.append(Target(CALLBACK, callback_url, secret))
         return found
 

@@ -20,6 +20,7 @@ from application.settings import Settings
 from domain.moments import iso
 from infrastructure.deliveries import Deliveries, Delivery
 from infrastructure.egress import CheckedTransport, deadline
+from infrastructure.sealing import WebhookSecrets
 from infrastructure.tracing import TRACEPARENT, span, traceparent, tracer_for
 
 log = logging.getLogger("assess.webhooks")
@@ -86,6 +87,7 @@ class DeliveryWorker:
         self._in_flight = 0
         self._slot_freed = threading.Condition()
         self.tracer = tracer_for(settings)
+        self.secrets = WebhookSecrets(settings.master_secret)  # the log keeps them sealed
 
     def run(self, stopping: threading.Event) -> None:
         """Claim and send due deliveries until stopped; a free thread takes the next."""
@@ -178,9 +180,9 @@ class DeliveryWorker:
                 "content-type": "application/json",
                 "webhook-id": delivery.id,
                 "webhook-timestamp": str(int(signed_at.timestamp())),
-                "webhook-signature": Webhook(delivery.secret).sign(
-                    delivery.id, signed_at, delivery.payload
-                ),
+                "webhook-signature": Webhook(
+                    self.secrets.open(delivery.secret, delivery.tenant, delivery.mode)
+                ).sign(delivery.id, signed_at, delivery.payload),
             }
             if sending is not None and (hop := traceparent(sending)) is not None:
                 headers[TRACEPARENT] = hop

@@ -23,7 +23,7 @@ from opentelemetry.trace import SpanKind
 from application.access import reviewer_key, reviewer_token
 from application.personal import stored_contact
 from application.ports import PersonalData
-from application.settings import Settings
+from application.settings import Settings, private_folder, write_private
 from application.store import EventStore
 from consumers.records import KnownRecords
 from consumers.sent import SENT
@@ -175,10 +175,10 @@ class Mailer:
         """Send one email. A failure worth retrying raises OSError (as smtplib's errors
         are); a refusal for good raises Undeliverable."""
         if self.url is None:
-            self.outbox.mkdir(parents=True, exist_ok=True)
+            private_folder(self.outbox)  # its emails hold live reviewer links
             final = self.outbox / f"{name}.eml"
             partial = final.with_suffix(".eml.partial")
-            partial.write_bytes(bytes(email))
+            write_private(partial, bytes(email))
             os.replace(partial, final)  # the same name again on a redelivery: still one file
             return
         host, port = self.url.hostname or "127.0.0.1", self.url.port

@@ -18,6 +18,7 @@ from consumers.records import KnownRecords
 from consumers.topic import TRANSIENT, consume
 from infrastructure.deliveries import Deliveries
 from infrastructure.following import Batch, Tracker, UndecodableEvent, follow_log
+from infrastructure.sealing import WebhookSecrets
 from infrastructure.subjects import DataSubjects
 from infrastructure.targets import target_check
 from infrastructure.tracing import continued, stored_traceparent
@@ -33,7 +34,8 @@ EMBEDDED_FANOUT = "embedded_fanout"  # the follower name of its position
 def _fanout(store: EventStore, settings: Settings) -> tuple[Fanout, Deliveries]:
     deliveries = Deliveries(store)
     check = target_check(settings.webhook_allow_private)
-    return Fanout(KnownRecords(store), Webhooks(store, check), deliveries), deliveries
+    webhooks = Webhooks(store, check, WebhookSecrets(settings.master_secret))
+    return Fanout(KnownRecords(store), webhooks, deliveries), deliveries
 
 
 def result_emails(store: EventStore, settings: Settings) -> ResultEmails:

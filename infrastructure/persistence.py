@@ -4,13 +4,14 @@ PostgreSQL), and opening it."""
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import psycopg
 from eventsourcing.utils import get_topic
 
-from application.settings import Settings
+from application.settings import Settings, private_folder
 from application.store import EventStore
 from infrastructure.postgres import SCHEMA_LOCK, AssessPostgresRecorder
 from infrastructure.tracing import TracedMapper
@@ -27,7 +28,11 @@ def store_env(settings: Settings) -> dict[str, str]:
     if url.scheme == "sqlite":
         # sqlite:///relative/file or sqlite:////absolute/file, as SQLAlchemy spells them.
         path = Path(unquote(url.path[1:]))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
+        # SQLite gives its write-ahead log and shared-memory files the database's mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
         return {
             **codec,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",

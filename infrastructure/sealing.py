@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
+from functools import cached_property
 from uuid import UUID
 
 import msgspec
@@ -69,3 +71,39 @@ def unseal(key: bytes, sealed: Sealed, record: UUID, version: int) -> Contact:
     """A sealed contact, opened (InvalidTag if it was not sealed for this event)."""
     plaintext = _decrypt(key, sealed.box, binding(sealed.subject, record, version))
     return msgspec.json.decode(plaintext, type=Contact)
+
+
+SECRETS_LABEL = b"assess:webhook-secrets:v1"
+SEALED_SECRET = "sealed_v1_"
+
+
+class WebhookSecrets:
+    """Webhook signing secrets as the store keeps them: AES-256-GCM under a key derived from
+    the master key (HKDF, a label of its own), bound to the tenant and mode, so a copy of
+    the store's files alone signs nothing. A secret stored before they were sealed (a
+    `whsec_…` in clear) opens as itself."""
+
+    def __init__(self, master: Callable[[], bytes]) -> None:
+        self._master = master
+
+    @cached_property
+    def key(self) -> bytes:
+        """The sealing key (the master key is read on first use)."""
+        return HKDF(algorithm=SHA256(), length=32, salt=None, info=SECRETS_LABEL).derive(
+            self._master()
+        )
+
+    @staticmethod
+    def _binding(tenant: str, mode: str) -> bytes:
+        return f"assess:webhook-secret:{tenant}:{mode}".encode()
+
+    def seal(self, secret: str, tenant: str, mode: str) -> str:
+        """A secret as stored."""
+        return SEALED_SECRET + _encrypt(self.key, secret.encode(), self._binding(tenant, mode))
+
+    def open(self, stored: str, tenant: str, mode: str) -> str:
+        """A stored secret, opened (InvalidTag if it was sealed for another tenant)."""
+        if not stored.startswith(SEALED_SECRET):
+            return stored
+        sealed = stored.removeprefix(SEALED_SECRET)
+        return _decrypt(self.key, sealed, self._binding(tenant, mode)).decode()

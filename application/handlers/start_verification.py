@@ -34,7 +34,7 @@ def decide(
         service.check_target(command.callback_webhook_url, "callbackWebhookUrl")
         # Made now, so that the fan-out only reads it (kept if a later step fails: it is
         # the tenant's, like the secret GET /webhooks/callback-secret makes on first use).
-        service.webhooks.callback_secret_of(tenant.tenant, tenant.mode)
+        service.webhooks.stored_callback_secret(tenant.tenant, tenant.mode)
     now = service.clock()
     expires_at = now + timedelta(seconds=service.settings.session_ttl_seconds)
     aggregate_id = service.new_id()
