@@ -19,7 +19,7 @@ from api.errors import EXCEPTION_HANDLERS, error_response
 from api.forwarded import ForwardedFor
 from api.headers import allow, no_store
 from api.humanverification import HumanVerificationController
-from api.limits import MinuteWindows, RequestLimit
+from api.limits import MemoryLedger, MinuteWindows, RequestLimit
 from api.metrics import PROJECTION_METRICS
 from api.openapi import openapi_config
 from api.review import ReviewPageController
@@ -30,6 +30,7 @@ from api.webhooks import DeliveriesController, WebhooksController
 from application.service import AssessmentService
 from application.students import Students
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
+from infrastructure.rate_windows import SharedLedger
 from infrastructure.reconnection import Reconnection
 from projections.queries import ReadSide
 
@@ -80,6 +81,10 @@ async def open_events(app: Litestar) -> None:
     app.state.loop_events = events
     renew = events.renew if events is not None else None
     app.state.reconnection = Reconnection.of(service.store, service.settings, renew)
+    if events is not None:  # every process counts in the same ledger
+        ledger = SharedLedger(events)
+        for limit in (app.state.request_limit.windows, app.state.auth_failures):
+            limit.ledger = ledger
 
 
 async def close_events(app: Litestar) -> None:
@@ -98,7 +103,10 @@ def create_app(service: AssessmentService) -> Litestar:
     read = ReadSide(service.store, service.personal)
     students = Students(service.store, service.personal, service.sent_emails, service.clock)
     settings = service.settings
-    rate_limit = RequestLimit(settings.rate_limit_per_minute, exclude=OPEN_PATHS)
+    minutes = lambda: service.clock().timestamp()  # noqa: E731  (windows of the service's clock)
+    rate_limit = RequestLimit(
+        MinuteWindows(settings.rate_limit_per_minute, MemoryLedger(), minutes), OPEN_PATHS
+    )
     prometheus = PrometheusConfig(
         app_name="assess", prefix="assess", group_path=True, exclude=OPEN_PATHS
     )
@@ -147,6 +155,9 @@ def create_app(service: AssessmentService) -> Litestar:
     app.state.service = service
     app.state.loop_events = app.state.reconnection = None
     app.state.read = read
-    app.state.auth_failures = MinuteWindows(settings.auth_failures_per_minute)
+    app.state.request_limit = rate_limit
+    app.state.auth_failures = MinuteWindows(
+        settings.auth_failures_per_minute, MemoryLedger(), minutes
+    )
     PROJECTION_METRICS.read = read
     return app

@@ -13,7 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 
-from api.limits import MinuteWindows
+from api.limits import MinuteWindows, address_of
 from application.messages import Caller
 from application.ports import LoopEvents
 from application.service import AssessmentService
@@ -35,7 +35,7 @@ async def authenticated(
     service: AssessmentService = connection.app.state.service
     failures: MinuteWindows = connection.app.state.auth_failures
     credential = connection.headers.get("x-api-key")
-    address = connection.client.host if connection.client else "unknown"
+    address = address_of(connection.scope)
     wait = failures.blocked_for(address)
     if wait is not None and not service.access.knows(credential):
         raise TooManyRequestsException(
@@ -45,7 +45,7 @@ async def authenticated(
     try:
         connection.state.caller = await caller_of(connection.app, credential)
     except Unauthorized:
-        failures.count(address)
+        await failures.take(address)
         raise
 
 
@@ -80,7 +80,7 @@ async def reviewer_of(
     past its failed tries gets RATE_LIMITED, as with keys."""
     service: AssessmentService = connection.app.state.service
     failures: MinuteWindows = connection.app.state.auth_failures
-    address = connection.client.host if connection.client else "unknown"
+    address = address_of(connection.scope)
     wait = failures.blocked_for(address)
     if wait is not None:
         raise TooManyRequestsException(
@@ -90,7 +90,7 @@ async def reviewer_of(
     try:
         return await to_thread.run_sync(partial(service.reviewer, token, usable=usable))
     except InvalidReviewerToken:
-        failures.count(address)
+        await failures.take(address)
         raise
 
 

@@ -26,6 +26,7 @@ from infrastructure.database import create_tables, migration_lock, transaction
 from infrastructure.deliveries import DELIVERY_LOG, Deliveries, upgrade_delivery_log
 from infrastructure.following import Tracker
 from infrastructure.persistence import open_store
+from infrastructure.rate_windows import RATE_WINDOWS
 from infrastructure.scrubbing import compact
 from infrastructure.sealing import WebhookSecrets
 from infrastructure.subjects import DATA_SUBJECTS, DataSubjects
@@ -88,7 +89,10 @@ def migrate(store: EventStore, settings: Settings) -> None:
         create_tables(store, DATA_SUBJECTS)
         sealed = seal_stored(store, DataSubjects(store, settings))
         dropped = [without_personal_data(store), without_recipients(store)]
-        create_tables(store, [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS, *AUDIT_TABLES])
+        create_tables(
+            store,
+            [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS, *AUDIT_TABLES, *RATE_WINDOWS],
+        )
         upgrade_delivery_log(store)
         backfill(store)
         for model in MODELS.values():

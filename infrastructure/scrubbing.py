@@ -46,7 +46,7 @@ class Scrubber:
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self._changed = threading.Condition()
-        self._asked = self._done = 0
+        self._asked = self._done = self._given_up = 0
         self._thread: threading.Thread | None = None
 
     def after_erasure(self) -> None:
@@ -74,13 +74,19 @@ class Scrubber:
         failures = 0
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._done < self._asked)
+                self._changed.wait_for(lambda: self._given_up < self._asked > self._done)
                 asked = self._asked
+            if database.pool.closed:  # the store was closed: nothing more to do here
+                return
             try:
                 vacuum_full(database, [KEYS], lock_wait=LOCK_WAIT)
             except Exception as error:  # a lock not had in time, the database away
-                delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                 failures += 1
+                if failures > len(RETRY_SECONDS) * 6:  # about two minutes: until the next
+                    log.warning("key table not rewritten: the next erasure will rewrite it")
+                    failures, self._given_up = 0, asked
+                    continue
+                delay = RETRY_SECONDS[min(failures - 1, len(RETRY_SECONDS) - 1)]
                 log.info(
                     "key table not rewritten yet (%s); again in %ss", type(error).__name__, delay
                 )

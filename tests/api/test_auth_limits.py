@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.limits import MinuteWindows
+from api.limits import MemoryLedger, MinuteWindows, address_of
 from application.service import AssessmentService
 from tests.support import Clock, make_service
 
@@ -76,39 +78,59 @@ def test_the_default_allows_60_failures_a_minute(client: TestClient[Litestar]) -
 
 
 class Ticks:
-    """A monotonic clock the test moves by hand."""
+    """A wall clock the test moves by hand (windows are the clock's minutes)."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = 60_000.0  # a window's start
 
     def __call__(self) -> float:
         return self.now
 
 
-def test_failures_are_forgotten_after_a_minute() -> None:
+def test_failures_are_forgotten_when_their_minute_ends() -> None:
     ticks = Ticks()
-    limit = MinuteWindows(2, clock=ticks)
-    limit.count("a")
-    limit.count("a")
+    limit = MinuteWindows(2, MemoryLedger(), ticks)
+    asyncio.run(limit.take("a"))
+    asyncio.run(limit.take("a"))
     assert limit.blocked_for("a") == 60
     assert limit.blocked_for("b") is None
     ticks.now += 59.5
     assert limit.blocked_for("a") == 1
     ticks.now += 0.5
     assert limit.blocked_for("a") is None
-    limit.count("a")
+    asyncio.run(limit.take("a"))
     assert limit.blocked_for("a") is None
 
 
-def test_the_memory_of_failures_is_bounded() -> None:
-    ticks = Ticks()
-    limit = MinuteWindows(1, clock=ticks, max_keys=3)
-    for address in "abc":
-        limit.count(address)
-    ticks.now += 61
-    limit.count("d")  # the expired ones make room
-    assert len(limit) == 1
-    assert limit.blocked_for("d") == 60
-    for address in "efgh":
-        limit.count(address)  # all still live: the memory starts over rather than grow
-    assert len(limit) <= 3
+def test_the_memory_is_bounded_and_forgets_no_offender() -> None:
+    """Past max_keys, keys are dropped from this process's memory; the ledger keeps every
+    count, so an offender dropped is found over its limit at its next request."""
+    ticks, ledger = Ticks(), MemoryLedger()
+    limit = MinuteWindows(2, ledger, ticks, max_keys=3)
+
+    async def failures() -> None:
+        for _ in range(2):
+            await limit.take("offender")
+        assert limit.blocked_for("offender") == 60
+        for address in "abcdefgh":  # one failure each: more keys than the memory holds
+            await limit.take(address)
+        assert len(limit) <= 3
+        admitted, _, _ = await limit.take("offender")
+        assert not admitted  # the ledger has its count: refused again
+        assert limit.blocked_for("offender") == 60
+        ticks.now += 60
+        await limit.take("z")  # a new window: the ended one makes room
+        assert len(limit) == 1
+
+    asyncio.run(failures())
+
+
+def test_ipv6_clients_count_by_their_64_and_ipv4_by_address() -> None:
+    def scope(host: str) -> Any:
+        return {"client": (host, 1), "headers": []}
+
+    assert address_of(scope("2001:db8:1:2:aaaa::1")) == address_of(scope("2001:db8:1:2::ffff"))
+    assert address_of(scope("2001:db8:1:2::1")) == "2001:db8:1:2::/64"
+    assert address_of(scope("2001:db8:1:3::1")) != address_of(scope("2001:db8:1:2::1"))
+    assert address_of(scope("::ffff:198.51.100.7")) == "198.51.100.7"
+    assert address_of(scope("198.51.100.7")) != address_of(scope("198.51.100.8"))

@@ -54,8 +54,10 @@ def test_webhooks_come_from_the_messages_alone_and_emails_from_the_port(tmp_path
         "verification.initiated",
     ]
     for delivery in queued:
-        target = (delivery.tenant, delivery.mode, delivery.url, delivery.secret)
+        opened = writer.webhooks.secrets.open(delivery.secret, "acme", "live")  # kept sealed
+        target = (delivery.tenant, delivery.mode, delivery.url, opened)
         assert target == ("acme", "live", CALLBACK_URL, secret)
+        assert delivery.secret.startswith("sealed_v1_")
         assert f'"recordVerificationId":"{record_id}"' in delivery.payload
         assert f'"student":{{"studentId":"{STUDENT["studentId"]}"}}' in delivery.payload
     [sent] = (tmp_path / "outbox").glob("*.eml")
@@ -101,4 +103,7 @@ def test_the_callback_secret_is_made_when_a_record_with_a_callback_starts(
     take_attempt(service, 2, callback=CALLBACK_URL)
     made = service.webhooks.find("acme", "live")
     assert made is not None
-    assert service.webhooks.callback_secret(ACME) == made.callback_secret
+    assert made.callback_secret.startswith("sealed_v1_")
+    opened = service.webhooks.secrets.open(made.callback_secret, "acme", "live")
+    assert service.webhooks.callback_secret(ACME) == opened
+    assert opened.startswith("whsec_")
