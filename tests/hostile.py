@@ -59,6 +59,13 @@ TOKENS: dict[str, bytes] = {
     "empty list": b"[]",
     "empty object": b"{}",
     "deep nesting": nested(DEPTH),
+    # Addresses a mailer refuses: a list, stray brackets, a display form, a special-use name
+    "address list": b'"a,x@example.org"',
+    "closing bracket": b'"x@example.org>"',
+    "opening bracket": b'"x<y@example.org"',
+    "display form": b'"Ada <ada@example.org>"',
+    "local domain": b'"ada@school.local"',
+    "localhost target": b'"http://LOCALHOST./hook"',
 }
 BODIES: dict[str, bytes] = {
     "no body": b"",
@@ -97,6 +104,18 @@ SEGMENTS: list[str] = [
     "%25",
 ]
 NUMBERS = ["1e400", "-0", "9223372036854775808", "-1", "0", "NaN", "1" + "0" * 5000]
+# Integers a lax reader would take: each is a VALIDATION_ERROR.
+NUMBERS += ["1e2", "2.0", "null", "%2B5", "%205", "1_0", "0x10", "Infinity"]
+# Forwarded client addresses, believed from no one unless ASSESS_TRUSTED_PROXIES names them.
+FORWARDED = [
+    {"x-forwarded-for": "198.51.100.7"},
+    {"x-forwarded-for": "127.0.0.1, 10.0.0.1, ::1"},
+    {"x-forwarded-for": "not-an-address"},
+    {"x-forwarded-for": "x" * 8_000},
+    {"forwarded": "for=192.0.2.60;proto=http;by=203.0.113.43"},
+    {"forwarded": 'for="[2001:db8:cafe::17]:4711"'},
+    {"x-real-ip": "127.0.0.1"},
+]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,16 @@ from schemathesis import GenerationMode
 from schemathesis.openapi import from_url
 
 from tests.fuzzing import Client, Tally, fuzz
-from tests.hostile import NUMBERS, SEGMENTS, Request, locations, mutations, segments, tokens
+from tests.hostile import (
+    FORWARDED,
+    NUMBERS,
+    SEGMENTS,
+    Request,
+    locations,
+    mutations,
+    segments,
+    tokens,
+)
 from tests.hostile import with_token as put
 from tests.processes import prepare, running, server
 from tests.stored import hostile_strings
@@ -100,6 +109,10 @@ def catalogue(client: Client, key: str, bodies: list[Request]) -> None:
     for header in HEADER_VALUES:
         client.send(Request("GET", f"{API}/verifications", {"x-api-key": header}))
         client.send(replace(bodies[0], headers={**bodies[0].headers, "idempotency-key": header}))
+    for forwarded in FORWARDED:
+        client.send(Request("GET", f"{API}/verifications", {**tenant, **forwarded}))
+        client.send(Request("GET", f"{API}/verifications", {"x-api-key": "ak_x", **forwarded}))
+        client.send(replace(bodies[0], headers={**bodies[0].headers, **forwarded}))
 
 
 def mutate(client: Client, key: str, bodies: list[Request]) -> None:
