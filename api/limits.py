@@ -131,28 +131,33 @@ class MinuteWindows:
             credit = 0 if self._cleared == window else self.credit
             budget = self._budgets[key] = Budget(window, credit=credit)
         if budget.refused:
-            pass
+            pass  # refused until the window ends, without asking
         elif budget.credit:
             budget.credit -= 1
             budget.on_credit += 1
         elif budget.left:
             budget.left -= 1
         else:
-            want = max(1, (self.per_minute - budget.total) // (2 * PROCESSES))
-            admitted, budget.on_credit = budget.on_credit, 0
-            granted, budget.total = await self.ledger.lease(
-                key, window, admitted, want, self.per_minute
-            )
-            budget.left += granted  # another take of this key may have leased meanwhile
-            if budget.left:
-                budget.left -= 1
-            else:
-                budget.refused = True
+            await self._lease(key, budget)
         used = budget.total - budget.left + budget.on_credit
         if budget.refused:
             return False, max(used, self.per_minute), reset
         budget.refused = used >= self.per_minute  # the next one is refused without asking
         return True, used, reset
+
+    async def _lease(self, key: str, budget: Budget) -> None:
+        """Report what was admitted on credit and lease a share of what is left: admit
+        one from it, or learn that the key is refused."""
+        want = max(1, (self.per_minute - budget.total) // (2 * PROCESSES))
+        admitted, budget.on_credit = budget.on_credit, 0
+        granted, budget.total = await self.ledger.lease(
+            key, budget.window, admitted, want, self.per_minute
+        )
+        budget.left += granted  # another take of this key may have leased meanwhile
+        if budget.left:
+            budget.left -= 1
+        else:
+            budget.refused = True
 
 
 def address_of(scope: Scope) -> str:
