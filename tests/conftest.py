@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +87,41 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 for name, value in report.user_properties:
                     if name == "summary":
                         terminalreporter.write_line(f"{report.nodeid}: {value}")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def working_tree() -> str | None:
+    """The repository's changes as git sees them (None outside a git checkout, such as
+    mutmut's copy): what a run of the tests must leave as it found it."""
+    try:
+        found = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        changed = subprocess.run(
+            ["git", "diff", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return found + changed
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note the working tree, to find a test that writes into it."""
+    session.config.stash[TREE] = working_tree()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if the tests changed a file of the repository (or left one there)."""
+    before, after = session.config.stash.get(TREE, None), working_tree()
+    if before is not None and after != before and not hasattr(session.config, "workerinput"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nthe tests changed the working tree:\n{after}")
+
+
+TREE = pytest.StashKey[str | None]()
