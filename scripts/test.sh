@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Run every check: lint, format, types, then the whole test suite (it starts its own services).
+# Run every check: lint, format, types, the layers' contracts (import-linter), then the
+# whole test suite (it starts its own services).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache --no-logo   # the layers' contracts in pyproject.toml
 exec .venv/bin/pytest "$@"
