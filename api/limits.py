@@ -56,6 +56,9 @@ class MemoryLedger:
     def __init__(self) -> None:
         self._totals: dict[tuple[str, int], int] = {}
 
+    def __len__(self) -> int:
+        return len(self._totals)
+
     async def lease(
         self, key: str, window: int, admitted: int, want: int, limit: int
     ) -> tuple[int, int]:

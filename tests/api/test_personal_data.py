@@ -223,7 +223,8 @@ def test_an_erased_record_takes_no_new_reviewer(
     erase(client, tenant_key)
     events = len(history(client, tenant_key, record_id)["events"])
     by_tenant = invite(client, tenant_key, recordVerificationId=record_id)
-    assert_error(by_tenant, 410, "PERSONAL_DATA_ERASED")
+    message = assert_error(by_tenant, 410, "PERSONAL_DATA_ERASED")
+    assert message == "this record's personal data was erased: start a new verification"
     assert_error(invite(client, session), 401, "UNAUTHORIZED")  # the session ended with it
     assert len(history(client, tenant_key, record_id)["events"]) == events
 

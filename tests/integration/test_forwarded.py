@@ -67,3 +67,7 @@ def test_the_client_address_is_the_rightmost_one_no_named_proxy_added() -> None:
         for case in cases
     }
     assert found == cases
+    # Several header lines are one list, in order
+    lines = [b"6.6.6.6, 198.51.100.1", b"10.9.9.9"]
+    assert client_address("10.1.2.3", lines, proxies) == "198.51.100.1"
+    assert client_address("10.1.2.3", [b"198.51.100.1", b"203.0.113.9"], proxies) == "203.0.113.9"

@@ -9,6 +9,7 @@ import pytest
 
 from domain import errors
 from domain.assessment import Assessment
+from domain.personal import sealed_by_migrate
 from domain.values import Sealed, Skill
 from tests.support import START, new_record
 
@@ -89,3 +90,12 @@ def test_an_erased_record_takes_no_new_reviewer_and_records_nothing() -> None:
 def test_an_event_with_personal_data_in_clear_is_never_read_as_it_stands(upcast: object) -> None:
     with pytest.raises(ValueError, match="assess migrate"):
         upcast({"student": {"studentId": "s1", "name": "Ada", "email": "ada@example.com"}})  # type: ignore[operator]
+
+
+def test_an_event_stored_with_personal_data_in_clear_is_not_read_as_it_stands() -> None:
+    """`migrate` seals such events in place before anything reads them: one read as it
+    stands would leak the clear name and email into every read."""
+    with pytest.raises(
+        ValueError, match=r"^stored with personal data in clear: `assess migrate` seals it$"
+    ):
+        sealed_by_migrate({"student": {"name": "Ada", "email": "ada@example.com"}})

@@ -1,0 +1,74 @@
+"""The limits' arithmetic (api/limits.py): credit, leases that get finer near the limit,
+what one process admits exactly, and the ledger's memory of windows."""
+
+from __future__ import annotations
+
+import asyncio
+
+from api.limits import PROCESSES, MemoryLedger, MinuteWindows
+
+MINUTE = 60_000.0  # a window's start
+
+
+class Recording:
+    """The memory ledger, noting each lease asked for: (admitted on credit, wanted)."""
+
+    def __init__(self) -> None:
+        self.ledger = MemoryLedger()
+        self.asked: list[tuple[int, int]] = []
+
+    async def lease(
+        self, key: str, window: int, admitted: int, want: int, limit: int
+    ) -> tuple[int, int]:
+        self.asked.append((admitted, want))
+        return await self.ledger.lease(key, window, admitted, want, limit)
+
+
+def admitted(limit: MinuteWindows, key: str, tries: int) -> list[bool]:
+    async def run() -> list[bool]:
+        return [(await limit.take(key))[0] for _ in range(tries)]
+
+    return asyncio.run(run())
+
+
+def test_one_process_admits_exactly_its_limit_credit_included() -> None:
+    ledger = Recording()
+    limit = MinuteWindows(160, ledger, lambda: MINUTE)
+    assert limit.credit == 2  # a tenth of 160, shared by 8 processes
+    assert admitted(limit, "k", 160) == [True] * 160
+    leases = len(ledger.asked)
+    assert admitted(limit, "k", 40) == [False] * 40
+    assert len(ledger.asked) == leases == 59
+    # The credit is reported with the first lease; leases are a sixteenth of what is left,
+    # then one at a time; no lease is asked for once the key is refused.
+    assert ledger.asked[0] == (2, 160 // (2 * PROCESSES))
+    assert [want for _, want in ledger.asked[:4]] == [10, 9, 8, 8]
+    assert [want for _, want in ledger.asked[-3:]] == [1, 1, 1]
+    assert sum(on_credit for on_credit, _ in ledger.asked) == 2
+
+
+def test_a_key_refused_is_refused_without_asking_until_its_minute_ends() -> None:
+    now = [MINUTE + 30]
+    ledger = Recording()
+    limit = MinuteWindows(3, ledger, lambda: now[0])
+    assert admitted(limit, "k", 5) == [True, True, True, False, False]
+    asked = len(ledger.asked)
+    assert limit.blocked_for("k") == 30
+    assert admitted(limit, "k", 3) == [False] * 3
+    assert len(ledger.asked) == asked
+    now[0] = MINUTE + 60
+    assert limit.blocked_for("k") is None
+    assert admitted(limit, "k", 4) == [True, True, True, False]
+
+
+def test_the_memory_ledger_keeps_the_last_two_windows_only() -> None:
+    ledger = MemoryLedger()
+
+    async def leases() -> None:
+        for window in range(10, 15):
+            for key in ("a", "b"):
+                assert await ledger.lease(key, window, 0, 2, 5) == (2, 2)
+        assert len(ledger) == 4  # windows 13 and 14, two keys each
+        assert await ledger.lease("a", 14, 1, 5, 5) == (2, 5)  # 2 + 1 on credit + 2
+
+    asyncio.run(leases())
