@@ -147,6 +147,9 @@ def create_app(service: AssessmentService) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BodyRequest,
         request_max_body_size=settings.max_body_bytes,
+        # Logging is the process's (the command line configures it): Litestar's own config
+        # would replace the root handlers and start a queue thread for every app made.
+        logging_config=None,
         openapi_config=openapi_config(),
         on_startup=[open_events],
         on_shutdown=[close_events],

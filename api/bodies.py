@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import weakref
 from typing import Any, TypeVar
 
 import msgspec
@@ -76,7 +77,7 @@ def idempotency(request: Request[Any, Any, Any], body: msgspec.Struct | None) ->
 
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
-_INTEGER_QUERIES: dict[int, tuple[str, ...]] = {}
+_INTEGER_QUERIES: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()
 
 
 def _integer_queries(handler: Any) -> tuple[str, ...]:
@@ -99,9 +100,9 @@ async def strict_query_integers(request: Request[Any, Any, Any]) -> None:
     `1e2` as 100, `2.0` as 2 and `null` as none. (A path's integers are matched by the
     route itself.)"""
     handler = request.route_handler
-    names = _INTEGER_QUERIES.get(id(handler))
+    names = _INTEGER_QUERIES.get(handler)
     if names is None:
-        names = _INTEGER_QUERIES[id(handler)] = _integer_queries(handler)
+        names = _INTEGER_QUERIES[handler] = _integer_queries(handler)
     for name in names:
         for value in request.query_params.getall(name, []):
             if _read_laxly(value):

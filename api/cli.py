@@ -28,6 +28,12 @@ from projections.audit import start_audit
 from projections.runner import start_projector
 
 
+def configure_logging() -> None:
+    """Every process logs at INFO to stderr, one line per record (the API's workers too:
+    api/asgi.py calls this in each)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
 def run_until_stopped(app: Any, **options: Any) -> None:
     """Serve until SIGTERM or SIGINT, then exit 0: uvicorn shuts down gracefully and then
     hands the signal it caught to the handler that was there before, which is this one.
@@ -65,7 +71,7 @@ def without_password(url: str) -> str:
 @click.group()
 def main() -> None:
     """Skill-verification assessments, event-sourced."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     tune_gc()
 
 
