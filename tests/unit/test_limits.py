@@ -72,3 +72,26 @@ def test_the_memory_ledger_keeps_the_last_two_windows_only() -> None:
         assert await ledger.lease("a", 14, 1, 5, 5) == (2, 5)  # 2 + 1 on credit + 2
 
     asyncio.run(leases())
+
+
+def test_concurrent_requests_of_a_key_lose_none_of_its_leases() -> None:
+    """Two requests of one key may ask for a lease at once: each grant adds to what the
+    process holds, so it still admits exactly the limit."""
+
+    class Yielding(MemoryLedger):
+        async def lease(
+            self, key: str, window: int, admitted: int, want: int, limit: int
+        ) -> tuple[int, int]:
+            await asyncio.sleep(0)  # the other request's take runs meanwhile
+            return await super().lease(key, window, admitted, want, limit)
+
+    limit = MinuteWindows(32, Yielding(), lambda: MINUTE)
+
+    async def pairs() -> list[bool]:
+        answers: list[bool] = []
+        for _ in range(20):
+            both = await asyncio.gather(limit.take("k"), limit.take("k"))
+            answers += [admitted for admitted, _, _ in both]
+        return answers
+
+    assert asyncio.run(pairs()).count(True) == 32
