@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from threading import Barrier
 from typing import Any
@@ -128,7 +129,10 @@ def test_a_restarted_server_serves_the_same_history(pg_url: str, tmp_path: Path)
             assert len(generate(http, token)) == 10
 
 
-def test_an_unreachable_store_gives_503_and_records_nothing(tmp_path: Path) -> None:
+@contextmanager
+def serving_a_private_store(tmp_path: Path) -> Iterator[tuple[str, str, httpx.Client]]:
+    """`assess serve` on a private PostgreSQL server (which a test may stop): the server's
+    base URL, a tenant key, and a client of the API."""
     with private_server() as base_url, fresh_database(base_url) as url:
         env = {"ASSESS_DATABASE_URL": url}
         key = prepare(env)
@@ -136,66 +140,65 @@ def test_an_unreachable_store_gives_503_and_records_nothing(tmp_path: Path) -> N
             server("serve", env=env, log=tmp_path / "serve.log") as api,
             httpx.Client(base_url=api, timeout=30) as http,
         ):
-            record_id, token = start(http, key)
-            with outage(base_url):
-                for response in [
-                    http.post("/api/v1/assessment/generate", headers={"x-api-key": token}),
-                    http.post(
-                        "/api/v1/verify",
-                        json={"student": STUDENT, "skills": [REACT]},
-                        headers={"x-api-key": key},
-                    ),
-                    http.get("/ready"),
-                ]:
-                    assert response.status_code == 503
-                    assert response.json() == {
-                        "success": False,
-                        "error": {
-                            "code": "SERVICE_UNAVAILABLE",
-                            "message": "the event store cannot be reached",
-                        },
-                    }
-                assert http.get("/health").status_code == 200
-            for _ in range(50):
-                if http.get("/ready").status_code == 200:
-                    break
-            assert len(history(http, key, record_id)["events"]) == 1
-            assert len(generate(http, token)) == 10
+            yield base_url, key, http
+
+
+def test_an_unreachable_store_gives_503_and_records_nothing(tmp_path: Path) -> None:
+    with serving_a_private_store(tmp_path) as (base_url, key, http):
+        record_id, token = start(http, key)
+        with outage(base_url):
+            for response in [
+                http.post("/api/v1/assessment/generate", headers={"x-api-key": token}),
+                http.post(
+                    "/api/v1/verify",
+                    json={"student": STUDENT, "skills": [REACT]},
+                    headers={"x-api-key": key},
+                ),
+                http.get("/ready"),
+            ]:
+                assert response.status_code == 503
+                assert response.json() == {
+                    "success": False,
+                    "error": {
+                        "code": "SERVICE_UNAVAILABLE",
+                        "message": "the event store cannot be reached",
+                    },
+                }
+            assert http.get("/health").status_code == 200
+        for _ in range(50):
+            if http.get("/ready").status_code == 200:
+                break
+        assert len(history(http, key, record_id)["events"]) == 1
+        assert len(generate(http, token)) == 10
 
 
 def test_the_service_recovers_within_a_second_of_the_stores_return(tmp_path: Path) -> None:
     """Requests during the outage left the pools with dead connections (and psycopg-pool
     reconnecting with back-off): once the database is back, at most the first request
     fails, and every request succeeds within a second."""
-    with private_server() as base_url, fresh_database(base_url) as url:
-        env = {"ASSESS_DATABASE_URL": url}
-        key = prepare(env)
-        with (
-            server("serve", env=env, log=tmp_path / "serve.log") as api,
-            httpx.Client(base_url=api, timeout=30) as http,
-        ):
-            _, token = start(http, key)
+    with serving_a_private_store(tmp_path) as (base_url, key, http):
+        _, token = start(http, key)
 
-            def both() -> tuple[int, int]:
-                started = http.post(
-                    "/api/v1/verify",
-                    json={"student": STUDENT, "skills": [REACT]},
-                    headers={"x-api-key": key},
-                )
-                drawn = http.post("/api/v1/assessment/generate", headers={"x-api-key": token})
-                return started.status_code, drawn.status_code
+        def both() -> tuple[int, int]:
+            started = http.post(
+                "/api/v1/verify",
+                json={"student": STUDENT, "skills": [REACT]},
+                headers={"x-api-key": key},
+            )
+            drawn = http.post("/api/v1/assessment/generate", headers={"x-api-key": token})
+            return started.status_code, drawn.status_code
 
-            with ThreadPoolExecutor(8) as pool:  # every pooled connection in use once
-                assert set(pool.map(lambda _: both(), range(32))) <= {(201, 200), (201, 409)}
-            with outage(base_url):
-                ended = time.monotonic() + 2
-                while time.monotonic() < ended:
-                    assert both() == (503, 503)
-            back, answers = time.monotonic(), list[tuple[int, int]]()
-            while len(answers) < 5 or answers[-5:] != [(201, 200)] * 5:
-                answers.append(both())
-                assert time.monotonic() - back < 1, answers
-            assert answers.count((201, 200)) >= len(answers) - 1, answers
+        with ThreadPoolExecutor(8) as pool:  # every pooled connection in use once
+            assert set(pool.map(lambda _: both(), range(32))) <= {(201, 200), (201, 409)}
+        with outage(base_url):
+            ended = time.monotonic() + 2
+            while time.monotonic() < ended:
+                assert both() == (503, 503)
+        back, answers = time.monotonic(), list[tuple[int, int]]()
+        while len(answers) < 5 or answers[-5:] != [(201, 200)] * 5:
+            answers.append(both())
+            assert time.monotonic() - back < 1, answers
+        assert answers.count((201, 200)) >= len(answers) - 1, answers
 
 
 def test_the_embedded_default_takes_keys_and_banks_while_it_runs(tmp_path: Path) -> None:
