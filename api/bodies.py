@@ -16,7 +16,7 @@ import msgspec
 from litestar import Request
 from litestar.types import Empty
 
-from api.wording import allowed_values, in_words, malformed
+from api.wording import allowed_values, in_words, malformed, parameter_name
 from application.messages import Idempotency
 from application.service import AssessmentService
 from domain.errors import InvalidInput
@@ -89,9 +89,7 @@ def _integer_queries(handler: Any) -> tuple[str, ...]:
             continue
         if getattr(definition, "header", None) or getattr(definition, "cookie", None):
             continue
-        names.append(
-            getattr(definition, "name", None) or getattr(definition, "query", None) or field.name
-        )
+        names.append(parameter_name(field))
     return tuple(names)
 
 

@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 
 from api.schemas import ErrorBody, ErrorResponse
-from api.wording import allowed_values, in_words
+from api.wording import allowed_values, in_words, parameter_name
 from domain import errors
 
 log = logging.getLogger("assess.api")
@@ -90,8 +90,7 @@ def field_in_words(request: Request[Any, Any, Any], key: str, reason: str) -> st
     found = parameters.parameters if parameters is not None else {}
     if key in found:
         allowed = allowed_values(found[key].annotation, "")
-        named = getattr(found[key].kwarg_definition, "name", None)  # as the query names it
-        key = named or getattr(found[key].kwarg_definition, "query", None) or key
+        key = parameter_name(found[key])
     elif "data" in found:
         allowed = allowed_values(found["data"].annotation, key)
     else:

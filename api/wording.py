@@ -115,3 +115,13 @@ def _unwrapped(info: Any) -> Any:
             info = kinds[0]
         else:
             return info
+
+
+def parameter_name(field: Any) -> str:
+    """A handler parameter's name as the request spells it (a query's alias, such as
+    `from` for `first`), from Litestar's parsed signature."""
+    definition = field.kwarg_definition
+    name: str = (
+        getattr(definition, "name", None) or getattr(definition, "query", None) or field.name
+    )
+    return name

@@ -39,10 +39,15 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def derived_key(master: bytes, label: bytes) -> bytes:
+    """A key for one purpose, derived from the master key: HMAC-SHA256 of its label."""
+    return hmac.new(master, label, hashlib.sha256).digest()
+
+
 def session_key(master: bytes) -> bytes:
     """The key session tokens are derived under: HMAC-SHA256 of a label under the master
     key (ASSESS_MASTER_KEY). A server-side secret: no tenant key makes a session."""
-    return hmac.new(master, b"assess:session-tokens:v2", hashlib.sha256).digest()
+    return derived_key(master, b"assess:session-tokens:v2")
 
 
 def new_session_token(key: bytes, record: UUID, api_key: UUID) -> str:
@@ -56,7 +61,7 @@ def new_session_token(key: bytes, record: UUID, api_key: UUID) -> str:
 def reviewer_key(master: bytes) -> bytes:
     """The key reviewer tokens are derived under: HMAC-SHA256 of a label under the master
     key (ASSESS_MASTER_KEY), so the API and the email consumer derive the same tokens."""
-    return hmac.new(master, b"assess:reviewer-tokens", hashlib.sha256).digest()
+    return derived_key(master, b"assess:reviewer-tokens")
 
 
 def reviewer_token(key: bytes, record: UUID, invitation: int) -> str:

@@ -17,7 +17,14 @@ import msgspec
 from eventsourcing.domain import Aggregate, AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
-from application.access import Access, digest, new_session_token, reviewer_key, session_key
+from application.access import (
+    Access,
+    derived_key,
+    digest,
+    new_session_token,
+    reviewer_key,
+    session_key,
+)
 from application.banks import QuestionBanks
 from application.messages import (
     Caller,
@@ -419,9 +426,7 @@ class AssessmentService:
     @cached_property
     def fingerprint_key(self) -> bytes:
         """The key Idempotency-Key fingerprints are made under (from the master key)."""
-        return hmac.new(
-            self.settings.master_secret(), b"assess:idempotency-fingerprints", "sha256"
-        ).digest()
+        return derived_key(self.settings.master_secret(), b"assess:idempotency-fingerprints")
 
     @cached_property
     def session_key(self) -> bytes:
