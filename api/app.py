@@ -107,6 +107,8 @@ def create_app(service: AssessmentService) -> Litestar:
     rate_limit = RequestLimit(
         MinuteWindows(settings.rate_limit_per_minute, MemoryLedger(), minutes), OPEN_PATHS
     )
+    proxies = settings.proxy_networks()
+    forwarded = [ForwardedFor(proxies)] if proxies else []
     prometheus = PrometheusConfig(
         app_name="assess", prefix="assess", group_path=True, exclude=OPEN_PATHS
     )
@@ -136,11 +138,8 @@ def create_app(service: AssessmentService) -> Litestar:
             "read": Provide(lambda: read, sync_to_thread=False),
             "students": Provide(lambda: students, sync_to_thread=False),
         },
-        middleware=[
-            ForwardedFor(settings.proxy_networks()),
-            rate_limit,
-            prometheus.middleware,
-        ],
+        # Forwarded addresses are read only when the operator named proxies: no cost else.
+        middleware=[*forwarded, rate_limit, prometheus.middleware],
         plugins=request_spans(settings, untraced=OPEN_PATHS),
         before_send=[no_store(exclude=OPEN_PATHS)],
         before_request=before_request,

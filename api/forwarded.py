@@ -49,7 +49,7 @@ class ForwardedFor(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Rewrite the client, only when the peer is a named proxy."""
         client = scope.get("client")
-        if self.proxies and client and trusted(client[0], self.proxies):
+        if client and trusted(client[0], self.proxies):
             values = [value for name, value in scope["headers"] if name == b"x-forwarded-for"]
             scope["client"] = (client_address(client[0], values, self.proxies), client[1])
         await next_app(scope, receive, send)
