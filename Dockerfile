@@ -8,6 +8,7 @@ COPY infrastructure infrastructure
 COPY projections projections
 COPY api api
 COPY consumers consumers
+COPY entrypoints entrypoints
 # /var/lib/assess: the projector's volume for the audit log's signing key, owned by assess.
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 assess \
     && mkdir -p /var/lib/assess && chown assess /var/lib/assess

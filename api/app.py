@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from anyio import to_thread
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
 from api.assessments import AssessmentController, VerifyController
 from api.asyncapi import asyncapi
@@ -20,7 +21,7 @@ from api.forwarded import ForwardedFor
 from api.headers import allow, no_store
 from api.humanverification import HumanVerificationController
 from api.limits import MemoryLedger, MinuteWindows, RequestLimit
-from api.metrics import PROJECTION_METRICS
+from api.metrics import ProjectionMetrics
 from api.openapi import openapi_config
 from api.review import ReviewPageController
 from api.students import PersonalDataController
@@ -67,10 +68,12 @@ async def before_request(request: Request[Any, Any, Any]) -> None:
     await strict_query_integers(request)
 
 
-class Metrics(PrometheusController):
-    """Prometheus metrics for operators, kept out of the API's schema like /health."""
-
-    include_in_schema = False
+@get("/metrics", operation_id="metrics", include_in_schema=False, sync_to_thread=True)
+def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus metrics for operators: the process's, and each view's position and lag
+    (read from the database, so in a worker thread)."""
+    body = generate_latest(REGISTRY) + generate_latest(request.app.state.view_metrics)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 async def open_events(app: Litestar) -> None:
@@ -98,10 +101,20 @@ async def close_events(app: Litestar) -> None:
         await events.close()
 
 
-def create_app(service: AssessmentService) -> Litestar:
-    """Build the HTTP app around an application service and the views of its store."""
-    read = ReadSide(service.store, service.personal)
-    students = Students(service.store, service.personal, service.sent_emails, service.clock)
+class Wired(Protocol):
+    """What the app serves, built by the composition root (entrypoints/bootstrap.py)."""
+
+    @property
+    def commands(self) -> AssessmentService: ...
+    @property
+    def read(self) -> ReadSide: ...
+    @property
+    def students(self) -> Students: ...
+
+
+def create_app(wired: Wired) -> Litestar:
+    """Build the HTTP app around the commands, the views and the students' personal data."""
+    service, read, students = wired.commands, wired.read, wired.students
     settings = service.settings
     minutes = lambda: service.clock().timestamp()  # noqa: E731  (windows of the service's clock)
     rate_limit = RequestLimit(
@@ -129,7 +142,7 @@ def create_app(service: AssessmentService) -> Litestar:
             ReviewPageController,
             health,
             ready,
-            Metrics,
+            metrics,
             asyncapi,
         ],
         dependencies={
@@ -161,5 +174,6 @@ def create_app(service: AssessmentService) -> Litestar:
     app.state.auth_failures = MinuteWindows(
         settings.auth_failures_per_minute, MemoryLedger(), minutes
     )
-    PROJECTION_METRICS.read = read
+    app.state.view_metrics = CollectorRegistry(auto_describe=False)
+    app.state.view_metrics.register(ProjectionMetrics(read))
     return app

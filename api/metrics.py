@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -17,13 +16,11 @@ log = logging.getLogger("assess.api")
 class ProjectionMetrics(Collector):
     """assess_projection_position, _lag and _dead_letters, by view."""
 
-    def __init__(self) -> None:
-        self.read: ReadSide | None = None
+    def __init__(self, read: ReadSide) -> None:
+        self.read = read
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Read the views' positions now; nothing when the store cannot be reached."""
-        if self.read is None:
-            return
         try:
             status = self.read.status()
         except Exception as error:
@@ -47,7 +44,3 @@ class ProjectionMetrics(Collector):
         yield position
         yield lag
         yield dead_letters
-
-
-PROJECTION_METRICS = ProjectionMetrics()
-REGISTRY.register(PROJECTION_METRICS)

@@ -1,5 +1,5 @@
 """What the use cases need from infrastructure, as interfaces; the composition root
-(api/bootstrap.py) plugs in the implementations."""
+(entrypoints/bootstrap.py) plugs in the implementations."""
 
 from __future__ import annotations
 

@@ -46,7 +46,6 @@ from application.ports import (
     DeliveryLog,
     LoopEvents,
     PersonalData,
-    SecretSeal,
     SentEmails,
     TargetCheck,
 )
@@ -167,21 +166,24 @@ class AssessmentService:
         clock: Callable[[], datetime],
         new_id: Callable[[], UUID],
         rng: random.Random,
+        *,
+        access: Access,
+        banks: QuestionBanks,
+        webhooks: Webhooks,
         deliveries: DeliveryLog,
         check_target: TargetCheck,
         personal: PersonalData,
         sent_emails: SentEmails,
-        secrets: SecretSeal,
     ) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
         self.new_id = new_id
         self.rng = rng
-        self.access = Access(store, clock)
-        self.banks = QuestionBanks(store)
+        self.access = access
+        self.banks = banks
         self.check_target = check_target
-        self.webhooks = Webhooks(store, check_target, secrets)
+        self.webhooks = webhooks
         self.deliveries = deliveries
         self.personal = personal
         self.sent_emails = sent_emails

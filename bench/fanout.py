@@ -16,7 +16,6 @@ from uuid import UUID
 import msgspec
 import psycopg
 
-from api.bootstrap import bootstrap, seed_banks
 from application.handlers.generate_questions import generate_questions
 from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
@@ -29,9 +28,9 @@ from application.messages import (
     TenantCaller,
 )
 from application.public import ASSESSMENT_TOPICS
-from application.service import AssessmentService
 from application.settings import Settings
 from bench.relay import AIM_RATIO, bench_relay, new_topic, read_topic
+from entrypoints.bootstrap import Services, bootstrap, seed_banks
 from tests.broker import running_broker
 from tests.pgserver import fresh_database, running_server
 from tests.processes import running
@@ -74,22 +73,24 @@ def percentile_ms(seconds: list[float], p: int) -> float:
     return 1000 * statistics.quantiles(seconds, n=100)[p - 1]
 
 
-def prepare(service: AssessmentService, count: int) -> list[Pending]:
+def prepare(service: Services, count: int) -> list[Pending]:
     """Verify and generate `count` records; their answers (0-10 right), ready to submit."""
     pending = []
     for n in range(count):
         student = {"studentId": f"s{n}", "name": "Bench", "email": "b@example.com"}
         command = StartVerification(student=student, skills=[REACT])
-        record_id = service.execute(start_verification, BENCH, command, None).record_verification_id
-        service.execute(generate_questions, BENCH, GenerateQuestions(record_id), None)
+        record_id = service.commands.execute(
+            start_verification, BENCH, command, None
+        ).record_verification_id
+        service.commands.execute(generate_questions, BENCH, GenerateQuestions(record_id), None)
         sheet = answer_sheet(service, record_id, n % 11)
         pending.append((record_id, [(a["questionId"], a["selectedAnswer"]) for a in sheet]))
     return pending
 
 
-def submit(service: AssessmentService, record: Pending) -> float:
+def submit(service: Services, record: Pending) -> float:
     """Submit a record's answers; return the monotonic time of the response."""
-    service.execute(submit_answers, BENCH, SubmitAnswers(record[1], record[0]), None)
+    service.commands.execute(submit_answers, BENCH, SubmitAnswers(record[1], record[0]), None)
     return time.monotonic()
 
 
@@ -116,7 +117,7 @@ def wait_for(
 
 
 def steady(
-    service: AssessmentService, records: list[Pending], rate: float
+    service: Services, records: list[Pending], rate: float
 ) -> tuple[dict[str, float], float]:
     """Submit at `rate` per second (or as fast as it goes); response times and the rate."""
     answered: dict[str, float] = {}
@@ -139,9 +140,9 @@ def bench_latency(base_url: str, servers: str, rate: float, seconds: float) -> L
     ):
         service = bootstrap(Settings(database_url=url, webhook_allow_private=True))
         try:
-            seed_banks(service)
+            seed_banks(service.banks)
             register = RegisterWebhook(url=receiver.url, events=[COMPLETED])
-            service.execute(register_webhook, BENCH, register, None)
+            service.commands.execute(register_webhook, BENCH, register, None)
             env = {
                 "ASSESS_DATABASE_URL": url,
                 "ASSESS_KAFKA_BOOTSTRAP": servers,

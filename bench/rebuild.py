@@ -13,13 +13,12 @@ from uuid import UUID
 
 import psycopg
 
-from api.bootstrap import open_migrated
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
-from application.service import AssessmentService
 from application.settings import Settings
+from entrypoints.bootstrap import Services, open_migrated
 from infrastructure.persistence import tune_gc
 from projections.runner import MODELS, count_events, rebuild
 from tests.pgserver import fresh_database, running_server
@@ -39,18 +38,22 @@ def _remember(lock: Lock) -> None:
     _opening = lock
 
 
-def flow(service: AssessmentService, rng: random.Random) -> int:
+def flow(service: Services, rng: random.Random) -> int:
     """Verify, generate, submit (0-10 of 10 right), after a fail sometimes again; the events."""
     student = {"studentId": f"s{rng.randrange(STUDENTS)}", "name": "Bench", "email": "b@e.com"}
     skills = rng.choice([[REACT], [PYTHON], [REACT, PYTHON]])
     command = StartVerification(student=student, skills=skills)
-    record_id = service.execute(start_verification, BENCH, command, None).record_verification_id
+    record_id = service.commands.execute(
+        start_verification, BENCH, command, None
+    ).record_verification_id
     events = 1
     for _ in range(rng.choice([1, 2])):
-        service.execute(generate_questions, BENCH, GenerateQuestions(record_id), None)
+        service.commands.execute(generate_questions, BENCH, GenerateQuestions(record_id), None)
         sheet = answer_sheet(service, record_id, rng.randrange(11))
         answers = [(answer["questionId"], answer["selectedAnswer"]) for answer in sheet]
-        submitted = service.execute(submit_answers, BENCH, SubmitAnswers(answers, record_id), None)
+        submitted = service.commands.execute(
+            submit_answers, BENCH, SubmitAnswers(answers, record_id), None
+        )
         events += 4 if submitted.result.passed else 3
         if submitted.result.passed:
             break

@@ -14,11 +14,10 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
-from api.bootstrap import open_migrated
 from application.public import ASSESSMENT_TOPICS
 from application.settings import Settings
 from bench.rebuild import fill
-from consumers.relay import Relay
+from entrypoints.bootstrap import bootstrap
 from infrastructure.persistence import tune_gc
 from projections.views import count_after
 from tests.broker import running_broker
@@ -60,9 +59,10 @@ def relay_rate(settings: Settings) -> tuple[int, float]:
     """Events/s of the relay publishing the whole store, in a process set up as `assess relay`
     is; how many it published."""
     tune_gc()
-    store = open_migrated(settings)
+    services = bootstrap(settings)
+    store = services.store
     try:
-        relay = Relay(store, settings)
+        relay = services.relay()
         started = time.perf_counter()
         relay.run(threading.Event(), drain=True)
         seconds = time.perf_counter() - started

@@ -16,11 +16,11 @@ import httpx
 from opentelemetry.trace import Span, SpanKind, StatusCode
 from standardwebhooks.webhooks import Webhook
 
+from application.ports import SecretSeal
 from application.settings import Settings
 from domain.moments import iso
 from infrastructure.deliveries import Deliveries, Delivery
 from infrastructure.egress import CheckedTransport, deadline
-from infrastructure.sealing import WebhookSecrets
 from infrastructure.tracing import TRACEPARENT, span, traceparent, tracer_for
 
 log = logging.getLogger("assess.webhooks")
@@ -65,6 +65,7 @@ class DeliveryWorker:
         self,
         deliveries: Deliveries,
         settings: Settings,
+        secrets: SecretSeal,
         threads: int = 32,
         transport: httpx.BaseTransport | None = None,
         timeout: float = TIMEOUT,
@@ -87,7 +88,7 @@ class DeliveryWorker:
         self._in_flight = 0
         self._slot_freed = threading.Condition()
         self.tracer = tracer_for(settings)
-        self.secrets = WebhookSecrets(settings.master_secret)  # the log keeps them sealed
+        self.secrets = secrets  # the log keeps them sealed
 
     def run(self, stopping: threading.Event) -> None:
         """Claim and send due deliveries until stopped; a free thread takes the next."""

@@ -214,9 +214,11 @@ class ResultEmails:
     score's result and an endorsement's confirmation to the student, an invitation to the
     reviewer, with the link to the review page; none to a person whose data is erased."""
 
-    def __init__(self, store: EventStore, settings: Settings, personal: PersonalData) -> None:
+    def __init__(
+        self, store: EventStore, settings: Settings, personal: PersonalData, known: KnownRecords
+    ) -> None:
         self.store = store
-        self.known = KnownRecords(store)
+        self.known = known
         self.personal = personal
         self.sender = settings.mail_from
         self.mailer = Mailer(settings)

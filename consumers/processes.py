@@ -6,21 +6,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import NamedTuple
 
 from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.settings import Settings
 from application.store import EventStore
-from application.webhooks import Webhooks
 from consumers.delivery import DeliveryWorker
 from consumers.emails import ResultEmails
 from consumers.fanout import Fanout
-from consumers.records import KnownRecords
 from consumers.topic import TRANSIENT, consume
-from infrastructure.deliveries import Deliveries
 from infrastructure.following import Batch, Tracker, UndecodableEvent, follow_log
-from infrastructure.sealing import WebhookSecrets
-from infrastructure.subjects import DataSubjects
-from infrastructure.targets import target_check
 from infrastructure.tracing import continued, stored_traceparent
 
 log = logging.getLogger("assess.consumers")
@@ -31,18 +26,6 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 EMBEDDED_FANOUT = "embedded_fanout"  # the follower name of its position
 
 
-def _fanout(store: EventStore, settings: Settings) -> tuple[Fanout, Deliveries]:
-    deliveries = Deliveries(store)
-    check = target_check(settings.webhook_allow_private)
-    webhooks = Webhooks(store, check, WebhookSecrets(settings.master_secret))
-    return Fanout(KnownRecords(store), webhooks, deliveries), deliveries
-
-
-def result_emails(store: EventStore, settings: Settings) -> ResultEmails:
-    """The email handler, which reads addresses and names through the data subjects."""
-    return ResultEmails(store, settings, DataSubjects(store, settings).check_master_key())
-
-
 def start(target: object, *args: object) -> threading.Thread:
     """Run a loop in a daemon thread."""
     thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
@@ -50,27 +33,37 @@ def start(target: object, *args: object) -> threading.Thread:
     return thread
 
 
-def webhooks_consumer(store: EventStore, settings: Settings, stopping: threading.Event) -> None:
+def webhooks_consumer(
+    settings: Settings, fanout: Fanout, sender: DeliveryWorker, stopping: threading.Event
+) -> None:
     """Group `webhooks`: queue deliveries for each event, and send what is due."""
-    fanout, deliveries = _fanout(store, settings)
-    sender = start(DeliveryWorker(deliveries, settings).run, stopping)
+    sending = start(sender.run, stopping)
     consume(settings, "webhooks", lambda message: fanout.handle(message, time.time()), stopping)
-    sender.join()
+    sending.join()
 
 
-def emails_consumer(store: EventStore, settings: Settings, stopping: threading.Event) -> None:
-    """Group `emails`: one result email per submit."""
-    consume(settings, "emails", result_emails(store, settings).handle, stopping)
+def emails_consumer(settings: Settings, emails: ResultEmails, stopping: threading.Event) -> None:
+    """Group `emails`: the emails events call for."""
+    consume(settings, "emails", emails.handle, stopping)
 
 
-def embedded(store: EventStore, settings: Settings, stopping: threading.Event) -> None:
+class Embedded(NamedTuple):
+    """The downstream parts the embedded default runs in-process, fed from the store."""
+
+    fanout: Fanout
+    emails: ResultEmails
+    sender: DeliveryWorker
+    messages: PublicMessages
+    tracker: Tracker
+
+
+def embedded(
+    store: EventStore, settings: Settings, parts: Embedded, stopping: threading.Event
+) -> None:
     """The same handlers, fed from the event store in order (at least once, tracked)."""
-    fanout, deliveries = _fanout(store, settings)
-    emails = result_emails(store, settings)
-    messages = PublicMessages(store)
-    tracker = Tracker(store, EMBEDDED_FANOUT)
+    fanout, emails, sender, messages, tracker = parts
     traced = settings.tracing_on
-    start(DeliveryWorker(deliveries, settings).run, stopping)
+    start(sender.run, stopping)
 
     def handle(batch: Batch) -> None:
         for event, _ in batch:

@@ -42,10 +42,10 @@ RELAY = "relay"  # the follower name of its position
 class Relay:
     """Publishes the store's assessment events to Kafka, at least once and in order."""
 
-    def __init__(self, store: EventStore, settings: Settings) -> None:
+    def __init__(self, store: EventStore, settings: Settings, tracker: Tracker) -> None:
         self.store = store
         self.settings = settings
-        self.tracker = Tracker(store, RELAY)
+        self.tracker = tracker
         self._producer: KafkaProducer | None = None
         self.messages = PublicMessages(store)
         self.tracer = tracer_for(settings)

@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.broker import Broker, running_broker
 from tests.pgserver import fresh_database, running_server
 from tests.support import Clock, make_service
@@ -58,7 +58,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(sqlite_url: str, clock: Clock) -> Iterator[AssessmentService]:
+def service(sqlite_url: str, clock: Clock) -> Iterator[Services]:
     """A service on a fresh SQLite store with the shipped banks."""
     service = make_service(sqlite_url, clock)
     yield service
@@ -66,14 +66,14 @@ def service(sqlite_url: str, clock: Clock) -> Iterator[AssessmentService]:
 
 
 @pytest.fixture
-def client(service: AssessmentService) -> Iterator[TestClient]:  # type: ignore[type-arg]
+def client(service: Services) -> Iterator[TestClient]:  # type: ignore[type-arg]
     """The HTTP app over the service."""
     with TestClient(create_app(service)) as client:
         yield client
 
 
 @pytest.fixture
-def tenant_key(service: AssessmentService) -> str:
+def tenant_key(service: Services) -> str:
     """A live key of tenant acme."""
     return service.access.issue_key("acme", "live")
 

@@ -15,7 +15,6 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
-from api.bootstrap import open_migrated
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
@@ -26,10 +25,9 @@ from application.messages import (
     Submitted,
 )
 from application.public import ASSESSMENT_TOPICS
-from application.service import AssessmentService
 from application.settings import Settings
 from consumers.processes import emails_consumer, webhooks_consumer
-from consumers.relay import Relay
+from entrypoints.bootstrap import Services, bootstrap
 from tests.broker import Broker, read_topic
 from tests.receivers import Hook, Mail, Mailbox
 from tests.support import ACME, MASTER_KEY, REACT, answer_sheet
@@ -48,11 +46,12 @@ def running_processes(settings: Settings) -> Iterator[None]:
     block ends; then they must stop cleanly and none may have died on the way."""
     stopping = threading.Event()
     errors: list[BaseException] = []
-    stores = [open_migrated(settings) for _ in range(3)]
+    relay, webhooks, emails = (bootstrap(settings) for _ in range(3))
+    stores = [relay.store, webhooks.store, emails.store]
     loops: list[Callable[[threading.Event], None]] = [
-        Relay(stores[0], settings).run,
-        partial(webhooks_consumer, stores[1], settings),
-        partial(emails_consumer, stores[2], settings),
+        relay.relay().run,
+        partial(webhooks_consumer, settings, webhooks.fanout(), webhooks.sender()),
+        partial(emails_consumer, settings, emails.emails()),
     ]
 
     def guarded(loop: Callable[[threading.Event], None]) -> None:
@@ -148,18 +147,22 @@ def student(name: str) -> dict[str, str]:
     return {"studentId": f"stu_{name}", "name": name.title(), "email": f"{name}@example.com"}
 
 
-def submit(service: AssessmentService, who: dict[str, str], correct: int) -> tuple[str, Submitted]:
+def submit(service: Services, who: dict[str, str], correct: int) -> tuple[str, Submitted]:
     """verify → generate → submit (10 questions, `correct` of them right)."""
     started = StartVerification(student=who, skills=[REACT])
-    record_id = service.execute(start_verification, ACME, started, None).record_verification_id
-    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+    record_id = service.commands.execute(
+        start_verification, ACME, started, None
+    ).record_verification_id
+    service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     answers = [
         (a["questionId"], a["selectedAnswer"]) for a in answer_sheet(service, record_id, correct)
     ]
-    return record_id, service.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
+    return record_id, service.commands.execute(
+        submit_answers, ACME, SubmitAnswers(answers, record_id), None
+    )
 
 
-def stored_events(service: AssessmentService) -> int:
+def stored_events(service: Services) -> int:
     """How many assessment events the store holds (each one a record on the topic)."""
     return len(
         service.store.recorder.select_notifications(
@@ -196,7 +199,7 @@ def decoded(record: Any) -> dict[str, Any]:
 # -- the tests ----------------------------------------------------------------------------
 
 
-def redeliver_everything(bootstrap: str, topic: str, service: AssessmentService) -> None:
+def redeliver_everything(bootstrap: str, topic: str, service: Services) -> None:
     """Publish every stored event once more, wait until both groups have committed past
     them, and listen a little longer: what they act on twice shows by then."""
     ends = replay_topic(bootstrap, topic, stored_events(service))

@@ -28,7 +28,7 @@ def free_port() -> int:
 def assess(*args: str, env: dict[str, str] | None = None) -> str:
     """Run an `assess` command to completion and return its stdout."""
     result = subprocess.run(
-        [sys.executable, "-m", "api", *args],
+        [sys.executable, "-m", "entrypoints", *args],
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
@@ -52,7 +52,7 @@ def running(
     """Run `assess <args>` for the block (output to log), then SIGTERM it; it must exit 0."""
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api", *args],
+            [sys.executable, "-m", "entrypoints", *args],
             env={**os.environ, **(env or {})},
             stdout=sink,
             stderr=subprocess.STDOUT,

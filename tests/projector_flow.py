@@ -18,14 +18,13 @@ from pathlib import Path
 
 import psycopg
 
-from api.bootstrap import open_migrated
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.messages import GenerateQuestions, StartVerification, SubmitAnswers
-from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore
+from entrypoints.bootstrap import Services, open_migrated
 from infrastructure.subjects import DataSubjects
 from projections.queries import ReadSide
 from tests.oracle import mismatches
@@ -68,7 +67,7 @@ class Tally:
         self.skill_rows += other.skill_rows
 
 
-def flow(service: AssessmentService, rng: random.Random, tally: Tally) -> None:
+def flow(service: Services, rng: random.Random, tally: Tally) -> None:
     """Verify, generate, submit (0-10 of 10 right); after a fail, sometimes try once more.
     One flow in four is a human record instead: invited once or twice, then endorsed (some or
     all of its skills) or left in review."""
@@ -91,20 +90,24 @@ def flow(service: AssessmentService, rng: random.Random, tally: Tally) -> None:
         tally.endorsements += endorsed is not None
         return
     command = StartVerification(student=student, skills=skills)
-    record_id = service.execute(start_verification, ACME, command, None).record_verification_id
+    record_id = service.commands.execute(
+        start_verification, ACME, command, None
+    ).record_verification_id
     tally.records.append(record_id)
     for _ in range(rng.choice([1, 2])):
-        service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+        service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
         sheet = answer_sheet(service, record_id, rng.randrange(11))
         answers = [(answer["questionId"], answer["selectedAnswer"]) for answer in sheet]
-        submitted = service.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
+        submitted = service.commands.execute(
+            submit_answers, ACME, SubmitAnswers(answers, record_id), None
+        )
         tally.submits += 1
         if submitted.result.passed:
             tally.passes += 1
             return
 
 
-def write_until(service: AssessmentService, seed: int, stopping: threading.Event) -> Tally:
+def write_until(service: Services, seed: int, stopping: threading.Event) -> Tally:
     """A writer thread: flows until stopped."""
     rng, tally = random.Random(seed), Tally()
     while not stopping.is_set():
@@ -145,7 +148,7 @@ class Projector:
         """Start a new projector process."""
         with self.log.open("ab") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api", "projector"],
+                [sys.executable, "-m", "entrypoints", "projector"],
                 env={**os.environ, "ASSESS_DATABASE_URL": self.url},
                 stdout=sink,
                 stderr=subprocess.STDOUT,

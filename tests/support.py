@@ -18,7 +18,6 @@ from uuid import UUID, uuid4
 import msgspec
 from eventsourcing.domain import AggregateEvent
 
-from api.bootstrap import bootstrap, seed_banks
 from application.access import reviewer_key, reviewer_token
 from application.handlers.endorse_skills import endorse_skills
 from application.handlers.generate_questions import generate_questions
@@ -38,11 +37,11 @@ from application.messages import (
     TenantCaller,
 )
 from application.public import ASSESSMENT_TOPICS, PublicMessages
-from application.service import AssessmentService
 from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment
 from domain.values import Sealed, Skill
+from entrypoints.bootstrap import Services, bootstrap, seed_banks
 from projections.runner import MODELS, catch_up
 from projections.views import open_live_view
 
@@ -57,7 +56,7 @@ def migrated_template() -> Path:
     path = folder / "assess.sqlite3"
     settings = Settings(database_url=f"sqlite:///{path}", master_key=MASTER_KEY, data_dir=folder)
     service = bootstrap(settings, clock=Clock(), rng=random.Random(7))
-    seed_banks(service)
+    seed_banks(service.banks)
     service.store.close()
     return path
 
@@ -82,7 +81,7 @@ class Clock:
         return self.now
 
 
-def make_service(url: str, clock: Clock | None = None, **settings: Any) -> AssessmentService:
+def make_service(url: str, clock: Clock | None = None, **settings: Any) -> Services:
     """A service on the store at url, with the shipped banks and a seeded random draw. A new
     SQLite store starts as a copy of one migrated with the banks imported (made once per
     test process), which is what migrating and importing would make, ten times faster."""
@@ -95,18 +94,18 @@ def make_service(url: str, clock: Clock | None = None, **settings: Any) -> Asses
     service = bootstrap(
         Settings(database_url=url, **settings), clock=clock or Clock(), rng=random.Random(7)
     )
-    seed_banks(service)
+    seed_banks(service.banks)
     return service
 
 
-def drawn_questions(service: AssessmentService, record_id: str) -> Assessment:
+def drawn_questions(service: Services, record_id: str) -> Assessment:
     """The record as stored, with its pending question set and answer key."""
     assessment: Assessment = service.store.repository.get(UUID(record_id[-32:]))
     assert isinstance(assessment, Assessment)
     return assessment
 
 
-def answer_sheet(service: AssessmentService, record_id: str, correct: int) -> list[dict[str, Any]]:
+def answer_sheet(service: Services, record_id: str, correct: int) -> list[dict[str, Any]]:
     """Answers to the pending set: the first `correct` right, the others wrong."""
     question_set = drawn_questions(service, record_id).question_set
     assert question_set is not None
@@ -127,7 +126,7 @@ ACME = TenantCaller(tenant="acme", mode="live", key_id=UUID(int=1))
 
 
 def take_attempt(
-    service: AssessmentService,
+    service: Services,
     correct: int,
     *,
     record_id: str | None = None,
@@ -142,18 +141,20 @@ def take_attempt(
             skills=list(skills),
             callback_webhook_url=callback,
         )
-        record_id = service.execute(start_verification, ACME, command, None).record_verification_id
-    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+        record_id = service.commands.execute(
+            start_verification, ACME, command, None
+        ).record_verification_id
+    service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     answers = [
         (answer["questionId"], answer["selectedAnswer"])
         for answer in answer_sheet(service, record_id, correct)
     ]
-    service.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
+    service.commands.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
     return record_id
 
 
 def start_endorsement(
-    service: AssessmentService,
+    service: Services,
     student: str = STUDENT["studentId"],
     skills: tuple[dict[str, Any], ...] = (REACT, PYTHON),
     sources: tuple[dict[str, str], ...] = (),
@@ -165,11 +166,11 @@ def start_endorsement(
         method="human_endorsement",
         sources=list(sources),
     )
-    return service.execute(start_verification, ACME, command, None).record_verification_id
+    return service.commands.execute(start_verification, ACME, command, None).record_verification_id
 
 
 def invite_to_review(
-    service: AssessmentService,
+    service: Services,
     record_id: str,
     name: str = "Grace Hopper",
     email: str = "grace@example.com",
@@ -182,23 +183,23 @@ def invite_to_review(
         company="Navy",
         record_verification_id=record_id,
     )
-    return service.execute(invite_reviewer, ACME, command, None)
+    return service.commands.execute(invite_reviewer, ACME, command, None)
 
 
-def link_token(service: AssessmentService, record_id: str, invitation: int = 1) -> str:
+def link_token(service: Services, record_id: str, invitation: int = 1) -> str:
     """The token of an invitation's link, as the email consumer derives it for the email."""
     key = reviewer_key(service.settings.master_secret())
     return reviewer_token(key, UUID(record_id[-32:]), invitation)
 
 
-def endorse_with(service: AssessmentService, token: str, skill_ids: list[str]) -> Endorsed:
+def endorse_with(service: Services, token: str, skill_ids: list[str]) -> Endorsed:
     """The reviewer of the link endorses the skills named (the others are rejected)."""
     command = EndorseSkills(skill_ids=skill_ids)
-    return service.execute(endorse_skills, service.reviewer(token), command, None)
+    return service.commands.execute(endorse_skills, service.commands.reviewer(token), command, None)
 
 
 def take_endorsement(
-    service: AssessmentService,
+    service: Services,
     endorsed: list[str] | None,
     *,
     student: str = STUDENT["studentId"],
@@ -216,27 +217,28 @@ def take_endorsement(
 
 
 def register_endpoint(
-    service: AssessmentService, url: str, events: list[str] | None = None
+    service: Services, url: str, events: list[str] | None = None
 ) -> dict[str, Any]:
     """Register a webhook endpoint of acme, as POST /api/v1/webhooks does; with its secret."""
     command = RegisterWebhook(url=url, events=events)
     endpoint: dict[str, Any] = msgspec.to_builtins(
-        service.execute(register_webhook, ACME, command, None)
+        service.commands.execute(register_webhook, ACME, command, None)
     )
     return endpoint
 
 
-def project(service: AssessmentService) -> None:
+def project(service: Services) -> None:
     """Bring every view up to date with the store, as the projector would."""
     for model in MODELS.values():
         catch_up(open_live_view(service.store, model), until=lambda: True)
 
 
 @contextmanager
-def fanning_out(service: AssessmentService) -> Iterator[None]:
+def fanning_out(service: Services) -> Iterator[None]:
     """The embedded webhook and email consumers, in a thread, for the block."""
     stopping = threading.Event()
-    thread = threading.Thread(target=embedded, args=(service.store, service.settings, stopping))
+    parts = (service.store, service.settings, service.embedded(), stopping)
+    thread = threading.Thread(target=embedded, args=parts)
     thread.start()
     try:
         yield
@@ -245,7 +247,7 @@ def fanning_out(service: AssessmentService) -> Iterator[None]:
         thread.join(timeout=30)
 
 
-def public_messages(service: AssessmentService) -> list[dict[str, Any]]:
+def public_messages(service: Services) -> list[dict[str, Any]]:
     """Every stored assessment event of the service, as the topic carries it."""
     messages = PublicMessages(service.store)
     notifications = service.store.recorder.select_notifications(

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 
 EXPORTER = InMemorySpanExporter()
 _installed: list[TracerProvider] = []
@@ -61,7 +61,7 @@ def one(
     return found[0]
 
 
-def stored_states(service: AssessmentService, record_id: str) -> list[dict[str, Any]]:
+def stored_states(service: Services, record_id: str) -> list[dict[str, Any]]:
     """A record's events as stored: the JSON of each, by version."""
     stored = service.store.recorder.select_events(UUID(record_id[-32:]))
     return [json.loads(event.state) for event in stored]

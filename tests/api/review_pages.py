@@ -14,7 +14,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import SKILLS, SOURCE, VERIFY, invite
 from tests.support import STUDENT, link_token
 
@@ -90,7 +90,7 @@ def start_human(client: TestClient[Litestar], tenant_key: str, **body: Any) -> t
 
 
 def invited(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str, **body: Any
+    client: TestClient[Litestar], service: Services, tenant_key: str, **body: Any
 ) -> tuple[str, str]:
     """A human record whose reviewer was invited: its id and the path of the link."""
     record_id, session = start_human(client, tenant_key, **body)

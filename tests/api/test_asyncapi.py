@@ -16,8 +16,8 @@ from litestar.testing import TestClient
 
 from api.asyncapi import asyncapi_document
 from application.public import ASSESSMENT_TOPICS
-from application.service import AssessmentService
 from domain.assessment import Assessment
+from entrypoints.bootstrap import Services
 from tests.asyncapi_checks import asyncapi_errors, resolve, strict_validator
 
 
@@ -30,9 +30,7 @@ def document(client: TestClient[Litestar]) -> dict[str, Any]:
     return body
 
 
-def test_the_document_is_valid_asyncapi_3(
-    document: dict[str, Any], service: AssessmentService
-) -> None:
+def test_the_document_is_valid_asyncapi_3(document: dict[str, Any], service: Services) -> None:
     assert asyncapi_errors(document) == []
     assert document["asyncapi"] == "3.0.0"
     [channel] = document["channels"].values()

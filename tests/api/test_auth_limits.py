@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from api.limits import MemoryLedger, MinuteWindows, address_of
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.support import Clock, make_service
 
 HOOKS = "/api/v1/webhooks"
@@ -20,7 +20,7 @@ LIMIT = 5
 
 
 @pytest.fixture
-def guarded(sqlite_url: str, clock: Clock) -> Iterator[AssessmentService]:
+def guarded(sqlite_url: str, clock: Clock) -> Iterator[Services]:
     """A service that allows each client address 5 failed authentications a minute."""
     service = make_service(sqlite_url, clock, auth_failures_per_minute=LIMIT)
     yield service
@@ -32,7 +32,7 @@ def bogus(number: int) -> dict[str, str]:
 
 
 def test_an_address_past_its_failures_is_rate_limited_without_a_store_lookup(
-    guarded: AssessmentService,
+    guarded: Services,
 ) -> None:
     with TestClient(create_app(guarded)) as client:
         statuses = [client.get(HOOKS, headers=bogus(n)).status_code for n in range(LIMIT)]
@@ -47,7 +47,7 @@ def test_an_address_past_its_failures_is_rate_limited_without_a_store_lookup(
 
 
 def test_a_key_this_process_knows_still_works_from_a_limited_address(
-    guarded: AssessmentService,
+    guarded: Services,
 ) -> None:
     key = guarded.access.issue_key("acme", "live")
     unseen = guarded.access.issue_key("other", "live")
@@ -63,7 +63,7 @@ def test_a_key_this_process_knows_still_works_from_a_limited_address(
         assert client.get(HOOKS, headers={"x-api-key": key}).status_code == 429
 
 
-def test_valid_keys_do_not_count_as_failures(guarded: AssessmentService) -> None:
+def test_valid_keys_do_not_count_as_failures(guarded: Services) -> None:
     key = guarded.access.issue_key("acme", "live")
     with TestClient(create_app(guarded)) as client:
         for _ in range(LIMIT * 2):

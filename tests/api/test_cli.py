@@ -9,7 +9,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from api.cli import main
+from entrypoints.asgi import create
+from entrypoints.cli import main
+from tests.support import make_service, take_attempt
 
 NO_URL = {"ASSESS_DATABASE_URL": "", "ASSESS_DATA_DIR": ""}
 
@@ -73,3 +75,20 @@ def test_a_bad_as_of_names_the_option(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--as-of" in result.output
     assert "asOf" not in result.output
+
+
+def test_a_process_that_shows_personal_data_checks_the_master_key_at_its_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_service(f"sqlite:///{tmp_path / 'assess.sqlite3'}", data_dir=tmp_path)
+    take_attempt(store, 8)  # a student's contact sealed under MASTER_KEY
+    store.store.close()
+    monkeypatch.setenv("ASSESS_DATABASE_URL", f"sqlite:///{tmp_path / 'assess.sqlite3'}")
+    monkeypatch.setenv("ASSESS_MASTER_KEY", "42" * 32)
+    with pytest.raises(SystemExit, match="not the key this store's personal data is sealed"):
+        create()  # the API's factory, as `assess serve` calls it in each worker
+    # The audit log's tools read no personal data: they need no master key.
+    env = {"ASSESS_DATABASE_URL": f"sqlite:///{tmp_path / 'assess.sqlite3'}"}
+    checkpoint = ["audit", "checkpoint", "--data", str(tmp_path)]
+    result = CliRunner().invoke(main, checkpoint, env={**env, "ASSESS_MASTER_KEY": "42" * 32})
+    assert result.exit_code == 0, result.output

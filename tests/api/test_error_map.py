@@ -51,10 +51,10 @@ def test_a_command_that_lost_a_race_is_a_conflict_and_records_nothing(sqlite_url
     with TestClient(create_app(service)) as client:
         record = start(client, key)
         rival = GenerateQuestions(record.record_id)
-        clock.rival = lambda: service.execute(generate_questions, ACME, rival, None)
+        clock.rival = lambda: service.commands.execute(generate_questions, ACME, rival, None)
         response = post(client, GENERATE, key, {"recordVerificationId": record.record_id})
         assert_error(response, 409, "CONFLICT")
-        events = service.history(None, record.record_id, None).events
+        events = service.commands.history(None, record.record_id, None).events
     assert [event.type for event in events] == ["VerificationStarted", "QuestionsGenerated"]
     service.store.close()
 

@@ -12,7 +12,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import (
     API,
     GENERATE,
@@ -162,7 +162,7 @@ def history_of(client: TestClient[Litestar], credential: str, record_id: str) ->
 )
 def test_a_record_the_caller_cannot_see_is_not_found(
     client: TestClient[Litestar],
-    service: AssessmentService,
+    service: Services,
     tenant_key: str,
     record: Record,
     target: Target,

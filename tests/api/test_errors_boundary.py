@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import (
     API,
     GENERATE,
@@ -159,7 +159,7 @@ def test_an_idempotency_key_reused_on_verify(client: TestClient[Litestar], tenan
 
 def test_an_idempotency_key_reused_on_submit_records_nothing(
     client: TestClient[Litestar],
-    service: AssessmentService,
+    service: Services,
     tenant_key: str,
     record: Record,
     questions: list[dict[str, Any]],
@@ -230,14 +230,14 @@ def test_a_body_of_exactly_one_mib_is_accepted(
 
 
 @pytest.fixture
-def limited(sqlite_url: str, clock: Clock) -> Iterator[AssessmentService]:
+def limited(sqlite_url: str, clock: Clock) -> Iterator[Services]:
     """A service that lets each key send 3 requests a minute."""
     service = make_service(sqlite_url, clock, rate_limit_per_minute=3)
     yield service
     service.store.close()
 
 
-def test_the_fourth_request_a_minute_is_rate_limited(limited: AssessmentService) -> None:
+def test_the_fourth_request_a_minute_is_rate_limited(limited: Services) -> None:
     key = limited.access.issue_key("acme", "live")
     other_key = limited.access.issue_key("other", "live")
     with TestClient(create_app(limited)) as client:
@@ -258,7 +258,7 @@ def test_the_fourth_request_a_minute_is_rate_limited(limited: AssessmentService)
 
 
 def test_answers_say_where_their_caller_stands_and_open_paths_are_not_counted(
-    limited: AssessmentService,
+    limited: Services,
 ) -> None:
     key = limited.access.issue_key("acme", "live")
     with TestClient(create_app(limited)) as client:

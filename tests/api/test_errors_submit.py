@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import (
     GENERATE,
     ONE_ANSWER,
@@ -27,9 +27,7 @@ from tests.support import answer_sheet
 
 
 @pytest.fixture
-def locked(
-    client: TestClient[Litestar], service: AssessmentService, record: Record
-) -> list[dict[str, Any]]:
+def locked(client: TestClient[Litestar], service: Services, record: Record) -> list[dict[str, Any]]:
     """Pass the record (it is then locked); return the questions it was passed with."""
     drawn = draw(client, record)
     response = client.post(
@@ -92,7 +90,7 @@ def test_no_questions_before_generate(client: TestClient[Litestar], record: Reco
 
 def test_no_questions_once_the_set_is_used_up(
     client: TestClient[Litestar],
-    service: AssessmentService,
+    service: Services,
     record: Record,
     questions: list[dict[str, Any]],
 ) -> None:
@@ -228,7 +226,7 @@ def test_the_count_comes_before_the_answers_themselves(
 
 def test_rejected_commands_record_nothing(
     client: TestClient[Litestar],
-    service: AssessmentService,
+    service: Services,
     tenant_key: str,
     record: Record,
     questions: list[dict[str, Any]],

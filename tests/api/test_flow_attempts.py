@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import (
     API,
     error_code,
@@ -49,7 +49,7 @@ def all_keys(value: Any) -> set[str]:
 )
 def test_pass_on_the_first_attempt(
     client: TestClient[Litestar],
-    service: AssessmentService,
+    service: Services,
     tenant_key: str,
     clock: Clock,
     callback: str | None,
@@ -130,7 +130,7 @@ def test_pass_on_the_first_attempt(
 
 
 @pytest.fixture
-def eight_per_attempt(sqlite_url: str, clock: Clock) -> Iterator[AssessmentService]:
+def eight_per_attempt(sqlite_url: str, clock: Clock) -> Iterator[Services]:
     """A service that draws 8 questions per attempt."""
     service = make_service(sqlite_url, clock, questions_per_attempt=8)
     yield service
@@ -142,7 +142,7 @@ def eight_per_attempt(sqlite_url: str, clock: Clock) -> Iterator[AssessmentServi
     [(5, 63, True), (1, 13, False), (8, 100, True), (0, 0, False)],
 )
 def test_score_rounds_halves_up(
-    eight_per_attempt: AssessmentService, correct: int, score: int, passed: bool
+    eight_per_attempt: Services, correct: int, score: int, passed: bool
 ) -> None:
     tenant_key = eight_per_attempt.access.issue_key("acme", "live")
     with TestClient(create_app(eight_per_attempt)) as client:
@@ -159,7 +159,7 @@ def test_score_rounds_halves_up(
 
 
 def test_fail_then_retry_then_pass(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, session = start(client, tenant_key)
     first = generated(client, session)
@@ -230,7 +230,7 @@ def test_fail_then_retry_then_pass(
 
 
 def test_tenant_key_generates_and_submits_with_the_id_in_the_body(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, session = start(client, tenant_key)
 
@@ -255,7 +255,7 @@ def test_tenant_key_generates_and_submits_with_the_id_in_the_body(
 
 
 def test_a_pass_verifies_every_skill_of_the_record(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str, clock: Clock
+    client: TestClient[Litestar], service: Services, tenant_key: str, clock: Clock
 ) -> None:
     record_id, session = start(client, tenant_key, skills=[REACT, PYTHON])
 

@@ -7,8 +7,8 @@ import json
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
 from domain.questions import parse_bank
+from entrypoints.bootstrap import Services
 from projections.runner import MODELS, catch_up
 from projections.views import open_live_view
 from tests.api.http import (
@@ -28,7 +28,7 @@ from tests.support import REACT, STUDENT, Clock, answer_sheet
 
 
 def test_history_as_of_a_moment(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str, clock: Clock
+    client: TestClient[Litestar], service: Services, tenant_key: str, clock: Clock
 ) -> None:
     record_id, session = start(client, tenant_key)  # 10:00
     clock.advance(minutes=5)
@@ -77,7 +77,7 @@ def test_history_as_of_a_moment(
     assert "asOf" in response.json()["error"]["message"]
 
 
-def skills_with_banks(service: AssessmentService, count: int) -> list[dict[str, str]]:
+def skills_with_banks(service: Services, count: int) -> list[dict[str, str]]:
     """`count` distinct skills, each with a bank (the shipped ones, then small imported ones)."""
     skills = [{"skillId": f"skill_{n:03}", "name": f"Skill {n}"} for n in range(1, count + 1)]
     banked = {bank["skillId"] for bank in service.banks.list_banks()}
@@ -90,7 +90,7 @@ def skills_with_banks(service: AssessmentService, count: int) -> list[dict[str, 
 
 
 def test_ten_skills_start_a_record_with_every_skill_pending_and_eleven_are_refused(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     skills = skills_with_banks(service, 11)
     refused = client.post(

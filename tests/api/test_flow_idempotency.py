@@ -9,8 +9,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.schemas import VerifyRequest
-from application.service import AssessmentService
 from domain.access import IdempotentResponse
+from entrypoints.bootstrap import Services
 from tests.api.http import (
     API,
     error_code,
@@ -48,13 +48,13 @@ def test_verify_retried_with_the_same_idempotency_key_starts_one_record(
     assert error_code(reused) == (422, "IDEMPOTENCY_KEY_REUSED")
 
 
-def stored_states(service: AssessmentService) -> list[bytes]:
+def stored_states(service: Services) -> list[bytes]:
     """The state of every event in the store, as stored."""
     return [n.state for n in service.store.recorder.select_notifications(start=1, limit=10_000)]
 
 
 def test_an_idempotent_verify_stores_no_session_token_and_replays_a_working_one(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     body = {"student": STUDENT, "skills": [REACT]}
     headers = {"x-api-key": tenant_key, "Idempotency-Key": "verify-token"}
@@ -74,7 +74,7 @@ def test_an_idempotent_verify_stores_no_session_token_and_replays_a_working_one(
 
 
 def test_a_verify_replayed_with_another_key_of_the_tenant_is_refused(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     body = {"student": STUDENT, "skills": [REACT]}
     client.post(
@@ -92,7 +92,7 @@ def test_a_verify_replayed_with_another_key_of_the_tenant_is_refused(
 
 
 def test_submit_retried_with_the_same_idempotency_key_is_recorded_once(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, session = start(client, tenant_key)
     generated(client, session)
@@ -115,7 +115,7 @@ def test_submit_retried_with_the_same_idempotency_key_is_recorded_once(
 
 
 def test_a_fingerprint_confirms_no_guess_of_the_body_and_earlier_ones_still_replay(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     """Hashing a guessed body (a name and email) finds nothing in the store; a first answer
     kept with an unkeyed fingerprint, as before they were keyed, still replays."""

@@ -14,7 +14,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.support import REACT, STUDENT, Clock, make_service
 
 API = "/api/v1"
@@ -28,7 +28,7 @@ BAD_TEXT = ["nul\u0000id", "line\nbreak", "cr\rlf", "del\u007f", "tab\tbed"]
 
 
 @pytest.fixture
-def hostile(store_url: str) -> Iterator[tuple[TestClient[Litestar], AssessmentService, str]]:
+def hostile(store_url: str) -> Iterator[tuple[TestClient[Litestar], Services, str]]:
     """The app on each store, and a live key of acme."""
     service = make_service(store_url, Clock())
     key = service.access.issue_key("acme", "live")
@@ -37,7 +37,7 @@ def hostile(store_url: str) -> Iterator[tuple[TestClient[Litestar], AssessmentSe
     service.store.close()
 
 
-def head(service: AssessmentService) -> int:
+def head(service: Services) -> int:
     """The last notification id: it moves only when something is stored."""
     return service.store.recorder.max_notification_id() or 0
 
@@ -70,7 +70,7 @@ def verify_body(**student: str) -> dict[str, Any]:
     ],
 )
 def test_text_with_control_characters_is_refused_and_nothing_is_stored(
-    hostile: tuple[TestClient[Litestar], AssessmentService, str],
+    hostile: tuple[TestClient[Litestar], Services, str],
     field: str,
     body: Any,
     text: str,
@@ -103,7 +103,7 @@ def test_text_with_control_characters_is_refused_and_nothing_is_stored(
     ],
 )
 def test_a_trailing_line_break_is_refused_and_nothing_is_stored(
-    hostile: tuple[TestClient[Litestar], AssessmentService, str], path: str, field: str, body: Any
+    hostile: tuple[TestClient[Litestar], Services, str], path: str, field: str, body: Any
 ) -> None:
     """A pattern's `$` also matches before a final line break, in Python's regular
     expressions (so in msgspec's): the guard must not end with it."""
@@ -123,7 +123,7 @@ def test_a_trailing_line_break_is_refused_and_nothing_is_stored(
     ],
 )
 def test_over_long_text_is_refused(
-    hostile: tuple[TestClient[Litestar], AssessmentService, str], field: str, body: Any
+    hostile: tuple[TestClient[Litestar], Services, str], field: str, body: Any
 ) -> None:
     client, service, key = hostile
     before = head(service)
@@ -132,7 +132,7 @@ def test_over_long_text_is_refused(
 
 
 def test_text_at_its_bounds_is_taken(
-    hostile: tuple[TestClient[Litestar], AssessmentService, str],
+    hostile: tuple[TestClient[Litestar], Services, str],
 ) -> None:
     client, _, key = hostile
     body = verify_body(studentId="s" * 128, name="n" * 200, email="e" * 240 + "@example.com")
@@ -154,7 +154,7 @@ def test_text_at_its_bounds_is_taken(
     ids=["deep-array", "deep-object", "bad-utf8-string", "bad-utf8", "truncated", "surrogate"],
 )
 def test_a_malformed_body_is_a_validation_error(
-    hostile: tuple[TestClient[Litestar], AssessmentService, str], path: str, raw: bytes
+    hostile: tuple[TestClient[Litestar], Services, str], path: str, raw: bytes
 ) -> None:
     client, service, key = hostile
     before = head(service)
@@ -192,14 +192,14 @@ def huge_list_cursor() -> str:
     ],
 )
 def test_a_malformed_query_value_cursor_or_path_id_is_a_validation_error(
-    hostile: tuple[TestClient[Litestar], AssessmentService, str], path: str
+    hostile: tuple[TestClient[Litestar], Services, str], path: str
 ) -> None:
     client, _, key = hostile
     assert_refused(client.get(path, headers={"x-api-key": key}))
 
 
 def test_a_malformed_delivery_id_is_a_validation_error(
-    hostile: tuple[TestClient[Litestar], AssessmentService, str],
+    hostile: tuple[TestClient[Litestar], Services, str],
 ) -> None:
     client, _, key = hostile
     response = client.post(

@@ -9,7 +9,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import (
     API,
     ENDORSE,
@@ -31,7 +31,7 @@ from tests.support import ACME, STUDENT, Clock, link_token, project
 
 
 def test_a_reviewer_endorses_the_skills_they_saw(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, session = start_human(client, tenant_key)
     invited = invite(client, session)
@@ -90,7 +90,7 @@ def test_a_reviewer_endorses_the_skills_they_saw(
 
 
 def test_a_second_invitation_replaces_the_link_and_fires_no_webhook(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, _ = start_human(client, tenant_key)
     assert invite(client, tenant_key, recordVerificationId=record_id).status_code == 200
@@ -113,7 +113,7 @@ def test_the_sixth_invitation_is_rate_limited(
 
 
 def test_the_reviewer_calls_check_in_spec_order_and_record_nothing(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str, clock: Clock
+    client: TestClient[Litestar], service: Services, tenant_key: str, clock: Clock
 ) -> None:
     record_id, session = start_human(client, tenant_key)
     link = link_token(service, record_id)
@@ -189,7 +189,7 @@ def test_invite_refuses_bad_fields(
 
 
 def test_a_human_record_reads_the_same_from_the_store_and_the_views(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, session = start_human(client, tenant_key)
     headers = {"x-api-key": tenant_key}
@@ -204,7 +204,7 @@ def test_a_human_record_reads_the_same_from_the_store_and_the_views(
     invite(client, session)
     project(service)
     in_review = client.get(path, headers=headers).json()["data"]
-    assert in_review == service.record(ACME, record_id)  # the store's own fold
+    assert in_review == service.commands.record(ACME, record_id)  # the store's own fold
     assert (in_review["status"], in_review["reviewer"]) == (
         "in_review",
         {"name": "Grace Hopper", "company": "Navy", "endorsementType": "tech_lead"},
@@ -223,7 +223,7 @@ def test_a_human_record_reads_the_same_from_the_store_and_the_views(
 
 
 def test_a_retried_invitation_or_endorsement_with_its_key_answers_as_the_first(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, session = start_human(client, tenant_key)
     once = {"x-api-key": session, "idempotency-key": "invite-1"}

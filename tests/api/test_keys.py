@@ -12,11 +12,10 @@ from click.testing import CliRunner, Result
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.bootstrap import bootstrap
-from api.operator import keys
-from application.service import AssessmentService
 from application.settings import Settings, from_env
 from domain.errors import InvalidInput
+from entrypoints.bootstrap import Services, bootstrap
+from entrypoints.operator import keys
 from tests.api.http import assert_error
 
 HOOKS = "/api/v1/webhooks"
@@ -132,7 +131,7 @@ def test_a_key_needs_a_tenant(tmp_path: Path, tenant: str, mode: str) -> None:
     assert listed(tmp_path) == []
 
 
-def test_a_key_needs_a_known_mode(service: AssessmentService) -> None:
+def test_a_key_needs_a_known_mode(service: Services) -> None:
     with pytest.raises(InvalidInput) as refused:
         service.access.issue_key("acme", "prod")
     assert str(refused.value) == "give a tenant name and a mode of live or test"

@@ -19,10 +19,10 @@ from psycopg_pool import AsyncConnectionPool
 from api.app import create_app
 from application.handlers.submit_answers import submit_answers
 from application.messages import Idempotency, SubmitAnswers
-from application.service import AssessmentService
 from application.store import Loaded
 from domain.assessment import Assessment
 from domain.errors import Conflict
+from entrypoints.bootstrap import Services
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
 from tests.api.http import GENERATE, SUBMIT, history, start, submit
 from tests.processes import free_port
@@ -42,10 +42,10 @@ class Watched:
     """Which commands ran in a worker thread (`execute`), and where callers were
     authenticated (True: on the event loop)."""
 
-    def __init__(self, service: AssessmentService) -> None:
+    def __init__(self, service: Services) -> None:
         self.in_threads: list[str] = []
         self.authenticated_on_loop: list[bool] = []
-        execute, authenticate = service.execute, service.access.authenticate
+        execute, authenticate = service.commands.execute, service.access.authenticate
 
         def watched_execute(handler: Any, *args: Any) -> Any:
             self.in_threads.append(handler.result.__name__)
@@ -55,12 +55,12 @@ class Watched:
             self.authenticated_on_loop.append(on_loop())
             return authenticate(credential)
 
-        service.execute = watched_execute  # type: ignore[method-assign,assignment]
+        service.commands.execute = watched_execute  # type: ignore[method-assign,assignment]
         service.access.authenticate = watched_authenticate  # type: ignore[method-assign]
 
 
 @pytest.fixture
-def pg_service(pg_url: str) -> Iterator[AssessmentService]:
+def pg_service(pg_url: str) -> Iterator[Services]:
     """A service on a fresh PostgreSQL database."""
     service = make_service(pg_url)
     yield service
@@ -68,14 +68,14 @@ def pg_service(pg_url: str) -> Iterator[AssessmentService]:
 
 
 @pytest.fixture
-def pg_client(pg_service: AssessmentService) -> Iterator[TestClient[Litestar]]:
+def pg_client(pg_service: Services) -> Iterator[TestClient[Litestar]]:
     """The HTTP app over it."""
     with TestClient(create_app(pg_service)) as client:
         yield client
 
 
 def test_generate_and_submit_are_decided_on_the_event_loop(
-    pg_service: AssessmentService, pg_client: TestClient[Litestar]
+    pg_service: Services, pg_client: TestClient[Litestar]
 ) -> None:
     key = pg_service.access.issue_key("acme", "live")
     watched = Watched(pg_service)
@@ -105,7 +105,7 @@ def test_generate_and_submit_are_decided_on_the_event_loop(
 
 
 def test_an_idempotent_retry_on_the_loop_answers_as_the_first_did(
-    pg_service: AssessmentService, pg_client: TestClient[Litestar]
+    pg_service: Services, pg_client: TestClient[Litestar]
 ) -> None:
     key = pg_service.access.issue_key("acme", "live")
     record = start(pg_client, key)
@@ -158,7 +158,7 @@ class Together:
         await self.events.save(*aggregates)
 
 
-def racing_submits(service: AssessmentService, keys: list[str | None]) -> list[Any]:
+def racing_submits(service: Services, keys: list[str | None]) -> list[Any]:
     """Two submits of one record's answers, by its tenant, deciding together."""
     tenant = service.access.issue_key("acme", "live")
     caller = service.access.authenticate(tenant)
@@ -178,7 +178,7 @@ def racing_submits(service: AssessmentService, keys: list[str | None]) -> list[A
         try:
             return await asyncio.gather(
                 *(
-                    service.execute_on_loop(
+                    service.commands.execute_on_loop(
                         together,
                         submit_answers,
                         caller,
@@ -199,7 +199,7 @@ def racing_submits(service: AssessmentService, keys: list[str | None]) -> list[A
     return outcomes
 
 
-def test_of_two_submits_deciding_together_one_is_recorded(pg_service: AssessmentService) -> None:
+def test_of_two_submits_deciding_together_one_is_recorded(pg_service: Services) -> None:
     first, second = racing_submits(pg_service, [None, None])
     assert sorted(type(outcome).__name__ for outcome in (first, second)) == [
         "Conflict",
@@ -208,14 +208,14 @@ def test_of_two_submits_deciding_together_one_is_recorded(pg_service: Assessment
     assert isinstance(first, Conflict) != isinstance(second, Conflict)
 
 
-def test_a_retry_racing_its_first_try_answers_as_it_did(pg_service: AssessmentService) -> None:
+def test_a_retry_racing_its_first_try_answers_as_it_did(pg_service: Services) -> None:
     first, second = racing_submits(pg_service, ["same", "same"])
     assert type(first).__name__ == type(second).__name__ == "Submitted"
     assert first == second
 
 
 def test_an_unreachable_store_is_the_library_s_operational_error(
-    pg_service: AssessmentService,
+    pg_service: Services,
 ) -> None:
     async def load() -> None:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -238,7 +238,7 @@ def test_an_unreachable_store_is_the_library_s_operational_error(
 
 
 def test_on_sqlite_commands_stay_in_worker_threads(
-    service: AssessmentService, client: TestClient[Litestar], tenant_key: str
+    service: Services, client: TestClient[Litestar], tenant_key: str
 ) -> None:
     watched = Watched(service)
     start(client, tenant_key)

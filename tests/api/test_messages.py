@@ -8,7 +8,7 @@ import httpx
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import (
     GENERATE,
     SUBMIT,
@@ -31,7 +31,7 @@ PASSED = "You have successfully passed the assessment and earned the Verified sk
 
 
 def submit(
-    client: TestClient[Litestar], service: AssessmentService, record: Record, correct: int
+    client: TestClient[Litestar], service: Services, record: Record, correct: int
 ) -> httpx.Response:
     """Answer the pending set with `correct` right answers."""
     answers = answer_sheet(service, record.record_id, correct)
@@ -45,7 +45,7 @@ def result_message(response: httpx.Response) -> str:
 
 
 def test_a_fail_then_a_pass_say_so_and_the_record_is_then_locked(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record = start(client, tenant_key)
     draw(client, record)

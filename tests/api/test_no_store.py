@@ -9,7 +9,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import GENERATE, PAGE, invite, start_human
 from tests.support import STUDENT, make_service
 
@@ -20,7 +20,7 @@ def no_store(response: httpx.Response) -> bool:
 
 
 def test_authenticated_and_token_bearing_answers_are_not_stored(
-    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+    client: TestClient[Litestar], tenant_key: str, service: Services
 ) -> None:
     key = {"x-api-key": tenant_key}
     record, session = start_human(client, tenant_key)

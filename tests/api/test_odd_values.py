@@ -8,7 +8,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import assert_error
 
 DIGITS_ONLY = "must be an integer written in digits"
@@ -69,7 +69,7 @@ def test_an_unknown_schema_document_is_a_404_in_the_envelope(client: TestClient[
 
 
 def test_the_schema_requires_the_reviewer_token_and_dates_the_history(
-    service: AssessmentService,
+    service: Services,
 ) -> None:
     schema = create_app(service).openapi_schema.to_schema()
     page = schema["paths"]["/api/v1/humanverification/verify-page"]["get"]["parameters"]

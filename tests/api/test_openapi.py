@@ -18,9 +18,9 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
 from api.schemas import RecordStatus
-from application.service import AssessmentService
 from consumers.fanout import webhook_body, webhook_type
 from consumers.records import RecordFacts
+from entrypoints.bootstrap import Services
 from projections.queries import STATUSES
 from tests.support import public_messages, take_attempt
 
@@ -153,7 +153,7 @@ def test_a_started_verification_links_to_the_calls_that_use_it(document: dict[st
 
 
 def test_the_webhooks_sent_match_the_documented_payloads(
-    document: dict[str, Any], service: AssessmentService
+    document: dict[str, Any], service: Services
 ) -> None:
     hooks = document["webhooks"]
     assert set(hooks) == {"verification.initiated", "verification.completed"}

@@ -6,7 +6,7 @@ from litestar import Litestar, get
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 
 
 def test_health_and_ready(client: TestClient[Litestar]) -> None:
@@ -42,7 +42,7 @@ def test_the_schema_is_openapi_3_1_with_every_endpoint(client: TestClient[Litest
     assert client.get("/schema").status_code == 200
 
 
-def test_an_unexpected_error_is_500_without_a_trace(service: AssessmentService) -> None:
+def test_an_unexpected_error_is_500_without_a_trace(service: Services) -> None:
     @get("/boom", sync_to_thread=False)
     def boom() -> None:
         raise RuntimeError("secret detail from deep inside")

@@ -13,8 +13,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
-from consumers.emails import ResultEmails
+from entrypoints.bootstrap import Services
 from tests.api.http import (
     API,
     GRACE,
@@ -38,7 +37,7 @@ ADA = {"name": STUDENT["name"], "email": STUDENT["email"]}
 
 
 @pytest.fixture
-def service(tmp_path: Path, clock: Clock) -> Iterator[AssessmentService]:
+def service(tmp_path: Path, clock: Clock) -> Iterator[Services]:
     """A service whose emails go to an outbox in the test's folder."""
     url = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
     service = make_service(url, clock, data_dir=tmp_path, outbox_dir=tmp_path / "outbox")
@@ -57,9 +56,9 @@ def erase(client: TestClient[Litestar], key: str, student: str = "stu_1") -> htt
     return client.delete(f"{API}/students/{student}", headers={"x-api-key": key})
 
 
-def send_emails(service: AssessmentService) -> list[Path]:
+def send_emails(service: Services) -> list[Path]:
     """What the email consumer sends for every stored event (once each); the outbox."""
-    emails = ResultEmails(service.store, service.settings, service.personal)
+    emails = service.emails()
     for message in public_messages(service):
         emails.handle(message)
     return sorted(service.settings.outbox.glob("*.eml"))
@@ -72,7 +71,7 @@ def take_a_failed_attempt(client: TestClient[Litestar], tenant_key: str) -> str:
 
 
 def test_the_export_holds_everything_about_the_student(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str, clock: Clock
+    client: TestClient[Litestar], service: Services, tenant_key: str, clock: Clock
 ) -> None:
     assessed = take_a_failed_attempt(client, tenant_key)
     clock.advance(minutes=1)
@@ -112,7 +111,7 @@ def test_the_export_holds_everything_about_the_student(
 
 
 def test_erasure_answers_the_same_on_a_repeat_and_the_history_keeps_its_versions(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str, clock: Clock
+    client: TestClient[Litestar], service: Services, tenant_key: str, clock: Clock
 ) -> None:
     record_id = take_a_failed_attempt(client, tenant_key)
     before = history(client, tenant_key, record_id)
@@ -147,7 +146,7 @@ def test_erasure_answers_the_same_on_a_repeat_and_the_history_keeps_its_versions
 
 
 def test_erasure_is_isolated_by_tenant_and_mode(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     live = start(client, tenant_key).record_id
     test_key = service.access.issue_key("acme", "test")
@@ -165,7 +164,7 @@ def test_erasure_is_isolated_by_tenant_and_mode(
 
 
 def test_a_later_verify_for_the_same_student_starts_a_new_data_subject(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str, clock: Clock
+    client: TestClient[Litestar], service: Services, tenant_key: str, clock: Clock
 ) -> None:
     erased = start(client, tenant_key).record_id
     erase(client, tenant_key)
@@ -188,7 +187,7 @@ def test_a_later_verify_for_the_same_student_starts_a_new_data_subject(
 
 
 def test_after_erasure_no_read_shows_the_name_or_email(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, session = start_human(client, tenant_key)
     assert invite(client, session).status_code == 200
@@ -217,7 +216,7 @@ def test_after_erasure_no_read_shows_the_name_or_email(
 
 
 def test_an_erased_record_takes_no_new_reviewer(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, session = start_human(client, tenant_key)
     erase(client, tenant_key)
@@ -230,7 +229,7 @@ def test_an_erased_record_takes_no_new_reviewer(
 
 
 def test_no_email_goes_to_an_erased_student_and_the_outbox_keeps_none_of_theirs(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record = start(client, tenant_key)
     submitted(client, record.session, zero_answers(draw(client, record)))
@@ -249,7 +248,7 @@ def test_no_email_goes_to_an_erased_student_and_the_outbox_keeps_none_of_theirs(
 
 
 def test_an_invitations_idempotent_answer_keeps_no_email(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     _, session = start_human(client, tenant_key)
     headers = {"x-api-key": session, "Idempotency-Key": "invite-1"}
@@ -286,7 +285,7 @@ def test_erasing_a_student_never_seen_answers_nothing_erased_and_the_same_again(
 
 
 def test_sources_and_proof_links_are_shown_while_held_and_erased_with_the_student(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     """They name the student through their work: sealed with the name and email, shown to
     the tenant and the reviewer while held, gone everywhere once the student is erased, and

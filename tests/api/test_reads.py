@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.support import PYTHON, REACT, STUDENT, answer_sheet, project
 
 
@@ -18,7 +18,7 @@ def start(client: TestClient[Litestar], key: str, student: str = "stu_1") -> tup
 
 
 def take_attempt(
-    client: TestClient[Litestar], service: AssessmentService, token: str, record_id: str, right: int
+    client: TestClient[Litestar], service: Services, token: str, record_id: str, right: int
 ) -> None:
     client.post("/api/v1/assessment/generate", headers={"x-api-key": token})
     answers = answer_sheet(service, record_id, right)
@@ -35,7 +35,7 @@ def get(client: TestClient[Litestar], path: str, key: str, **params: Any) -> Any
 
 
 def test_a_record_reads_the_same_before_and_after_the_view_has_it(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, token = start(client, tenant_key)
     take_attempt(client, service, token, record_id, right=4)
@@ -74,7 +74,7 @@ def test_a_record_reads_the_same_before_and_after_the_view_has_it(
 
 
 def test_records_page_by_cursor_and_filter(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     created = [start(client, tenant_key, student=f"s{n % 2}")[0] for n in range(3)]
     project(service)
@@ -91,7 +91,7 @@ def test_records_page_by_cursor_and_filter(
 
 
 def test_a_students_skills_across_records(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     passed_id, token = start(client, tenant_key)
     take_attempt(client, service, token, passed_id, right=10)
@@ -108,7 +108,7 @@ def test_a_students_skills_across_records(
 
 
 def test_reads_are_for_the_tenant_that_owns_the_record(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, token = start(client, tenant_key)
     project(service)

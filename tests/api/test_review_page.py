@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import API, ENDORSE, SOURCE, event_count
 from tests.api.review_pages import assert_page, invited
 from tests.support import STUDENT, link_token
@@ -27,7 +27,7 @@ FULL_SOURCE = {
 
 
 def test_the_page_shows_who_asks_the_sources_and_each_skill_with_its_checkbox(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     _, link = invited(client, service, tenant_key, sources=[FULL_SOURCE, SOURCE])
     html = assert_page(client.get(link), 200)
@@ -59,7 +59,7 @@ def test_the_page_shows_who_asks_the_sources_and_each_skill_with_its_checkbox(
 
 
 def test_everything_shown_is_escaped(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     student = {**STUDENT, "name": "<script>alert(1)</script>"}
     proof = 'https://example.com/?q="><script>alert(2)</script>'
@@ -90,7 +90,7 @@ def endorsed_record(client: TestClient[Litestar], tenant_key: str, record_id: st
 
 
 def test_the_form_post_records_what_the_api_would(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     by_api, _ = invited(client, service, tenant_key)
     api = client.post(
@@ -112,7 +112,7 @@ def test_the_form_post_records_what_the_api_would(
 
 
 def test_every_ticked_skill_is_endorsed(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, link = invited(client, service, tenant_key)
     html = assert_page(client.post(link, data={"skillIds": ["skill_001", "skill_002"]}), 200)
@@ -138,7 +138,7 @@ def test_every_ticked_skill_is_endorsed(
 )
 def test_a_post_without_a_skill_of_the_record_shows_the_form_again_and_records_nothing(
     client: TestClient[Litestar],
-    service: AssessmentService,
+    service: Services,
     tenant_key: str,
     request_args: dict[str, Any],
     error: str,

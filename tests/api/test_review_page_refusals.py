@@ -9,14 +9,14 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import PAGE, assert_error, event_count, invite
 from tests.api.review_pages import assert_problem, invited, start_human
 from tests.support import Clock, link_token, make_service
 
 
 def test_each_link_that_cannot_be_served_is_a_page_with_its_reason(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str, clock: Clock
+    client: TestClient[Litestar], service: Services, tenant_key: str, clock: Clock
 ) -> None:
     record_id, session = start_human(client, tenant_key)
     first = f"/review/{link_token(service, record_id, 1)}"
@@ -55,7 +55,7 @@ def test_each_link_that_cannot_be_served_is_a_page_with_its_reason(
 
 
 def test_an_address_past_its_failed_links_is_rate_limited_on_the_page_and_the_api(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, link = invited(client, service, tenant_key)
     for n in range(service.settings.auth_failures_per_minute):
@@ -98,7 +98,7 @@ HOSTILE = [
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_hostile_path_is_a_page_never_a_server_error(
     client: TestClient[Litestar],
-    service: AssessmentService,
+    service: Services,
     tenant_key: str,
     method: str,
     hostile: str,
@@ -111,7 +111,7 @@ def test_a_hostile_path_is_a_page_never_a_server_error(
 
 
 def test_a_body_over_the_limit_is_a_page(
-    client: TestClient[Litestar], service: AssessmentService, tenant_key: str
+    client: TestClient[Litestar], service: Services, tenant_key: str
 ) -> None:
     record_id, link = invited(client, service, tenant_key)
     big = {"skillIds": ["skill_001"], "pad": "x" * service.settings.max_body_bytes}

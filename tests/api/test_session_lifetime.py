@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.api.http import GENERATE, assert_error, start
 from tests.support import STUDENT, make_service
 
@@ -19,7 +19,7 @@ REFUSED = "the session token is unknown, expired or revoked"
 
 
 @pytest.fixture
-def both(store_url: str) -> Iterator[tuple[AssessmentService, TestClient[Litestar]]]:
+def both(store_url: str) -> Iterator[tuple[Services, TestClient[Litestar]]]:
     """A service on either store, and its HTTP app."""
     service = make_service(store_url)
     with TestClient(create_app(service)) as client:
@@ -32,7 +32,7 @@ def generate(client: TestClient[Litestar], session: str) -> int:
 
 
 def test_a_revoked_keys_sessions_are_refused_with_it(
-    both: tuple[AssessmentService, TestClient[Litestar]],
+    both: tuple[Services, TestClient[Litestar]],
 ) -> None:
     service, client = both
     revoked, kept = (
@@ -76,7 +76,7 @@ def test_a_key_revoked_by_another_process_ends_its_sessions_within_seconds(
 
 
 def test_an_erased_students_sessions_are_refused(
-    both: tuple[AssessmentService, TestClient[Litestar]],
+    both: tuple[Services, TestClient[Litestar]],
 ) -> None:
     service, client = both
     key = service.access.issue_key("acme", "live")

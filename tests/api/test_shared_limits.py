@@ -12,7 +12,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.support import Clock, make_service
 
 HOOKS = "/api/v1/webhooks"
@@ -20,7 +20,7 @@ PROCESSES = 3
 
 
 @pytest.fixture
-def deployment(pg_url: str) -> Iterator[tuple[list[AssessmentService], list[TestClient[Litestar]]]]:
+def deployment(pg_url: str) -> Iterator[tuple[list[Services], list[TestClient[Litestar]]]]:
     """Three API processes on one database, with one clock (windows are its minutes)."""
     clock = Clock()
     services = [
@@ -35,7 +35,7 @@ def deployment(pg_url: str) -> Iterator[tuple[list[AssessmentService], list[Test
 
 
 def test_a_key_spread_over_processes_gets_its_limit_once(
-    deployment: tuple[list[AssessmentService], list[TestClient[Litestar]]],
+    deployment: tuple[list[Services], list[TestClient[Litestar]]],
 ) -> None:
     services, clients = deployment
     key = {"x-api-key": services[0].access.issue_key("acme", "live")}
@@ -49,7 +49,7 @@ def test_a_key_spread_over_processes_gets_its_limit_once(
 
 
 def test_failed_authentications_spread_over_processes_are_counted_once(
-    deployment: tuple[list[AssessmentService], list[TestClient[Litestar]]],
+    deployment: tuple[list[Services], list[TestClient[Litestar]]],
 ) -> None:
     _, clients = deployment
     statuses = [
@@ -63,7 +63,7 @@ def test_failed_authentications_spread_over_processes_are_counted_once(
 
 
 def test_a_new_minute_starts_every_count_again(
-    deployment: tuple[list[AssessmentService], list[TestClient[Litestar]]],
+    deployment: tuple[list[Services], list[TestClient[Litestar]]],
 ) -> None:
     services, clients = deployment
     key = {"x-api-key": services[0].access.issue_key("acme", "live")}

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from infrastructure.deliveries import LEASE, Deliveries, Delivery
 
 HOOKS = "/api/v1/webhooks"
@@ -20,7 +20,7 @@ def register(client: TestClient[Litestar], key: str, url: str = PUBLIC) -> int:
 
 
 def test_at_most_20_endpoints_per_tenant_and_mode(
-    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+    client: TestClient[Litestar], tenant_key: str, service: Services
 ) -> None:
     assert [register(client, tenant_key, f"{PUBLIC}/{n}") for n in range(20)] == [201] * 20
     refused = client.post(HOOKS, json={"url": PUBLIC}, headers={"x-api-key": tenant_key})
@@ -34,7 +34,7 @@ def test_at_most_20_endpoints_per_tenant_and_mode(
     assert register(client, tenant_key) == 201
 
 
-def queued(service: AssessmentService, now: float) -> str:
+def queued(service: Services, now: float) -> str:
     delivery = Delivery(
         id="msg_1",
         tenant="acme",
@@ -63,7 +63,7 @@ def redeliver(client: TestClient[Litestar], key: str, delivery_id: str) -> str:
 
 
 def test_a_delivery_is_queued_at_most_once_at_a_time(
-    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+    client: TestClient[Litestar], tenant_key: str, service: Services
 ) -> None:
     now = time.time()
     log = Deliveries(service.store)
@@ -86,7 +86,7 @@ def test_a_delivery_is_queued_at_most_once_at_a_time(
 
 
 def test_a_redelivery_retried_with_its_idempotency_key_is_not_queued_again(
-    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+    client: TestClient[Litestar], tenant_key: str, service: Services
 ) -> None:
     log = Deliveries(service.store)
     delivery_id = queued(service, time.time())

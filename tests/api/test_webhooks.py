@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 from api.app import create_app
 from application.handlers.register_webhook import register_webhook as register
 from application.messages import Idempotency, RegisterWebhook, tenant_of
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
 
 HOOKS = "/api/v1/webhooks"
@@ -80,7 +80,7 @@ def test_a_private_callback_url_is_refused_at_verify(
 
 
 def test_the_callback_secret_is_stable_until_rotated(
-    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+    client: TestClient[Litestar], tenant_key: str, service: Services
 ) -> None:
     first = client.get(f"{HOOKS}/callback-secret", headers={"x-api-key": tenant_key}).json()
     second = client.get(f"{HOOKS}/callback-secret", headers={"x-api-key": tenant_key}).json()
@@ -96,7 +96,7 @@ def test_the_callback_secret_is_stable_until_rotated(
 
 
 def test_tenants_see_only_their_endpoints(
-    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+    client: TestClient[Litestar], tenant_key: str, service: Services
 ) -> None:
     mine = post(client, HOOKS, tenant_key, {"url": PUBLIC}).json()["data"]["id"]
     for key in (
@@ -110,7 +110,7 @@ def test_tenants_see_only_their_endpoints(
 
 
 def test_submit_says_queued_when_an_endpoint_wants_completed(
-    client: TestClient[Litestar], tenant_key: str, service: AssessmentService
+    client: TestClient[Litestar], tenant_key: str, service: Services
 ) -> None:
     def submit() -> Any:
         started = post(
@@ -179,7 +179,8 @@ def test_racing_registrations_with_one_idempotency_key_make_one_endpoint(
     with ThreadPoolExecutor(8) as pool:
         answers = list(
             pool.map(
-                lambda _: service.execute(register, caller, RegisterWebhook(PUBLIC), once), range(8)
+                lambda _: service.commands.execute(register, caller, RegisterWebhook(PUBLIC), once),
+                range(8),
             )
         )
     assert len({answer.id for answer in answers}) == 1

@@ -16,8 +16,7 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from application.public import ASSESSMENT_TOPICS
-from application.service import AssessmentService
-from consumers.relay import Relay
+from entrypoints.bootstrap import Services
 from tests.api.http import draw, endorse, generated, invite, start, start_human, submitted
 from tests.asyncapi_checks import resolve, strict_validator
 from tests.broker import Broker, read_topic
@@ -25,14 +24,14 @@ from tests.support import Clock, answer_sheet, link_token, make_service
 
 
 @pytest.fixture
-def service(pg_url: str, clock: Clock, broker: Broker) -> Iterator[AssessmentService]:
+def service(pg_url: str, clock: Clock, broker: Broker) -> Iterator[Services]:
     topic = f"assessment.events.{uuid4().hex[:8]}"
     service = make_service(pg_url, clock, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
     yield service
     service.store.close()
 
 
-def assessment_path(client: TestClient[Litestar], service: AssessmentService) -> None:
+def assessment_path(client: TestClient[Litestar], service: Services) -> None:
     """verify, generate, submit a fail; generate again, submit a pass."""
     record = start(client, service.access.issue_key("acme", "live"))
     draw(client, record)
@@ -41,7 +40,7 @@ def assessment_path(client: TestClient[Litestar], service: AssessmentService) ->
     submitted(client, record.session, answer_sheet(service, record.record_id, correct=10))
 
 
-def human_path(client: TestClient[Litestar], service: AssessmentService) -> None:
+def human_path(client: TestClient[Litestar], service: Services) -> None:
     """verify (human_endorsement, test mode), invite, invite again, endorse one skill."""
     record_id, session = start_human(client, service.access.issue_key("acme", "test"))
     for _ in range(2):
@@ -50,20 +49,20 @@ def human_path(client: TestClient[Litestar], service: AssessmentService) -> None
     assert response.status_code == 200, response.text
 
 
-def erasure(client: TestClient[Litestar], service: AssessmentService) -> None:
+def erasure(client: TestClient[Litestar], service: Services) -> None:
     """The live student's personal data erased: PersonalDataErased on their record."""
     key = service.access.issue_key("acme", "live")
     response = client.delete("/api/v1/students/stu_1", headers={"x-api-key": key})
     assert response.json()["data"]["recordsAffected"] == 1, response.text
 
 
-def published(service: AssessmentService) -> list[Any]:
+def published(service: Services) -> list[Any]:
     """Every stored event as the relay publishes it to the service's topic."""
     stored = len(
         service.store.recorder.select_notifications(start=1, limit=1000, topics=ASSESSMENT_TOPICS)
     )
     stopping = threading.Event()
-    relay = threading.Thread(target=Relay(service.store, service.settings).run, args=(stopping,))
+    relay = threading.Thread(target=service.relay().run, args=(stopping,))
     relay.start()
     try:
         settings = service.settings
@@ -75,7 +74,7 @@ def published(service: AssessmentService) -> list[Any]:
         relay.join()
 
 
-def test_every_published_message_is_as_the_document_says(service: AssessmentService) -> None:
+def test_every_published_message_is_as_the_document_says(service: Services) -> None:
     with TestClient(create_app(service)) as client:
         assessment_path(client, service)
         human_path(client, service)

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from api.cli import main
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
+from entrypoints.cli import main
 from infrastructure.auditbundle import stored_events
 from infrastructure.auditlog import AuditLog
 from infrastructure.database import is_postgres, transaction
@@ -33,20 +33,20 @@ PROJECT = {"domain", "application", "infrastructure", "projections", "consumers"
 
 
 @pytest.fixture
-def service(store_url: str, tmp_path: Path) -> Iterator[AssessmentService]:
+def service(store_url: str, tmp_path: Path) -> Iterator[Services]:
     service = make_service(store_url, Clock(), data_dir=tmp_path)
     yield service
     service.store.close()
 
 
-def audit(service: AssessmentService, *args: str) -> Result:
+def audit(service: Services, *args: str) -> Result:
     """Run `assess audit ARGS` on the service's store and data folder."""
     env = {"ASSESS_DATABASE_URL": service.settings.store_url}
     data = ["--data", str(service.settings.data_dir)]
     return CliRunner().invoke(main, ["audit", *args, *data], env=env)
 
 
-def checkpointed_twice(service: AssessmentService) -> tuple[int, int]:
+def checkpointed_twice(service: Services) -> tuple[int, int]:
     """Two attempts, each followed by `assess audit checkpoint`; the two sizes."""
     sizes = []
     for correct in (3, 9):
@@ -57,7 +57,7 @@ def checkpointed_twice(service: AssessmentService) -> tuple[int, int]:
     return sizes[0], sizes[1]
 
 
-def overwrite_stored_bytes(service: AssessmentService, position: int) -> None:
+def overwrite_stored_bytes(service: Services, position: int) -> None:
     """Change the stored bytes of the event at a position of the log, in the database."""
     table = service.store.recorder.events_table_name  # type: ignore[attr-defined]
     column = "notification_id" if is_postgres(service.store) else "rowid"
@@ -71,7 +71,7 @@ def overwrite_stored_bytes(service: AssessmentService, position: int) -> None:
     assert changed == 1
 
 
-def test_verify_store_names_the_stored_row_that_changed(service: AssessmentService) -> None:
+def test_verify_store_names_the_stored_row_that_changed(service: Services) -> None:
     first, second = checkpointed_twice(service)
     take_attempt(service, correct=5)
     AuditFollower(service.store, service.settings).catch_up()  # in the log, not checkpointed
@@ -87,7 +87,7 @@ def test_verify_store_names_the_stored_row_that_changed(service: AssessmentServi
 
 
 def test_verify_store_catches_an_event_removed_after_the_last_checkpoint(
-    service: AssessmentService,
+    service: Services,
 ) -> None:
     _, second = checkpointed_twice(service)
     take_attempt(service, correct=5)
@@ -122,9 +122,7 @@ def imported(stderr: str) -> set[str]:
     }
 
 
-def test_a_changed_bundle_line_fails_both_verifiers(
-    service: AssessmentService, tmp_path: Path
-) -> None:
+def test_a_changed_bundle_line_fails_both_verifiers(service: Services, tmp_path: Path) -> None:
     first, second = checkpointed_twice(service)
     bundle = tmp_path / "bundle"
     result = audit(service, "export", "--out", str(bundle))
@@ -176,9 +174,7 @@ def test_a_changed_bundle_line_fails_both_verifiers(
     assert f"FAIL at position {first + 1}: it says position {first + 2}" in offline.stdout
 
 
-def test_a_changed_checkpoint_fails_the_offline_verifier(
-    service: AssessmentService, tmp_path: Path
-) -> None:
+def test_a_changed_checkpoint_fails_the_offline_verifier(service: Services, tmp_path: Path) -> None:
     first, second = checkpointed_twice(service)
     bundle = tmp_path / "bundle"
     assert audit(service, "export", "--out", str(bundle)).exit_code == 0

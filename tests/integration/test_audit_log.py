@@ -20,7 +20,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from infrastructure.auditlog import AuditLog
 from infrastructure.database import is_postgres, transaction
 from projections.audit import AuditFollower
@@ -32,19 +32,19 @@ AUDIT = "/api/v1/audit"
 
 
 @pytest.fixture
-def service(store_url: str, tmp_path: Path) -> Iterator[AssessmentService]:
+def service(store_url: str, tmp_path: Path) -> Iterator[Services]:
     service = make_service(store_url, Clock(), data_dir=tmp_path)
     yield service
     service.store.close()
 
 
 @pytest.fixture
-def client(service: AssessmentService) -> Iterator[TestClient[Litestar]]:
+def client(service: Services) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(service)) as client:
         yield client
 
 
-def stored_rows(service: AssessmentService) -> list[dict[str, Any]]:
+def stored_rows(service: Services) -> list[dict[str, Any]]:
     """Every row of the events table as the database holds it, in notification order."""
     table = service.store.recorder.events_table_name  # type: ignore[attr-defined]
     order = "notification_id" if is_postgres(service.store) else "rowid"
@@ -56,7 +56,7 @@ def stored_rows(service: AssessmentService) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def expected_entries(service: AssessmentService) -> list[bytes]:
+def expected_entries(service: Services) -> list[bytes]:
     """SPEC's entry of each stored row, made here from the raw rows."""
     return [
         rfc8785.dumps(
@@ -73,7 +73,7 @@ def expected_entries(service: AssessmentService) -> list[bytes]:
     ]
 
 
-def leaves(service: AssessmentService) -> list[bytes]:
+def leaves(service: Services) -> list[bytes]:
     return [entry.encode() for _, entry in AuditLog(service.store).leaves()]
 
 
@@ -89,7 +89,7 @@ def signed(checkpoint: dict[str, Any]) -> bool:
 
 
 def test_each_stored_event_is_one_leaf_in_notification_order(
-    service: AssessmentService,
+    service: Services,
 ) -> None:
     take_attempt(service, correct=3)
     service.access.issue_key("globex", "test")  # not an assessment event: a leaf too
@@ -112,7 +112,7 @@ def test_each_stored_event_is_one_leaf_in_notification_order(
 
 
 def test_proofs_over_http_check_with_rfc_9162(
-    service: AssessmentService, client: TestClient[Litestar]
+    service: Services, client: TestClient[Litestar]
 ) -> None:
     key = service.access.issue_key("acme", "live")
     record_id = take_attempt(service, correct=3)
@@ -125,7 +125,7 @@ def test_proofs_over_http_check_with_rfc_9162(
     assert bytes.fromhex(latest["rootHash"]) == mth(expected_entries(service))
     assert latest["size"] == first.size == len(stored_rows(service))
 
-    history = service.history(None, record_id, None).events
+    history = service.commands.history(None, record_id, None).events
     for event in history:
         answer = client.get(
             f"{AUDIT}/proof/{record_id}/{event.version}", headers={"x-api-key": key}
@@ -159,14 +159,14 @@ def test_proofs_over_http_check_with_rfc_9162(
 
 
 def test_an_event_newer_than_the_latest_checkpoint_is_not_yet_checkpointed(
-    service: AssessmentService, client: TestClient[Litestar]
+    service: Services, client: TestClient[Litestar]
 ) -> None:
     key = service.access.issue_key("acme", "live")
     record_id = take_attempt(service, correct=3)
     follower = AuditFollower(service.store, service.settings)
     follower.catch_up()
     follower.checkpoint()
-    version = len(service.history(None, record_id, None).events)
+    version = len(service.commands.history(None, record_id, None).events)
     take_attempt(service, correct=9, record_id=record_id)
     newer = f"{AUDIT}/proof/{record_id}/{version + 1}"
 
@@ -180,7 +180,7 @@ def test_an_event_newer_than_the_latest_checkpoint_is_not_yet_checkpointed(
 
 
 def test_a_proof_answers_only_the_records_tenant_and_mode(
-    service: AssessmentService, client: TestClient[Litestar]
+    service: Services, client: TestClient[Litestar]
 ) -> None:
     own = service.access.issue_key("acme", "live")
     record_id = take_attempt(service, correct=3)
@@ -217,9 +217,7 @@ def test_a_proof_answers_only_the_records_tenant_and_mode(
         assert_error(bad, 404, "NOT_FOUND")
 
 
-def test_bad_audit_queries_get_a_clear_4xx(
-    service: AssessmentService, client: TestClient[Litestar]
-) -> None:
+def test_bad_audit_queries_get_a_clear_4xx(service: Services, client: TestClient[Litestar]) -> None:
     assert_error(client.get(f"{AUDIT}/checkpoint"), 404, "NOT_FOUND")
     take_attempt(service, correct=3)
     follower = AuditFollower(service.store, service.settings)

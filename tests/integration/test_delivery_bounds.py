@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from application.service import AssessmentService
 from consumers.delivery import DeliveryWorker
+from entrypoints.bootstrap import Services
 from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
 from infrastructure.egress import CheckedTransport
 from tests.receivers import endless_reply, receiving
@@ -22,18 +22,19 @@ MiB = 1 << 20
 
 
 @pytest.fixture
-def service(store_url: str, clock: Clock) -> Iterator[AssessmentService]:
+def service(store_url: str, clock: Clock) -> Iterator[Services]:
     service = make_service(store_url, clock)
     yield service
     service.store.close()
 
 
-def timed_try(service: AssessmentService, url: str, timeout: float) -> tuple[float, Any]:
+def timed_try(service: Services, url: str, timeout: float) -> tuple[float, Any]:
     """One try to url by a worker with this timeout: how long it took, and its log entry
     (None if it had not ended after four timeouts)."""
     worker = DeliveryWorker(
-        Deliveries(service.store),
+        service.deliveries,
         service.settings,
+        service.secrets,
         transport=CheckedTransport(allow_private=True),
         timeout=timeout,
     )
@@ -49,7 +50,7 @@ def timed_try(service: AssessmentService, url: str, timeout: float) -> tuple[flo
     return took, (item["tries"] or [None])[0]
 
 
-def test_a_reply_trickling_its_headers_ends_at_the_timeout(service: AssessmentService) -> None:
+def test_a_reply_trickling_its_headers_ends_at_the_timeout(service: Services) -> None:
     with endless_reply(b"HTTP/1.1 200 OK\r\n", b"x-a: b\r\n", 0.2, 10_000) as (url, _):
         took, tried = timed_try(service, url, timeout=1.0)
     assert tried is not None, "the try was still running"
@@ -58,7 +59,7 @@ def test_a_reply_trickling_its_headers_ends_at_the_timeout(service: AssessmentSe
     assert tried["error"].startswith("ReadTimeout")
 
 
-def test_a_reply_trickling_its_body_ends_at_the_timeout(service: AssessmentService) -> None:
+def test_a_reply_trickling_its_body_ends_at_the_timeout(service: Services) -> None:
     head = b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n"
     with endless_reply(head, b"x", pause=0.2, limit=100_000) as (url, _):
         took, tried = timed_try(service, url, timeout=1.0)
@@ -67,7 +68,7 @@ def test_a_reply_trickling_its_body_ends_at_the_timeout(service: AssessmentServi
     assert (tried["statusCode"], tried["error"]) == (200, None)  # the status decides
 
 
-def test_an_endless_reply_body_is_not_read(service: AssessmentService) -> None:
+def test_an_endless_reply_body_is_not_read(service: Services) -> None:
     head = b"HTTP/1.1 500 Oops\r\ntransfer-encoding: chunked\r\n\r\n"
     chunk = b"100000\r\n" + b"x" * MiB + b"\r\n"
     with endless_reply(head, chunk, pause=0, limit=256 * MiB) as (url, endless):
@@ -80,11 +81,12 @@ def test_an_endless_reply_body_is_not_read(service: AssessmentService) -> None:
 
 
 def test_one_tenants_slow_backlog_does_not_hold_back_another_tenant(
-    service: AssessmentService,
+    service: Services,
 ) -> None:
     worker = DeliveryWorker(
-        Deliveries(service.store),
+        service.deliveries,
         service.settings,
+        service.secrets,
         threads=4,
         transport=CheckedTransport(allow_private=True),
         timeout=1.0,

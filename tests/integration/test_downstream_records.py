@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 from application.public import ASSESSMENT_TOPICS
-from application.service import AssessmentService
-from consumers.emails import ResultEmails
 from consumers.fanout import Fanout
 from consumers.records import TABLE, KnownRecords
+from entrypoints.bootstrap import Services
 from infrastructure.database import transaction
 from infrastructure.deliveries import Deliveries
 from tests.support import ACME, STUDENT, Clock, make_service, public_messages, take_attempt
@@ -23,7 +22,7 @@ from tests.support import ACME, STUDENT, Clock, make_service, public_messages, t
 CALLBACK_URL = "https://partner.example/hooks/assess"
 
 
-def sqlite_service(path: Path, **settings: Any) -> AssessmentService:
+def sqlite_service(path: Path, **settings: Any) -> Services:
     return make_service(f"sqlite:///{path / 'assess.sqlite3'}", Clock(), **settings)
 
 
@@ -42,7 +41,7 @@ def test_webhooks_come_from_the_messages_alone_and_emails_from_the_port(tmp_path
     assert stored == []
     fanout = Fanout(KnownRecords(consumer.store), writer.webhooks, Deliveries(consumer.store))
     # The email consumer runs against the store's database, where the contacts are sealed.
-    emails = ResultEmails(writer.store, writer.settings, writer.personal)
+    emails = writer.emails()
     for message in messages:
         assert "name" not in json.dumps(message["data"].get("student", {}))
         fanout.handle(message, 0.0)
@@ -72,7 +71,7 @@ def test_a_message_of_a_record_never_started_on_the_topic_is_refused(tmp_path: P
     scored = [m for m in public_messages(writer) if m["type"] == "Scored"]
     consumer = sqlite_service(tmp_path / "consumer", outbox_dir=tmp_path / "outbox")
     with pytest.raises(LookupError, match="no record ver_live_"):
-        ResultEmails(consumer.store, consumer.settings, consumer.personal).handle(scored[0])
+        consumer.emails().handle(scored[0])
     assert not (tmp_path / "outbox").exists()
 
 

@@ -17,8 +17,8 @@ import httpcore
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from application.service import AssessmentService
 from consumers.delivery import DeliveryWorker
+from entrypoints.bootstrap import Services
 from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
 from infrastructure.egress import CheckedTransport
 from tests.receivers import receiving
@@ -61,7 +61,7 @@ class LoopbackOnly(httpcore.SyncBackend):
         return super().connect_tcp(host, port, timeout, local_address, socket_options)
 
 
-def send(service: AssessmentService, worker: DeliveryWorker, url: str, tries: int = 1) -> Any:
+def send(service: Services, worker: DeliveryWorker, url: str, tries: int = 1) -> Any:
     """Queue one delivery to url, try it `tries` times, and return the logged tries."""
     delivery_id = new_delivery_id()
     delivery = Delivery(
@@ -75,14 +75,16 @@ def send(service: AssessmentService, worker: DeliveryWorker, url: str, tries: in
 
 
 @pytest.fixture
-def service(tmp_path: Path, clock: Clock) -> AssessmentService:
+def service(tmp_path: Path, clock: Clock) -> Services:
     return make_service(f"sqlite:///{tmp_path / 'assess.sqlite3'}", clock)
 
 
-def test_a_rebinding_host_never_reaches_the_loopback_receiver(service: AssessmentService) -> None:
+def test_a_rebinding_host_never_reaches_the_loopback_receiver(service: Services) -> None:
     resolver, network = Resolver("8.8.8.8", "127.0.0.1"), LoopbackOnly()
     transport = CheckedTransport(allow_private=False, resolve=resolver, network=network)
-    worker = DeliveryWorker(Deliveries(service.store), service.settings, transport=transport)
+    worker = DeliveryWorker(
+        service.deliveries, service.settings, service.secrets, transport=transport
+    )
     with receiving((200, {})) as receiver:
         port = receiver.base.rsplit(":", 1)[1]
         tries = send(service, worker, f"http://rebind.partner.test:{port}/hooks", 2)
@@ -94,11 +96,13 @@ def test_a_rebinding_host_never_reaches_the_loopback_receiver(service: Assessmen
 
 
 def test_allowed_private_targets_keep_the_host_name_in_the_host_header(
-    service: AssessmentService,
+    service: Services,
 ) -> None:
     resolver = Resolver("127.0.0.1")
     transport = CheckedTransport(allow_private=True, resolve=resolver)
-    worker = DeliveryWorker(Deliveries(service.store), service.settings, transport=transport)
+    worker = DeliveryWorker(
+        service.deliveries, service.settings, service.secrets, transport=transport
+    )
     with receiving((200, {})) as receiver:
         port = receiver.base.rsplit(":", 1)[1]
         tries = send(service, worker, f"http://hooks.partner.test:{port}/hooks")
@@ -124,7 +128,7 @@ def self_signed(directory: Path, name: str) -> tuple[Path, Path]:
 
 
 def test_tls_sends_and_checks_the_host_name_not_the_address(
-    service: AssessmentService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    service: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cert, key = self_signed(tmp_path, "hooks.partner.test")
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the receiver's certificate
@@ -133,7 +137,9 @@ def test_tls_sends_and_checks_the_host_name_not_the_address(
     tls.load_cert_chain(cert, key)
     tls.sni_callback = lambda _socket, name, _context: server_names.append(name)
     transport = CheckedTransport(allow_private=True, resolve=Resolver("127.0.0.1"))
-    worker = DeliveryWorker(Deliveries(service.store), service.settings, transport=transport)
+    worker = DeliveryWorker(
+        service.deliveries, service.settings, service.secrets, transport=transport
+    )
     with receiving((200, {}), tls=tls) as receiver:
         port = receiver.base.rsplit(":", 1)[1]
         delivered = send(service, worker, f"https://hooks.partner.test:{port}/hooks")
@@ -146,7 +152,7 @@ def test_tls_sends_and_checks_the_host_name_not_the_address(
 
 
 def test_a_failed_tls_try_logs_no_target(
-    service: AssessmentService,
+    service: Services,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -158,7 +164,9 @@ def test_a_failed_tls_try_logs_no_target(
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
     transport = CheckedTransport(allow_private=True, resolve=Resolver("127.0.0.1"))
-    worker = DeliveryWorker(Deliveries(service.store), service.settings, transport=transport)
+    worker = DeliveryWorker(
+        service.deliveries, service.settings, service.secrets, transport=transport
+    )
     every_try = len(service.settings.webhook_retry_schedule.split(",")) + 1
     with caplog.at_level(logging.DEBUG), receiving((200, {}), tls=tls) as receiver:
         port = receiver.base.rsplit(":", 1)[1]

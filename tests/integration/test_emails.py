@@ -15,10 +15,10 @@ import pytest
 from eventsourcing.domain import AggregateEvent
 
 from application.public import ASSESSMENT_TOPICS, PublicMessages
-from application.service import AssessmentService
-from consumers.emails import ResultEmails, Undeliverable
+from consumers.emails import Undeliverable
 from domain.assessment import Assessment
 from domain.values import Contact, Skill
+from entrypoints.bootstrap import Services
 from tests.receivers import smtp_server
 from tests.support import Clock, make_service, take_attempt
 
@@ -32,7 +32,7 @@ STUDENT = {
 HEADERS = {"Subject", "From", "To", "Date", "Message-ID", "MIME-Version", "Content-Type"}
 
 
-def stored_record(service: AssessmentService, student: dict[str, str]) -> str:
+def stored_record(service: Services, student: dict[str, str]) -> str:
     """A record saved straight into the store, past every check the API makes."""
     now, record_id = service.clock(), uuid4()
     contact = Contact(student["name"], student["email"])
@@ -55,9 +55,9 @@ def stored_record(service: AssessmentService, student: dict[str, str]) -> str:
     return record.record_verification_id
 
 
-def send_result_emails(service: AssessmentService) -> None:
+def send_result_emails(service: Services) -> None:
     """Feed every stored assessment event, as its public message, to the email handler."""
-    emails = ResultEmails(service.store, service.settings, service.personal)
+    emails = service.emails()
     messages = PublicMessages(service.store)
     notifications = service.store.recorder.select_notifications(
         start=1, limit=1000, topics=ASSESSMENT_TOPICS
@@ -68,7 +68,7 @@ def send_result_emails(service: AssessmentService) -> None:
         emails.handle(messages.message(event)[0])
 
 
-def email_service(tmp_path: Path, **settings: Any) -> AssessmentService:
+def email_service(tmp_path: Path, **settings: Any) -> Services:
     url = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
     return make_service(url, Clock(), outbox_dir=tmp_path / "outbox", **settings)
 

@@ -17,12 +17,10 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from api.bootstrap import bootstrap
 from application.messages import TenantCaller
-from application.service import AssessmentService
 from application.settings import Settings
 from application.students import Students
-from consumers.emails import ResultEmails
+from entrypoints.bootstrap import Services, bootstrap
 from infrastructure.database import transaction
 from infrastructure.persistence import open_store
 from infrastructure.subjects import DataSubjects
@@ -68,30 +66,30 @@ def found_in(files: list[Path], texts: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def wrapped_keys(service: AssessmentService) -> list[str]:
+def wrapped_keys(service: Services) -> list[str]:
     """The subjects' keys as stored (wrapped), to search for."""
     with transaction(service.store, commit=False) as sql:
         return [row["wrapped_key"] for row in sql.all("SELECT wrapped_key FROM subject_keys")]
 
 
-def flows_with_emails(service: AssessmentService) -> None:
+def flows_with_emails(service: Services) -> None:
     """A failed attempt (a result email) and an invitation (an email to the reviewer)."""
     take_attempt(service, 2)
     react = {**REACT, "proofUrls": [PROOF]}
     invite_to_review(service, start_endorsement(service, skills=(react,), sources=(SOURCE,)))
-    emails = ResultEmails(service.store, service.settings, service.personal)
+    emails = service.emails()
     for message in public_messages(service):
         emails.handle(message)
     project(service)
 
 
-def erase(service: AssessmentService) -> None:
+def erase(service: Services) -> None:
     students = Students(service.store, service.personal, service.sent_emails, service.clock)
     assert students.erase(ACME, STUDENT["studentId"]).records_affected == 2
     scrubbed(service)
 
 
-def scrubbed(service: AssessmentService) -> None:
+def scrubbed(service: Services) -> None:
     """Wait for the rewrite that follows erasures (on PostgreSQL, in a thread of its own)."""
     personal = service.personal
     assert isinstance(personal, DataSubjects)
@@ -200,7 +198,9 @@ def upgraded_and_erased(url: str) -> Iterator[list[str]]:
         generation = sql.one("SELECT generation FROM view_generations WHERE name = 'record_view'")
     assert generation["generation"] == 2  # the view was rebuilt from the sealed events
     [(_, record)] = service.personal.records("acme", "live", "stu_1")
-    assert service.history(None, f"ver_live_{record.hex}", None).state["student"] == STUDENT
+    assert (
+        service.commands.history(None, f"ver_live_{record.hex}", None).state["student"] == STUDENT
+    )
     keys = wrapped_keys(service)
     assert len(keys) == 4
     yield PERSONAL[:2]

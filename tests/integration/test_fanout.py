@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.processes import free_port
 from tests.receivers import Mailbox, receiving, smtp_server
 from tests.support import (
@@ -29,7 +29,7 @@ from tests.support import (
 )
 
 
-def fanout_service(tmp_path: Path, clock: Clock, **settings: Any) -> AssessmentService:
+def fanout_service(tmp_path: Path, clock: Clock, **settings: Any) -> Services:
     url = f"sqlite:///{tmp_path / 'assess.sqlite3'}"
     settings.setdefault("outbox_dir", tmp_path / "outbox")  # never the working tree's ./var
     return make_service(
@@ -108,7 +108,7 @@ def test_after_the_last_try_a_delivery_is_failed_and_kept(tmp_path: Path, clock:
 
 
 def wait_for_statuses(
-    service: AssessmentService, endpoint_id: str, statuses: set[str]
+    service: Services, endpoint_id: str, statuses: set[str]
 ) -> list[dict[str, Any]]:
     for _ in range(200):
         items, _ = service.deliveries.page("acme", "live", endpoint_id, 100, None)

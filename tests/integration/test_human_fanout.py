@@ -10,8 +10,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from application.service import AssessmentService
-from consumers.emails import ResultEmails
+from entrypoints.bootstrap import Services
 from tests.receivers import receiving
 from tests.support import (
     STUDENT,
@@ -26,7 +25,7 @@ from tests.support import (
 )
 
 
-def outbox_emails(service: AssessmentService, count: int) -> list[EmailMessage]:
+def outbox_emails(service: Services, count: int) -> list[EmailMessage]:
     """The emails in the outbox, once there are `count`, oldest first."""
     for _ in range(400):
         files = sorted(service.settings.outbox.glob("*.eml"), key=lambda f: f.stat().st_mtime)
@@ -54,7 +53,7 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
         text = invitation.get_body(("plain",))
         assert text is not None
         [link] = re.findall(r"https://assess\.example/review/(\S+)", text.get_content())
-        reviewer = service.reviewer(link)  # the emailed link is the record's own
+        reviewer = service.commands.reviewer(link)  # the emailed link is the record's own
         raw = next(service.settings.outbox.glob("*.eml")).read_bytes()
         assert f"https://assess.example/review/{link}\n".encode() in raw  # one line, greppable
         assert reviewer.record.record_verification_id == record_id
@@ -91,7 +90,7 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
     assert str(confirmation["To"]) == STUDENT["email"]
     assert confirmation["Subject"] == "Endorsed: React"
     # Every event again, as a redelivery would bring them: no email a second time.
-    emails = ResultEmails(service.store, service.settings, service.personal)
+    emails = service.emails()
     for message in public_messages(service):
         emails.handle(message)
     assert len(list(service.settings.outbox.glob("*.eml"))) == 2

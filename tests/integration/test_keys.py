@@ -9,24 +9,22 @@ import httpx
 import pytest
 
 from application.messages import TenantCaller
-from application.service import AssessmentService
 from domain.errors import InvalidInput, Unauthorized
+from entrypoints.bootstrap import Services
 from tests.processes import assess, server
 
 HOOKS = "/api/v1/webhooks"
 
 
 @pytest.mark.parametrize(("tenant", "mode"), [("", "live"), ("  ", "test"), ("acme", "prod")])
-def test_a_key_needs_a_tenant_and_a_known_mode(
-    service: AssessmentService, tenant: str, mode: str
-) -> None:
+def test_a_key_needs_a_tenant_and_a_known_mode(service: Services, tenant: str, mode: str) -> None:
     with pytest.raises(InvalidInput):
         service.access.issue_key(tenant, mode)
     assert service.access.list_keys() == []
 
 
 def test_a_revoked_key_is_refused_at_once_by_the_process_that_revoked_it(
-    service: AssessmentService,
+    service: Services,
 ) -> None:
     key = service.access.issue_key("acme", "live")
     assert isinstance(service.access.authenticate(key), TenantCaller)  # now remembered
@@ -35,7 +33,7 @@ def test_a_revoked_key_is_refused_at_once_by_the_process_that_revoked_it(
         service.access.authenticate(key)
 
 
-def test_keys_are_listed_with_their_state_and_revoked_by_id(service: AssessmentService) -> None:
+def test_keys_are_listed_with_their_state_and_revoked_by_id(service: Services) -> None:
     acme = service.access.issue_key("acme", "live")
     service.access.issue_key("acme", "test")
     other = service.access.issue_key("other", "live")
@@ -59,7 +57,7 @@ def test_keys_are_listed_with_their_state_and_revoked_by_id(service: AssessmentS
 
 
 @pytest.mark.parametrize("given", ["nonsense", "ak_live_unknown", "6f1d3a5e-0000-0000-0000-0000"])
-def test_revoking_an_unknown_key_is_refused(service: AssessmentService, given: str) -> None:
+def test_revoking_an_unknown_key_is_refused(service: Services, given: str) -> None:
     with pytest.raises(InvalidInput):
         service.access.revoke_key(given)
 

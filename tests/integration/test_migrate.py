@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.bootstrap import migrate
 from application.settings import Settings
 from application.store import EventStore
 from consumers.sent import SENT
+from entrypoints.bootstrap import migrate
 from infrastructure.database import create_tables, transaction
 from infrastructure.deliveries import DELIVERY_LOG as DELIVERY_LOG_DDL
 from infrastructure.deliveries import TABLE as DELIVERY_LOG

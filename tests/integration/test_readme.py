@@ -92,7 +92,7 @@ def started(
     log = folder / f"{args[0]}.log"
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api", *args],
+            [sys.executable, "-m", "entrypoints", *args],
             cwd=folder,
             env=env,
             stdout=sink,

@@ -18,9 +18,10 @@ import pytest
 from cloudevents.v1.kafka import KafkaMessage, from_binary
 
 from application.public import ASSESSMENT_TOPICS
-from application.service import AssessmentService
 from application.settings import Settings
-from consumers.relay import Relay
+from consumers.relay import RELAY, Relay
+from entrypoints.bootstrap import Services
+from infrastructure.following import Tracker
 from tests.broker import Broker, read_topic
 from tests.support import Clock, make_service, take_attempt
 
@@ -31,13 +32,13 @@ def topic() -> str:
 
 
 @pytest.fixture
-def service(pg_url: str, clock: Clock) -> Iterator[AssessmentService]:
+def service(pg_url: str, clock: Clock) -> Iterator[Services]:
     service = make_service(pg_url, clock)
     yield service
     service.store.close()
 
 
-def stored_events(service: AssessmentService) -> list[tuple[str, int]]:
+def stored_events(service: Services) -> list[tuple[str, int]]:
     """(record uuid hex, version) of every assessment event, in the store's order."""
     notifications = service.store.recorder.select_notifications(
         start=1, limit=100_000, topics=ASSESSMENT_TOPICS
@@ -51,10 +52,12 @@ def at_least(count: int) -> Callable[[list[Any]], bool]:
 
 
 def relay_in_thread(
-    service: AssessmentService, settings: Settings
+    service: Services, settings: Settings
 ) -> tuple[threading.Event, threading.Thread]:
     stopping = threading.Event()
-    thread = threading.Thread(target=Relay(service.store, settings).run, args=(stopping,))
+    thread = threading.Thread(
+        target=Relay(service.store, settings, Tracker(service.store, RELAY)).run, args=(stopping,)
+    )
     thread.start()
     return stopping, thread
 
@@ -72,7 +75,7 @@ def assert_complete_and_ordered(messages: list[Any], expected: list[tuple[str, i
 
 
 def test_a_submit_reaches_the_topic_with_cloudevents_headers(
-    service: AssessmentService, broker: Broker, topic: str, pg_url: str
+    service: Services, broker: Broker, topic: str, pg_url: str
 ) -> None:
     passed, failed = take_attempt(service, correct=9), take_attempt(service, correct=2)
     settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
@@ -102,7 +105,7 @@ def test_a_submit_reaches_the_topic_with_cloudevents_headers(
 
 
 def test_the_relay_killed_mid_stream_loses_nothing(
-    service: AssessmentService, broker: Broker, topic: str, pg_url: str, tmp_path: Path
+    service: Services, broker: Broker, topic: str, pg_url: str, tmp_path: Path
 ) -> None:
     env = {
         **os.environ,
@@ -116,7 +119,7 @@ def test_the_relay_killed_mid_stream_loses_nothing(
     def start_relay() -> subprocess.Popen[bytes]:
         with log.open("ab") as sink:
             return subprocess.Popen(
-                [sys.executable, "-m", "api", "relay"],
+                [sys.executable, "-m", "entrypoints", "relay"],
                 env=env,
                 stdout=sink,
                 stderr=subprocess.STDOUT,
@@ -143,7 +146,7 @@ def test_the_relay_killed_mid_stream_loses_nothing(
 
 
 def test_a_broker_outage_delays_but_loses_nothing(
-    service: AssessmentService, broker: Broker, topic: str, pg_url: str
+    service: Services, broker: Broker, topic: str, pg_url: str
 ) -> None:
     settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
     stopping, thread = relay_in_thread(service, settings)

@@ -13,7 +13,6 @@ from standardwebhooks import Webhook
 
 from api.app import create_app
 from application.settings import Settings
-from consumers.emails import ResultEmails
 from tests.receivers import receiving
 from tests.support import REACT, STUDENT, Clock, fanning_out, make_service, public_messages
 
@@ -40,7 +39,7 @@ def test_the_data_folder_and_every_file_in_it_are_the_owners_alone(tmp_path: Pat
             ).status_code
             == 200
         )
-        emails = ResultEmails(service.store, service.settings, service.personal)
+        emails = service.emails()
         for message in public_messages(service):
             emails.handle(message)  # the invitation, with its live link, to the outbox
         found = modes(data)  # while the store is open: its -wal and -shm files too

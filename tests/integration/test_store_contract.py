@@ -20,9 +20,9 @@ from application.messages import (
     Submitted,
     TenantCaller,
 )
-from application.service import AssessmentService
 from domain.errors import Conflict, Unauthorized
 from domain.questions import parse_bank
+from entrypoints.bootstrap import Services
 from tests.support import ACME, REACT, STUDENT, Clock, answer_sheet, make_service
 
 
@@ -39,36 +39,38 @@ class RaceClock(Clock):
         return self.now
 
 
-def start(service: AssessmentService) -> str:
+def start(service: Services) -> str:
     command = StartVerification(student=STUDENT, skills=[REACT])
-    return service.execute(start_verification, ACME, command, None).record_verification_id
+    return service.commands.execute(start_verification, ACME, command, None).record_verification_id
 
 
-def sheet(service: AssessmentService, record_id: str, correct: int) -> SubmitAnswers:
+def sheet(service: Services, record_id: str, correct: int) -> SubmitAnswers:
     answers = [
         (a["questionId"], a["selectedAnswer"]) for a in answer_sheet(service, record_id, correct)
     ]
     return SubmitAnswers(answers=answers, record_verification_id=record_id)
 
 
-def event_types(service: AssessmentService, record_id: str) -> list[str]:
-    return [event.type for event in service.history(None, record_id, None).events]
+def event_types(service: Services, record_id: str) -> list[str]:
+    return [event.type for event in service.commands.history(None, record_id, None).events]
 
 
 def test_a_reopened_store_holds_the_whole_history(store_url: str, clock: Clock) -> None:
     service = make_service(store_url, clock)
     key = service.access.issue_key("acme", "live")
     record_id = start(service)
-    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
-    service.execute(submit_answers, ACME, sheet(service, record_id, 2), None)
-    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
-    before = service.history(ACME, record_id, None)
+    service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+    service.commands.execute(submit_answers, ACME, sheet(service, record_id, 2), None)
+    service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+    before = service.commands.history(ACME, record_id, None)
     service.store.close()
 
     reopened = make_service(store_url, clock)
-    assert reopened.history(ACME, record_id, None) == before
+    assert reopened.commands.history(ACME, record_id, None) == before
     assert reopened.access.authenticate(key) == ACME
-    submitted = reopened.execute(submit_answers, ACME, sheet(reopened, record_id, 10), None)
+    submitted = reopened.commands.execute(
+        submit_answers, ACME, sheet(reopened, record_id, 10), None
+    )
     assert (submitted.result.attempt_number, submitted.result.passed) == (2, True)
     reopened.store.close()
 
@@ -77,15 +79,15 @@ def test_history_as_of_a_moment_folds_only_what_had_happened(store_url: str, clo
     service = make_service(store_url, clock)
     record_id = start(service)
     clock.advance(minutes=1)
-    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+    service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     between = clock.advance(minutes=1)
     clock.advance(minutes=1)
-    service.execute(submit_answers, ACME, sheet(service, record_id, 1), None)
+    service.commands.execute(submit_answers, ACME, sheet(service, record_id, 1), None)
 
-    then = service.history(ACME, record_id, between)
+    then = service.commands.history(ACME, record_id, between)
     assert [e.type for e in then.events] == ["VerificationStarted", "QuestionsGenerated"]
     assert (then.state["status"], then.state["attempts"]) == ("in_progress", [])
-    now = service.history(ACME, record_id, None)
+    now = service.commands.history(ACME, record_id, None)
     assert now.state["status"] == "failed"
     assert [a["score"] for a in now.state["attempts"]] == [10]
     service.store.close()
@@ -96,13 +98,13 @@ def test_racing_submits_record_exactly_one_attempt(store_url: str, same_key: boo
     clock = RaceClock()
     service = make_service(store_url, clock)
     record_id = start(service)
-    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+    service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     command = sheet(service, record_id, 10)
     idempotency = Idempotency(key="k1", fingerprint="f") if same_key else None
 
     def submit() -> Submitted | Exception:
         try:
-            return service.execute(submit_answers, ACME, command, idempotency)
+            return service.commands.execute(submit_answers, ACME, command, idempotency)
         except Conflict as error:
             return error
 
@@ -126,17 +128,17 @@ def test_an_idempotent_command_replays_after_a_restart(store_url: str, clock: Cl
     service = make_service(store_url, clock)
     idempotency = Idempotency(key="start-1", fingerprint="same")
     command = StartVerification(student=STUDENT, skills=[REACT])
-    first = service.execute(start_verification, ACME, command, idempotency)
+    first = service.commands.execute(start_verification, ACME, command, idempotency)
     service.store.close()
     reopened = make_service(store_url, clock)
-    assert reopened.execute(start_verification, ACME, command, idempotency) == first
+    assert reopened.commands.execute(start_verification, ACME, command, idempotency) == first
     reopened.store.close()
 
 
 def test_an_import_replaces_the_bank_but_drawn_sets_stay(store_url: str, clock: Clock) -> None:
     service = make_service(store_url, clock)
     record_id = start(service)
-    drawn = service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+    drawn = service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     replacement = parse_bank(
         b'{"skillId": "skill_001", "name": "React", "questions": ['
         b'{"question": "New?", "options": ["yes", "no"], "answer": 0}]}'
@@ -152,10 +154,10 @@ def test_an_import_replaces_the_bank_but_drawn_sets_stay(store_url: str, clock: 
     assert [b["questions"] for b in service.banks.list_banks() if b["skillId"] == "skill_001"] == [
         1
     ]
-    again = service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+    again = service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     assert again.questions == drawn.questions
-    service.execute(submit_answers, ACME, sheet(service, record_id, 0), None)
-    fresh = service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+    service.commands.execute(submit_answers, ACME, sheet(service, record_id, 0), None)
+    fresh = service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     assert [q.question for q in fresh.questions] == ["New?"]
     service.store.close()
 

@@ -16,14 +16,13 @@ import msgspec
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from api.bootstrap import bootstrap
 from application.access import digest
-from application.service import AssessmentService
 from application.settings import Settings
 from domain.assessment import Assessment
 from domain.errors import Unauthorized
 from domain.questions import PublicQuestion
 from domain.values import Answer, Sealed, Skill, SkillOutcome, Student
+from entrypoints.bootstrap import Services, bootstrap
 from infrastructure.persistence import open_store
 from tests.fixtures.stored_events import EVENTS, READ, read_back
 from tests.support import MASTER_KEY
@@ -78,7 +77,7 @@ def read_today(read: dict[str, Any]) -> dict[str, Any]:
     return read
 
 
-def upgraded(store_url: str) -> AssessmentService:
+def upgraded(store_url: str) -> Services:
     """A store holding the events of 2026-12-02, opened by today's service (which migrates)."""
     settings = Settings(database_url=store_url, master_key=MASTER_KEY)
     old = open_store(settings)

@@ -13,9 +13,9 @@ from eventsourcing.persistence import StoredEvent
 
 from application.handlers.generate_questions import generate_questions
 from application.messages import GenerateQuestions, Idempotency
-from application.service import AssessmentService
 from application.students import Students
 from domain.access import IdempotentResponse
+from entrypoints.bootstrap import Services
 from infrastructure.transcoding import StructMapper
 from tests.integration.test_stored_events import stored_events
 from tests.support import (
@@ -28,14 +28,14 @@ from tests.support import (
 )
 
 
-def every_kind_of_event(service: AssessmentService) -> list[StoredEvent]:
+def every_kind_of_event(service: Services) -> list[StoredEvent]:
     """A store holding each kind of event the service writes; its stored events."""
     register_endpoint(service, "https://hooks.example.com/a")
     take_attempt(service, 2)
     take_attempt(service, 10, student="stu_2", callback="https://hooks.example.com/b")
     take_endorsement(service, ["skill_001"], invitations=2)
     record = take_attempt(service, 2, student="stu_3")
-    service.execute(
+    service.commands.execute(
         generate_questions, ACME, GenerateQuestions(record), Idempotency("k-1", "f" * 64)
     )
     Students(service.store, service.personal, service.sent_emails, service.clock).erase(

@@ -13,9 +13,9 @@ from eventsourcing.utils import get_topic
 
 from application.handlers.start_verification import start_verification
 from application.messages import StartVerification, TenantCaller
-from application.service import AssessmentService
 from domain.assessment import Assessment
 from domain.errors import InvalidInput
+from entrypoints.bootstrap import Services
 from infrastructure.following import Batch
 from infrastructure.sql import Sql
 from projections.deadletters import BLOCKED_BY_EARLIER
@@ -44,18 +44,18 @@ from tests.support import (
 
 
 @pytest.fixture
-def service(store_url: str, clock: Clock) -> Iterator[AssessmentService]:
+def service(store_url: str, clock: Clock) -> Iterator[Services]:
     service = make_service(store_url, clock)
     yield service
     service.store.close()
 
 
-def attempt(service: AssessmentService, correct: int, **options: Any) -> str:
+def attempt(service: Services, correct: int, **options: Any) -> str:
     """An attempt on a record of two skills."""
     return take_attempt(service, correct, skills=(REACT, PYTHON), **options)
 
 
-def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock: Clock) -> None:
+def test_the_views_equal_a_fold_of_the_history(service: Services, clock: Clock) -> None:
     failed_then_passed = attempt(service, correct=3)
     clock.advance(minutes=1)
     attempt(service, correct=9, record_id=failed_then_passed)
@@ -64,7 +64,7 @@ def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock
         service, skills=(REACT, PYTHON), correct=2, student="stu_1"
     )  # a later fail keeps stu_1 verified
     attempt(service, correct=1, student="stu_2")
-    service.execute(
+    service.commands.execute(
         start_verification, ACME, StartVerification(student=STUDENT, skills=[REACT]), None
     )
     read = ReadSide(service.store, service.personal)
@@ -85,7 +85,7 @@ def test_the_views_equal_a_fold_of_the_history(service: AssessmentService, clock
     assert [a["score"] for a in record["attempts"]] == [30, 90]
 
 
-def test_an_event_is_never_applied_twice(service: AssessmentService) -> None:
+def test_an_event_is_never_applied_twice(service: Services) -> None:
     record_id = attempt(service, correct=4)
     project(service)
     read = ReadSide(service.store, service.personal)
@@ -104,7 +104,7 @@ def test_an_event_is_never_applied_twice(service: AssessmentService) -> None:
     assert mismatches(service.store, read) == []
 
 
-def test_records_page_newest_first_with_filters(service: AssessmentService) -> None:
+def test_records_page_newest_first_with_filters(service: Services) -> None:
     created = [attempt(service, correct=n * 2, student=f"s{n % 2}") for n in range(5)]
     project(service)
     read = ReadSide(service.store, service.personal)
@@ -128,7 +128,7 @@ def test_records_page_newest_first_with_filters(service: AssessmentService) -> N
 
 
 def test_a_rebuild_gives_the_same_views_and_serves_the_old_ones_meanwhile(
-    service: AssessmentService,
+    service: Services,
 ) -> None:
     for n in range(6):
         attempt(service, correct=n * 2, student=f"s{n % 3}")
@@ -171,7 +171,7 @@ class BrokenFor(RecordView):
 
 
 def test_an_event_a_view_cannot_apply_is_set_aside_with_its_records_later_events(
-    service: AssessmentService,
+    service: Services,
 ) -> None:
     broken = attempt(service, correct=5)
     later_of_others = attempt(service, correct=10, student="after")
@@ -183,7 +183,7 @@ def test_an_event_a_view_cannot_apply_is_set_aside_with_its_records_later_events
     assert read.record("acme", "live", broken) is None
     assert read.record("acme", "live", later_of_others) is not None  # the others flow on
     letters = dead_letters(service.store, model)
-    history = service.history(None, broken, None).events
+    history = service.commands.history(None, broken, None).events
     assert [letter.notification_id for letter in letters] == sorted(
         letter.notification_id for letter in letters
     )
@@ -208,8 +208,8 @@ def test_an_event_a_view_cannot_apply_is_set_aside_with_its_records_later_events
     assert mismatches(service.store, read) == []
 
 
-def test_events_of_a_set_aside_record_stored_later_wait_too(service: AssessmentService) -> None:
-    record_id = service.execute(
+def test_events_of_a_set_aside_record_stored_later_wait_too(service: Services) -> None:
+    record_id = service.commands.execute(
         start_verification, ACME, StartVerification(student=STUDENT, skills=[REACT, PYTHON]), None
     ).record_verification_id
     model = BrokenFor({record_id[-32:]})
@@ -225,7 +225,7 @@ def test_events_of_a_set_aside_record_stored_later_wait_too(service: AssessmentS
 
 
 def test_an_event_that_does_not_decode_is_set_aside_and_the_views_go_on(
-    service: AssessmentService,
+    service: Services,
 ) -> None:
     attempt(service, correct=5)
     record = uuid4()
@@ -242,10 +242,10 @@ def test_an_event_that_does_not_decode_is_set_aside_and_the_views_go_on(
         assert retry(service.store, model) == (0, [letter])  # it still does not decode
 
 
-def test_batches_of_any_mix_of_events_apply(service: AssessmentService) -> None:
+def test_batches_of_any_mix_of_events_apply(service: Services) -> None:
     """One event at a time, so that some batches hold no Scored and some nothing new."""
     attempt(service, correct=6)
-    service.execute(
+    service.commands.execute(
         start_verification, ACME, StartVerification(student=STUDENT, skills=[REACT]), None
     )
     read = ReadSide(service.store, service.personal)
@@ -264,14 +264,14 @@ def test_a_record_postgresql_cannot_store_is_set_aside_and_other_tenants_flow(
     """The probe's finding: a NUL in a student id (stored before the API refused it) stopped
     both views for every tenant, and a rebuild failed on it."""
     service = make_service(pg_url, clock)
-    nul = service.execute(
+    nul = service.commands.execute(
         start_verification,
         ACME,
         StartVerification(student={**STUDENT, "studentId": "nul\u0000id"}, skills=[REACT]),
         None,
     ).record_verification_id
     other = TenantCaller(tenant="globex", mode="live", key_id=UUID(int=3))
-    fine = service.execute(
+    fine = service.commands.execute(
         start_verification, other, StartVerification(student=STUDENT, skills=[REACT]), None
     ).record_verification_id
     stopping = threading.Event()

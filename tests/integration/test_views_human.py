@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from infrastructure.database import transaction
 from projections.queries import ReadSide
 from projections.runner import MODELS, rebuild
@@ -32,13 +32,13 @@ GRACE = {"name": "Grace Hopper", "company": "Navy", "endorsementType": "tech_lea
 
 
 @pytest.fixture
-def service(store_url: str, clock: Clock) -> Iterator[AssessmentService]:
+def service(store_url: str, clock: Clock) -> Iterator[Services]:
     service = make_service(store_url, clock)
     yield service
     service.store.close()
 
 
-def both_paths(service: AssessmentService, clock: Clock) -> dict[str, str]:
+def both_paths(service: Services, clock: Clock) -> dict[str, str]:
     """Records of both paths, some of the same students; their ids by what they show."""
     records = {"passed": take_attempt(service, correct=9, skills=(REACT, PYTHON))}
     clock.advance(minutes=1)
@@ -59,7 +59,7 @@ def statuses(skills: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
 
 
 def test_human_records_fold_into_the_views_as_into_the_oracle(
-    service: AssessmentService, clock: Clock
+    service: Services, clock: Clock
 ) -> None:
     records = both_paths(service, clock)
     project(service)
@@ -118,7 +118,7 @@ def test_human_records_fold_into_the_views_as_into_the_oracle(
     assert [status for _, status, _, _ in skills("stu_3")] == ["pending", "pending"]
 
 
-def view_rows(service: AssessmentService) -> dict[str, list[dict[str, Any]]]:
+def view_rows(service: Services) -> dict[str, list[dict[str, Any]]]:
     """Every row of both views, as stored (positions and JSON text included)."""
     with transaction(service.store, commit=False) as sql:
         return {
@@ -130,7 +130,7 @@ def view_rows(service: AssessmentService) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_a_rebuild_from_zero_gives_the_live_projectors_rows_of_human_records(
-    service: AssessmentService, clock: Clock
+    service: Services, clock: Clock
 ) -> None:
     records = both_paths(service, clock)
     project(service)

@@ -28,13 +28,18 @@ ALLOWED = {
         *("domain", "application", "infrastructure", "consumers", "msgspec", "eventsourcing"),
         *("kafka", "httpx", "standardwebhooks", "opentelemetry"),
     },
-    # The entry points sit on top: the API reads the views through projections.queries,
-    # and the CLI starts every process, the consumers' too.
+    # HTTP reads the views through projections.queries; it knows no command line.
     "api": {
-        *("domain", "application", "infrastructure", "projections", "consumers", "api"),
-        *("msgspec", "litestar", "anyio", "click", "uvicorn", "rich", "prometheus_client"),
+        *("domain", "application", "infrastructure", "projections", "api"),
+        *("msgspec", "litestar", "anyio", "prometheus_client"),
         *("eventsourcing.persistence", "jinja2", "opentelemetry"),  # jinja2: the reviewer page
         "swagger_ui_bundle",  # the files of the API reference at /schema
+    },
+    # On top: the composition root builds every part, and the command line starts every
+    # process, the consumers' too.
+    "entrypoints": {
+        *("domain", "application", "infrastructure", "projections", "consumers", "api"),
+        *("entrypoints", "msgspec", "litestar", "click", "uvicorn", "rich"),
     },
 }
 

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.support import Clock, make_service
 
 
@@ -19,7 +19,7 @@ def topic() -> str:
 
 
 @pytest.fixture
-def service(pg_url: str, clock: Clock) -> Iterator[AssessmentService]:
+def service(pg_url: str, clock: Clock) -> Iterator[Services]:
     """A service on a fresh PostgreSQL database."""
     service = make_service(pg_url, clock, webhook_allow_private=True)
     yield service

@@ -11,7 +11,7 @@ import time
 import msgspec
 from standardwebhooks.webhooks import Webhook
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.broker import Broker, read_topic
 from tests.kafka_flow import (
     SETTLE,
@@ -32,7 +32,7 @@ from tests.support import register_endpoint
 
 
 def test_a_submit_reaches_the_topic_a_signed_webhook_and_one_email(
-    service: AssessmentService, broker: Broker, pg_url: str, topic: str
+    service: Services, broker: Broker, pg_url: str, topic: str
 ) -> None:
     ada = student("ada")
     with receiving() as receiver, smtp_server() as (smtp_port, mailbox):
@@ -116,7 +116,7 @@ def test_a_submit_reaches_the_topic_a_signed_webhook_and_one_email(
 
 
 def test_a_broker_outage_delays_webhooks_and_emails_but_loses_and_doubles_nothing(
-    service: AssessmentService, broker: Broker, pg_url: str, topic: str
+    service: Services, broker: Broker, pg_url: str, topic: str
 ) -> None:
     # Every webhook-id is refused once (503) and accepted on its retry.
     with receiving(failures_per_id=1) as receiver, smtp_server() as (smtp_port, mailbox):

@@ -10,7 +10,7 @@ from uuid import uuid4
 import msgspec
 from kafka import KafkaProducer, TopicPartition
 
-from application.service import AssessmentService
+from entrypoints.bootstrap import Services
 from tests.broker import Broker, read_topic
 from tests.kafka_flow import (
     SETTLE,
@@ -30,7 +30,7 @@ from tests.support import register_endpoint
 
 
 def test_an_unprocessable_message_is_dead_lettered_and_the_groups_move_on(
-    service: AssessmentService, broker: Broker, pg_url: str, topic: str
+    service: Services, broker: Broker, pg_url: str, topic: str
 ) -> None:
     # One partition: the real events come after the bad messages, in one order for all.
     create_topic(broker.bootstrap, topic, partitions=1)
@@ -115,7 +115,7 @@ def test_an_unprocessable_message_is_dead_lettered_and_the_groups_move_on(
 
 
 def test_a_recipient_refused_for_good_is_dead_lettered_and_the_next_email_goes_out(
-    service: AssessmentService, broker: Broker, pg_url: str, topic: str
+    service: Services, broker: Broker, pg_url: str, topic: str
 ) -> None:
     # One partition: the second submit's email queues behind the first one's.
     create_topic(broker.bootstrap, topic, partitions=1)

@@ -13,9 +13,9 @@ import pytest
 from cloudevents.v1.kafka import KafkaMessage, from_binary
 from standardwebhooks.webhooks import Webhook
 
-from application.service import AssessmentService
 from domain.assessment import Assessment
 from domain.errors import InvalidReviewerToken
+from entrypoints.bootstrap import Services
 from tests.broker import Broker, read_topic
 from tests.kafka_flow import (
     consumer_settings,
@@ -47,14 +47,14 @@ def emailed_token(mail: Mail, public_url: str) -> str:
     return str(token)
 
 
-def token_hashes(service: AssessmentService, record_id: str) -> list[str]:
+def token_hashes(service: Services, record_id: str) -> list[str]:
     """The hashes of the record's reviewer tokens, as the store holds them."""
     events = service.store.repository.event_store.get(UUID(record_id[-32:]))
     return [e.token_hash for e in events if isinstance(e, Assessment.ReviewerInvited)]
 
 
 def test_a_human_record_goes_out_as_two_webhooks_and_three_emails_once_each(
-    service: AssessmentService, broker: Broker, pg_url: str, topic: str
+    service: Services, broker: Broker, pg_url: str, topic: str
 ) -> None:
     with receiving() as receiver, smtp_server() as (smtp_port, mailbox):
         endpoint = register_endpoint(service, receiver.url_for("/hooks"))
@@ -70,8 +70,8 @@ def test_a_human_record_goes_out_as_two_webhooks_and_three_emails_once_each(
             [first], [second] = mailed_to(mailbox, GRACE), mailed_to(mailbox, ALAN)
             tokens = [emailed_token(mail, settings.public_url) for mail in (first, second)]
             with pytest.raises(InvalidReviewerToken):
-                service.reviewer(tokens[0])  # replaced by the second invitation
-            reviewer = service.reviewer(tokens[1])  # the emailed link is the record's own
+                service.commands.reviewer(tokens[0])  # replaced by the second invitation
+            reviewer = service.commands.reviewer(tokens[1])  # the emailed link is the record's own
             assert reviewer.record.record_verification_id == record_id
             endorse_with(service, tokens[1], ["skill_001"])
             wait_until(

@@ -10,8 +10,8 @@ import time
 from application.handlers.generate_questions import generate_questions
 from application.handlers.submit_answers import submit_answers
 from application.messages import GenerateQuestions, SubmitAnswers
-from application.service import AssessmentService
 from application.students import Students
+from entrypoints.bootstrap import Services
 from tests.broker import Broker, read_topic
 from tests.kafka_flow import (
     SETTLE,
@@ -36,14 +36,14 @@ GRACE = ("Grace Hopper", "grace@example.com")
 PERSONAL = [STUDENT["name"], STUDENT["email"], BEA["name"], BEA["email"], *GRACE]
 
 
-def attempt_again(service: AssessmentService, record_id: str) -> None:
-    service.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
+def attempt_again(service: Services, record_id: str) -> None:
+    service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     answers = [(a["questionId"], a["selectedAnswer"]) for a in answer_sheet(service, record_id, 1)]
-    service.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
+    service.commands.execute(submit_answers, ACME, SubmitAnswers(answers, record_id), None)
 
 
 def test_the_topic_carries_ids_only_and_an_erased_student_gets_no_email(
-    service: AssessmentService, broker: Broker, pg_url: str, topic: str
+    service: Services, broker: Broker, pg_url: str, topic: str
 ) -> None:
     with smtp_server() as (smtp_port, mailbox):
         settings = consumer_settings(pg_url, broker, topic, smtp_port)

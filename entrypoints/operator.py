@@ -16,7 +16,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from api.bootstrap import bootstrap, migrate, open_migrated
 from api.verifications import parse_moment
 from application.settings import STORE_FILE, Settings, from_env
 from application.store import EventStore
@@ -24,6 +23,7 @@ from domain.access import MODES
 from domain.errors import DomainError
 from domain.moments import iso
 from domain.questions import parse_bank
+from entrypoints.bootstrap import bootstrap, migrate
 from infrastructure.persistence import open_store
 from projections.model import ReadModel
 from projections.runner import (
@@ -79,7 +79,7 @@ def projections() -> None:
 def projections_rebuild(name: str | None, data_dir: Path | None) -> None:
     """Rebuild a view (or all) from position zero into fresh tables, then swap it in;
     the old view serves reads until then."""
-    store = open_migrated(existing(data_dir))
+    store = bootstrap(existing(data_dir)).store
     for model in [MODELS[name]] if name else MODELS.values():
         old, new = rebuild_with_progress(store, model)
         click.echo(f"{model.name}: generation {new} swapped in (generation {old} dropped)")
@@ -91,7 +91,7 @@ def projections_rebuild(name: str | None, data_dir: Path | None) -> None:
 @data_option
 def projections_dead_letters(name: str | None, data_dir: Path | None) -> None:
     """List the events each view has set aside: notification id, record, type, error."""
-    store = open_migrated(existing(data_dir))
+    store = bootstrap(existing(data_dir)).store
     for model in [MODELS[name]] if name else MODELS.values():
         for letter in dead_letters(store, model):
             click.echo(
@@ -107,7 +107,7 @@ def projections_dead_letters(name: str | None, data_dir: Path | None) -> None:
 def projections_retry(name: str | None, data_dir: Path | None) -> None:
     """Apply each view's dead letters again (after fixing their cause); those that still
     fail stay listed."""
-    store = open_migrated(existing(data_dir))
+    store = bootstrap(existing(data_dir)).store
     for model in [MODELS[name]] if name else MODELS.values():
         applied, left = retry(store, model)
         click.echo(f"{model.name}: {applied} applied, {len(left)} still set aside")
@@ -231,7 +231,7 @@ def history(record_id: str, as_of: str | None, data_dir: Path | None) -> None:
             param_hint="--as-of",
         ) from None
     try:
-        found = bootstrap(existing(data_dir)).history(None, record_id, moment)
+        found = bootstrap(existing(data_dir)).commands.history(None, record_id, moment)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(msgspec.to_builtins(found), indent=2))

@@ -1,24 +1,34 @@
-"""The composition root: every process builds what it needs here, from settings.
-
-It sits with the entry points because it sees every layer: the store comes from
-infrastructure, the tables beside it from the modules that own them (the delivery log,
-the views, the followers' trackers, the sent-email log), and `migrate` creates them all
-in one explicit step (constructors create nothing)."""
+"""The composition root: `bootstrap(settings)` builds every collaborator of a process once,
+from settings; the HTTP app, each command of the command line and each downstream process
+take what they need from the `Services` it returns. `migrate` creates the tables beside the
+events in one explicit step (constructors create nothing)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
 from uuid import UUID, uuid4
 
+from litestar import Litestar
+
+from api.app import create_app
+from application.access import Access
+from application.banks import QuestionBanks
+from application.public import PublicMessages
 from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore
-from consumers.processes import EMBEDDED_FANOUT
-from consumers.records import DOWNSTREAM_RECORDS, backfill, without_personal_data
-from consumers.relay import RELAY
+from application.students import Students
+from application.webhooks import Webhooks
+from consumers.delivery import DeliveryWorker
+from consumers.emails import ResultEmails
+from consumers.fanout import Fanout
+from consumers.processes import EMBEDDED_FANOUT, Embedded
+from consumers.records import DOWNSTREAM_RECORDS, KnownRecords, backfill, without_personal_data
+from consumers.relay import RELAY, Relay
 from consumers.sent import SENT_EMAILS, SentLog, without_recipients
 from domain.questions import parse_bank
 from infrastructure.auditlog import AUDIT_TABLES
@@ -33,6 +43,7 @@ from infrastructure.subjects import DATA_SUBJECTS, DataSubjects
 from infrastructure.targets import target_check
 from infrastructure.unsealed import VIEWS, mark, reached, seal_stored
 from projections.audit import AUDIT_FOLLOWER
+from projections.queries import ReadSide
 from projections.records import RecordView
 from projections.runner import MODELS, rebuild
 from projections.views import open_live_view
@@ -45,26 +56,103 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Services:
+    """Every collaborator of a process, each built once by `bootstrap`. The downstream
+    parts (`fanout`, `emails`, `sender`, `relay`) are built when a process asks for them,
+    here too, from the same collaborators."""
+
+    settings: Settings
+    store: EventStore
+    clock: Callable[[], datetime]
+    personal: DataSubjects
+    deliveries: Deliveries
+    sent_emails: SentLog
+    secrets: WebhookSecrets
+    access: Access
+    banks: QuestionBanks
+    webhooks: Webhooks
+    commands: AssessmentService
+    read: ReadSide
+    students: Students
+
+    def app(self) -> Litestar:
+        """The HTTP app over these services."""
+        return create_app(self)
+
+    def fanout(self) -> Fanout:
+        """The webhook consumer: each public event to its queued deliveries."""
+        return Fanout(KnownRecords(self.store), self.webhooks, self.deliveries)
+
+    def emails(self) -> ResultEmails:
+        """The email consumer: results, invitations and confirmations."""
+        return ResultEmails(self.store, self.settings, self.personal, KnownRecords(self.store))
+
+    def sender(self) -> DeliveryWorker:
+        """The webhook sender: due deliveries out of the log."""
+        return DeliveryWorker(self.deliveries, self.settings, self.secrets)
+
+    def relay(self) -> Relay:
+        """The Kafka relay of the store's public events."""
+        return Relay(self.store, self.settings, Tracker(self.store, RELAY))
+
+    def embedded(self) -> Embedded:
+        """The downstream parts of the embedded default, with their position in the store."""
+        return Embedded(
+            self.fanout(),
+            self.emails(),
+            self.sender(),
+            PublicMessages(self.store),
+            Tracker(self.store, EMBEDDED_FANOUT),
+        )
+
+
 def bootstrap(
     settings: Settings,
     clock: Callable[[], datetime] = utc_now,
     new_id: Callable[[], UUID] = uuid4,
     rng: random.Random | None = None,
-) -> AssessmentService:
-    """Open the event store and build the service on it, with the delivery log and the
-    webhook target check."""
+) -> Services:
+    """Open the event store (migrated) and build every collaborator on it. The master key
+    is read at first use: a process that shows or sends personal data checks it at its
+    start (`personal.check_master_key()`); the audit's and the views' tools need none."""
     store = open_migrated(settings)
-    return AssessmentService(
+    personal = DataSubjects(store, settings)
+    deliveries = Deliveries(store)
+    sent_emails = SentLog(store, settings)
+    secrets = WebhookSecrets(settings.master_secret)
+    check_target = target_check(settings.webhook_allow_private)
+    access = Access(store, clock)
+    banks = QuestionBanks(store)
+    webhooks = Webhooks(store, check_target, secrets)
+    commands = AssessmentService(
         store,
         settings,
         clock,
         new_id,
         rng or random.SystemRandom(),
-        deliveries=Deliveries(store),
-        check_target=target_check(settings.webhook_allow_private),
-        personal=DataSubjects(store, settings).check_master_key(),
-        sent_emails=SentLog(store, settings),
-        secrets=WebhookSecrets(settings.master_secret),
+        access=access,
+        banks=banks,
+        webhooks=webhooks,
+        deliveries=deliveries,
+        check_target=check_target,
+        personal=personal,
+        sent_emails=sent_emails,
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        clock=clock,
+        personal=personal,
+        deliveries=deliveries,
+        sent_emails=sent_emails,
+        secrets=secrets,
+        access=access,
+        banks=banks,
+        webhooks=webhooks,
+        commands=commands,
+        read=ReadSide(store, personal),
+        students=Students(store, personal, sent_emails, clock),
     )
 
 
@@ -120,13 +208,13 @@ def clear_in_record_view(store: EventStore) -> bool:
     return found is not None
 
 
-def seed_banks(service: AssessmentService) -> list[str]:
+def seed_banks(banks: QuestionBanks) -> list[str]:
     """Import the shipped banks of skills that have none yet; return their skill ids."""
-    listed = {entry["skillId"] for entry in service.banks.list_banks()}
+    listed = {entry["skillId"] for entry in banks.list_banks()}
     imported = []
     for resource in sorted(files("application").joinpath("banks").iterdir(), key=str):
         bank = parse_bank(resource.read_bytes())
         if bank.skill_id not in listed:
-            service.banks.import_bank(bank)
+            banks.import_bank(bank)
             imported.append(bank.skill_id)
     return imported

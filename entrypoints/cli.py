@@ -17,11 +17,11 @@ import click
 import msgspec
 import uvicorn
 
-from api.auditcli import audit
-from api.bootstrap import bootstrap, open_migrated, seed_banks
-from api.operator import data_option, history, keys, migrate_command, projections, questions
-from application.settings import Settings, from_env
-from application.store import EventStore
+from application.settings import from_env
+from consumers.processes import emails_consumer, embedded, start, webhooks_consumer
+from entrypoints.audit import audit
+from entrypoints.bootstrap import Services, bootstrap, seed_banks
+from entrypoints.operator import data_option, history, keys, migrate_command, projections, questions
 from infrastructure.persistence import tune_gc
 from infrastructure.tracing import start_tracing
 from projections.audit import start_audit
@@ -30,7 +30,7 @@ from projections.runner import start_projector
 
 def configure_logging() -> None:
     """Every process logs at INFO to stderr, one line per record (the API's workers too:
-    api/asgi.py calls this in each)."""
+    entrypoints/asgi.py calls this in each)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
@@ -45,19 +45,19 @@ def run_until_stopped(app: Any, **options: Any) -> None:
 
 
 @contextmanager
-def worker(data_dir: Path | None) -> Iterator[tuple[Settings, EventStore, threading.Event]]:
-    """A worker process's settings, store, and an event that SIGTERM or SIGINT sets (its
-    loop then ends and the process exits 0); the store is closed after."""
+def worker(data_dir: Path | None) -> Iterator[tuple[Services, threading.Event]]:
+    """A worker process's services, and an event that SIGTERM or SIGINT sets (its loop
+    then ends and the process exits 0); the store is closed after."""
     settings = from_env(data_dir)
     start_tracing(settings)
-    store = open_migrated(settings)
+    services = bootstrap(settings)
     stopping = threading.Event()
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: stopping.set())
     try:
-        yield settings, store, stopping
+        yield services, stopping
     finally:
-        store.close()
+        services.store.close()
 
 
 def without_password(url: str) -> str:
@@ -83,23 +83,20 @@ PORT = click.option("--port", default=8000, show_default=True, help="The port to
 @data_option
 def dev(port: int, data_dir: Path | None) -> None:
     """The embedded default: everything in one process on a SQLite file under --data."""
-    from api.app import create_app
-
     settings = from_env(data_dir)
     if not os.environ.get("ASSESS_PUBLIC_URL"):  # links in the outbox open this process
         settings = msgspec.structs.replace(settings, public_url=f"http://127.0.0.1:{port}")
     start_tracing(settings)
-    service = bootstrap(settings)
-    seeded = seed_banks(service)
+    services = bootstrap(settings)
+    services.personal.check_master_key()
+    seeded = seed_banks(services.banks)
     if seeded:
         click.echo(f"imported the shipped question banks: {', '.join(seeded)}")
-    click.echo(f"store: {without_password(service.settings.store_url)}")
-    from consumers.processes import embedded, start
-
-    app = create_app(service)
-    start_projector(service.store, threading.Event())  # daemon threads, gone with the process
-    start_audit(service.store, service.settings, threading.Event())
-    start(embedded, service.store, service.settings, threading.Event())
+    click.echo(f"store: {without_password(settings.store_url)}")
+    app = services.app()
+    start_projector(services.store, threading.Event())  # daemon threads, gone with the process
+    start_audit(services.store, settings, threading.Event())
+    start(embedded, services.store, settings, services.embedded(), threading.Event())
     run_until_stopped(app, host="127.0.0.1", port=port, access_log=False)
 
 
@@ -125,7 +122,12 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
 
         os.environ["ASSESS_DATA_DIR"] = str(data_dir)
     run_until_stopped(
-        "api.asgi:create", factory=True, host=host, port=port, workers=workers, access_log=False
+        "entrypoints.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
     )
 
 
@@ -134,7 +136,8 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
 def projector(data_dir: Path | None) -> None:
     """Keep the read models and the audit log up to date until SIGTERM (each in its own
     thread; the audit log signs its checkpoints)."""
-    with worker(data_dir) as (settings, store, stopping):
+    with worker(data_dir) as (services, stopping):
+        store, settings = services.store, services.settings
         threads = [*start_projector(store, stopping), start_audit(store, settings, stopping)]
         while any(thread.is_alive() for thread in threads) and not stopping.is_set():
             settings.beat()
@@ -149,10 +152,8 @@ def projector(data_dir: Path | None) -> None:
 @data_option
 def relay(data_dir: Path | None) -> None:
     """Publish every stored assessment event to Kafka (ASSESS_KAFKA_*) until SIGTERM."""
-    from consumers.relay import Relay
-
-    with worker(data_dir) as (settings, store, stopping):
-        Relay(store, settings).run(stopping)
+    with worker(data_dir) as (services, stopping):
+        services.relay().run(stopping)
 
 
 @main.command()
@@ -166,11 +167,12 @@ def consume(consumer: str, data_dir: Path | None) -> None:
     emails:   send the emails events call for: results, invitations, confirmations
               (group `emails`; over ASSESS_SMTP_URL, else into the outbox)
     """
-    from consumers.processes import emails_consumer, webhooks_consumer
-
-    run = webhooks_consumer if consumer == "webhooks" else emails_consumer
-    with worker(data_dir) as (settings, store, stopping):
-        run(store, settings, stopping)
+    with worker(data_dir) as (services, stopping):
+        if consumer == "webhooks":
+            webhooks_consumer(services.settings, services.fanout(), services.sender(), stopping)
+        else:
+            services.personal.check_master_key()
+            emails_consumer(services.settings, services.emails(), stopping)
 
 
 for command in (migrate_command, projections, keys, questions, history, audit):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from api.app import create_app
-from api.bootstrap import bootstrap
-from api.cli import configure_logging
 from application.settings import from_env
+from entrypoints.bootstrap import bootstrap
+from entrypoints.cli import configure_logging
 from infrastructure.tracing import start_tracing
 
 
@@ -16,4 +15,6 @@ def create() -> Litestar:
     configure_logging()
     settings = from_env()
     start_tracing(settings)
-    return create_app(bootstrap(settings))
+    services = bootstrap(settings)
+    services.personal.check_master_key()
+    return services.app()

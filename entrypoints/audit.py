@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from api.bootstrap import open_migrated
-from api.operator import data_option, existing
 from application.settings import from_env
+from entrypoints.bootstrap import bootstrap
+from entrypoints.operator import data_option, existing
 from infrastructure.auditbundle import export, verify_store
 from infrastructure.auditverify import Failed, load_public_key, verify_bundle
 from infrastructure.signing import AuditKey
@@ -41,7 +41,7 @@ def keygen(data_dir: Path | None) -> None:
 def checkpoint(data_dir: Path | None) -> None:
     """Append the stored events not yet in the log, then sign a checkpoint of it."""
     settings = existing(data_dir)
-    store = open_migrated(settings)
+    store = bootstrap(settings).store
     follower = AuditFollower(store, settings)
     follower.catch_up()
     made = follower.checkpoint()
@@ -63,7 +63,7 @@ def export_command(out: Path, data_dir: Path | None) -> None:
     """Write the bundle an auditor verifies offline: entries.jsonl (every entry up to the
     latest checkpoint), checkpoints.jsonl, public-key.pem and verify.py (`python verify.py`
     needs only Python and the cryptography package)."""
-    store = open_migrated(existing(data_dir))
+    store = bootstrap(existing(data_dir)).store
     written = export(store, out)
     store.close()
     if not written:
@@ -97,7 +97,7 @@ def verify(folder: Path | None, live: bool, public_key: Path | None, data_dir: P
                 if public_key
                 else AuditKey.load(settings.audit_key_path).public
             )
-            store = open_migrated(settings)
+            store = bootstrap(settings).store
             try:
                 summary = verify_store(store, key)
             finally:
