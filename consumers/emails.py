@@ -215,13 +215,18 @@ class ResultEmails:
     reviewer, with the link to the review page; none to a person whose data is erased."""
 
     def __init__(
-        self, store: EventStore, settings: Settings, personal: PersonalData, known: KnownRecords
+        self,
+        store: EventStore,
+        settings: Settings,
+        personal: PersonalData,
+        known: KnownRecords,
+        mailer: Mailer,
     ) -> None:
         self.store = store
         self.known = known
         self.personal = personal
         self.sender = settings.mail_from
-        self.mailer = Mailer(settings)
+        self.mailer = mailer
         self.settings = settings
         self.tracer = tracer_for(settings)
 

@@ -42,12 +42,14 @@ RELAY = "relay"  # the follower name of its position
 class Relay:
     """Publishes the store's assessment events to Kafka, at least once and in order."""
 
-    def __init__(self, store: EventStore, settings: Settings, tracker: Tracker) -> None:
+    def __init__(
+        self, store: EventStore, settings: Settings, tracker: Tracker, messages: PublicMessages
+    ) -> None:
         self.store = store
         self.settings = settings
         self.tracker = tracker
         self._producer: KafkaProducer | None = None
-        self.messages = PublicMessages(store)
+        self.messages = messages
         self.tracer = tracer_for(settings)
 
     def run(self, stopping: threading.Event, *, drain: bool = False) -> None:

@@ -24,7 +24,7 @@ from application.store import EventStore
 from application.students import Students
 from application.webhooks import Webhooks
 from consumers.delivery import DeliveryWorker
-from consumers.emails import ResultEmails
+from consumers.emails import Mailer, ResultEmails
 from consumers.fanout import Fanout
 from consumers.processes import EMBEDDED_FANOUT, Embedded
 from consumers.records import DOWNSTREAM_RECORDS, KnownRecords, backfill, without_personal_data
@@ -86,7 +86,8 @@ class Services:
 
     def emails(self) -> ResultEmails:
         """The email consumer: results, invitations and confirmations."""
-        return ResultEmails(self.store, self.settings, self.personal, KnownRecords(self.store))
+        known = KnownRecords(self.store)
+        return ResultEmails(self.store, self.settings, self.personal, known, Mailer(self.settings))
 
     def sender(self) -> DeliveryWorker:
         """The webhook sender: due deliveries out of the log."""
@@ -94,7 +95,9 @@ class Services:
 
     def relay(self) -> Relay:
         """The Kafka relay of the store's public events."""
-        return Relay(self.store, self.settings, Tracker(self.store, RELAY))
+        return Relay(
+            self.store, self.settings, Tracker(self.store, RELAY), PublicMessages(self.store)
+        )
 
     def embedded(self) -> Embedded:
         """The downstream parts of the embedded default, with their position in the store."""

@@ -17,7 +17,7 @@ import msgspec
 import pytest
 from cloudevents.v1.kafka import KafkaMessage, from_binary
 
-from application.public import ASSESSMENT_TOPICS
+from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.settings import Settings
 from consumers.relay import RELAY, Relay
 from entrypoints.bootstrap import Services
@@ -55,9 +55,9 @@ def relay_in_thread(
     service: Services, settings: Settings
 ) -> tuple[threading.Event, threading.Thread]:
     stopping = threading.Event()
-    thread = threading.Thread(
-        target=Relay(service.store, settings, Tracker(service.store, RELAY)).run, args=(stopping,)
-    )
+    store = service.store
+    relay = Relay(store, settings, Tracker(store, RELAY), PublicMessages(store))
+    thread = threading.Thread(target=relay.run, args=(stopping,))
     thread.start()
     return stopping, thread
 
