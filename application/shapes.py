@@ -8,7 +8,6 @@ from typing import Any
 
 import msgspec
 
-from domain.endorsement import ASSESSMENT
 from domain.values import Attempt, Contact, Reviewer, SkillOutcome
 
 ERASED = "[erased]"  # shown where erased personal data was
@@ -35,11 +34,6 @@ class RecordReviewer(Shape, frozen=True):
         """The reviewer invited last, with their contact as shown ("[erased]" once erased)."""
         name = ERASED if contact is None else contact.name
         return cls(name, reviewer.company, reviewer.endorsement_type)
-
-
-def locked_status(method: str) -> str:
-    """A locked record's status: passed (an assessment) or completed (an endorsement)."""
-    return "passed" if method == ASSESSMENT else "completed"
 
 
 class RecordSummary(Shape, frozen=True):

@@ -44,6 +44,22 @@ def record_verification_id(mode: str, aggregate_id: UUID) -> str:
     return f"ver_{mode}_{aggregate_id.hex}"
 
 
+def record_status(
+    method: str, *, locked: bool, drawn: bool, last_passed: bool | None, reviewed: bool
+) -> str:
+    """The one rule of a record's status, which the aggregate and the record view both
+    follow. An assessment: passed (its last attempt passed; it is then locked), in_progress
+    (questions drawn), failed (its last attempt failed) or pending (nothing yet); an
+    endorsement: completed (locked), in_review (a reviewer invited) or pending."""
+    if method == HUMAN_ENDORSEMENT:
+        return "completed" if locked else "in_review" if reviewed else "pending"
+    if locked or last_passed:
+        return "passed"
+    if drawn:
+        return "in_progress"
+    return "pending" if last_passed is None else "failed"
+
+
 class Assessment(HumanEndorsement, PersonalData, Aggregate):
     """A verification record: its student and skills, verified by one of two paths fixed at
     its start: an assessment (question sets, attempts) or a reviewer's endorsement
@@ -240,17 +256,14 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
 
     @property
     def status(self) -> str:
-        """An assessment: pending, in_progress, passed or failed; an endorsement: pending
-        (no reviewer yet), in_review or completed."""
-        if self.method == HUMAN_ENDORSEMENT:
-            if self.is_locked:
-                return "completed"
-            return "in_review" if self.reviewer else "pending"
-        if self.is_locked:
-            return "passed"
-        if self.question_set is not None:
-            return "in_progress"
-        return "failed" if self.attempts else "pending"
+        """The record's status (see `record_status`)."""
+        return record_status(
+            self.method,
+            locked=self.is_locked,
+            drawn=self.question_set is not None,
+            last_passed=self.attempts[-1].passed if self.attempts else None,
+            reviewed=self.reviewer is not None,
+        )
 
     def generate(self, draw: Callable[[], list[DrawnQuestion]], at: datetime) -> bool:
         """Draw the next attempt's questions unless a set is pending; tell if one was."""

@@ -9,8 +9,8 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.shapes import ERASED, RecordReviewer, RecordSummary, Shape, locked_status
-from domain.assessment import Assessment, record_verification_id
+from application.shapes import ERASED, RecordReviewer, RecordSummary, Shape
+from domain.assessment import Assessment, record_status, record_verification_id
 from domain.moments import iso
 from domain.values import Attempt, Contact, Sealed, SkillOutcome
 from infrastructure.following import Batch
@@ -93,7 +93,9 @@ class RecordView(ReadModel):
                 "mode": event.mode,
                 "student_id": event.student.student_id,
                 "student": dumps(event.student),
-                "status": "pending",
+                "status": record_status(
+                    event.method, locked=False, drawn=False, last_passed=None, reviewed=False
+                ),
                 "is_locked": 0,
                 "skills": dumps([SkillOutcome.pending(skill) for skill in event.skills]),
                 "attempts": "[]",
@@ -110,11 +112,11 @@ class RecordView(ReadModel):
             raise PoisonEvent(f"{self.name} has no record {key}")
         row.update(updated_at=at, position=position)
         if isinstance(event, Assessment.QuestionsGenerated):
-            row["status"] = "in_progress"
+            row["status"] = status_of(row, drawn=True)
         elif isinstance(event, Assessment.Scored):
             row["attempts"] = dumps([*json.loads(row["attempts"]), event.attempt])
             row["skills"] = dumps(event.skills)
-            row["status"] = "passed" if event.passed else "failed"
+            row["status"] = status_of(row, drawn=False)
         elif isinstance(event, Assessment.ReviewerInvited):
             reviewer = event.reviewer
             row["reviewer"] = dumps(
@@ -125,13 +127,26 @@ class RecordView(ReadModel):
                     reviewer.endorsement_type,
                 )
             )
-            row["status"] = "in_review"
+            row["status"] = status_of(row, drawn=False)
         elif isinstance(event, Assessment.SkillsEndorsed):
             row["skills"] = dumps(event.skills)
         elif isinstance(event, Assessment.Locked):
-            row.update(status=locked_status(row["method"]), is_locked=1)
+            row["is_locked"] = 1
+            row["status"] = status_of(row, drawn=False)
         elif not isinstance(event, Assessment.AnswersSubmitted | Assessment.PersonalDataErased):
             raise PoisonEvent(f"{self.name} does not know {type(event).__name__}")
+
+
+def status_of(row: dict[str, Any], *, drawn: bool) -> str:
+    """A row's status by the record's one rule, once an event has changed it."""
+    attempts = json.loads(row["attempts"])
+    return record_status(
+        row["method"],
+        locked=bool(row["is_locked"]),
+        drawn=drawn,
+        last_passed=attempts[-1]["passed"] if attempts else None,
+        reviewed=row["reviewer"] is not None,
+    )
 
 
 def reviewer_of(row: Any) -> ViewReviewer | None:

@@ -11,7 +11,7 @@ import pytest
 from eventsourcing.domain import DomainEventProtocol
 
 from domain import errors
-from domain.assessment import Assessment
+from domain.assessment import Assessment, record_status
 from domain.moments import iso
 from domain.questions import DrawnQuestion
 from domain.values import Answer, Attempt, Skill, SkillOutcome
@@ -306,3 +306,22 @@ def test_times_are_shown_in_utc_whatever_the_servers_time_zone() -> None:
     assert isinstance(scored, Assessment.Scored)
     assert {skill.verified_at for skill in scored.skills} == {"2026-01-05T10:00:00.000Z"}
     assert assessment.attempts[0].submitted_at == "2026-01-05T10:00:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("method", "facts", "status"),
+    [
+        ("assessment", {}, "pending"),
+        ("assessment", {"drawn": True}, "in_progress"),
+        ("assessment", {"last_passed": False}, "failed"),
+        ("assessment", {"last_passed": False, "drawn": True}, "in_progress"),
+        ("assessment", {"last_passed": True}, "passed"),  # scored, its lock not yet applied
+        ("assessment", {"last_passed": True, "locked": True}, "passed"),
+        ("human_endorsement", {}, "pending"),
+        ("human_endorsement", {"reviewed": True}, "in_review"),
+        ("human_endorsement", {"reviewed": True, "locked": True}, "completed"),
+    ],
+)
+def test_the_one_status_rule(method: str, facts: dict[str, Any], status: str) -> None:
+    given = {"locked": False, "drawn": False, "last_passed": None, "reviewed": False, **facts}
+    assert record_status(method, **given) == status
