@@ -11,6 +11,7 @@ import msgspec
 from domain.assessment import Assessment
 from domain.errors import Unauthorized
 from domain.questions import PublicQuestion
+from domain.scoring import result_message
 from domain.values import SkillOutcome, Source
 
 
@@ -177,6 +178,20 @@ class Generated(msgspec.Struct, frozen=True, rename="camel"):
     already_generated: bool
 
 
+class Scoring(msgspec.Struct, frozen=True, rename="camel"):
+    """What a scored attempt decided, as the `Scored` event and its public message hold it:
+    every outcome of a submit (the answer, its idempotency record, the webhook body, the
+    email) is built from this."""
+
+    attempt_number: int
+    correct_answers: int
+    total_questions: int
+    score: int
+    passed: bool
+    skills: list[SkillOutcome]
+    skills_updated: int
+
+
 class AttemptResult(msgspec.Struct, frozen=True, rename="camel"):
     """The score of one attempt."""
 
@@ -186,6 +201,18 @@ class AttemptResult(msgspec.Struct, frozen=True, rename="camel"):
     correct_answers: int
     total_questions: int
     message: str
+
+    @classmethod
+    def of(cls, scoring: Scoring) -> AttemptResult:
+        """An attempt's result, in the words that tell a pass from a fail."""
+        return cls(
+            score=scoring.score,
+            passed=scoring.passed,
+            attempt_number=scoring.attempt_number,
+            correct_answers=scoring.correct_answers,
+            total_questions=scoring.total_questions,
+            message=result_message(scoring.passed, scoring.score, len(scoring.skills)),
+        )
 
 
 class WebhookStatus(msgspec.Struct, frozen=True):
@@ -203,6 +230,17 @@ class Submitted(msgspec.Struct, frozen=True, rename="camel"):
     verified_skills: list[SkillOutcome]
     skills_updated: int
     webhook: WebhookStatus
+
+    @classmethod
+    def of(cls, record_verification_id: str, scoring: Scoring, webhook: WebhookStatus) -> Submitted:
+        """The outcome of a record's scored attempt."""
+        return cls(
+            record_verification_id,
+            AttemptResult.of(scoring),
+            scoring.skills,
+            scoring.skills_updated,
+            webhook,
+        )
 
 
 class Invited(msgspec.Struct, frozen=True, rename="camel"):
@@ -224,6 +262,25 @@ class Endorsed(msgspec.Struct, frozen=True, rename="camel"):
     verified_skills: list[SkillOutcome]
     skills_updated: int
     webhook: WebhookStatus
+
+    @classmethod
+    def of(
+        cls,
+        record_verification_id: str,
+        skills: list[SkillOutcome],
+        skills_updated: int,
+        webhook: WebhookStatus,
+    ) -> Endorsed:
+        """The outcome of a record's endorsement: its skills' new statuses, counted."""
+        verified = sum(skill.verified for skill in skills)
+        return cls(
+            record_verification_id,
+            verified,
+            len(skills) - verified,
+            skills,
+            skills_updated,
+            webhook,
+        )
 
 
 class EndorserInfo(msgspec.Struct, frozen=True):

@@ -8,8 +8,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from application.messages import AttemptResult, WebhookStatus
-from domain.values import SkillOutcome
+from application.messages import Endorsed, Submitted
 
 INITIATED: Final = "verification.initiated"
 COMPLETED: Final = "verification.completed"
@@ -46,27 +45,16 @@ class EndorsementInitiated(msgspec.Struct, frozen=True, rename="camel"):
     student: StudentRef
 
 
-class AssessmentCompleted(msgspec.Struct, frozen=True, rename="camel"):
+class AssessmentCompleted(Submitted, frozen=True, rename="camel"):
     """An attempt was scored: what submit returned, and the student."""
 
-    record_verification_id: str
-    result: AttemptResult
-    verified_skills: list[SkillOutcome]
-    skills_updated: int
-    webhook: WebhookStatus
     student: StudentRef
 
 
-class EndorsementCompleted(msgspec.Struct, frozen=True, rename="camel"):
+class EndorsementCompleted(Endorsed, frozen=True, rename="camel"):
     """The reviewer endorsed: what the reviewer's verify returned, the student and the
     reviewer."""
 
-    record_verification_id: str
-    skills_verified: int
-    skills_rejected: int
-    verified_skills: list[SkillOutcome]
-    skills_updated: int
-    webhook: WebhookStatus
     student: StudentRef
     reviewer: ReviewerRef
 

@@ -18,16 +18,17 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
+import msgspec
 from opentelemetry.trace import SpanKind
 
 from application.access import reviewer_key, reviewer_token
+from application.messages import AttemptResult, Scoring
 from application.personal import stored_contact
 from application.ports import PersonalData
 from application.settings import Settings, private_folder, write_private
 from application.store import EventStore
 from consumers.records import KnownRecords
 from consumers.sent import SENT
-from domain.scoring import result_message
 from domain.values import Contact
 from infrastructure.database import transaction
 from infrastructure.mailboxes import mailbox
@@ -78,7 +79,7 @@ def result_email(message: dict[str, Any], to: Contact, sender: str) -> EmailMess
     skills = ", ".join(names)
     student = one_line(to.name)
     outcome = "passed" if data["passed"] else "not passed"
-    words = result_message(data["passed"], data["score"], len(data["skills"]))
+    words = AttemptResult.of(msgspec.convert(data, Scoring)).message
     subject = f"{skills}: {outcome}, score {data['score']}%"
     email = letter(message, sender, to.email, subject)
     statuses = [(name, skill["status"]) for name, skill in zip(names, data["skills"], strict=True)]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from msgspec.structs import asdict
 
-from application.messages import AttemptResult, WebhookStatus
+from application.messages import Endorsed, Scoring, Submitted, WebhookStatus
 from application.payloads import (
     COMPLETED,
     INITIATED,
@@ -24,7 +25,6 @@ from application.payloads import (
 )
 from application.webhooks import Webhooks
 from consumers.records import KnownRecords, RecordFacts
-from domain.scoring import result_message
 from domain.values import SkillOutcome
 from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
 from infrastructure.tracing import traceparent
@@ -63,31 +63,16 @@ def webhook_body(message: dict[str, Any], record: RecordFacts) -> Webhook:
         reviewer = ReviewerRef(data["reviewer"]["company"], data["reviewer"]["endorsementType"])
         invited = EndorsementInitiated(record_id, reviewer, data["expiresAt"], student)
         return EndorsementInitiatedWebhook(id=event_id, type=INITIATED, created_at=at, data=invited)
-    skills = msgspec.convert(data["skills"], list[SkillOutcome])
     if kind == "SkillsEndorsed":
-        verified = sum(skill.verified for skill in skills)
-        endorsed = EndorsementCompleted(
-            record_verification_id=record_id,
-            skills_verified=verified,
-            skills_rejected=len(skills) - verified,
-            verified_skills=skills,
-            skills_updated=data["skillsUpdated"],
-            webhook=webhook,
-            student=student,
-            reviewer=ReviewerRef(data["company"], data["endorsementType"]),
-        )
+        skills = msgspec.convert(data["skills"], list[SkillOutcome])
+        endorsed = Endorsed.of(record_id, skills, data["skillsUpdated"], webhook)
+        reviewer = ReviewerRef(data["company"], data["endorsementType"])
+        completed = EndorsementCompleted(**asdict(endorsed), student=student, reviewer=reviewer)
         return EndorsementCompletedWebhook(
-            id=event_id, type=COMPLETED, created_at=at, data=endorsed
+            id=event_id, type=COMPLETED, created_at=at, data=completed
         )
-    result = AttemptResult(
-        score=data["score"],
-        passed=data["passed"],
-        attempt_number=data["attemptNumber"],
-        correct_answers=data["correctAnswers"],
-        total_questions=data["totalQuestions"],
-        message=result_message(data["passed"], data["score"], len(skills)),
-    )
-    scored = AssessmentCompleted(record_id, result, skills, data["skillsUpdated"], webhook, student)
+    submitted = Submitted.of(record_id, msgspec.convert(data, Scoring), webhook)
+    scored = AssessmentCompleted(**asdict(submitted), student=student)
     return AssessmentCompletedWebhook(id=event_id, type=COMPLETED, created_at=at, data=scored)
 
 

@@ -19,15 +19,8 @@ def decide(
     record = caller.record
     record.endorse(digest(caller.token), command.skill_ids, service.clock())
     skills = list(record.skill_status.values())
-    verified = sum(skill.verified for skill in skills)
-    endorsed = Endorsed(
-        record_verification_id=record.record_verification_id,
-        skills_verified=verified,
-        skills_rejected=len(skills) - verified,
-        verified_skills=skills,
-        skills_updated=record.skills_updated,
-        webhook=service.webhook_status(record),
-    )
+    webhook = service.webhook_status(record)
+    endorsed = Endorsed.of(record.record_verification_id, skills, record.skills_updated, webhook)
     return endorsed, [record]
 
 

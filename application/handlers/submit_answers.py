@@ -6,9 +6,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from application.messages import AttemptResult, Caller, SubmitAnswers, Submitted
+from application.messages import Caller, Scoring, SubmitAnswers, Submitted
 from application.service import AssessmentService, Handler, record_read, webhooks_read
-from domain.scoring import result_message
+from domain.assessment import Assessment
 
 
 def decide(
@@ -17,22 +17,18 @@ def decide(
     """The scored attempt: the skills verified (and the record locked) or rejected."""
     assessment = service.record_of(caller, command.record_verification_id)
     assessment.submit(command.answers, service.clock())
-    attempt = assessment.attempts[-1]
-    submitted = Submitted(
-        record_verification_id=assessment.record_verification_id,
-        result=AttemptResult(
-            score=attempt.score,
-            passed=attempt.passed,
-            attempt_number=attempt.attempt_number,
-            correct_answers=attempt.correct_answers,
-            total_questions=attempt.total_questions,
-            message=result_message(attempt.passed, attempt.score, len(assessment.skills)),
-        ),
-        verified_skills=list(assessment.skill_status.values()),
-        skills_updated=assessment.skills_updated,
-        webhook=service.webhook_status(assessment),
+    [scored] = [e for e in assessment.pending_events if isinstance(e, Assessment.Scored)]
+    scoring = Scoring(
+        scored.attempt_number,
+        scored.correct_answers,
+        scored.total_questions,
+        scored.score,
+        scored.passed,
+        scored.skills,
+        scored.skills_updated,
     )
-    return submitted, [assessment]
+    webhook = service.webhook_status(assessment)
+    return Submitted.of(assessment.record_verification_id, scoring, webhook), [assessment]
 
 
 def reads(caller: Caller, command: SubmitAnswers) -> set[UUID]:
