@@ -78,6 +78,38 @@ def tenant_key(service: Services) -> str:
     return service.access.issue_key("acme", "live")
 
 
+# Modules whose tests start processes of the service, a broker or a browser, or wait for
+# an outage or a retry: `scripts/test.sh -m "not slow"` runs the rest in about a minute.
+SLOW_MODULES = {
+    "test_audit_bundle",
+    "test_fanout",
+    "test_generated_client",
+    "test_hostile_fuzz",
+    "test_keys",
+    "test_processes",
+    "test_projector_processes",
+    "test_readme",
+    "test_relay",
+    "test_tracing_processes",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it needs: `postgres`, `kafka`, `browser`; and `slow`."""
+    for item in items:
+        folder, module = item.path.parent.name, item.path.stem
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if {"pg_server", "pg_url"} & fixtures or params.get("store_url") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+        if "broker" in fixtures or folder == "kafka":
+            item.add_marker(pytest.mark.kafka)
+        if folder == "browser":
+            item.add_marker(pytest.mark.browser)
+        if folder in ("kafka", "browser") or (folder == "integration" and module in SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Show the figures a test recorded as its `summary` (the hostile-input run's count of
     cases and server errors), also from xdist's workers."""
