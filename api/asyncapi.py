@@ -1,6 +1,6 @@
 """GET /schema/asyncapi.json: the AsyncAPI 3.0 document of the public Kafka topic. Its
 schemas are generated from the structs the relay encodes each message and its headers from
-(application/public_forms.py), for every event type the relay publishes."""
+(application/integration_forms.py), for every event type the relay publishes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import msgspec
 from litestar import Request, get
 
-from application.public import PUBLIC_EVENTS
-from application.public_forms import RecordId, headers_form, message_form
+from application.integration_events import PUBLIC_EVENTS
+from application.integration_forms import RecordId, headers_form, message_form
 
 CHANNEL = "assessmentEvents"
 KAFKA_BINDING = "0.5.0"

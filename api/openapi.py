@@ -25,7 +25,7 @@ from api.examples import EXAMPLES
 from api.reference import ReferenceUI
 from api.schemas import ErrorResponse
 from api.webhook_examples import WEBHOOK_EXAMPLES
-from application.payloads import WEBHOOKS
+from application.webhook_bodies import WEBHOOKS
 
 REF = "#/components/schemas/{name}"
 DESCRIPTION = """Verify students' skills by assessment (a set of questions drawn from each

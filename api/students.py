@@ -11,7 +11,7 @@ from api.auth import API_KEY, authenticated
 from api.errors import ERRORS
 from api.schemas import Attempt, Envelope, PathId, RecordReviewer, StudentSkill
 from application.messages import Caller, Erased, tenant_of
-from application.shapes import StudentSkill as SkillAcrossRecords
+from application.read_models import StudentSkill as SkillAcrossRecords
 from application.students import EmailSent, NameAndEmail, StudentContact, Students
 from domain.values import SkillOutcome, Source
 from projections.queries import ReadSide

@@ -4,7 +4,7 @@ structs the fan-out encodes, with the answers of the operations' examples they r
 from __future__ import annotations
 
 from api.examples import AT, EXAMPLES, QUEUED, REACT, RECORD
-from application.payloads import (
+from application.webhook_bodies import (
     COMPLETED,
     INITIATED,
     AssessmentCompleted,

@@ -10,8 +10,8 @@ from uuid import UUID
 import msgspec
 from eventsourcing.domain import AggregateEvent
 
-from application.ports import Box, PersonalData
-from application.shapes import ERASED
+from application.ports import PersonalData, SealedContact
+from application.read_models import ERASED
 from application.store import EventStore
 from domain.assessment import Assessment
 from domain.values import Contact, Skill, Source
@@ -41,25 +41,25 @@ def work(
     ]
 
 
-def event_box(event: AggregateEvent) -> Box | None:
+def sealed_contact_of(event: AggregateEvent) -> SealedContact | None:
     """The contact an event holds, if any: a start's student or an invitation's reviewer."""
     if isinstance(event, Assessment.VerificationStarted):
-        return Box(event.student.contact, event.originator_id, event.originator_version)
+        return SealedContact(event.student.contact, event.originator_id, event.originator_version)
     if isinstance(event, Assessment.ReviewerInvited):
-        return Box(event.reviewer.contact, event.originator_id, event.originator_version)
+        return SealedContact(event.reviewer.contact, event.originator_id, event.originator_version)
     return None
 
 
-def student_box(record: Assessment) -> Box:
+def student_contact(record: Assessment) -> SealedContact:
     """Where a record's student's contact is: its first event."""
-    return Box(record.student.contact, record.id, 1)
+    return SealedContact(record.student.contact, record.id, 1)
 
 
-def reviewer_box(record: Assessment) -> Box | None:
+def reviewer_contact(record: Assessment) -> SealedContact | None:
     """Where a record's reviewer's contact is: the invitation that named them."""
     if record.reviewer is None:
         return None
-    return Box(record.reviewer.contact, record.id, record.reviewer_version)
+    return SealedContact(record.reviewer.contact, record.id, record.reviewer_version)
 
 
 def person(public: dict[str, Any], contact: Contact | None) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def with_contacts(
 ) -> list[dict[str, Any]]:
     """Events in their public form (`public`, in the same order) with the student's and
     the reviewer's name and email where their events hold them."""
-    boxes = {at: box for at, event in enumerate(events) if (box := event_box(event))}
+    boxes = {at: box for at, event in enumerate(events) if (box := sealed_contact_of(event))}
     contacts = dict(zip(boxes, personal.reveal(list(boxes.values())), strict=True))
     for at, contact in contacts.items():
         data, event = public[at]["data"], events[at]
@@ -94,5 +94,5 @@ def stored_contact(
     """The contact a record's event of this version holds (version 1: the student's; an
     invitation's: the reviewer's), or None once erased (or if that event holds none)."""
     events = store.repository.event_store.get(record, gt=version - 1, lte=version)
-    boxes = [box for event in events if (box := event_box(cast("AggregateEvent", event)))]
+    boxes = [box for event in events if (box := sealed_contact_of(cast("AggregateEvent", event)))]
     return personal.reveal(boxes)[0] if boxes else None

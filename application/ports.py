@@ -43,7 +43,7 @@ class SecretSeal(Protocol):
         """A secret as the store kept it, opened."""
 
 
-class Box(NamedTuple):
+class SealedContact(NamedTuple):
     """A sealed contact and where it is stored: the record and its event's version."""
 
     sealed: Sealed
@@ -65,7 +65,7 @@ class PersonalData(Protocol):
         """A contact sealed under a subject's key for a record's event of this version
         (PersonalDataGone if the subject was erased)."""
 
-    def reveal(self, boxes: Sequence[Box]) -> list[Contact | None]:
+    def reveal(self, boxes: Sequence[SealedContact]) -> list[Contact | None]:
         """Each contact opened, or None where its subject was erased."""
 
     def records(self, tenant: str, mode: str, student_id: str) -> list[tuple[str, UUID]]:

@@ -26,6 +26,7 @@ from application.access import (
     session_key,
 )
 from application.banks import QuestionBanks
+from application.integration_events import public_event, public_state, record_summary
 from application.messages import (
     Caller,
     EndorserInfo,
@@ -41,7 +42,7 @@ from application.messages import (
     WebhookStatus,
     tenant_of,
 )
-from application.personal import reviewer_box, shown, student_box, with_contacts, work
+from application.personal import reviewer_contact, shown, student_contact, with_contacts, work
 from application.ports import (
     DeliveryLog,
     LoopEvents,
@@ -49,7 +50,6 @@ from application.ports import (
     SentEmails,
     TargetCheck,
 )
-from application.public import public_event, public_state, record_summary
 from application.settings import Settings
 from application.store import EventStore
 from application.webhooks import Webhooks
@@ -102,7 +102,7 @@ def fold(events: list[AggregateEvent]) -> Assessment | None:
 ECHOED = {"reviewerEmail": "email"}
 
 
-def kept(result: msgspec.Struct) -> dict[str, Any]:
+def idempotency_record(result: msgspec.Struct) -> dict[str, Any]:
     """A result as its idempotency record keeps it: a session token only as its hash, and
     no personal data."""
     stored: dict[str, Any] = msgspec.to_builtins(result)
@@ -113,7 +113,7 @@ def kept(result: msgspec.Struct) -> dict[str, Any]:
     return stored
 
 
-def restored(
+def answered_again(
     caller: Caller, stored: dict[str, Any], command: object, sessions: bytes
 ) -> dict[str, Any]:
     """A kept result as it was answered: the personal data it repeated taken from the
@@ -274,7 +274,7 @@ class AssessmentService:
         result = act()
         if idempotency is not None:
             first = IdempotentResponse.record(
-                caller.scope, idempotency.key, idempotency.fingerprint, kept(result)
+                caller.scope, idempotency.key, idempotency.fingerprint, idempotency_record(result)
             )
             try:
                 self.store.save(first)
@@ -297,7 +297,10 @@ class AssessmentService:
         if idempotency is not None:
             changed.append(
                 IdempotentResponse.record(
-                    caller.scope, idempotency.key, idempotency.fingerprint, kept(result)
+                    caller.scope,
+                    idempotency.key,
+                    idempotency.fingerprint,
+                    idempotency_record(result),
                 )
             )
         return result, changed
@@ -336,7 +339,7 @@ class AssessmentService:
     def record(self, caller: Caller, record_verification_id: str) -> dict[str, Any]:
         """A record as its events fold to it now (for reads the record view has not seen)."""
         record = self.record_of(tenant_of(caller), record_verification_id)
-        box = reviewer_box(record)
+        box = reviewer_contact(record)
         return record_summary(record, self.personal.reveal([box])[0] if box else None)
 
     def reviewer(self, token: str | None, *, usable: bool = True) -> ReviewerCaller:
@@ -351,12 +354,12 @@ class AssessmentService:
 
     def review_page(self, caller: ReviewerCaller) -> ReviewPage:
         """What the reviewer of a good link is asked to judge."""
-        record, reviewer_at = caller.record, reviewer_box(caller.record)
+        record, reviewer_at = caller.record, reviewer_contact(caller.record)
         reviewer = record.reviewer
         assert reviewer is not None
         assert reviewer_at is not None
         assert record.reviewer_expires_at is not None
-        student, endorser = map(shown, self.personal.reveal([student_box(record), reviewer_at]))
+        student, endorser = map(shown, self.personal.reveal([student_contact(record), reviewer_at]))
         sources, skills = work(record.sources, record.skills, student)
         return ReviewPage(
             record_verification_id=record.record_verification_id,
@@ -393,7 +396,7 @@ class AssessmentService:
         if prior is None:
             return None
         kept_result = prior.replay(idempotency.fingerprint, idempotency.unkeyed)
-        restored_result = restored(caller, kept_result, command, self.session_key)
+        restored_result = answered_again(caller, kept_result, command, self.session_key)
         return msgspec.convert(restored_result, result_type)
 
     def record_of(self, caller: Caller, record_verification_id: str | None) -> Assessment:

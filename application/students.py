@@ -12,12 +12,12 @@ import msgspec
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
+from application.integration_events import event_id
 from application.messages import Erased, TenantCaller
-from application.personal import reviewer_box, shown, student_box, work
+from application.personal import reviewer_contact, shown, student_contact, work
 from application.ports import PersonalData, SentEmails
-from application.public import event_id
+from application.read_models import RecordReviewer, StudentSkill
 from application.service import fold
-from application.shapes import RecordReviewer, StudentSkill
 from application.store import EventStore
 from domain.assessment import Assessment
 from domain.errors import Conflict
@@ -120,7 +120,7 @@ class Students:
     ) -> StudentExport:
         """Everything held about the student (skills: the skill view's, read by the caller)."""
         records = self._records(tenant, student_id)
-        students = self.personal.reveal([student_box(record) for record, _ in records])
+        students = self.personal.reveal([student_contact(record) for record, _ in records])
         reviewers = self._reviewers([record for record, _ in records])
         sent = self.sent.sent([event_id(e) for _, events in records for e in _emailed(events)])
         exported = []
@@ -164,7 +164,7 @@ class Students:
         )
 
     def _reviewers(self, records: list[Assessment]) -> list[Contact | None]:
-        boxes = {at: box for at, record in enumerate(records) if (box := reviewer_box(record))}
+        boxes = {at: box for at, record in enumerate(records) if (box := reviewer_contact(record))}
         contacts = dict(zip(boxes, self.personal.reveal(list(boxes.values())), strict=True))
         return [contacts.get(at) for at in range(len(records))]
 

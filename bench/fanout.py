@@ -20,6 +20,7 @@ from application.handlers.generate_questions import generate_questions
 from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
+from application.integration_events import ASSESSMENT_TOPICS
 from application.messages import (
     GenerateQuestions,
     RegisterWebhook,
@@ -27,7 +28,6 @@ from application.messages import (
     SubmitAnswers,
     TenantCaller,
 )
-from application.public import ASSESSMENT_TOPICS
 from application.settings import Settings
 from bench.relay import AIM_RATIO, bench_relay, new_topic, read_topic
 from entrypoints.bootstrap import Services, bootstrap, seed_banks

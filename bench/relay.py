@@ -14,7 +14,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
-from application.public import ASSESSMENT_TOPICS
+from application.integration_events import ASSESSMENT_TOPICS
 from application.settings import Settings
 from bench.rebuild import fill
 from entrypoints.bootstrap import bootstrap

@@ -27,7 +27,7 @@ from application.personal import stored_contact
 from application.ports import PersonalData
 from application.settings import Settings, private_folder, write_private
 from application.store import EventStore
-from consumers.records import KnownRecords
+from consumers.known_records import KnownRecords
 from consumers.sent import SENT
 from domain.values import Contact
 from infrastructure.database import transaction
@@ -210,7 +210,7 @@ class Mailer:
                 raise OSError(f"{refused}; will try again") from None
 
 
-class ResultEmails:
+class Emails:
     """Sends each email an event calls for once (the sent log dedupes on the event id): a
     score's result and an endorsement's confirmation to the student, an invitation to the
     reviewer, with the link to the review page; none to a person whose data is erased."""

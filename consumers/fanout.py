@@ -8,7 +8,7 @@ import msgspec
 from msgspec.structs import asdict
 
 from application.messages import Endorsed, Scoring, Submitted, WebhookStatus
-from application.payloads import (
+from application.webhook_bodies import (
     COMPLETED,
     INITIATED,
     AssessmentCompleted,
@@ -24,7 +24,7 @@ from application.payloads import (
     Webhook,
 )
 from application.webhooks import Webhooks
-from consumers.records import KnownRecords, RecordFacts
+from consumers.known_records import KnownRecords, RecordFacts
 from domain.values import SkillOutcome
 from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
 from infrastructure.tracing import traceparent

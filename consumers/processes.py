@@ -8,11 +8,11 @@ import threading
 import time
 from typing import NamedTuple
 
-from application.public import ASSESSMENT_TOPICS, PublicMessages
+from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
 from application.settings import Settings
 from application.store import EventStore
 from consumers.delivery import DeliveryWorker
-from consumers.emails import ResultEmails
+from consumers.emails import Emails
 from consumers.fanout import Fanout
 from consumers.topic import TRANSIENT, consume
 from infrastructure.following import Batch, Tracker, UndecodableEvent, follow_log
@@ -42,7 +42,7 @@ def webhooks_consumer(
     sending.join()
 
 
-def emails_consumer(settings: Settings, emails: ResultEmails, stopping: threading.Event) -> None:
+def emails_consumer(settings: Settings, emails: Emails, stopping: threading.Event) -> None:
     """Group `emails`: the emails events call for."""
     consume(settings, "emails", emails.handle, stopping)
 
@@ -51,7 +51,7 @@ class Embedded(NamedTuple):
     """The downstream parts the embedded default runs in-process, fed from the store."""
 
     fanout: Fanout
-    emails: ResultEmails
+    emails: Emails
     sender: DeliveryWorker
     messages: PublicMessages
     tracker: Tracker

@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from opentelemetry.trace import Span, SpanKind
 
-from application.public import ASSESSMENT_TOPICS, PublicMessages
+from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
 from application.settings import Settings
 from application.store import EventStore
 from infrastructure.following import Batch, Tracker, follow_log

@@ -17,17 +17,22 @@ from litestar import Litestar
 from api.app import create_app
 from application.access import Access
 from application.banks import QuestionBanks
-from application.public import PublicMessages
+from application.integration_events import PublicMessages
 from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore
 from application.students import Students
 from application.webhooks import Webhooks
 from consumers.delivery import DeliveryWorker
-from consumers.emails import Mailer, ResultEmails
+from consumers.emails import Emails, Mailer
 from consumers.fanout import Fanout
+from consumers.known_records import (
+    DOWNSTREAM_RECORDS,
+    KnownRecords,
+    backfill,
+    without_personal_data,
+)
 from consumers.processes import EMBEDDED_FANOUT, Embedded
-from consumers.records import DOWNSTREAM_RECORDS, KnownRecords, backfill, without_personal_data
 from consumers.relay import RELAY, Relay
 from consumers.sent import SENT_EMAILS, SentLog, without_recipients
 from domain.questions import parse_bank
@@ -84,10 +89,10 @@ class Services:
         """The webhook consumer: each public event to its queued deliveries."""
         return Fanout(KnownRecords(self.store), self.webhooks, self.deliveries)
 
-    def emails(self) -> ResultEmails:
+    def emails(self) -> Emails:
         """The email consumer: results, invitations and confirmations."""
         known = KnownRecords(self.store)
-        return ResultEmails(self.store, self.settings, self.personal, known, Mailer(self.settings))
+        return Emails(self.store, self.settings, self.personal, known, Mailer(self.settings))
 
     def sender(self) -> DeliveryWorker:
         """The webhook sender: due deliveries out of the log."""

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from application.messages import Erased
-from application.ports import Box
+from application.ports import SealedContact
 from application.settings import Settings
 from application.store import EventStore
 from domain.errors import PersonalDataGone
@@ -109,7 +109,7 @@ class DataSubjects:
         key = unwrap(self.wrapping, subject, row["wrapped_key"])
         return seal(key, subject, contact, record, version)
 
-    def reveal(self, boxes: Sequence[Box]) -> list[Contact | None]:
+    def reveal(self, boxes: Sequence[SealedContact]) -> list[Contact | None]:
         """Each contact opened (one lookup of their keys), or None where erased."""
         subjects = sorted({box.sealed.subject for box in boxes})
         if not subjects:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from application.public import ASSESSMENT_TOPICS
+from application.integration_events import ASSESSMENT_TOPICS
 from infrastructure.following import Batch
 from infrastructure.sql import Sql
 

@@ -7,7 +7,7 @@ import binascii
 from typing import Any
 from uuid import UUID
 
-from application.ports import Box, PersonalData
+from application.ports import PersonalData, SealedContact
 from application.store import EventStore
 from domain.errors import InvalidInput
 from infrastructure.database import transaction
@@ -100,7 +100,7 @@ class ReadSide:
         boxes = {}
         for at, row in enumerate(rows):
             if reviewer := reviewer_of(row):
-                boxes[at] = Box(reviewer.contact, UUID(row["id"]), reviewer.version)
+                boxes[at] = SealedContact(reviewer.contact, UUID(row["id"]), reviewer.version)
         contacts = dict(zip(boxes, self.personal.reveal(list(boxes.values())), strict=True))
         return [summary_of(row, contacts.get(at)).plain() for at, row in enumerate(rows)]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.shapes import ERASED, RecordReviewer, RecordSummary, Shape
+from application.read_models import ERASED, RecordReviewer, RecordSummary, Shape
 from domain.assessment import Assessment, record_status, record_verification_id
 from domain.moments import iso
 from domain.values import Attempt, Contact, Sealed, SkillOutcome

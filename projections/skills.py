@@ -7,7 +7,7 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.shapes import StudentSkill
+from application.read_models import StudentSkill
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
 from domain.values import SkillOutcome

@@ -7,9 +7,9 @@ from typing import Any
 import msgspec
 from eventsourcing.domain import AggregateEvent
 
-from application.personal import reviewer_box
+from application.integration_events import ASSESSMENT_TOPICS, record_summary
+from application.personal import reviewer_contact
 from application.ports import PersonalData
-from application.public import ASSESSMENT_TOPICS, record_summary
 from application.store import EventStore
 from domain.assessment import Assessment
 from domain.values import SkillOutcome
@@ -55,7 +55,7 @@ def expected_views(store: EventStore, personal: PersonalData) -> tuple[Rows, Row
 
 def reviewer(personal: PersonalData, record: Assessment) -> Any:
     """The record's reviewer's contact, revealed (None: erased, or no reviewer)."""
-    box = reviewer_box(record)
+    box = reviewer_contact(record)
     return personal.reveal([box])[0] if box else None
 
 

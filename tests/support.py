@@ -25,6 +25,7 @@ from application.handlers.invite_reviewer import invite_reviewer
 from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
+from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
 from application.messages import (
     Endorsed,
     EndorseSkills,
@@ -36,7 +37,6 @@ from application.messages import (
     SubmitAnswers,
     TenantCaller,
 )
-from application.public import ASSESSMENT_TOPICS, PublicMessages
 from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment

@@ -8,7 +8,7 @@ from eventsourcing.domain import Aggregate
 
 from application.access import digest, reviewer_token
 from application.messages import Caller, Invited, InviteReviewer, WebhookStatus
-from application.personal import student_box
+from application.personal import student_contact
 from application.service import AssessmentService, Handler
 from domain.errors import InvalidInput
 from domain.moments import iso
@@ -21,7 +21,7 @@ def decide(
     """The record with its reviewer invited; the link's token goes to the reviewer only
     (the email consumer derives it again), the record keeps its hash."""
     record = service.record_of(caller, command.record_verification_id)
-    student = service.personal.reveal([student_box(record)])[0]  # None once erased
+    student = service.personal.reveal([student_contact(record)])[0]  # None once erased
     if student is not None and student.same_mailbox(command.email):
         raise InvalidInput("email: the reviewer must be someone other than the student")
     now = service.clock()

@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.asyncapi import asyncapi_document
-from application.public import ASSESSMENT_TOPICS
+from application.integration_events import ASSESSMENT_TOPICS
 from domain.assessment import Assessment
 from entrypoints.bootstrap import Services
 from tests.asyncapi_checks import asyncapi_errors, resolve, strict_validator

@@ -19,7 +19,7 @@ from openapi_spec_validator import validate
 
 from api.schemas import RecordStatus
 from consumers.fanout import webhook_body, webhook_type
-from consumers.records import RecordFacts
+from consumers.known_records import RecordFacts
 from entrypoints.bootstrap import Services
 from projections.queries import STATUSES
 from tests.support import public_messages, take_attempt

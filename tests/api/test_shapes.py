@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from api import schemas, students
-from application import shapes
+from application import read_models
 from application import students as held
 from domain import values
 
@@ -14,11 +14,11 @@ from domain import values
 @pytest.mark.parametrize(
     ("documented", "built"),
     [
-        (schemas.Record, shapes.RecordSummary),
-        (schemas.RecordReviewer, shapes.RecordReviewer),
+        (schemas.Record, read_models.RecordSummary),
+        (schemas.RecordReviewer, read_models.RecordReviewer),
         (schemas.SkillStatus, values.SkillOutcome),
         (schemas.Attempt, values.Attempt),
-        (schemas.StudentSkill, shapes.StudentSkill),
+        (schemas.StudentSkill, read_models.StudentSkill),
         (students.ExportedRecord, held.ExportedRecord),
         (students.StudentExport, held.StudentExport),
     ],

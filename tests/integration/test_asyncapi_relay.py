@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.public import ASSESSMENT_TOPICS
+from application.integration_events import ASSESSMENT_TOPICS
 from entrypoints.bootstrap import Services
 from tests.api.http import draw, endorse, generated, invite, start, start_human, submitted
 from tests.asyncapi_checks import resolve, strict_validator

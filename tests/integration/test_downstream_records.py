@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from application.public import ASSESSMENT_TOPICS
+from application.integration_events import ASSESSMENT_TOPICS
 from consumers.fanout import Fanout
-from consumers.records import TABLE, KnownRecords
+from consumers.known_records import TABLE, KnownRecords
 from entrypoints.bootstrap import Services
 from infrastructure.database import transaction
 from infrastructure.deliveries import Deliveries

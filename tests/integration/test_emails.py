@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from eventsourcing.domain import AggregateEvent
 
-from application.public import ASSESSMENT_TOPICS, PublicMessages
+from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
 from consumers.emails import Undeliverable
 from domain.assessment import Assessment
 from domain.values import Contact, Skill

@@ -17,7 +17,7 @@ import msgspec
 import pytest
 from cloudevents.v1.kafka import KafkaMessage, from_binary
 
-from application.public import ASSESSMENT_TOPICS, PublicMessages
+from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
 from application.settings import Settings
 from consumers.relay import RELAY, Relay
 from entrypoints.bootstrap import Services

@@ -74,7 +74,7 @@ def test_domain_knows_no_io() -> None:
 
 
 def test_consumers_read_messages_not_the_write_model() -> None:
-    # What a consumer needs of a record comes with the topic (consumers/records.py): of the
+    # What a consumer needs of a record comes with the topic (consumers/known_records.py): of the
     # domain, it knows the result's words, how to write a moment and the typed values a
     # message carries (a skill's outcome), no aggregate.
     domain = {name for name in imported_modules("consumers") if name.split(".")[0] == "domain"}

@@ -15,7 +15,7 @@ from typing import Annotated, Any, get_type_hints
 import msgspec
 from eventsourcing.domain import AggregateEvent
 
-from application.payloads import ReviewerRef, StudentRef
+from application.webhook_bodies import ReviewerRef, StudentRef
 from domain.values import Reviewer, Student
 
 # Base attributes every stored event has, shown as version/occurredAt instead.

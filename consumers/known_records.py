@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from application.public import STARTED, PublicMessages
+from application.integration_events import STARTED, PublicMessages
 from application.store import EventStore
 from infrastructure.database import columns, transaction
 from infrastructure.following import UndecodableEvent, decoded

@@ -11,7 +11,7 @@ import msgspec
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.utils import get_topic
 
-from application.public_forms import (
+from application.integration_forms import (
     CONTENT_TYPE,
     SOURCE,
     SPECVERSION,
@@ -22,7 +22,7 @@ from application.public_forms import (
     public_fields,
     public_value,
 )
-from application.shapes import RecordReviewer, RecordSummary
+from application.read_models import RecordReviewer, RecordSummary
 from application.store import EventStore
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
@@ -51,7 +51,7 @@ def event_id(event: AggregateEvent) -> str:
 
 
 def public_data(event: AggregateEvent) -> msgspec.Struct:
-    """An event's public fields, in its public form (application/public_forms.py)."""
+    """An event's public fields, in its public form (application/integration_forms.py)."""
     values = (getattr(event, name) for name in public_fields(type(event)))
     return data_form(type(event))(
         *(iso(value) if isinstance(value, datetime) else public_value(value) for value in values)
