@@ -1,23 +1,6 @@
 """Limits counted in one-minute windows for the whole deployment: requests per credential
-(`RequestLimit`, every path but the open ones) and failed authentications per client
-address (the guards in api/auth.py).
-
-The counts live in a ledger every process shares (infrastructure/rate_windows.py on
-PostgreSQL; on SQLite, whose service is one process, this process's memory), in windows
-of the clock's minutes, so that every process agrees where a window starts. A process
-admits a key's requests from budget it leased from the ledger (one statement, which also
-reports what it admitted on credit): a lease is a share of what is left of the limit, so
-budget gets finer as the limit nears, and a key refused a lease is refused without a
-round trip until its window ends. A key new to the process this window gets a small
-credit first (`CREDIT` of the limit, shared among up to `PROCESSES` processes), so a
-credential that makes a few requests a minute, such as a student's session, costs no round
-trip; what it admits on credit is reported with its next lease. So the deployment admits
-at most the limit and the processes' credit, within 10% of the limit for up to
-`PROCESSES` processes, and at least the limit less the leases still unused elsewhere.
-
-The memory holds the keys of the current window only, at most `max_keys` of them: past
-that, the keys are dropped (the ledger keeps their counts, so no offender is forgotten:
-its next lease is refused again)."""
+(`RequestLimit`) and failed authentications per client address (api/auth.py), leased
+from a ledger every process shares (docs/security.md, "Limits for the whole deployment")."""
 
 from __future__ import annotations
 

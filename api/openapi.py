@@ -1,12 +1,6 @@
-"""The OpenAPI 3.1 document at /schema/openapi.json, as a client generator can use it.
-
-Litestar builds the paths from the controllers (summaries, descriptions from the handlers'
-docstrings, parameters, the x-api-key security). `finished` then adds what Litestar cannot
-say: every schema taken from msgspec, from the same structs the API decodes and encodes (so
-every pattern, length, enum and bound the API enforces is in the document, with each
-struct's docstring), the Idempotency-Key header of every POST, an example per operation,
-links from a started verification to the calls that use its id and session, and the
-webhooks under `webhooks`."""
+"""The OpenAPI 3.1 document at /schema/openapi.json: Litestar's paths, with every schema
+from the msgspec structs the API decodes and encodes, the Idempotency-Key header, an
+example per operation, links and the webhooks (`finished`)."""
 
 from __future__ import annotations
 

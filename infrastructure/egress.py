@@ -1,18 +1,6 @@
-"""The HTTP client webhooks leave by: each connection dials an address that was checked.
-
-A guard that resolves the host and then lets httpx resolve it again to connect can be
-fooled by DNS rebinding: a first answer that is public, a second that is 127.0.0.1. So
-the check sits where the socket is opened, in httpcore's network backend: `connect_tcp`
-gets the host name, looks it up once (`approved_addresses`) and dials one of the
-addresses that lookup approved, by IP. Everything above the socket is stock httpx: the
-Host header comes from the URL, and TLS sends the host name as SNI and checks the
-certificate against it. Connections are pooled per host name, so a reused connection is
-one that was checked when it was opened.
-
-httpx's timeout bounds each read and write, so a receiver that trickles its reply a byte at
-a time would hold a try (and its thread) for ever. `deadline` bounds the whole try: every
-connect, read and write of the thread's connections ends by it.
-"""
+"""The HTTP client webhooks leave by: each connection dials an address its own lookup
+approved (no second lookup: no DNS rebinding), and `deadline` bounds a whole try
+(docs/decisions.md)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""The event store read and written from the event loop (PostgreSQL, async psycopg): what a
-command decided on the loop needs, so that it costs no hand-off to a worker thread.
-
-The same table, mapper and insert function as the store's recorder
-(infrastructure/postgres.py): an append here is the same one server-side call (lock,
-insert, notify, commit), so followers see the same gap-free order, and a version taken
-meanwhile by another command fails it the same way (IntegrityError)."""
+"""The event store read and written from the event loop (PostgreSQL, async psycopg), with
+the same table, mapper and insert function as the store's recorder."""
 
 from __future__ import annotations
 

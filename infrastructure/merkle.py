@@ -1,11 +1,5 @@
-"""Proofs of the audit log's Merkle tree (RFC 9162 §2.1), read from its stored nodes.
-
-A node is (level, index): the root of the complete subtree of 2**level leaves that starts
-at leaf index * 2**level; level 0 is a leaf's hash. Every subtree a proof names starts at
-a multiple of a power of two at least its size, so its hash is the fold of the complete
-subtrees of its size's binary digits: a proof of a tree of n leaves reads O(log n) nodes.
-Each proof is worked out twice: first to list the nodes it needs (its steps depend on the
-sizes only), then, with those read in one query, to hash."""
+"""Proofs of the audit log's Merkle tree (RFC 9162 §2.1), read from its stored nodes in one
+query each (docs/audit-log.md)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,5 @@
-"""After PostgreSQL was away: new pools as soon as it answers again.
-
-A pool keeps the connections it had before an outage; each fails once when handed out,
-one request after another, and psycopg-pool replaces the ones it lost with a growing
-back-off (1 s, 2 s, 4 s...), so a service kept answering 503 for seconds after the
-database was back. Checking every connection on checkout (psycopg-pool's `check`) costs a
-round trip per command and still waited out the back-off (2 s pool timeouts, measured).
-Instead, the first failure starts one watcher per process: it tries a new connection
-every 100 ms and, on the first that works, replaces the pools whole (connections in use
-are closed when they come back)."""
+"""After PostgreSQL was away: one watcher per process tries a new connection every 100 ms
+and, on the first that works, replaces the pools whole (docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,20 +1,6 @@
-"""Keeping erased personal data out of the store's files, free pages and old row versions
-included. Contacts are only ever stored sealed, so what an erasure must remove is the
-subject's key: its row is deleted in the erasure's transaction, and then
-
-- on SQLite, that transaction runs with `secure_delete` (the deleted bytes are zeroed in
-  the page's new image) and a checkpoint copies the new pages into the database file and
-  truncates the write-ahead log (whose older frames held the key's page);
-- on PostgreSQL, `VACUUM FULL` rewrites the key table into a new file and drops the old
-  one (a plain VACUUM can leave a deleted row's bytes in a page's free space). It runs
-  after the erasure has answered, in a thread of the process (`Scrubber`): one rewrite for
-  every erasure since the last, each waiting at most LOCK_WAIT for its lock, so that no
-  `POST /verify` (which reads the table) queues behind it for longer; then it tries again.
-  A row version that a transaction still open at the erasure may see survives until it
-  ends: the next rewrite removes it.
-
-`compact` does the same for a whole store once, after `migrate` sealed what was stored in
-clear before contacts were sealed."""
+"""Keeping erased personal data out of the store's files: a secure delete and a checkpoint
+on SQLite, a `VACUUM FULL` of the key table on PostgreSQL (`Scrubber`, after the erasure
+has answered); `compact` for a whole store (docs/personal-data.md)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Sealing personal data: AES-256-GCM under a random key per data subject, each key kept
-wrapped (AES-256-GCM again) under a key derived from the master key by HKDF with its own
-label, so that it is apart from the reviewer links' key derived from the same master.
-
-A sealed contact is bound to the event that holds it: the associated data names its
-subject, its stream (the record) and the event's version, so a box copied into another
-event, record or subject does not open."""
+"""Sealing personal data and webhook secrets: AES-256-GCM under keys derived from the master
+key, each sealed value bound to where it is stored (docs/personal-data.md)."""
 
 from __future__ import annotations
 

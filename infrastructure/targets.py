@@ -1,11 +1,5 @@
 """Where webhooks may be sent: well-formed http(s) URLs whose host resolves only to public
-addresses, unless the operator allows private ones (ASSESS_WEBHOOK_ALLOW_PRIVATE).
-
-The check is on resolved addresses, never on how the URL spells its host: a decimal, octal
-or hex IPv4 (`2130706433`, `0177.0.0.1`, `0x7f.1`) goes through the same resolver that the
-delivery then dials, so what is checked is what is dialled. Delivery dials only the
-addresses `approved_addresses` returned (consumers/egress.py), with no second lookup.
-"""
+addresses (checked on the resolved addresses), unless ASSESS_WEBHOOK_ALLOW_PRIVATE."""
 
 from __future__ import annotations
 

@@ -1,19 +1,6 @@
 """Tracing with OpenTelemetry: one trace per command, from its HTTP request through its
-stored events to Kafka, the webhook deliveries and the emails.
-
-Off unless ASSESS_TRACING or an OTLP endpoint turns it on (Settings.tracing_on). Off, the
-store keeps the plain mapper and the API has no tracing middleware, so a request pays
-nothing; the relay and consumers then take a tracer of None and skip every step here.
-
-How the context travels: the W3C `traceparent` of the span that was current when a
-command's events were saved (its HTTP request) is stored with them, as one more key of
-each event's stored JSON (`TracedMapper`), which the public form of events never shows.
-The relay publishes each event in a span of that trace and sends the span's context in
-the Kafka header `traceparent` (the hop), and the stored context in `ce_traceparent` (the
-CloudEvents distributed-tracing extension in binary mode: the trace that started the
-event). The consumers continue from `traceparent`: a webhook delivery keeps it in the
-delivery log, and each try is a span whose context goes to the receiver as `traceparent`;
-each email is sent in a span."""
+stored events to Kafka, the webhook deliveries and the emails; off unless turned on
+(docs/architecture.md, "Tracing")."""
 
 from __future__ import annotations
 
