@@ -22,10 +22,11 @@ from api.schemas import (
     SubmittedResponse,
     VerifyRequest,
 )
+from application.callers import Caller
+from application.commands import GenerateQuestions, StartVerification, SubmitAnswers
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
-from application.messages import Caller, GenerateQuestions, StartVerification, SubmitAnswers
 from application.ports import LoopEvents
 from application.service import AssessmentService, Command, Handler, Result
 from application.store import NotLoaded

@@ -12,7 +12,7 @@ from litestar.params import PathParameter, QueryParameter
 from api.auth import API_KEY, authenticated
 from api.errors import ERRORS
 from api.schemas import Envelope, PathId
-from application.messages import Caller, tenant_of
+from application.callers import Caller, tenant_of
 from application.service import AssessmentService
 from domain.errors import AuditNotFound, InvalidInput, NotYetCheckpointed
 from infrastructure.auditlog import AuditLog

@@ -14,7 +14,7 @@ from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
 
 from api.limits import MinuteWindows, address_of
-from application.messages import Caller
+from application.callers import Caller
 from application.ports import LoopEvents
 from application.service import AssessmentService
 from application.store import NotLoaded

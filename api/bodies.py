@@ -17,7 +17,7 @@ from litestar import Request
 from litestar.types import Empty
 
 from api.wording import allowed_values, in_words, malformed, parameter_name
-from application.messages import Idempotency
+from application.commands import Idempotency
 from application.service import AssessmentService
 from domain.errors import InvalidInput
 

@@ -53,7 +53,7 @@ from api.webhooks import (
     Try,
     WebhookRequest,
 )
-from application.messages import (
+from application.results import (
     AttemptResult,
     Endorsed,
     EndorserInfo,

@@ -15,17 +15,11 @@ from api.auth import API_KEY, authenticated, reviewer, reviewer_link
 from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
 from api.schemas import PRINTABLE, EndorseRequest, ReviewerRequest
+from application.callers import Caller, ReviewerCaller
+from application.commands import EndorseSkills, InviteReviewer
 from application.handlers.endorse_skills import endorse_skills
 from application.handlers.invite_reviewer import invite_reviewer
-from application.messages import (
-    Caller,
-    Endorsed,
-    EndorseSkills,
-    Invited,
-    InviteReviewer,
-    ReviewerCaller,
-    ReviewPage,
-)
+from application.results import Endorsed, Invited, ReviewPage
 from application.service import AssessmentService
 
 # Required: a request without one is refused by the guard (MISSING_REVIEWER_TOKEN) first.

@@ -24,8 +24,10 @@ from litestar.params import Parameter
 from api.auth import reviewer_of
 from api.errors import DOMAIN_ERRORS, EXCEPTION_HANDLERS
 from api.schemas import PRINTABLE
+from application.callers import Caller, ReviewerCaller
+from application.commands import EndorseSkills
 from application.handlers.endorse_skills import endorse_skills
-from application.messages import Caller, Endorsed, EndorseSkills, ReviewerCaller
+from application.results import Endorsed
 from application.service import AssessmentService
 from domain import errors
 from domain.values import Source

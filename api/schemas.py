@@ -8,7 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 import msgspec
 from litestar.params import Parameter
 
-from application.messages import Generated, History, Started, Submitted
+from application.results import Generated, History, Started, Submitted
 from infrastructure.mailboxes import mailbox
 
 Data = TypeVar("Data")

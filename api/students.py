@@ -10,8 +10,9 @@ from litestar.di import NamedDependency
 from api.auth import API_KEY, authenticated
 from api.errors import ERRORS
 from api.schemas import Attempt, Envelope, PathId, RecordReviewer, StudentSkill
-from application.messages import Caller, Erased, tenant_of
+from application.callers import Caller, tenant_of
 from application.read_models import StudentSkill as SkillAcrossRecords
+from application.results import Erased
 from application.students import EmailSent, NameAndEmail, StudentContact, Students
 from domain.values import SkillOutcome, Source
 from projections.queries import ReadSide

@@ -27,7 +27,7 @@ from api.schemas import (
     StudentSkill,
     StudentSkillsResponse,
 )
-from application.messages import Caller, tenant_of
+from application.callers import Caller, tenant_of
 from application.service import AssessmentService
 from domain.errors import InvalidInput
 from projections.queries import ReadSide

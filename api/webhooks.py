@@ -15,19 +15,12 @@ from api.auth import API_KEY, authenticated
 from api.bodies import idempotency, strict_body
 from api.errors import ERRORS
 from api.schemas import Cursor, Envelope, Limit, Page, PathId, Url
+from application.callers import Caller, tenant_of
+from application.commands import RegisterWebhook, RemoveWebhook, RotateCallbackSecret
 from application.handlers.register_webhook import register_webhook
 from application.handlers.remove_webhook import remove_webhook
 from application.handlers.rotate_callback_secret import rotate_callback_secret
-from application.messages import (
-    Caller,
-    RegisteredEndpoint,
-    RegisterWebhook,
-    RemovedEndpoint,
-    RemoveWebhook,
-    RotateCallbackSecret,
-    Secret,
-    tenant_of,
-)
+from application.results import RegisteredEndpoint, RemovedEndpoint, Secret
 from application.service import AssessmentService
 
 EventType = Literal["verification.initiated", "verification.completed"]

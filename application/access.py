@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from application.messages import Caller, ReviewerCaller, SessionCaller, TenantCaller
+from application.callers import Caller, ReviewerCaller, SessionCaller, TenantCaller
 from application.recent import Recent
 from application.store import EventStore
 from domain.access import MODES, ApiKey

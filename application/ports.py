@@ -10,7 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from application.messages import Erased, SentEmail
+from application.results import Erased, SentEmail
 from domain.values import Contact, Sealed
 
 

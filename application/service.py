@@ -26,22 +26,9 @@ from application.access import (
     session_key,
 )
 from application.banks import QuestionBanks
+from application.callers import Caller, ReviewerCaller, SessionCaller, TenantCaller, tenant_of
+from application.commands import Idempotency
 from application.integration_events import public_event, public_state, record_summary
-from application.messages import (
-    Caller,
-    EndorserInfo,
-    History,
-    HistoryEvent,
-    Idempotency,
-    RequesterInfo,
-    ReviewerCaller,
-    ReviewPage,
-    ReviewSkill,
-    SessionCaller,
-    TenantCaller,
-    WebhookStatus,
-    tenant_of,
-)
 from application.personal import reviewer_contact, shown, student_contact, with_contacts, work
 from application.ports import (
     DeliveryLog,
@@ -49,6 +36,15 @@ from application.ports import (
     PersonalData,
     SentEmails,
     TargetCheck,
+)
+from application.results import (
+    EndorserInfo,
+    History,
+    HistoryEvent,
+    RequesterInfo,
+    ReviewPage,
+    ReviewSkill,
+    WebhookStatus,
 )
 from application.settings import Settings
 from application.store import EventStore

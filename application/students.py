@@ -12,11 +12,12 @@ import msgspec
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import IntegrityError
 
+from application.callers import TenantCaller
 from application.integration_events import event_id
-from application.messages import Erased, TenantCaller
 from application.personal import reviewer_contact, shown, student_contact, work
 from application.ports import PersonalData, SentEmails
 from application.read_models import RecordReviewer, StudentSkill
+from application.results import Erased
 from application.service import fold
 from application.store import EventStore
 from domain.assessment import Assessment

@@ -8,7 +8,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from application.messages import Endorsed, Submitted
+from application.results import Endorsed, Submitted
 
 INITIATED: Final = "verification.initiated"
 COMPLETED: Final = "verification.completed"

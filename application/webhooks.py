@@ -8,8 +8,9 @@ from typing import Any, NamedTuple
 
 from eventsourcing.persistence import IntegrityError
 
-from application.messages import RegisteredEndpoint, Secret, TenantCaller
+from application.callers import TenantCaller
 from application.ports import SecretSeal, TargetCheck
+from application.results import RegisteredEndpoint, Secret
 from application.store import EventStore
 from domain.errors import WebhookNotFound
 from domain.webhooks import CALLBACK, EVENT_TYPES, TenantWebhooks

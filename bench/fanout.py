@@ -16,18 +16,18 @@ from uuid import UUID
 import msgspec
 import psycopg
 
+from application.callers import TenantCaller
+from application.commands import (
+    GenerateQuestions,
+    RegisterWebhook,
+    StartVerification,
+    SubmitAnswers,
+)
 from application.handlers.generate_questions import generate_questions
 from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.integration_events import ASSESSMENT_TOPICS
-from application.messages import (
-    GenerateQuestions,
-    RegisterWebhook,
-    StartVerification,
-    SubmitAnswers,
-    TenantCaller,
-)
 from application.settings import Settings
 from bench.relay import AIM_RATIO, bench_relay, new_topic, read_topic
 from entrypoints.bootstrap import Services, bootstrap, seed_banks

@@ -13,10 +13,11 @@ from uuid import UUID
 
 import psycopg
 
+from application.callers import TenantCaller
+from application.commands import GenerateQuestions, StartVerification, SubmitAnswers
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
-from application.messages import GenerateQuestions, StartVerification, SubmitAnswers, TenantCaller
 from application.settings import Settings
 from entrypoints.bootstrap import Services, open_migrated
 from infrastructure.persistence import tune_gc

@@ -22,9 +22,9 @@ import msgspec
 from opentelemetry.trace import SpanKind
 
 from application.access import reviewer_key, reviewer_token
-from application.messages import AttemptResult, Scoring
 from application.personal import stored_contact
 from application.ports import PersonalData
+from application.results import AttemptResult, Scoring
 from application.settings import Settings, private_folder, write_private
 from application.store import EventStore
 from consumers.known_records import KnownRecords

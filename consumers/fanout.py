@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from msgspec.structs import asdict
 
-from application.messages import Endorsed, Scoring, Submitted, WebhookStatus
+from application.results import Endorsed, Scoring, Submitted, WebhookStatus
 from application.webhook_bodies import (
     COMPLETED,
     INITIATED,

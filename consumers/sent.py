@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-from application.messages import SentEmail
+from application.results import SentEmail
 from application.settings import Settings
 from application.store import EventStore
 from domain.moments import iso

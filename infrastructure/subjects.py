@@ -16,8 +16,8 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from application.messages import Erased
 from application.ports import SealedContact
+from application.results import Erased
 from application.settings import Settings
 from application.store import EventStore
 from domain.errors import PersonalDataGone

@@ -15,16 +15,12 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
+from application.commands import GenerateQuestions, StartVerification, SubmitAnswers
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.integration_events import ASSESSMENT_TOPICS
-from application.messages import (
-    GenerateQuestions,
-    StartVerification,
-    SubmitAnswers,
-    Submitted,
-)
+from application.results import Submitted
 from application.settings import Settings
 from consumers.processes import emails_consumer, webhooks_consumer
 from entrypoints.bootstrap import Services, bootstrap

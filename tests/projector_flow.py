@@ -18,10 +18,10 @@ from pathlib import Path
 
 import psycopg
 
+from application.commands import GenerateQuestions, StartVerification, SubmitAnswers
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
-from application.messages import GenerateQuestions, StartVerification, SubmitAnswers
 from application.settings import Settings
 from application.store import EventStore
 from entrypoints.bootstrap import Services, open_migrated

@@ -19,6 +19,15 @@ import msgspec
 from eventsourcing.domain import AggregateEvent
 
 from application.access import reviewer_key, reviewer_token
+from application.callers import TenantCaller
+from application.commands import (
+    EndorseSkills,
+    GenerateQuestions,
+    InviteReviewer,
+    RegisterWebhook,
+    StartVerification,
+    SubmitAnswers,
+)
 from application.handlers.endorse_skills import endorse_skills
 from application.handlers.generate_questions import generate_questions
 from application.handlers.invite_reviewer import invite_reviewer
@@ -26,17 +35,7 @@ from application.handlers.register_webhook import register_webhook
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
-from application.messages import (
-    Endorsed,
-    EndorseSkills,
-    GenerateQuestions,
-    Invited,
-    InviteReviewer,
-    RegisterWebhook,
-    StartVerification,
-    SubmitAnswers,
-    TenantCaller,
-)
+from application.results import Endorsed, Invited
 from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment

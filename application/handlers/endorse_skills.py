@@ -5,7 +5,9 @@ from __future__ import annotations
 from eventsourcing.domain import Aggregate
 
 from application.access import digest
-from application.messages import Caller, Endorsed, EndorseSkills, ReviewerCaller
+from application.callers import Caller, ReviewerCaller
+from application.commands import EndorseSkills
+from application.results import Endorsed
 from application.service import AssessmentService, Handler
 from domain.errors import Unauthorized
 

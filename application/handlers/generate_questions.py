@@ -6,7 +6,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from application.messages import Caller, Generated, GenerateQuestions
+from application.callers import Caller
+from application.commands import GenerateQuestions
+from application.results import Generated
 from application.service import AssessmentService, Handler, record_read
 from domain.questions import DrawnQuestion, draw
 

@@ -7,8 +7,10 @@ from datetime import timedelta
 from eventsourcing.domain import Aggregate
 
 from application.access import digest, reviewer_token
-from application.messages import Caller, Invited, InviteReviewer, WebhookStatus
+from application.callers import Caller
+from application.commands import InviteReviewer
 from application.personal import student_contact
+from application.results import Invited, WebhookStatus
 from application.service import AssessmentService, Handler
 from domain.errors import InvalidInput
 from domain.moments import iso

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from eventsourcing.domain import Aggregate
 
-from application.messages import Caller, RegisteredEndpoint, RegisterWebhook, tenant_of
+from application.callers import Caller, tenant_of
+from application.commands import RegisterWebhook
+from application.results import RegisteredEndpoint
 from application.service import AssessmentService, Handler
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from eventsourcing.domain import Aggregate
 
-from application.messages import Caller, RemovedEndpoint, RemoveWebhook, tenant_of
+from application.callers import Caller, tenant_of
+from application.commands import RemoveWebhook
+from application.results import RemovedEndpoint
 from application.service import AssessmentService, Handler
 
 

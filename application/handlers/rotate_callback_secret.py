@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from eventsourcing.domain import Aggregate
 
-from application.messages import Caller, RotateCallbackSecret, Secret, tenant_of
+from application.callers import Caller, tenant_of
+from application.commands import RotateCallbackSecret
+from application.results import Secret
 from application.service import AssessmentService, Handler
 
 

@@ -10,7 +10,9 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.access import digest, new_session_token
-from application.messages import Caller, Started, StartVerification, tenant_of
+from application.callers import Caller, tenant_of
+from application.commands import StartVerification
+from application.results import Started
 from application.service import AssessmentService, Handler
 from domain.assessment import Assessment
 from domain.endorsement import ASSESSMENT

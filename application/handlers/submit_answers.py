@@ -6,7 +6,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from application.messages import Caller, Scoring, SubmitAnswers, Submitted
+from application.callers import Caller
+from application.commands import SubmitAnswers
+from application.results import Scoring, Submitted
 from application.service import AssessmentService, Handler, record_read, webhooks_read
 from domain.assessment import Assessment
 

@@ -19,8 +19,8 @@ from psycopg import sql
 from api.app import create_app
 from api.errors import ERRORS, EXCEPTION_HANDLERS, documented_errors
 from api.schemas import ErrorResponse
+from application.commands import GenerateQuestions
 from application.handlers.generate_questions import generate_questions
-from application.messages import GenerateQuestions
 from tests.api.http import GENERATE, VERIFY, VERIFY_BODY, assert_error, post, start
 from tests.support import ACME, Clock, kept_logs, make_service
 

@@ -17,8 +17,8 @@ from litestar.testing import TestClient
 from psycopg_pool import AsyncConnectionPool
 
 from api.app import create_app
+from application.commands import Idempotency, SubmitAnswers
 from application.handlers.submit_answers import submit_answers
-from application.messages import Idempotency, SubmitAnswers
 from application.store import Loaded
 from domain.assessment import Assessment
 from domain.errors import Conflict

@@ -10,8 +10,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
+from application.callers import tenant_of
+from application.commands import Idempotency, RegisterWebhook
 from application.handlers.register_webhook import register_webhook as register
-from application.messages import Idempotency, RegisterWebhook, tenant_of
 from entrypoints.bootstrap import Services
 from tests.support import REACT, STUDENT, Clock, answer_sheet, make_service
 

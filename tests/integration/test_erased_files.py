@@ -17,7 +17,7 @@ from uuid import UUID
 import psycopg
 import pytest
 
-from application.messages import TenantCaller
+from application.callers import TenantCaller
 from application.settings import Settings
 from application.students import Students
 from entrypoints.bootstrap import Services, bootstrap

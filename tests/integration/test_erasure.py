@@ -16,11 +16,12 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
+from application.commands import GenerateQuestions, StartVerification
 from application.handlers import start_verification as starting
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
-from application.messages import GenerateQuestions, Started, StartVerification
 from application.ports import PersonalData
+from application.results import Started
 from application.service import Handler
 from application.students import Students
 from infrastructure.subjects import DataSubjects

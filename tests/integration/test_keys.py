@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from application.messages import TenantCaller
+from application.callers import TenantCaller
 from domain.errors import InvalidInput, Unauthorized
 from entrypoints.bootstrap import Services
 from tests.processes import assess, server

@@ -9,17 +9,12 @@ from typing import Any
 
 import pytest
 
+from application.callers import TenantCaller
+from application.commands import GenerateQuestions, Idempotency, StartVerification, SubmitAnswers
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
-from application.messages import (
-    GenerateQuestions,
-    Idempotency,
-    StartVerification,
-    SubmitAnswers,
-    Submitted,
-    TenantCaller,
-)
+from application.results import Submitted
 from domain.errors import Conflict, Unauthorized
 from domain.questions import parse_bank
 from entrypoints.bootstrap import Services

@@ -11,8 +11,8 @@ from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
+from application.commands import GenerateQuestions, Idempotency
 from application.handlers.generate_questions import generate_questions
-from application.messages import GenerateQuestions, Idempotency
 from application.students import Students
 from domain.access import IdempotentResponse
 from entrypoints.bootstrap import Services

@@ -11,8 +11,9 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
+from application.callers import TenantCaller
+from application.commands import StartVerification
 from application.handlers.start_verification import start_verification
-from application.messages import StartVerification, TenantCaller
 from domain.assessment import Assessment
 from domain.errors import InvalidInput
 from entrypoints.bootstrap import Services

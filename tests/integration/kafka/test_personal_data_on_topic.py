@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import time
 
+from application.commands import GenerateQuestions, SubmitAnswers
 from application.handlers.generate_questions import generate_questions
 from application.handlers.submit_answers import submit_answers
-from application.messages import GenerateQuestions, SubmitAnswers
 from application.students import Students
 from entrypoints.bootstrap import Services
 from tests.broker import Broker, read_topic

@@ -1,129 +1,14 @@
-"""Commands the service accepts and the results it returns (camelCase on the wire)."""
+"""What the commands and queries return (camelCase on the wire): results, pages, history."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
 import msgspec
 
-from domain.assessment import Assessment
-from domain.errors import Unauthorized
 from domain.questions import PublicQuestion
 from domain.scoring import result_message
 from domain.values import SkillOutcome, Source
-
-
-class Caller:
-    """Who sends a command: a tenant or a student's session."""
-
-    @property
-    def scope(self) -> str:
-        """Where this caller's idempotency keys live."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class TenantCaller(Caller):
-    """A partner platform, authenticated by a tenant API key (key_id: the key's id, which
-    the records it starts keep: their sessions live as long as the key)."""
-
-    tenant: str
-    mode: str
-    key_id: UUID = field(compare=False)
-
-    @property
-    def scope(self) -> str:
-        """Where this caller's idempotency keys live."""
-        return f"tenant:{self.tenant}:{self.mode}"
-
-
-def tenant_of(caller: Caller) -> TenantCaller:
-    """The tenant behind a partner's request; a session token is refused."""
-    if not isinstance(caller, TenantCaller):
-        raise Unauthorized("this endpoint needs a tenant API key, not a session token")
-    return caller
-
-
-@dataclass(frozen=True, eq=False)
-class SessionCaller(Caller):
-    """A student's client, authenticated by a session token; holds its record as loaded."""
-
-    record: Assessment
-
-    @property
-    def scope(self) -> str:
-        """Where this caller's idempotency keys live."""
-        return f"session:{self.record.record_verification_id}"
-
-
-@dataclass(frozen=True, eq=False)
-class ReviewerCaller(Caller):
-    """A reviewer, whose only credential is the token of the link they were sent; holds the
-    record it names, as loaded (the token itself is checked by the record)."""
-
-    record: Assessment
-    token: str = field(repr=False)
-
-    @property
-    def scope(self) -> str:
-        """Where this caller's idempotency keys live."""
-        return f"reviewer:{self.record.record_verification_id}"
-
-
-class Idempotency(msgspec.Struct, frozen=True):
-    """An Idempotency-Key and the fingerprint of the request it came with (`unkeyed`: the
-    fingerprint's form before they were keyed, to replay what was stored then)."""
-
-    key: str
-    fingerprint: str
-    unkeyed: str | None = None
-
-
-class StartVerification(msgspec.Struct, frozen=True):
-    """Start verifying a student's skills."""
-
-    student: dict[str, str]
-    skills: list[dict[str, Any]]
-    callback_webhook_url: str | None = None
-    method: str = "assessment"
-    sources: list[dict[str, Any]] = msgspec.field(default_factory=list)
-
-
-class InviteReviewer(msgspec.Struct, frozen=True):
-    """Invite a reviewer to endorse a human-endorsement record's skills (again: replace)."""
-
-    name: str
-    email: str
-    endorsement_type: str
-    company: str | None = None
-    record_verification_id: str | None = None
-
-
-class EndorseSkills(msgspec.Struct, frozen=True):
-    """The reviewer's endorsement: the skills they verify (the others are rejected)."""
-
-    skill_ids: list[str] | None
-
-
-class GenerateQuestions(msgspec.Struct, frozen=True):
-    """Draw (or return again) the questions of the next attempt."""
-
-    record_verification_id: str | None = None
-
-
-class SubmitAnswers(msgspec.Struct, frozen=True):
-    """Submit every answer of the pending attempt at once."""
-
-    answers: list[tuple[str, int]] | None
-    record_verification_id: str | None = None
-
-
-class RemoveWebhook(msgspec.Struct, frozen=True):
-    """Remove one of the caller's tenant's webhook endpoints."""
-
-    endpoint_id: str
 
 
 class RemovedEndpoint(msgspec.Struct, frozen=True):
@@ -131,17 +16,6 @@ class RemovedEndpoint(msgspec.Struct, frozen=True):
 
     id: str
     deleted: bool
-
-
-class RegisterWebhook(msgspec.Struct, frozen=True):
-    """Register a webhook endpoint of the caller's tenant (all event types when None)."""
-
-    url: str
-    events: list[str] | None = None
-
-
-class RotateCallbackSecret(msgspec.Struct, frozen=True):
-    """Replace the tenant's callback secret."""
 
 
 class RegisteredEndpoint(msgspec.Struct, frozen=True):
