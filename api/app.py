@@ -28,6 +28,7 @@ from api.students import PersonalDataController
 from api.tracing import request_spans
 from api.verifications import StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
+from application.queries import RecordQueries
 from application.service import AssessmentService
 from application.students import Students
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
@@ -110,11 +111,13 @@ class Wired(Protocol):
     def read(self) -> ReadSide: ...
     @property
     def students(self) -> Students: ...
+    @property
+    def records(self) -> RecordQueries: ...
 
 
 def create_app(wired: Wired) -> Litestar:
     """Build the HTTP app around the commands, the views and the students' personal data."""
-    service, read, students = wired.commands, wired.read, wired.students
+    service, read, students, records = wired.commands, wired.read, wired.students, wired.records
     settings = service.settings
     minutes = lambda: service.clock().timestamp()  # noqa: E731  (windows of the service's clock)
     rate_limit = RequestLimit(
@@ -150,6 +153,7 @@ def create_app(wired: Wired) -> Litestar:
             "service": Provide(lambda: service, sync_to_thread=False),
             "read": Provide(lambda: read, sync_to_thread=False),
             "students": Provide(lambda: students, sync_to_thread=False),
+            "records": Provide(lambda: records, sync_to_thread=False),
         },
         # Forwarded addresses are read only when the operator named proxies: no cost else.
         middleware=[*forwarded, rate_limit, prometheus.middleware],
@@ -168,6 +172,7 @@ def create_app(wired: Wired) -> Litestar:
     )
     app.before_send.append(allow(app))  # made from the app's routes, so after them
     app.state.service = service
+    app.state.records = records
     app.state.loop_events = app.state.reconnection = None
     app.state.read = read
     app.state.request_limit = rate_limit

@@ -16,6 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from api.limits import MinuteWindows, address_of
 from application.callers import Caller
 from application.ports import LoopEvents
+from application.queries import RecordQueries
 from application.service import AssessmentService
 from application.store import NotLoaded
 from domain.errors import InvalidReviewerToken, Unauthorized
@@ -78,7 +79,7 @@ async def reviewer_of(
     """The reviewer a link's token names, if the link is still good (SPEC's order: missing,
     unknown or replaced, expired, used). The token is the only credential: an address
     past its failed tries gets RATE_LIMITED, as with keys."""
-    service: AssessmentService = connection.app.state.service
+    records: RecordQueries = connection.app.state.records
     failures: MinuteWindows = connection.app.state.auth_failures
     address = address_of(connection.scope)
     wait = failures.blocked_for(address)
@@ -88,7 +89,7 @@ async def reviewer_of(
             headers={"RateLimit-Reset": str(wait)},
         )
     try:
-        return await to_thread.run_sync(partial(service.reviewer, token, usable=usable))
+        return await to_thread.run_sync(partial(records.reviewer, token, usable=usable))
     except InvalidReviewerToken:
         await failures.take(address)
         raise

@@ -19,6 +19,7 @@ from application.callers import Caller, ReviewerCaller
 from application.commands import EndorseSkills, InviteReviewer
 from application.handlers.endorse_skills import endorse_skills
 from application.handlers.invite_reviewer import invite_reviewer
+from application.queries import RecordQueries
 from application.results import Endorsed, Invited, ReviewPage
 from application.service import AssessmentService
 
@@ -101,13 +102,13 @@ class HumanVerificationController(Controller):
     def page(
         self,
         caller: NamedDependency[Caller],
-        service: NamedDependency[AssessmentService],
+        records: NamedDependency[RecordQueries],
         reviewer_token: ReviewerToken,
     ) -> ReviewPageResponse:
         """What the reviewer is asked to judge: who asks, the sources, each skill with its
         proof links. The reviewer's only credential is the token of their link."""
         assert isinstance(caller, ReviewerCaller)
-        return ReviewPageResponse(data=service.review_page(caller))
+        return ReviewPageResponse(data=records.review_page(caller))
 
     @post(
         "/verify",

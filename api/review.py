@@ -27,6 +27,7 @@ from api.schemas import PRINTABLE
 from application.callers import Caller, ReviewerCaller
 from application.commands import EndorseSkills
 from application.handlers.endorse_skills import endorse_skills
+from application.queries import RecordQueries
 from application.results import Endorsed
 from application.service import AssessmentService
 from domain import errors
@@ -161,10 +162,10 @@ def dates(source: Source) -> str:
 
 
 def form(
-    caller: ReviewerCaller, service: AssessmentService, status: int, error: str | None
+    caller: ReviewerCaller, records: RecordQueries, status: int, error: str | None
 ) -> Response[str]:
     """The form: who asks, the sources, each skill with its proof links and a checkbox."""
-    review = service.review_page(caller)
+    review = records.review_page(caller)
     expires = datetime.fromisoformat(review.expires_at)
     sources = [
         {
@@ -214,12 +215,12 @@ class ReviewPageController(Controller):
     async def show(
         self,
         caller: NamedDependency[Caller],
-        service: NamedDependency[AssessmentService],
+        records: NamedDependency[RecordQueries],
         reviewer_token: ReviewToken = None,
     ) -> Response[str]:
         """The form, for a link that is still good."""
         assert isinstance(caller, ReviewerCaller)
-        return await to_thread.run_sync(form, caller, service, 200, None)
+        return await to_thread.run_sync(form, caller, records, 200, None)
 
     @post(PATHS, guards=[review_link], status_code=200)
     async def endorse(
@@ -227,6 +228,7 @@ class ReviewPageController(Controller):
         request: Request[Any, Any, Any],
         caller: NamedDependency[Caller],
         service: NamedDependency[AssessmentService],
+        records: NamedDependency[RecordQueries],
         reviewer_token: ReviewToken = None,
     ) -> Response[str]:
         """Endorse the ticked skills (form field skillIds, repeated) as the API's
@@ -234,12 +236,12 @@ class ReviewPageController(Controller):
         assert isinstance(caller, ReviewerCaller)
         ticked = (await request.form()).getall("skillIds", [])
         command = EndorseSkills(skill_ids=[value for value in ticked if isinstance(value, str)])
-        review = await to_thread.run_sync(service.review_page, caller)
+        review = await to_thread.run_sync(records.review_page, caller)
         try:
             endorsed = await to_thread.run_sync(
                 service.execute, endorse_skills, caller, command, None
             )
         except (errors.MissingSkillIds, errors.InvalidInput) as error:
             error_page = FORM_ERRORS[type(error)]
-            return await to_thread.run_sync(form, caller, service, 400, error_page)
+            return await to_thread.run_sync(form, caller, records, 400, error_page)
         return recorded(review.requester_info.name, endorsed)

@@ -28,7 +28,7 @@ from api.schemas import (
     StudentSkillsResponse,
 )
 from application.callers import Caller, tenant_of
-from application.service import AssessmentService
+from application.queries import RecordQueries
 from domain.errors import InvalidInput
 from projections.queries import ReadSide
 
@@ -61,7 +61,7 @@ class VerificationsController(Controller):
         self,
         record_verification_id: PathId,
         caller: NamedDependency[Caller],
-        service: NamedDependency[AssessmentService],
+        records: NamedDependency[RecordQueries],
         as_of: Annotated[
             str | None,
             QueryParameter(
@@ -73,7 +73,7 @@ class VerificationsController(Controller):
         they fold to; with asOf (ISO-8601), only the events that had occurred by then.
         Answer keys are never shown. Tenant key."""
         moment = parse_moment(as_of) if as_of else None
-        return HistoryResponse(data=service.history(caller, record_verification_id, moment))
+        return HistoryResponse(data=records.history(caller, record_verification_id, moment))
 
     @get(
         "/{record_verification_id:str}",
@@ -86,7 +86,7 @@ class VerificationsController(Controller):
         self,
         record_verification_id: PathId,
         caller: NamedDependency[Caller],
-        service: NamedDependency[AssessmentService],
+        records: NamedDependency[RecordQueries],
         read: NamedDependency[ReadSide],
     ) -> RecordResponse:
         """A record: its status, whether it is locked, its skills and its scored attempts.
@@ -94,7 +94,7 @@ class VerificationsController(Controller):
         tenant = tenant_of(caller)
         found = read.record(tenant.tenant, tenant.mode, record_verification_id)
         if found is None:
-            found = service.record(tenant, record_verification_id)
+            found = records.record(tenant, record_verification_id)
         return RecordResponse(data=msgspec.convert(found, Record))
 
     @get(

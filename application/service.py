@@ -3,33 +3,28 @@ and answers the event-store queries."""
 
 from __future__ import annotations
 
-import hmac
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Generic, TypeVar, cast
+from typing import Generic, TypeVar
 from uuid import UUID
 
 import msgspec
-from eventsourcing.domain import Aggregate, AggregateEvent
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.access import (
     Access,
     derived_key,
-    digest,
-    new_session_token,
     reviewer_key,
     session_key,
 )
 from application.banks import QuestionBanks
-from application.callers import Caller, ReviewerCaller, SessionCaller, TenantCaller, tenant_of
+from application.callers import Caller, SessionCaller, TenantCaller, tenant_of
 from application.commands import Idempotency
-from application.integration_events import public_event, public_state, record_summary
-from application.personal import reviewer_contact, shown, student_contact, with_contacts, work
+from application.idempotency import answered_again, idempotency_record
 from application.ports import (
     DeliveryLog,
     LoopEvents,
@@ -37,13 +32,8 @@ from application.ports import (
     SentEmails,
     TargetCheck,
 )
+from application.queries import RECORD_ID, record_of
 from application.results import (
-    EndorserInfo,
-    History,
-    HistoryEvent,
-    RequesterInfo,
-    ReviewPage,
-    ReviewSkill,
     WebhookStatus,
 )
 from application.settings import Settings
@@ -54,11 +44,7 @@ from domain.assessment import Assessment
 from domain.errors import (
     Conflict,
     DomainError,
-    IdempotencyKeyReused,
-    MissingVerificationId,
-    VerificationNotFound,
 )
-from domain.moments import iso
 from domain.webhooks import TenantWebhooks
 
 Result = TypeVar("Result", bound=msgspec.Struct)
@@ -79,59 +65,6 @@ class Handler(Generic[Command, Result]):
     tenant_only: bool = False
     saved: Callable[[AssessmentService, list[Aggregate]], None] | None = None
     reads: Callable[[Caller, Command], set[UUID]] | None = None
-
-
-RECORD_ID = re.compile(r"ver_(live|test)_([0-9a-f]{32})")
-
-
-def fold(events: list[AggregateEvent]) -> Assessment | None:
-    """The record these events make, or None before its first."""
-    state: Assessment | None = None
-    for event in events:
-        state = cast("Assessment", event.mutate(state))
-    return state
-
-
-# Result fields that repeat personal data of the request (field: the command's attribute).
-# An idempotency record does not keep them, since it outlives an erasure: a replay takes
-# them from the retried request, whose body the fingerprint proves to be the same.
-ECHOED = {"reviewerEmail": "email"}
-
-
-def idempotency_record(result: msgspec.Struct) -> dict[str, Any]:
-    """A result as its idempotency record keeps it: a session token only as its hash, and
-    no personal data."""
-    stored: dict[str, Any] = msgspec.to_builtins(result)
-    if "sessionToken" in stored:
-        stored["sessionTokenHash"] = digest(stored.pop("sessionToken"))
-    for field in ECHOED:
-        stored.pop(field, None)
-    return stored
-
-
-def answered_again(
-    caller: Caller, stored: dict[str, Any], command: object, sessions: bytes
-) -> dict[str, Any]:
-    """A kept result as it was answered: the personal data it repeated taken from the
-    retried request again, and the session token derived again (under `sessions`, the
-    session key) for the replaying caller's key, which must be the key that started the
-    record."""
-    stored = {
-        **{
-            field: getattr(command, name)
-            for field, name in ECHOED.items()
-            if hasattr(command, name)
-        },
-        **stored,
-    }
-    if "sessionTokenHash" not in stored:  # no token, or one kept before tokens were derived
-        return stored
-    result = {name: value for name, value in stored.items() if name != "sessionTokenHash"}
-    record = UUID(stored["recordVerificationId"].rsplit("_", 1)[1])  # ver_<mode>_<uuid hex>
-    token = new_session_token(sessions, record, tenant_of(caller).key_id)
-    if not hmac.compare_digest(digest(token), stored["sessionTokenHash"]):
-        raise IdempotencyKeyReused("this Idempotency-Key was used with another API key")
-    return {**result, "sessionToken": token}
 
 
 def record_read(caller: Caller, record_verification_id: str | None) -> set[UUID]:
@@ -301,72 +234,6 @@ class AssessmentService:
             )
         return result, changed
 
-    # -- queries ---------------------------------------------------------------------------
-
-    def history(
-        self, caller: Caller | None, record_verification_id: str, as_of: datetime | None
-    ) -> History:
-        """A record's events up to a moment and their fold; caller None is the operator."""
-        tenant = None if caller is None else tenant_of(caller)
-        match = RECORD_ID.fullmatch(record_verification_id)
-        stored = (
-            cast(
-                "list[AggregateEvent]", list(self.store.repository.event_store.get(UUID(match[2])))
-            )
-            if match
-            else []
-        )
-        record = fold(stored)  # read once: the whole record decides who may see it
-        if (
-            match is None
-            or record is None
-            or record.mode != match[1]
-            or (tenant is not None and (record.tenant, record.mode) != (tenant.tenant, tenant.mode))
-        ):
-            raise VerificationNotFound(f"no verification '{record_verification_id}'")
-        events = [event for event in stored if as_of is None or event.timestamp <= as_of]
-        shown_events = with_contacts(self.personal, events, [public_event(e) for e in events])
-        student = shown_events[0]["data"]["student"] if shown_events else {}
-        return History(
-            events=msgspec.convert(shown_events, list[HistoryEvent]),
-            state=public_state(fold(events), student),
-        )
-
-    def record(self, caller: Caller, record_verification_id: str) -> dict[str, Any]:
-        """A record as its events fold to it now (for reads the record view has not seen)."""
-        record = self.record_of(tenant_of(caller), record_verification_id)
-        box = reviewer_contact(record)
-        return record_summary(record, self.personal.reveal([box])[0] if box else None)
-
-    def reviewer(self, token: str | None, *, usable: bool = True) -> ReviewerCaller:
-        """The reviewer of a link that is the record's current one and, if usable, unexpired
-        and unused (a command checks those itself, after a replay of its Idempotency-Key)."""
-        caller = self.access.reviewer(token)
-        if usable:
-            caller.record.check_reviewer(digest(caller.token), self.clock())
-        else:
-            caller.record.check_link(digest(caller.token))
-        return caller
-
-    def review_page(self, caller: ReviewerCaller) -> ReviewPage:
-        """What the reviewer of a good link is asked to judge."""
-        record, reviewer_at = caller.record, reviewer_contact(caller.record)
-        reviewer = record.reviewer
-        assert reviewer is not None
-        assert reviewer_at is not None
-        assert record.reviewer_expires_at is not None
-        student, endorser = map(shown, self.personal.reveal([student_contact(record), reviewer_at]))
-        sources, skills = work(record.sources, record.skills, student)
-        return ReviewPage(
-            record_verification_id=record.record_verification_id,
-            endorsement_type=reviewer.endorsement_type,
-            expires_at=iso(record.reviewer_expires_at),
-            endorser_info=EndorserInfo(endorser.name, reviewer.company, endorser.email),
-            requester_info=RequesterInfo(student.name, student.email, record.student.student_id),
-            sources=sources,
-            skills=[ReviewSkill(s.skill_id, s.name, s.proof_urls) for s in skills],
-        )
-
     # -- plumbing --------------------------------------------------------------------------
 
     @staticmethod
@@ -397,27 +264,7 @@ class AssessmentService:
 
     def record_of(self, caller: Caller, record_verification_id: str | None) -> Assessment:
         """The record a command is about: the session's own, or the tenant's by its id."""
-        if isinstance(caller, SessionCaller):
-            if record_verification_id not in (None, caller.record.record_verification_id):
-                raise VerificationNotFound("this session is bound to another record")
-            return caller.record
-        tenant = tenant_of(caller)
-        if not record_verification_id:
-            raise MissingVerificationId("recordVerificationId is required with a tenant key")
-        assessment = self._find_record(record_verification_id)
-        if assessment is None or (assessment.tenant, assessment.mode) != (
-            tenant.tenant,
-            tenant.mode,
-        ):
-            raise VerificationNotFound(f"no verification '{record_verification_id}'")
-        return assessment
-
-    def _find_record(self, record_verification_id: str) -> Assessment | None:
-        match = RECORD_ID.fullmatch(record_verification_id)
-        if match is None:
-            return None
-        assessment = self.store.find(Assessment, UUID(match.group(2)))
-        return assessment if assessment and assessment.mode == match.group(1) else None
+        return record_of(self.store, caller, record_verification_id)
 
     @cached_property
     def link_key(self) -> bytes:

@@ -16,9 +16,9 @@ from application.callers import TenantCaller
 from application.integration_events import event_id
 from application.personal import reviewer_contact, shown, student_contact, work
 from application.ports import PersonalData, SentEmails
+from application.queries import fold
 from application.read_models import RecordReviewer, StudentSkill
 from application.results import Erased
-from application.service import fold
 from application.store import EventStore
 from domain.assessment import Assessment
 from domain.errors import Conflict

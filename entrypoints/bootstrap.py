@@ -18,6 +18,7 @@ from api.app import create_app
 from application.access import Access
 from application.banks import QuestionBanks
 from application.integration_events import PublicMessages
+from application.queries import RecordQueries
 from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore
@@ -78,6 +79,7 @@ class Services:
     banks: QuestionBanks
     webhooks: Webhooks
     commands: AssessmentService
+    records: RecordQueries
     read: ReadSide
     students: Students
 
@@ -159,6 +161,7 @@ def bootstrap(
         banks=banks,
         webhooks=webhooks,
         commands=commands,
+        records=RecordQueries(store, personal, access, clock),
         read=ReadSide(store, personal),
         students=Students(store, personal, sent_emails, clock),
     )

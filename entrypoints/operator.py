@@ -231,7 +231,7 @@ def history(record_id: str, as_of: str | None, data_dir: Path | None) -> None:
             param_hint="--as-of",
         ) from None
     try:
-        found = bootstrap(existing(data_dir)).commands.history(None, record_id, moment)
+        found = bootstrap(existing(data_dir)).records.history(None, record_id, moment)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     click.echo(json.dumps(msgspec.to_builtins(found), indent=2))

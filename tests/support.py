@@ -194,7 +194,7 @@ def link_token(service: Services, record_id: str, invitation: int = 1) -> str:
 def endorse_with(service: Services, token: str, skill_ids: list[str]) -> Endorsed:
     """The reviewer of the link endorses the skills named (the others are rejected)."""
     command = EndorseSkills(skill_ids=skill_ids)
-    return service.commands.execute(endorse_skills, service.commands.reviewer(token), command, None)
+    return service.commands.execute(endorse_skills, service.records.reviewer(token), command, None)
 
 
 def take_endorsement(

@@ -54,7 +54,7 @@ def test_a_command_that_lost_a_race_is_a_conflict_and_records_nothing(sqlite_url
         clock.rival = lambda: service.commands.execute(generate_questions, ACME, rival, None)
         response = post(client, GENERATE, key, {"recordVerificationId": record.record_id})
         assert_error(response, 409, "CONFLICT")
-        events = service.commands.history(None, record.record_id, None).events
+        events = service.records.history(None, record.record_id, None).events
     assert [event.type for event in events] == ["VerificationStarted", "QuestionsGenerated"]
     service.store.close()
 

@@ -204,7 +204,7 @@ def test_a_human_record_reads_the_same_from_the_store_and_the_views(
     invite(client, session)
     project(service)
     in_review = client.get(path, headers=headers).json()["data"]
-    assert in_review == service.commands.record(ACME, record_id)  # the store's own fold
+    assert in_review == service.records.record(ACME, record_id)  # the store's own fold
     assert (in_review["status"], in_review["reviewer"]) == (
         "in_review",
         {"name": "Grace Hopper", "company": "Navy", "endorsementType": "tech_lead"},

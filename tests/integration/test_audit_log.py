@@ -125,7 +125,7 @@ def test_proofs_over_http_check_with_rfc_9162(
     assert bytes.fromhex(latest["rootHash"]) == mth(expected_entries(service))
     assert latest["size"] == first.size == len(stored_rows(service))
 
-    history = service.commands.history(None, record_id, None).events
+    history = service.records.history(None, record_id, None).events
     for event in history:
         answer = client.get(
             f"{AUDIT}/proof/{record_id}/{event.version}", headers={"x-api-key": key}
@@ -166,7 +166,7 @@ def test_an_event_newer_than_the_latest_checkpoint_is_not_yet_checkpointed(
     follower = AuditFollower(service.store, service.settings)
     follower.catch_up()
     follower.checkpoint()
-    version = len(service.commands.history(None, record_id, None).events)
+    version = len(service.records.history(None, record_id, None).events)
     take_attempt(service, correct=9, record_id=record_id)
     newer = f"{AUDIT}/proof/{record_id}/{version + 1}"
 

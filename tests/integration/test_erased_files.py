@@ -198,9 +198,7 @@ def upgraded_and_erased(url: str) -> Iterator[list[str]]:
         generation = sql.one("SELECT generation FROM view_generations WHERE name = 'record_view'")
     assert generation["generation"] == 2  # the view was rebuilt from the sealed events
     [(_, record)] = service.personal.records("acme", "live", "stu_1")
-    assert (
-        service.commands.history(None, f"ver_live_{record.hex}", None).state["student"] == STUDENT
-    )
+    assert service.records.history(None, f"ver_live_{record.hex}", None).state["student"] == STUDENT
     keys = wrapped_keys(service)
     assert len(keys) == 4
     yield PERSONAL[:2]

@@ -50,19 +50,17 @@ def test_an_erasure_is_one_transaction_the_views_follow(store_url: str) -> None:
     other = take_attempt(service, 8, student="stu_2")
     project(service)
     versions = {
-        r: service.commands.history(None, r, None).state["version"] for r in (assessed, human)
+        r: service.records.history(None, r, None).state["version"] for r in (assessed, human)
     }
 
     erased = students(service).erase(ACME, "stu_1")
     assert (erased.student_id, erased.records_affected) == ("stu_1", 2)
     for record_id, version in versions.items():
-        history = service.commands.history(None, record_id, None)
+        history = service.records.history(None, record_id, None)
         assert history.state["version"] == version + 1
         assert history.events[-1].type == "PersonalDataErased"
         assert history.state["student"]["email"] == "[erased]"
-    assert (
-        service.commands.history(None, other, None).state["student"]["email"] == "ada@example.com"
-    )
+    assert service.records.history(None, other, None).state["student"]["email"] == "ada@example.com"
     assert service.personal.current_subject("acme", "live", "stu_1") is None
     project(service)
     read = ReadSide(service.store, service.personal)
@@ -119,7 +117,7 @@ def test_an_erasure_that_meets_a_concurrent_command_tries_again(store_url: str) 
 
     erased = students(service, meddling).erase(ACME, "stu_1")
     assert (meddling.calls, erased.records_affected) == (2, 1)
-    types = [event.type for event in service.commands.history(None, record_id, None).events]
+    types = [event.type for event in service.records.history(None, record_id, None).events]
     assert types[-2:] == ["QuestionsGenerated", "PersonalDataErased"]
     assert service.personal.current_subject("acme", "live", "stu_1") is None
     service.store.close()
@@ -142,7 +140,7 @@ def test_students_starting_together_share_one_data_subject(store_url: str) -> No
     assert subjects == {service.personal.current_subject("acme", "live", "stu_new")}
     for record_id in records:
         assert (
-            service.commands.history(None, record_id, None).state["student"]["name"]
+            service.records.history(None, record_id, None).state["student"]["name"]
             == STUDENT["name"]
         )
     assert students(service).erase(ACME, "stu_new").records_affected == 6
@@ -169,7 +167,7 @@ def test_a_record_saved_after_its_student_was_erased_takes_the_erasure(store_url
     record_id = start(service).record_verification_id
     service.commands.personal = meddling.real
 
-    history = service.commands.history(None, record_id, None)
+    history = service.records.history(None, record_id, None)
     assert [event.type for event in history.events] == ["VerificationStarted", "PersonalDataErased"]
     assert history.state["student"]["email"] == "[erased]"
     assert service.personal.current_subject("acme", "live", "stu_1") is None
@@ -186,7 +184,7 @@ def test_an_erasure_that_meets_a_record_started_meanwhile_tries_again(store_url:
     erased = students(service, meddling).erase(ACME, "stu_1")
     assert (meddling.calls, erased.records_affected) == (2, 2)
     for record_id in (first, meddling.meddled.record_verification_id):
-        types = [event.type for event in service.commands.history(None, record_id, None).events]
+        types = [event.type for event in service.records.history(None, record_id, None).events]
         assert types.count("PersonalDataErased") == 1
         assert types[-1] == "PersonalDataErased"
     service.store.close()
@@ -203,15 +201,15 @@ def test_a_repeat_marks_a_record_its_erasure_could_not(store_url: str) -> None:
     command = StartVerification(student=STUDENT, skills=[REACT])
     record_id = service.commands.execute(stopped, ACME, command, None).record_verification_id
     service.commands.personal = meddling.real
-    types = [event.type for event in service.commands.history(None, record_id, None).events]
+    types = [event.type for event in service.records.history(None, record_id, None).events]
     assert types == ["VerificationStarted"]
     first = service.personal.last_erasure("acme", "live", "stu_1")
 
     assert students(service).erase(ACME, "stu_1") == first
-    history = service.commands.history(None, record_id, None)
+    history = service.records.history(None, record_id, None)
     assert [event.type for event in history.events] == ["VerificationStarted", "PersonalDataErased"]
     assert students(service).erase(ACME, "stu_1") == first
-    assert len(service.commands.history(None, record_id, None).events) == 2
+    assert len(service.records.history(None, record_id, None).events) == 2
     service.store.close()
 
 
@@ -226,12 +224,12 @@ def test_a_repeat_leaves_a_record_of_a_new_subject_to_its_own_erasure(store_url:
     assert students(service, meddling).erase(ACME, "stu_1") == first
     assert meddling.meddled is not None
     record_id = meddling.meddled.record_verification_id
-    history = service.commands.history(None, record_id, None)
+    history = service.records.history(None, record_id, None)
     assert [event.type for event in history.events] == ["VerificationStarted"]
     assert history.state["student"]["email"] == STUDENT["email"]
     second = students(service).erase(ACME, "stu_1")
     assert second.records_affected == 1
-    types = [event.type for event in service.commands.history(None, record_id, None).events]
+    types = [event.type for event in service.records.history(None, record_id, None).events]
     assert types == ["VerificationStarted", "PersonalDataErased"]
     service.store.close()
 

@@ -53,7 +53,7 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
         text = invitation.get_body(("plain",))
         assert text is not None
         [link] = re.findall(r"https://assess\.example/review/(\S+)", text.get_content())
-        reviewer = service.commands.reviewer(link)  # the emailed link is the record's own
+        reviewer = service.records.reviewer(link)  # the emailed link is the record's own
         raw = next(service.settings.outbox.glob("*.eml")).read_bytes()
         assert f"https://assess.example/review/{link}\n".encode() in raw  # one line, greppable
         assert reviewer.record.record_verification_id == record_id

@@ -47,7 +47,7 @@ def sheet(service: Services, record_id: str, correct: int) -> SubmitAnswers:
 
 
 def event_types(service: Services, record_id: str) -> list[str]:
-    return [event.type for event in service.commands.history(None, record_id, None).events]
+    return [event.type for event in service.records.history(None, record_id, None).events]
 
 
 def test_a_reopened_store_holds_the_whole_history(store_url: str, clock: Clock) -> None:
@@ -57,11 +57,11 @@ def test_a_reopened_store_holds_the_whole_history(store_url: str, clock: Clock) 
     service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
     service.commands.execute(submit_answers, ACME, sheet(service, record_id, 2), None)
     service.commands.execute(generate_questions, ACME, GenerateQuestions(record_id), None)
-    before = service.commands.history(ACME, record_id, None)
+    before = service.records.history(ACME, record_id, None)
     service.store.close()
 
     reopened = make_service(store_url, clock)
-    assert reopened.commands.history(ACME, record_id, None) == before
+    assert reopened.records.history(ACME, record_id, None) == before
     assert reopened.access.authenticate(key) == ACME
     submitted = reopened.commands.execute(
         submit_answers, ACME, sheet(reopened, record_id, 10), None
@@ -79,10 +79,10 @@ def test_history_as_of_a_moment_folds_only_what_had_happened(store_url: str, clo
     clock.advance(minutes=1)
     service.commands.execute(submit_answers, ACME, sheet(service, record_id, 1), None)
 
-    then = service.commands.history(ACME, record_id, between)
+    then = service.records.history(ACME, record_id, between)
     assert [e.type for e in then.events] == ["VerificationStarted", "QuestionsGenerated"]
     assert (then.state["status"], then.state["attempts"]) == ("in_progress", [])
-    now = service.commands.history(ACME, record_id, None)
+    now = service.records.history(ACME, record_id, None)
     assert now.state["status"] == "failed"
     assert [a["score"] for a in now.state["attempts"]] == [10]
     service.store.close()

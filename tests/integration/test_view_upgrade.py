@@ -26,7 +26,7 @@ def test_migrate_adds_the_record_views_new_columns_and_the_view_goes_on(store_ur
     second = take_attempt(service, 8)
     project(service)
     for record_id, status in ((first, "failed"), (second, "passed")):
-        record = service.commands.record(ACME, record_id)
+        record = service.records.record(ACME, record_id)
         read = ReadSide(service.store, service.personal).record("acme", "live", record_id)
         assert read is not None
         assert (read["status"], read["method"], read["reviewer"]) == (status, "assessment", None)

@@ -184,7 +184,7 @@ def test_an_event_a_view_cannot_apply_is_set_aside_with_its_records_later_events
     assert read.record("acme", "live", broken) is None
     assert read.record("acme", "live", later_of_others) is not None  # the others flow on
     letters = dead_letters(service.store, model)
-    history = service.commands.history(None, broken, None).events
+    history = service.records.history(None, broken, None).events
     assert [letter.notification_id for letter in letters] == sorted(
         letter.notification_id for letter in letters
     )

@@ -70,8 +70,8 @@ def test_a_human_record_goes_out_as_two_webhooks_and_three_emails_once_each(
             [first], [second] = mailed_to(mailbox, GRACE), mailed_to(mailbox, ALAN)
             tokens = [emailed_token(mail, settings.public_url) for mail in (first, second)]
             with pytest.raises(InvalidReviewerToken):
-                service.commands.reviewer(tokens[0])  # replaced by the second invitation
-            reviewer = service.commands.reviewer(tokens[1])  # the emailed link is the record's own
+                service.records.reviewer(tokens[0])  # replaced by the second invitation
+            reviewer = service.records.reviewer(tokens[1])  # the emailed link is the record's own
             assert reviewer.record.record_verification_id == record_id
             endorse_with(service, tokens[1], ["skill_001"])
             wait_until(
