@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from eventsourcing.domain import AggregateEvent
+
 from application.integration_events import ASSESSMENT_TOPICS
 from infrastructure.following import Batch
 from infrastructure.sql import Sql
@@ -18,6 +20,10 @@ class ReadModel(ABC):
 
     name: str
     topics = ASSESSMENT_TOPICS
+    # Every public event is one or the other (tests/unit/test_read_models.py): a new event
+    # fails that test until each model says whether it changes its rows.
+    applies: tuple[type[AggregateEvent], ...]
+    ignores: tuple[type[AggregateEvent], ...]
     # Columns added to the model's table after its first schema, (name, DDL), in order:
     # migrate adds those a live generation made before lacks (a rebuild makes them all).
     added_columns: tuple[tuple[str, str], ...] = ()

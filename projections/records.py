@@ -38,6 +38,15 @@ class RecordView(ReadModel):
     """Status, lock, skills and attempts of each record, with its student and times."""
 
     name = "record_view"
+    applies = (
+        Assessment.VerificationStarted,
+        Assessment.QuestionsGenerated,
+        Assessment.Scored,
+        Assessment.ReviewerInvited,
+        Assessment.SkillsEndorsed,
+        Assessment.Locked,
+    )
+    ignores = (Assessment.AnswersSubmitted, Assessment.PersonalDataErased)
     added_columns = (("method", "TEXT NOT NULL DEFAULT 'assessment'"), ("reviewer", "TEXT"))
 
     def create_statements(self, table: str) -> list[str]:
@@ -133,7 +142,7 @@ class RecordView(ReadModel):
         elif isinstance(event, Assessment.Locked):
             row["is_locked"] = 1
             row["status"] = status_of(row, drawn=False)
-        elif not isinstance(event, Assessment.AnswersSubmitted | Assessment.PersonalDataErased):
+        elif not isinstance(event, self.ignores):
             raise PoisonEvent(f"{self.name} does not know {type(event).__name__}")
 
 

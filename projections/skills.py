@@ -28,6 +28,14 @@ class SkillView(ReadModel):
     a rejection replaces a pending or an earlier rejection, pending only fills a gap."""
 
     name = "skill_view"
+    applies = (Assessment.VerificationStarted, Assessment.Scored, Assessment.SkillsEndorsed)
+    ignores = (
+        Assessment.QuestionsGenerated,
+        Assessment.AnswersSubmitted,
+        Assessment.Locked,
+        Assessment.ReviewerInvited,
+        Assessment.PersonalDataErased,
+    )
 
     def create_statements(self, table: str) -> list[str]:
         return [
