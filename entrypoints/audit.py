@@ -13,7 +13,6 @@ from entrypoints.operator import data_option, existing
 from infrastructure.auditbundle import export, verify_store
 from infrastructure.auditverify import Failed, load_public_key, verify_bundle
 from infrastructure.signing import AuditKey
-from projections.audit import AuditFollower
 
 
 @click.group()
@@ -40,12 +39,11 @@ def keygen(data_dir: Path | None) -> None:
 @data_option
 def checkpoint(data_dir: Path | None) -> None:
     """Append the stored events not yet in the log, then sign a checkpoint of it."""
-    settings = existing(data_dir)
-    store = bootstrap(settings).store
-    follower = AuditFollower(store, settings)
+    services = bootstrap(existing(data_dir))
+    follower = services.audit_follower()
     follower.catch_up()
     made = follower.checkpoint()
-    store.close()
+    services.store.close()
     if made is None:
         raise click.ClickException("the store holds no event yet: nothing to sign")
     click.echo(f"checkpoint of size {made.size}: rootHash {made.root_hash}, time {made.time}")

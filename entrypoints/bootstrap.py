@@ -6,6 +6,7 @@ events in one explicit step (constructors create nothing)."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ from consumers.processes import EMBEDDED_FANOUT, Embedded
 from consumers.relay import RELAY, Relay
 from consumers.sent import SENT_EMAILS, SentLog, without_recipients
 from domain.questions import parse_bank
-from infrastructure.auditlog import AUDIT_TABLES
+from infrastructure.auditlog import AUDIT_TABLES, AuditLog
 from infrastructure.database import create_tables, migration_lock, transaction
 from infrastructure.deliveries import DELIVERY_LOG, Deliveries, upgrade_delivery_log
 from infrastructure.following import Tracker
@@ -48,7 +49,7 @@ from infrastructure.sealing import WebhookSecrets
 from infrastructure.subjects import DATA_SUBJECTS, DataSubjects
 from infrastructure.targets import target_check
 from infrastructure.unsealed import VIEWS, mark, reached, seal_stored
-from projections.audit import AUDIT_FOLLOWER
+from projections.audit import AUDIT_FOLLOWER, AuditFollower
 from projections.queries import ReadSide
 from projections.records import RecordView
 from projections.runner import MODELS, rebuild
@@ -105,6 +106,11 @@ class Services:
         return Relay(
             self.store, self.settings, Tracker(self.store, RELAY), PublicMessages(self.store)
         )
+
+    def audit_follower(self, timer: Callable[[], float] = time.monotonic) -> AuditFollower:
+        """The audit log's follower: it appends every stored event and signs checkpoints."""
+        log, tracker = AuditLog(self.store), Tracker(self.store, AUDIT_FOLLOWER)
+        return AuditFollower(self.store, self.settings, log, tracker, timer=timer)
 
     def embedded(self) -> Embedded:
         """The downstream parts of the embedded default, with their position in the store."""

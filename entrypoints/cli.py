@@ -95,7 +95,7 @@ def dev(port: int, data_dir: Path | None) -> None:
     click.echo(f"store: {without_password(settings.store_url)}")
     app = services.app()
     start_projector(services.store, threading.Event())  # daemon threads, gone with the process
-    start_audit(services.store, settings, threading.Event())
+    start_audit(services.audit_follower(), threading.Event())
     start(embedded, services.store, settings, services.embedded(), threading.Event())
     run_until_stopped(app, host="127.0.0.1", port=port, access_log=False)
 
@@ -138,7 +138,10 @@ def projector(data_dir: Path | None) -> None:
     thread; the audit log signs its checkpoints)."""
     with worker(data_dir) as (services, stopping):
         store, settings = services.store, services.settings
-        threads = [*start_projector(store, stopping), start_audit(store, settings, stopping)]
+        threads = [
+            *start_projector(store, stopping),
+            start_audit(services.audit_follower(), stopping),
+        ]
         while any(thread.is_alive() for thread in threads) and not stopping.is_set():
             settings.beat()
             stopping.wait(0.5)

@@ -40,6 +40,8 @@ class AuditFollower:
         self,
         store: EventStore,
         settings: Settings,
+        log: AuditLog,
+        tracker: Tracker,
         clock: Callable[[], datetime] = utc_now,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -47,8 +49,8 @@ class AuditFollower:
         self.settings = settings
         self.clock = clock
         self.timer = timer
-        self.log = AuditLog(store)
-        self.tracker = Tracker(store, AUDIT_FOLLOWER)
+        self.log = log
+        self.tracker = tracker
         self._key: AuditKey | None = None
         self._resync()
 
@@ -121,12 +123,9 @@ class AuditFollower:
             self._resync()
 
 
-def start_audit(
-    store: EventStore, settings: Settings, stopping: threading.Event
-) -> threading.Thread:
+def start_audit(follower: AuditFollower, stopping: threading.Event) -> threading.Thread:
     """Follow the audit log in a daemon thread (its key read first: a bad key file stops
     the process at its start, not at its first checkpoint)."""
-    follower = AuditFollower(store, settings)
     follower.key()
     thread = threading.Thread(target=follower.run, args=(stopping,), name="audit", daemon=True)
     thread.start()

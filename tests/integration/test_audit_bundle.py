@@ -25,7 +25,6 @@ from infrastructure.auditbundle import stored_events
 from infrastructure.auditlog import AuditLog
 from infrastructure.database import is_postgres, transaction
 from infrastructure.signing import AuditKey
-from projections.audit import AuditFollower
 from tests.processes import assess, running, server
 from tests.support import Clock, make_service, take_attempt
 
@@ -74,7 +73,7 @@ def overwrite_stored_bytes(service: Services, position: int) -> None:
 def test_verify_store_names_the_stored_row_that_changed(service: Services) -> None:
     first, second = checkpointed_twice(service)
     take_attempt(service, correct=5)
-    AuditFollower(service.store, service.settings).catch_up()  # in the log, not checkpointed
+    service.audit_follower().catch_up()  # in the log, not checkpointed
     result = audit(service, "verify", "--store")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("ok: ")
@@ -91,7 +90,7 @@ def test_verify_store_catches_an_event_removed_after_the_last_checkpoint(
 ) -> None:
     _, second = checkpointed_twice(service)
     take_attempt(service, correct=5)
-    AuditFollower(service.store, service.settings).catch_up()
+    service.audit_follower().catch_up()
     overwrite_stored_bytes(service, second + 1)  # a leaf no checkpoint covers yet
     result = audit(service, "verify", "--store")
     assert result.exit_code == 1

@@ -23,7 +23,6 @@ from api.app import create_app
 from entrypoints.bootstrap import Services
 from infrastructure.auditlog import AuditLog
 from infrastructure.database import is_postgres, transaction
-from projections.audit import AuditFollower
 from tests.api.http import assert_error
 from tests.rfc9162 import mth, verify_consistency, verify_inclusion
 from tests.support import Clock, make_service, take_attempt
@@ -95,7 +94,7 @@ def test_each_stored_event_is_one_leaf_in_notification_order(
     service.access.issue_key("globex", "test")  # not an assessment event: a leaf too
     take_attempt(service, correct=9)
     stopping = threading.Event()
-    followers = [AuditFollower(service.store, service.settings) for _ in range(2)]
+    followers = [service.audit_follower() for _ in range(2)]
     threads = [threading.Thread(target=f.run, args=(stopping,)) for f in followers]
     for thread in threads:
         thread.start()
@@ -106,7 +105,7 @@ def test_each_stored_event_is_one_leaf_in_notification_order(
     stopping.set()
     for thread in threads:
         thread.join()
-    AuditFollower(service.store, service.settings).catch_up()
+    service.audit_follower().catch_up()
 
     assert leaves(service) == expected
 
@@ -116,7 +115,7 @@ def test_proofs_over_http_check_with_rfc_9162(
 ) -> None:
     key = service.access.issue_key("acme", "live")
     record_id = take_attempt(service, correct=3)
-    follower = AuditFollower(service.store, service.settings)
+    follower = service.audit_follower()
     follower.catch_up()
     first = follower.checkpoint()
     assert first is not None
@@ -163,7 +162,7 @@ def test_an_event_newer_than_the_latest_checkpoint_is_not_yet_checkpointed(
 ) -> None:
     key = service.access.issue_key("acme", "live")
     record_id = take_attempt(service, correct=3)
-    follower = AuditFollower(service.store, service.settings)
+    follower = service.audit_follower()
     follower.catch_up()
     follower.checkpoint()
     version = len(service.records.history(None, record_id, None).events)
@@ -184,7 +183,7 @@ def test_a_proof_answers_only_the_records_tenant_and_mode(
 ) -> None:
     own = service.access.issue_key("acme", "live")
     record_id = take_attempt(service, correct=3)
-    follower = AuditFollower(service.store, service.settings)
+    follower = service.audit_follower()
     follower.catch_up()
     follower.checkpoint()
     proof = f"{AUDIT}/proof/{record_id}/1"
@@ -220,7 +219,7 @@ def test_a_proof_answers_only_the_records_tenant_and_mode(
 def test_bad_audit_queries_get_a_clear_4xx(service: Services, client: TestClient[Litestar]) -> None:
     assert_error(client.get(f"{AUDIT}/checkpoint"), 404, "NOT_FOUND")
     take_attempt(service, correct=3)
-    follower = AuditFollower(service.store, service.settings)
+    follower = service.audit_follower()
     follower.catch_up()
     made = follower.checkpoint()
     assert made is not None
@@ -249,7 +248,7 @@ def test_checkpoints_come_every_n_events_or_every_s_seconds(store_url: str, tmp_
     )
     take_attempt(service, correct=3)
     seconds = [0.0]
-    follower = AuditFollower(service.store, service.settings, timer=lambda: seconds[0])
+    follower = service.audit_follower(timer=lambda: seconds[0])
     follower.append(limit=4)
     assert not follower.due()
     follower.append(limit=1)
