@@ -26,7 +26,7 @@ from application.store import EventStore
 from application.students import Students
 from application.webhooks import Webhooks
 from consumers.delivery import DeliveryWorker
-from consumers.emails import Emails, Mailer
+from consumers.emails import Emails
 from consumers.fanout import Fanout
 from consumers.known_records import (
     DOWNSTREAM_RECORDS,
@@ -42,6 +42,7 @@ from infrastructure.auditlog import AUDIT_TABLES, AuditLog
 from infrastructure.database import create_tables, migration_lock, transaction
 from infrastructure.deliveries import DELIVERY_LOG, Deliveries, upgrade_delivery_log
 from infrastructure.following import Tracker
+from infrastructure.mailer import Mailer
 from infrastructure.persistence import open_store
 from infrastructure.rate_windows import RATE_WINDOWS
 from infrastructure.scrubbing import compact

@@ -7,7 +7,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from consumers.emails import Undeliverable, deliverable
+from consumers.emails import deliverable
+from infrastructure.mailer import Undeliverable
 from tests.api.http import VERIFY, assert_error, event_count, invite, start_human
 from tests.support import STUDENT
 

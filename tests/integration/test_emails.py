@@ -15,10 +15,10 @@ import pytest
 from eventsourcing.domain import AggregateEvent
 
 from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
-from consumers.emails import Undeliverable
 from domain.assessment import Assessment
 from domain.values import Contact, Skill
 from entrypoints.bootstrap import Services
+from infrastructure.mailer import Undeliverable
 from tests.receivers import smtp_server
 from tests.support import Clock, make_service, take_attempt
 
