@@ -39,7 +39,7 @@ from consumers.relay import RELAY, Relay
 from consumers.sent import SENT_EMAILS, SentLog, without_recipients
 from domain.questions import parse_bank
 from infrastructure.auditlog import AUDIT_TABLES, AuditLog
-from infrastructure.database import create_tables, migration_lock, transaction
+from infrastructure.database import create_tables, migration_lock
 from infrastructure.deliveries import DELIVERY_LOG, Deliveries, upgrade_delivery_log
 from infrastructure.following import Tracker
 from infrastructure.mailer import Mailer
@@ -52,7 +52,7 @@ from infrastructure.targets import target_check
 from infrastructure.unsealed import VIEWS, mark, reached, seal_stored
 from projections.audit import AUDIT_FOLLOWER, AuditFollower
 from projections.queries import ReadSide
-from projections.records import RecordView
+from projections.records import RecordView, clear_in_record_view
 from projections.runner import MODELS, rebuild
 from projections.views import open_live_view
 
@@ -212,18 +212,6 @@ def migrate(store: EventStore, settings: Settings) -> None:
             mark(store, VIEWS)
         if sealed or any(dropped):
             compact(store)
-
-
-def clear_in_record_view(store: EventStore) -> bool:
-    """Whether the live record view holds a contact in clear (rows made before contacts
-    were sealed: a rebuild makes them again from the sealed events)."""
-    with transaction(store, commit=False) as sql:
-        found = sql.one(
-            "SELECT 1 AS found FROM record_view WHERE student LIKE ? OR reviewer LIKE ? LIMIT 1",
-            '%"email"%',
-            '%"name"%',
-        )
-    return found is not None
 
 
 def seed_banks(banks: QuestionBanks) -> list[str]:

@@ -10,9 +10,11 @@ from typing import Any
 from eventsourcing.domain import AggregateEvent
 
 from application.read_models import ERASED, RecordReviewer, RecordSummary, Shape
+from application.store import EventStore
 from domain.assessment import Assessment, record_status, record_verification_id
 from domain.moments import iso
 from domain.values import Attempt, Contact, Sealed, SkillOutcome
+from infrastructure.database import transaction
 from infrastructure.following import Batch
 from infrastructure.sql import Sql, dumps, loads
 from projections.model import PoisonEvent, ReadModel
@@ -185,3 +187,15 @@ def summary_of(row: Any, contact: Contact | None) -> RecordSummary:
         if reviewer
         else None,
     )
+
+
+def clear_in_record_view(store: EventStore) -> bool:
+    """Whether the live record view holds a contact in clear (rows made before contacts
+    were sealed: a rebuild makes them again from the sealed events)."""
+    with transaction(store, commit=False) as sql:
+        found = sql.one(
+            "SELECT 1 AS found FROM record_view WHERE student LIKE ? OR reviewer LIKE ? LIMIT 1",
+            '%"email"%',
+            '%"name"%',
+        )
+    return found is not None
