@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from application.settings import from_env
 from entrypoints.bootstrap import bootstrap
 from entrypoints.cli import configure_logging
+from entrypoints.settings import from_env
 from infrastructure.tracing import start_tracing
 
 

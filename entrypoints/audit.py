@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from application.settings import from_env
 from entrypoints.bootstrap import bootstrap
 from entrypoints.operator import data_option, existing
+from entrypoints.settings import from_env
 from infrastructure.auditbundle import export, verify_store
 from infrastructure.auditverify import Failed, load_public_key, verify_bundle
 from infrastructure.signing import AuditKey

@@ -17,11 +17,11 @@ import click
 import msgspec
 import uvicorn
 
-from application.settings import from_env
 from consumers.processes import emails_consumer, embedded, start, webhooks_consumer
 from entrypoints.audit import audit
 from entrypoints.bootstrap import Services, bootstrap, seed_banks
 from entrypoints.operator import data_option, history, keys, migrate_command, projections, questions
+from entrypoints.settings import from_env
 from infrastructure.persistence import tune_gc
 from infrastructure.tracing import start_tracing
 from projections.audit import start_audit

@@ -17,13 +17,14 @@ from rich.progress import (
 )
 
 from api.verifications import parse_moment
-from application.settings import STORE_FILE, Settings, from_env
+from application.settings import STORE_FILE, Settings
 from application.store import EventStore
 from domain.access import MODES
 from domain.errors import DomainError
 from domain.moments import iso
 from domain.questions import parse_bank
 from entrypoints.bootstrap import bootstrap, migrate
+from entrypoints.settings import from_env
 from infrastructure.persistence import open_store
 from projections.model import ReadModel
 from projections.runner import (

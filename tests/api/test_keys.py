@@ -12,10 +12,11 @@ from click.testing import CliRunner, Result
 from litestar.testing import TestClient
 
 from api.app import create_app
-from application.settings import Settings, from_env
+from application.settings import Settings
 from domain.errors import InvalidInput
 from entrypoints.bootstrap import Services, bootstrap
 from entrypoints.operator import keys
+from entrypoints.settings import from_env
 from tests.api.http import assert_error
 
 HOOKS = "/api/v1/webhooks"

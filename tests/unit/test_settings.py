@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from application.settings import from_env
+from entrypoints.settings import from_env
 
 
 def test_every_kind_of_setting_is_read() -> None:
