@@ -18,28 +18,24 @@ from api.audit import (
 from api.humanverification import EndorsedResponse, InvitedResponse, ReviewPageResponse
 from api.schemas import (
     Answer,
-    Attempt,
     EndorseRequest,
     GeneratedResponse,
     GenerateRequest,
     HistoryResponse,
-    Record,
     RecordPage,
     RecordPageResponse,
     RecordResponse,
     ReviewerRequest,
     Skill,
-    SkillStatus,
     SourceInput,
     StartedResponse,
     Student,
-    StudentSkill,
     StudentSkillsResponse,
     SubmitRequest,
     SubmittedResponse,
     VerifyRequest,
 )
-from api.students import ErasedResponse, ExportedRecord, StudentExport, StudentExportResponse
+from api.students import ErasedResponse, StudentExportResponse
 from api.webhooks import (
     DeliveryItem,
     DeliveryPage,
@@ -53,6 +49,7 @@ from api.webhooks import (
     Try,
     WebhookRequest,
 )
+from application.read_models import Record, StudentSkill
 from application.results import (
     AttemptResult,
     Endorsed,
@@ -72,9 +69,15 @@ from application.results import (
     Submitted,
     WebhookStatus,
 )
-from application.students import EmailSent, NameAndEmail, StudentContact
+from application.students import (
+    EmailSent,
+    ExportedRecord,
+    NameAndEmail,
+    StudentContact,
+    StudentExport,
+)
 from domain.questions import PublicQuestion
-from domain.values import SkillOutcome, Source
+from domain.values import Attempt, SkillOutcome, Source
 
 
 class Example(NamedTuple):
@@ -93,7 +96,7 @@ RECORD_READ = Record(
     student_id="stu_1",
     status="passed",
     is_locked=True,
-    skills=[SkillStatus("skill_001", "React", True, "verified", AT, "assessment")],
+    skills=[SkillOutcome("skill_001", "React", True, "verified", AT, "assessment")],
     attempts=[Attempt(1, 80, True, 8, 10, AT)],
     created_at="2025-04-09T10:00:00.000Z",
     updated_at=AT,

@@ -8,6 +8,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 import msgspec
 from litestar.params import Parameter
 
+from application.read_models import Record, StudentSkill
 from application.results import Generated, History, Started, Submitted
 from infrastructure.mailboxes import mailbox
 
@@ -187,63 +188,6 @@ class ErrorResponse(msgspec.Struct, frozen=True, kw_only=True):
 
     success: bool = False
     error: ErrorBody
-
-
-class SkillStatus(msgspec.Struct, frozen=True, rename="camel"):
-    """A skill of a record and its status."""
-
-    skill_id: str
-    name: str
-    verified: bool
-    status: str
-    verified_at: str | None
-    verified_by: str | None
-
-
-class Attempt(msgspec.Struct, frozen=True, rename="camel"):
-    """A scored attempt."""
-
-    attempt_number: int
-    score: int
-    passed: bool
-    correct_answers: int
-    total_questions: int
-    submitted_at: str
-
-
-class RecordReviewer(msgspec.Struct, frozen=True, rename="camel"):
-    """A human record's reviewer (invited last)."""
-
-    name: str
-    company: str | None
-    endorsement_type: str
-
-
-class Record(msgspec.Struct, frozen=True, rename="camel"):
-    """A verification record as the record view holds it."""
-
-    record_verification_id: str
-    student_id: str
-    status: str
-    is_locked: bool
-    skills: list[SkillStatus]
-    attempts: list[Attempt]
-    created_at: str
-    updated_at: str
-    method: str
-    reviewer: RecordReviewer | None
-
-
-class StudentSkill(msgspec.Struct, frozen=True, rename="camel"):
-    """A student's skill across the tenant's records."""
-
-    skill_id: str
-    name: str
-    status: str
-    verified: bool
-    verified_at: str | None
-    verified_by: str | None
-    record_verification_id: str
 
 
 class HistoryResponse(Envelope[History], frozen=True, kw_only=True):

@@ -9,45 +9,12 @@ from litestar.di import NamedDependency
 
 from api.auth import API_KEY, authenticated
 from api.errors import ERRORS
-from api.schemas import Attempt, Envelope, PathId, RecordReviewer, StudentSkill
+from api.schemas import Envelope, PathId
 from application.callers import Caller, tenant_of
-from application.read_models import StudentSkill as SkillAcrossRecords
+from application.read_models import StudentSkill
 from application.results import Erased
-from application.students import EmailSent, NameAndEmail, StudentContact, Students
-from domain.values import SkillOutcome, Source
+from application.students import StudentExport, Students
 from projections.queries import ReadSide
-
-
-class ExportedRecord(msgspec.Struct, frozen=True, rename="camel"):
-    """A record of the student: its student's contact as held ("[erased]" once erased), the
-    sources and each skill's proof links (none once erased), its skills, attempts and
-    reviewer, and the emails sent about it."""
-
-    record_verification_id: str
-    method: str
-    status: str
-    is_locked: bool
-    student: StudentContact
-    sources: list[Source]
-    proof_urls: dict[str, list[str]]
-    skills: list[SkillOutcome]
-    attempts: list[Attempt]
-    reviewer: RecordReviewer | None
-    emails: list[EmailSent]
-    personal_data_erased: bool
-    created_at: str
-    updated_at: str
-
-
-class StudentExport(msgspec.Struct, frozen=True, rename="camel"):
-    """Everything held about a student under a tenant and mode. personalData is the name
-    and email held now (null once erased, or when none is held); records oldest first."""
-
-    student_id: str
-    exported_at: str
-    personal_data: NameAndEmail | None
-    records: list[ExportedRecord]
-    skills: list[StudentSkill]
 
 
 class StudentExportResponse(Envelope[StudentExport], frozen=True, kw_only=True):
@@ -86,10 +53,8 @@ class PersonalDataController(Controller):
         Tenant key."""
         tenant = tenant_of(caller)
         skills = read.skills(tenant.tenant, tenant.mode, student_id)
-        held = students.export(
-            tenant, student_id, msgspec.convert(skills, list[SkillAcrossRecords])
-        )
-        return StudentExportResponse(data=msgspec.convert(msgspec.to_builtins(held), StudentExport))
+        held = students.export(tenant, student_id, msgspec.convert(skills, list[StudentSkill]))
+        return StudentExportResponse(data=held)
 
     @delete(
         "/{student_id:str}",

@@ -19,16 +19,15 @@ from api.schemas import (
     HistoryResponse,
     Limit,
     PathId,
-    Record,
     RecordPage,
     RecordPageResponse,
     RecordResponse,
     RecordStatus,
-    StudentSkill,
     StudentSkillsResponse,
 )
 from application.callers import Caller, tenant_of
 from application.queries import RecordQueries
+from application.read_models import Record, StudentSkill
 from domain.errors import InvalidInput
 from projections.queries import ReadSide
 

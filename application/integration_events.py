@@ -22,7 +22,7 @@ from application.integration_forms import (
     public_fields,
     public_value,
 )
-from application.read_models import RecordReviewer, RecordSummary
+from application.read_models import Record, RecordReviewer
 from application.store import EventStore
 from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
@@ -92,7 +92,7 @@ def public_state(assessment: Assessment | None, student: dict[str, Any]) -> dict
 def record_summary(assessment: Assessment, reviewer: Contact | None) -> dict[str, Any]:
     """A record as GET /verifications/{id} shows it (the record view holds the same), with
     its reviewer's contact as shown."""
-    return RecordSummary(
+    return Record(
         record_verification_id=assessment.record_verification_id,
         student_id=assessment.student.student_id,
         status=assessment.status,

@@ -36,7 +36,7 @@ class RecordReviewer(Shape, frozen=True):
         return cls(name, reviewer.company, reviewer.endorsement_type)
 
 
-class RecordSummary(Shape, frozen=True):
+class Record(Shape, frozen=True):
     """A record as GET /verifications/{id} and the list show it."""
 
     record_verification_id: str

@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsourcing.domain import AggregateEvent
 
-from application.read_models import ERASED, RecordReviewer, RecordSummary, Shape
+from application.read_models import ERASED, Record, RecordReviewer, Shape
 from application.store import EventStore
 from domain.assessment import Assessment, record_status, record_verification_id
 from domain.moments import iso
@@ -165,11 +165,11 @@ def reviewer_of(row: Any) -> ViewReviewer | None:
     return loads(row["reviewer"], ViewReviewer) if row["reviewer"] else None
 
 
-def summary_of(row: Any, contact: Contact | None) -> RecordSummary:
+def summary_of(row: Any, contact: Contact | None) -> Record:
     """A row of the record view as the API shows the record, with its reviewer's contact
     (None: erased, or no reviewer)."""
     reviewer = reviewer_of(row)
-    return RecordSummary(
+    return Record(
         record_verification_id=row["record_verification_id"],
         student_id=row["student_id"],
         status=row["status"],
