@@ -18,14 +18,18 @@ def passed_on(peer: str | None, *headers: tuple[bytes, bytes], kind: str = "http
     """The client the next app sees, for a request from `peer` with these headers."""
     seen: list[Any] = []
 
-    async def next_app(scope: Any, receive: Any, send: Any) -> None:
+    async def receive() -> Any: ...
+    async def send(message: Any) -> None: ...
+
+    async def next_app(scope: Any, given_receive: Any, given_send: Any) -> None:
+        assert (given_receive, given_send) == (receive, send)  # the body and the answer
         seen.append(scope.get("client"))
 
     scope: dict[str, Any] = {"type": kind, "headers": list(headers)}
     if peer is not None:
         scope["client"] = (peer, 4321)
     middleware = ForwardedFor(PROXIES)
-    asyncio.run(middleware.handle(scope, None, None, next_app))  # type: ignore[arg-type]
+    asyncio.run(middleware.handle(scope, receive, send, next_app))  # type: ignore[arg-type]
     [client] = seen
     return client
 
