@@ -170,12 +170,12 @@ class Access:
             return self._session(credential)
         if credential and credential.startswith("ak_"):
             key_hash = digest(credential)
-            tenant = self._tenant_keys.get(key_hash, lambda: self._tenant(credential, key_hash))
+            tenant = self._tenant_keys.get(key_hash, lambda: self._tenant(key_hash))
             if tenant is not None:
                 return tenant
         raise Unauthorized("a valid x-api-key is required")
 
-    def _tenant(self, credential: str, key_hash: str) -> TenantCaller | None:
+    def _tenant(self, key_hash: str) -> TenantCaller | None:
         key = self.store.find(ApiKey, ApiKey.id_for(key_hash))
         if key is None or not key.matches(key_hash):
             return None

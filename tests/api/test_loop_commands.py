@@ -248,3 +248,19 @@ def test_on_sqlite_commands_stay_in_worker_threads(
     assert watched.in_threads == ["Started", "Started", "Generated", "Submitted"]
     # a tenant key this process remembers is taken on the loop; sessions are read in threads
     assert watched.authenticated_on_loop == [False, True, False, False]
+
+
+def test_a_key_another_process_issued_is_read_on_the_loop(pg_url: str) -> None:
+    issuer = make_service(pg_url)
+    key = issuer.access.issue_key("acme", "live")
+    issuer.store.close()
+    serving = make_service(pg_url)
+    watched = Watched(serving)
+    with TestClient(create_app(serving)) as client:
+        record = start(client, key)
+        generated = client.post(
+            GENERATE, json={"recordVerificationId": record.record_id}, headers={"x-api-key": key}
+        )
+    serving.store.close()
+    assert generated.status_code == 200
+    assert watched.authenticated_on_loop == [True] * 3  # the key read there, then remembered
