@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from api.limits import PROCESSES, MemoryLedger, MinuteWindows
+from api.limits import PROCESSES, MemoryLedger, MinuteWindows, address_of
 
 MINUTE = 60_000.0  # a window's start
 
@@ -95,3 +95,40 @@ def test_concurrent_requests_of_a_key_lose_none_of_its_leases() -> None:
         return answers
 
     assert asyncio.run(pairs()).count(True) == 32
+
+
+def test_each_answer_counts_what_the_window_admitted_so_far() -> None:
+    limit = MinuteWindows(160, MemoryLedger(), lambda: MINUTE)
+
+    async def run() -> list[int]:
+        return [(await limit.take("k"))[1] for _ in range(170)]
+
+    # On credit, from leases (bought ahead: the count is what was admitted, not leased),
+    # then refused: the count stays at the limit.
+    assert asyncio.run(run()) == [*range(1, 161), *[160] * 10]
+
+
+def test_after_the_memory_is_cleared_no_key_gets_credit() -> None:
+    """A key dropped from memory may be an offender the ledger refuses: it must ask."""
+    ledger = Recording()
+    limit = MinuteWindows(160, ledger, lambda: MINUTE, max_keys=2)
+    assert admitted(limit, "a", 2) == [True, True]  # on credit: no lease yet
+    assert ledger.asked == []
+    admitted(limit, "b", 1)
+    admitted(limit, "c", 1)  # a third key: the memory is cleared
+    assert len(limit) == 1
+    assert admitted(limit, "d", 1) == [True]
+    assert ledger.asked[-1] == (0, 10)  # d asked at once, with nothing on credit
+
+
+def test_the_memory_never_holds_more_keys_than_its_bound() -> None:
+    limit = MinuteWindows(160, MemoryLedger(), lambda: MINUTE, max_keys=3)
+    for key in "abcdefgh":
+        admitted(limit, key, 1)
+        assert len(limit) <= 3
+    assert len(limit) == 2  # g and h: cleared at d and at g
+
+
+def test_a_request_without_a_client_address_counts_as_unknown() -> None:
+    assert address_of({"headers": []}) == "unknown"  # type: ignore[arg-type]
+    assert address_of({"client": None, "headers": []}) == "unknown"  # type: ignore[arg-type]
