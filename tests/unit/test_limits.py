@@ -4,8 +4,13 @@ what one process admits exactly, and the ledger's memory of windows."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from typing import Any
 
-from api.limits import PROCESSES, MemoryLedger, MinuteWindows, address_of
+import pytest
+from litestar.exceptions import TooManyRequestsException
+
+from api.limits import PROCESSES, MemoryLedger, MinuteWindows, RequestLimit, address_of
 
 MINUTE = 60_000.0  # a window's start
 
@@ -132,3 +137,24 @@ def test_the_memory_never_holds_more_keys_than_its_bound() -> None:
 def test_a_request_without_a_client_address_counts_as_unknown() -> None:
     assert address_of({"headers": []}) == "unknown"  # type: ignore[arg-type]
     assert address_of({"client": None, "headers": []}) == "unknown"  # type: ignore[arg-type]
+
+
+def test_a_request_the_ledger_refuses_gets_the_limit_headers() -> None:
+    """Another process took the key's whole limit: this one learns it from the ledger."""
+    ledger = MemoryLedger()
+    elsewhere = MinuteWindows(3, ledger, lambda: MINUTE + 30)
+    assert admitted(elsewhere, hashlib.sha256(b"ak_x").hexdigest(), 3) == [True] * 3
+    here = RequestLimit(MinuteWindows(3, ledger, lambda: MINUTE + 30), ["/health"])
+    scope: Any = {"type": "http", "path": "/api/v1/verify", "headers": [(b"x-api-key", b"ak_x")]}
+
+    async def never(*_: Any) -> None:
+        raise AssertionError("a refused request reaches no handler")
+
+    with pytest.raises(TooManyRequestsException) as refused:
+        asyncio.run(here.handle(scope, never, never, never))  # type: ignore[arg-type]
+    assert refused.value.headers == {
+        "RateLimit-Policy": "3; w=60",
+        "RateLimit-Limit": "3",
+        "RateLimit-Remaining": "0",
+        "RateLimit-Reset": "30",
+    }
