@@ -158,3 +158,16 @@ def test_a_request_the_ledger_refuses_gets_the_limit_headers() -> None:
         "RateLimit-Remaining": "0",
         "RateLimit-Reset": "30",
     }
+
+
+def test_the_memory_holds_ten_thousand_keys_as_documented() -> None:
+    limit = MinuteWindows(160, MemoryLedger(), lambda: MINUTE)
+
+    async def fill() -> None:
+        for number in range(10_000):
+            await limit.take(str(number))
+
+    asyncio.run(fill())
+    assert len(limit) == 10_000
+    admitted(limit, "one more", 1)
+    assert len(limit) == 1
