@@ -79,18 +79,20 @@ def tenant_key(service: Services) -> str:
 
 
 # Modules whose tests start processes of the service, a broker or a browser, or wait for
-# an outage or a retry: `scripts/test.sh -m "not slow"` runs the rest in about a minute.
+# an outage or a retry, or fuzz: `scripts/test.sh -m "not slow"` runs the rest.
 SLOW_MODULES = {
-    "test_audit_bundle",
-    "test_fanout",
-    "test_generated_client",
-    "test_hostile_fuzz",
-    "test_keys",
-    "test_processes",
-    "test_projector_processes",
-    "test_readme",
-    "test_relay",
-    "test_tracing_processes",
+    "api/test_fuzz",
+    "integration/test_audit_bundle",
+    "integration/test_fanout",
+    "integration/test_forwarded",
+    "integration/test_generated_client",
+    "integration/test_hostile_fuzz",
+    "integration/test_keys",
+    "integration/test_processes",
+    "integration/test_projector_processes",
+    "integration/test_readme",
+    "integration/test_relay",
+    "integration/test_tracing_processes",
 }
 
 
@@ -106,7 +108,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.kafka)
         if folder == "browser":
             item.add_marker(pytest.mark.browser)
-        if folder in ("kafka", "browser") or (folder == "integration" and module in SLOW_MODULES):
+        if folder in ("kafka", "browser") or f"{folder}/{module}" in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
 
 
