@@ -29,7 +29,6 @@ from application.ports import (
     DeliveryLog,
     LoopEvents,
     PersonalData,
-    SentEmails,
     TargetCheck,
 )
 from application.queries import RECORD_ID, record_of
@@ -102,7 +101,6 @@ class AssessmentService:
         deliveries: DeliveryLog,
         check_target: TargetCheck,
         personal: PersonalData,
-        sent_emails: SentEmails,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -115,7 +113,6 @@ class AssessmentService:
         self.webhooks = webhooks
         self.deliveries = deliveries
         self.personal = personal
-        self.sent_emails = sent_emails
 
     # -- commands ---------------------------------------------------------------------------
 

@@ -154,7 +154,6 @@ def bootstrap(
         deliveries=deliveries,
         check_target=check_target,
         personal=personal,
-        sent_emails=sent_emails,
     )
     return Services(
         settings=settings,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import msgspec
 from eventsourcing.domain import Aggregate
 
 from application.callers import Caller
@@ -20,15 +21,7 @@ def decide(
     assessment = service.record_of(caller, command.record_verification_id)
     assessment.submit(command.answers, service.clock())
     [scored] = [e for e in assessment.pending_events if isinstance(e, Assessment.Scored)]
-    scoring = Scoring(
-        scored.attempt_number,
-        scored.correct_answers,
-        scored.total_questions,
-        scored.score,
-        scored.passed,
-        scored.skills,
-        scored.skills_updated,
-    )
+    scoring = msgspec.convert(scored, Scoring, from_attributes=True)
     webhook = service.webhook_status(assessment)
     return Submitted.of(assessment.record_verification_id, scoring, webhook), [assessment]
 
