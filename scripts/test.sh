@@ -9,4 +9,9 @@ scripts/setup.sh
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache --no-logo   # the layers' contracts in pyproject.toml
-exec .venv/bin/pytest -n auto "$@"
+if [ $# -gt 0 ]; then
+  exec .venv/bin/pytest -n auto "$@"
+fi
+# The whole suite: every core, then the tests held to a wall-clock bound, alone.
+.venv/bin/pytest -n auto -m "not serial"
+exec .venv/bin/pytest -m serial

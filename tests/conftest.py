@@ -96,8 +96,20 @@ SLOW_MODULES = {
 }
 
 
+# Tests held to a wall-clock bound: `scripts/test.sh` runs them after the parallel pass,
+# alone, so that no other test's processes slow the machine under them.
+SERIAL = {
+    "integration/test_delivery_bounds::test_a_reply_trickling_its_headers_ends_at_the_timeout",
+    "integration/test_delivery_bounds::test_a_reply_trickling_its_body_ends_at_the_timeout",
+    "integration/test_delivery_bounds::test_an_endless_reply_body_is_not_read",
+    "integration/test_keys::test_the_embedded_server_refuses_a_key_revoked_by_id_within_5_seconds",
+    "integration/test_keys::test_every_worker_refuses_a_revoked_key_within_5_seconds",
+    "integration/test_processes::test_the_service_recovers_within_a_second_of_the_stores_return",
+}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test by what it needs: `postgres`, `kafka`, `browser`; and `slow`."""
+    """Mark each test by what it needs: `postgres`, `kafka`, `browser`; `slow`; `serial`."""
     for item in items:
         folder, module = item.path.parent.name, item.path.stem
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -110,6 +122,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if folder in ("kafka", "browser") or f"{folder}/{module}" in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+        if f"{folder}/{module}::{getattr(item, 'originalname', item.name)}" in SERIAL:
+            item.add_marker(pytest.mark.serial)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
