@@ -106,6 +106,11 @@ def record_summary(assessment: Assessment, reviewer: Contact | None) -> dict[str
     ).plain()
 
 
+def sequence(position: int) -> str:
+    """A notification id as the ce_sequence header gives it (text order is log order)."""
+    return f"{position:020d}"
+
+
 class PublicMessages:
     """Builds the public message of a stored event (what Kafka and the consumers see)."""
 
@@ -113,8 +118,11 @@ class PublicMessages:
         self.store = store
         self._record_ids: OrderedDict[UUID, str] = OrderedDict()
 
-    def message(self, event: AggregateEvent) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
-        """The public message of an event and its CloudEvents binary-mode headers."""
+    def message(
+        self, event: AggregateEvent, position: int
+    ) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+        """The public message of an event stored at `position` (its notification id) and
+        its CloudEvents binary-mode headers."""
         event_class, type_name = type(event), type(event).__name__
         message_id, occurred_at = event_id(event), iso(event.timestamp)
         record_id = self._record_id(event)
@@ -133,6 +141,7 @@ class PublicMessages:
             ce_type=cloudevents_type(type_name),
             ce_time=occurred_at,
             ce_subject=record_id,
+            ce_sequence=sequence(position),
             content_type=CONTENT_TYPE,
         )
         encoded = [(name, value.encode()) for name, value in msgspec.to_builtins(headers).items()]

@@ -48,6 +48,14 @@ TraceParent = Annotated[
         description="W3C Trace Context traceparent",
     ),
 ]
+LogSequence = Annotated[
+    str,
+    msgspec.Meta(
+        pattern="^[0-9]{20}$",
+        description="The event's place in the event store's log (CloudEvents' sequence"
+        " extension): 20 digits, so that text order is log order.",
+    ),
+]
 RecordId = Annotated[
     str,
     msgspec.Meta(
@@ -130,6 +138,7 @@ def headers_form(event_class: type[AggregateEvent]) -> type[msgspec.Struct]:
         ("ce_type", constant(cloudevents_type(event_class.__name__))),
         ("ce_time", Moment),
         ("ce_subject", RecordId),
+        ("ce_sequence", LogSequence),
         ("content_type", constant(CONTENT_TYPE)),
         # Only when the service traces: the context the event was stored in (CloudEvents'
         # distributed-tracing extension) and the relay's publish span (W3C Trace Context).

@@ -4,15 +4,13 @@ the PersonalData port, and "[erased]" where the key that sealed them is gone."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
-from uuid import UUID
+from typing import Any
 
 import msgspec
 from eventsourcing.domain import AggregateEvent
 
 from application.ports import PersonalData, SealedContact
 from application.read_models import ERASED
-from application.store import EventStore
 from domain.assessment import Assessment
 from domain.values import Contact, Skill, Source
 
@@ -86,13 +84,3 @@ def with_contacts(
             sources, skills = work(event.sources, event.skills, contact)
             data["sources"], data["skills"] = msgspec.to_builtins((sources, skills))
     return public
-
-
-def stored_contact(
-    store: EventStore, personal: PersonalData, record: UUID, version: int
-) -> Contact | None:
-    """The contact a record's event of this version holds (version 1: the student's; an
-    invitation's: the reviewer's), or None once erased (or if that event holds none)."""
-    events = store.repository.event_store.get(record, gt=version - 1, lte=version)
-    boxes = [box for event in events if (box := sealed_contact_of(cast("AggregateEvent", event)))]
-    return personal.reveal(boxes)[0] if boxes else None

@@ -43,6 +43,47 @@ class SecretSeal(Protocol):
         """A secret as the store kept it, opened."""
 
 
+class Target(NamedTuple):
+    """Where one event is delivered, and the secret that signs it (sealed, as stored: the
+    delivery worker opens it to sign)."""
+
+    endpoint_id: str
+    url: str
+    secret: str
+
+
+class Behind(Exception):
+    """A view a consumer reads has not yet applied what a message needs: the message is
+    tried again later (the projector catches up)."""
+
+
+class WebhookTargets(Protocol):
+    """Tenants' webhook endpoints and callback secrets as a view of their events keeps
+    them (the webhook consumer's read: never the aggregate)."""
+
+    def targets(
+        self,
+        tenant: str,
+        mode: str,
+        event_type: str,
+        callback_url: str | None,
+        position: int | None,
+    ) -> list[Target]:
+        """Where an event of a tenant's record goes, as the tenant's endpoints stood when it
+        was stored at `position` (None: now) or later: the endpoints that want its type, and
+        the record's callback URL (with the callback secret) if it has one. Behind while the
+        view has not applied every registration up to there."""
+
+
+class Contacts(Protocol):
+    """The contacts records' events hold, as a view keeps them (sealed), revealed."""
+
+    def contact(self, record: UUID, version: int) -> Contact | None:
+        """The contact the record's event of this version holds (version 1: the student's;
+        an invitation's: the reviewer's), None once erased; Behind while the view has not
+        applied that event."""
+
+
 class SealedContact(NamedTuple):
     """A sealed contact and where it is stored: the record and its event's version."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from typing import Any, NamedTuple
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
@@ -14,15 +14,6 @@ from application.results import RegisteredEndpoint, Secret
 from application.store import EventStore
 from domain.errors import WebhookNotFound
 from domain.webhooks import CALLBACK, EVENT_TYPES, TenantWebhooks
-
-
-class Target(NamedTuple):
-    """Where one event is delivered, and the secret that signs it (sealed, as stored: the
-    delivery worker opens it to sign)."""
-
-    endpoint_id: str
-    url: str
-    secret: str
 
 
 def new_secret() -> str:
@@ -110,24 +101,6 @@ class Webhooks:
         webhooks = self.find(caller.tenant, caller.mode)
         if endpoint_id != CALLBACK and (webhooks is None or endpoint_id not in webhooks.endpoints):
             raise WebhookNotFound(f"no webhook endpoint '{endpoint_id}'")
-
-    def targets(
-        self, tenant: str, mode: str, event_type: str, callback_url: str | None
-    ) -> list[Target]:
-        """Where an event of a tenant's record goes: the endpoints that want its type, and
-        the record's callback URL (signed with the callback secret) if it has one."""
-        webhooks = self.find(tenant, mode)
-        found = [
-            Target(endpoint.id, endpoint.url, endpoint.secret)
-            for endpoint in (webhooks.subscribers(event_type) if webhooks else [])
-        ]
-        if callback_url:
-            # Made when the record started; a record started before that was so gets it now.
-            secret = (
-                webhooks.callback_secret if webhooks else self.stored_callback_secret(tenant, mode)
-            )
-            found.append(Target(CALLBACK, callback_url, secret))
-        return found
 
     def any_for(self, tenant: str, mode: str, event_type: str) -> bool:
         """Whether some registered endpoint of the tenant wants this event type."""

@@ -30,7 +30,8 @@ from application.handlers.submit_answers import submit_answers
 from application.integration_events import ASSESSMENT_TOPICS
 from application.settings import Settings
 from bench.relay import AIM_RATIO, bench_relay, new_topic, read_topic
-from entrypoints.bootstrap import Services, bootstrap, seed_banks
+from entrypoints.bootstrap import Services, bootstrap
+from entrypoints.migrations import seed_banks
 from tests.broker import running_broker
 from tests.pgserver import fresh_database, running_server
 from tests.processes import running

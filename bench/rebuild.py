@@ -19,7 +19,8 @@ from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.settings import Settings
-from entrypoints.bootstrap import Services, open_migrated
+from entrypoints.bootstrap import Services
+from entrypoints.migrations import open_migrated
 from infrastructure.persistence import tune_gc
 from projections.runner import MODELS, count_events, rebuild
 from tests.pgserver import fresh_database, running_server

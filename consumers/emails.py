@@ -18,15 +18,12 @@ import msgspec
 from opentelemetry.trace import SpanKind
 
 from application.access import reviewer_key, reviewer_token
-from application.personal import stored_contact
-from application.ports import PersonalData
+from application.ports import Contacts
 from application.results import AttemptResult, Scoring
 from application.settings import Settings
-from application.store import EventStore
 from consumers.known_records import KnownRecords
-from consumers.sent import SENT
+from consumers.sent import SentLog
 from domain.values import Contact
-from infrastructure.database import transaction
 from infrastructure.mailboxes import mailbox
 from infrastructure.mailer import Mailer, Undeliverable
 from infrastructure.tracing import span, tracer_for
@@ -164,15 +161,15 @@ class Emails:
 
     def __init__(
         self,
-        store: EventStore,
+        sent: SentLog,
         settings: Settings,
-        personal: PersonalData,
+        contacts: Contacts,
         known: KnownRecords,
         mailer: Mailer,
     ) -> None:
-        self.store = store
+        self.sent = sent
         self.known = known
-        self.personal = personal
+        self.contacts = contacts
         self.sender = settings.mail_from
         self.mailer = mailer
         self.settings = settings
@@ -184,9 +181,8 @@ class Emails:
         self.known.learn(message)
         if message["type"] not in ("Scored", "ReviewerInvited", "SkillsEndorsed"):
             return
-        with transaction(self.store, commit=False) as sql:
-            if sql.one(f"SELECT 1 AS sent FROM {SENT} WHERE event_id = ?", message["id"]):
-                return
+        if self.sent.was_sent(message["id"]):
+            return
         email = self.compose(message)
         about = f"{message['type']} email for {message['id']} of {message['recordVerificationId']}"
         if email is None:
@@ -195,13 +191,7 @@ class Emails:
         attributes = {"assess.event.id": message["id"], "assess.event.type": message["type"]}
         with span(self.tracer, "send email", SpanKind.CLIENT, attributes):
             self.mailer.send(email, message["id"])
-        with transaction(self.store) as sql:
-            sql.run(
-                f"INSERT INTO {SENT} VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                message["id"],
-                str(email["Subject"]),
-                formatdate(localtime=False),
-            )
+        self.sent.add(message["id"], str(email["Subject"]), formatdate(localtime=False))
         log.info("%s sent", about)
 
     @cached_property
@@ -213,14 +203,14 @@ class Emails:
         """The email of an event that calls for one (None if its recipient is erased)."""
         facts = self.known.facts(message)  # LookupError if it never started on the topic
         record_id = UUID(message["recordVerificationId"][-32:])
-        student = stored_contact(self.store, self.personal, record_id, 1)
+        student = self.contacts.contact(record_id, 1)
         if student is None:
             return None
         if message["type"] == "Scored":
             return result_email(message, student, self.sender)
         if message["type"] == "SkillsEndorsed":
             return endorsed_email(message, student, self.sender)
-        reviewer = stored_contact(self.store, self.personal, record_id, message["version"])
+        reviewer = self.contacts.contact(record_id, message["version"])
         if reviewer is None:
             return None
         token = reviewer_token(self.link_key, record_id, message["data"]["invitation"])

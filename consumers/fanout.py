@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from msgspec.structs import asdict
 
+from application.ports import WebhookTargets
 from application.results import Endorsed, Scoring, Submitted, WebhookStatus
 from application.webhook_bodies import (
     COMPLETED,
@@ -23,7 +24,6 @@ from application.webhook_bodies import (
     StudentRef,
     Webhook,
 )
-from application.webhooks import Webhooks
 from consumers.known_records import KnownRecords, RecordFacts
 from domain.values import SkillOutcome
 from infrastructure.deliveries import Deliveries, Delivery, new_delivery_id
@@ -79,19 +79,24 @@ def webhook_body(message: dict[str, Any], record: RecordFacts) -> Webhook:
 class Fanout:
     """Turns public events into queued webhook deliveries, once per target and event."""
 
-    def __init__(self, known: KnownRecords, webhooks: Webhooks, deliveries: Deliveries) -> None:
+    def __init__(
+        self, known: KnownRecords, targets: WebhookTargets, deliveries: Deliveries
+    ) -> None:
         self.known = known
-        self.webhooks = webhooks
+        self.targets = targets
         self.deliveries = deliveries
 
-    def deliveries_for(self, message: dict[str, Any]) -> list[Delivery]:
-        """The deliveries an event calls for: tenant endpoints and the record's callback."""
+    def deliveries_for(self, message: dict[str, Any], position: int | None) -> list[Delivery]:
+        """The deliveries an event stored at `position` calls for: the tenant's endpoints
+        as they stood then (or later), and the record's callback."""
         kind = webhook_type(message)
         if kind is None:
             return []
         record = self.known.facts(message)
         body = msgspec.json.encode(webhook_body(message, record)).decode()
-        targets = self.webhooks.targets(record.tenant, record.mode, kind, record.callback_url)
+        targets = self.targets.targets(
+            record.tenant, record.mode, kind, record.callback_url, position
+        )
         trace = traceparent()  # the event's trace, when it is handled in one
         return [
             Delivery(
@@ -109,8 +114,8 @@ class Fanout:
             for target in targets
         ]
 
-    def handle(self, message: dict[str, Any], now: float) -> int:
-        """Learn the record if the event starts it; queue the deliveries of the event;
-        return how many were new."""
+    def handle(self, message: dict[str, Any], now: float, position: int | None) -> int:
+        """Learn the record if the event starts it; queue the deliveries of the event
+        (stored at `position`; None: unknown, so as of now); return how many were new."""
         self.known.learn(message)
-        return self.deliveries.enqueue(self.deliveries_for(message), now)
+        return self.deliveries.enqueue(self.deliveries_for(message, position), now)

@@ -11,10 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from application.integration_events import STARTED, PublicMessages
 from application.store import EventStore
 from infrastructure.database import columns, transaction
-from infrastructure.following import UndecodableEvent, decoded
 
 log = logging.getLogger("assess.consumers")
 
@@ -92,26 +90,3 @@ def without_personal_data(store: EventStore) -> bool:
             return False
         sql.run(f"DROP TABLE {TABLE}")
     return True
-
-
-def backfill(store: EventStore, batch: int = 1000) -> None:
-    """Learn every record stored before the table existed (run by migrate while the table
-    is empty: consumers that were past those records' first messages find them here). An
-    event that does not decode is left to the followers, which set it aside."""
-    with transaction(store, commit=False) as sql:
-        if sql.one(f"SELECT 1 AS known FROM {TABLE} LIMIT 1") is not None:
-            return
-    known = KnownRecords(store)
-    messages = PublicMessages(store)
-    start = 1
-    while notifications := store.recorder.select_notifications(
-        start=start, limit=batch, topics=[STARTED]
-    ):
-        found = []
-        for notification in notifications:
-            try:
-                found.append(messages.message(decoded(store, notification))[0])
-            except UndecodableEvent as error:
-                log.error("cannot learn a record from %s", error)
-        known.learn(*found)
-        start = notifications[-1].id + 1

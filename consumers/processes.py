@@ -38,13 +38,18 @@ def webhooks_consumer(
 ) -> None:
     """Group `webhooks`: queue deliveries for each event, and send what is due."""
     sending = start(sender.run, stopping)
-    consume(settings, "webhooks", lambda message: fanout.handle(message, time.time()), stopping)
+    consume(
+        settings,
+        "webhooks",
+        lambda message, position: fanout.handle(message, time.time(), position),
+        stopping,
+    )
     sending.join()
 
 
 def emails_consumer(settings: Settings, emails: Emails, stopping: threading.Event) -> None:
     """Group `emails`: the emails events call for."""
-    consume(settings, "emails", emails.handle, stopping)
+    consume(settings, "emails", lambda message, position: emails.handle(message), stopping)
 
 
 class Embedded(NamedTuple):
@@ -66,11 +71,11 @@ def embedded(
     start(sender.run, stopping)
 
     def handle(batch: Batch) -> None:
-        for event, _ in batch:
-            message, _ = messages.message(event)
+        for event, position in batch:
+            message, _ = messages.message(event, position)
             try:  # in the trace of the command that stored the event, when tracing
                 with continued(stored_traceparent(event) if traced else None):
-                    fanout.handle(message, time.time())
+                    fanout.handle(message, time.time(), position)
                     emails.handle(message)
             except TRANSIENT:
                 raise

@@ -79,15 +79,17 @@ class Relay:
         """Publish a batch and track its last position once the broker acknowledged all."""
         producer = self._producer or self._new_producer()
         spans: list[Span] = []
-        futures = [self._send(producer, event, spans) for event, _ in batch]
+        futures = [self._send(producer, event, position, spans) for event, position in batch]
         with ending(spans):  # a publish span lasts until the broker acknowledged it
             producer.flush(timeout=30)
             for future in futures:
                 future.get(timeout=0)  # raises the broker's error, if it refused one
         self.tracker.advance(batch[-1][1])
 
-    def _send(self, producer: KafkaProducer, event: AggregateEvent, spans: list[Span]) -> Any:
-        message, headers = self.messages.message(event)
+    def _send(
+        self, producer: KafkaProducer, event: AggregateEvent, position: int, spans: list[Span]
+    ) -> Any:
+        message, headers = self.messages.message(event, position)
         if self.tracer is not None:
             spans.append(self._traced(event, message, headers))
         return producer.send(

@@ -46,6 +46,21 @@ class SentLog:
             for row in rows
         }
 
+    def was_sent(self, event_id: str) -> bool:
+        """Whether the email of this event was sent."""
+        with transaction(self.store, commit=False) as sql:
+            return sql.one(f"SELECT 1 AS sent FROM {SENT} WHERE event_id = ?", event_id) is not None
+
+    def add(self, event_id: str, subject: str, sent_at: str) -> None:
+        """Remember that the email of this event was sent (once: a second add changes nothing)."""
+        with transaction(self.store) as sql:
+            sql.run(
+                f"INSERT INTO {SENT} VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                event_id,
+                subject,
+                sent_at,
+            )
+
     def forget(self, event_ids: Collection[str]) -> None:
         """Remove these events' emails from the outbox folder (no SMTP server: the outbox
         stands for the mail sent, in the data folder the service keeps)."""

@@ -14,6 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
+from application.ports import Behind
 from application.settings import Settings
 from infrastructure.tracing import TRACEPARENT, continued, header
 
@@ -32,17 +33,20 @@ class PublicMessage(msgspec.Struct, frozen=True, rename="camel"):
 
 
 DECODER = msgspec.json.Decoder(PublicMessage)
-# Errors worth waiting out (the store is away); anything else is the message's fault.
-TRANSIENT = (OperationalError, InterfaceError, OSError)
+# Errors worth waiting out (the store is away, a view behind); anything else is the
+# message's fault.
+TRANSIENT = (OperationalError, InterfaceError, OSError, Behind)
+Handler = Callable[[dict[str, Any], int | None], object]
 
 
 def consume(
     settings: Settings,
     group: str,
-    handle: Callable[[dict[str, Any]], object],
+    handle: Handler,
     stopping: threading.Event,
 ) -> None:
-    """Feed every message of the topic to `handle`, as the consumer group `group`."""
+    """Feed every message of the topic to `handle`, with its place in the event store's
+    log (its ce_sequence header; None if it has none), as the consumer group `group`."""
     consumer = _join(settings, group, stopping)
     if consumer is None:
         return
@@ -93,7 +97,7 @@ def _join(settings: Settings, group: str, stopping: threading.Event) -> KafkaCon
 
 def _process(
     record: ConsumerRecord,
-    handle: Callable[[dict[str, Any]], object],
+    handle: Handler,
     dead: DeadLetters,
     traced: bool,
 ) -> bool:
@@ -106,7 +110,7 @@ def _process(
         return True
     try:
         with continued(header(record.headers, TRACEPARENT) if traced else None):
-            handle(message)
+            handle(message, position(record))
     except TRANSIENT as error:
         log.warning("will retry %s: %r", message["id"], error)
         return False
@@ -114,6 +118,12 @@ def _process(
         log.exception("cannot process %s", message["id"])
         dead.send(record, f"unprocessable: {error!r}")
     return True
+
+
+def position(record: ConsumerRecord) -> int | None:
+    """The record's place in the event store's log, from its ce_sequence header."""
+    sequence = header(record.headers, "ce_sequence")
+    return int(sequence) if sequence and sequence.isdigit() else None
 
 
 class DeadLetters:

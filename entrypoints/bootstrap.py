@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.resources import files
 from uuid import UUID, uuid4
 
 from litestar import Litestar
@@ -28,35 +27,22 @@ from application.webhooks import Webhooks
 from consumers.delivery import DeliveryWorker
 from consumers.emails import Emails
 from consumers.fanout import Fanout
-from consumers.known_records import (
-    DOWNSTREAM_RECORDS,
-    KnownRecords,
-    backfill,
-    without_personal_data,
-)
+from consumers.known_records import KnownRecords
 from consumers.processes import EMBEDDED_FANOUT, Embedded
 from consumers.relay import RELAY, Relay
-from consumers.sent import SENT_EMAILS, SentLog, without_recipients
-from domain.questions import parse_bank
-from infrastructure.auditlog import AUDIT_TABLES, AuditLog
-from infrastructure.database import create_tables, migration_lock
-from infrastructure.deliveries import DELIVERY_LOG, Deliveries, upgrade_delivery_log
+from consumers.sent import SentLog
+from entrypoints.migrations import open_migrated
+from infrastructure.auditlog import AuditLog
+from infrastructure.deliveries import Deliveries
 from infrastructure.following import Tracker
 from infrastructure.mailer import Mailer
-from infrastructure.persistence import open_store
-from infrastructure.rate_windows import RATE_WINDOWS
-from infrastructure.scrubbing import compact
 from infrastructure.sealing import WebhookSecrets
-from infrastructure.subjects import DATA_SUBJECTS, DataSubjects
+from infrastructure.subjects import DataSubjects
 from infrastructure.targets import target_check
-from infrastructure.unsealed import VIEWS, mark, reached, seal_stored
 from projections.audit import AUDIT_FOLLOWER, AuditFollower
+from projections.contacts import Contacts
 from projections.queries import ReadSide
-from projections.records import RecordView, clear_in_record_view
-from projections.runner import MODELS, rebuild
-from projections.views import open_live_view
-
-FOLLOWERS = (RELAY, EMBEDDED_FANOUT, AUDIT_FOLLOWER)
+from projections.webhook_targets import WebhookTargets
 
 
 def utc_now() -> datetime:
@@ -84,6 +70,8 @@ class Services:
     records: RecordQueries
     read: ReadSide
     students: Students
+    targets: WebhookTargets
+    contacts: Contacts
 
     def app(self) -> Litestar:
         """The HTTP app over these services."""
@@ -91,12 +79,13 @@ class Services:
 
     def fanout(self) -> Fanout:
         """The webhook consumer: each public event to its queued deliveries."""
-        return Fanout(KnownRecords(self.store), self.webhooks, self.deliveries)
+        return Fanout(KnownRecords(self.store), self.targets, self.deliveries)
 
     def emails(self) -> Emails:
         """The email consumer: results, invitations and confirmations."""
         known = KnownRecords(self.store)
-        return Emails(self.store, self.settings, self.personal, known, Mailer(self.settings))
+        mailer = Mailer(self.settings)
+        return Emails(self.sent_emails, self.settings, self.contacts, known, mailer)
 
     def sender(self) -> DeliveryWorker:
         """The webhook sender: due deliveries out of the log."""
@@ -170,56 +159,6 @@ def bootstrap(
         records=RecordQueries(store, personal, access, clock),
         read=ReadSide(store, personal),
         students=Students(store, personal, sent_emails, clock),
+        targets=WebhookTargets(store),
+        contacts=Contacts(store, personal),
     )
-
-
-def open_migrated(settings: Settings) -> EventStore:
-    """Open the event store and create whatever it lacks: what every process does first."""
-    store = open_store(settings)
-    migrate(store, settings)
-    return store
-
-
-def migrate(store: EventStore, settings: Settings) -> None:
-    """Create the tables beside the events that are missing (idempotent, safe to run from
-    processes starting together): the data subjects and their keys, the delivery log (with
-    the columns it gained since it was made), the sent-email log, the records the consumers
-    know (learning those stored before it), each view's live generation, the audit log's
-    leaves, nodes and checkpoints, and the followers' positions. First, before any follower
-    reads the log (the audit log's hashes the stored bytes), seal the personal data stored
-    in clear before it was sealed, and drop what held it beside the events; then rewrite the
-    store's files without it. The events' own tables are the library's, created when the
-    store is opened."""
-    with migration_lock(store):
-        create_tables(store, DATA_SUBJECTS)
-        sealed = seal_stored(store, DataSubjects(store, settings))
-        dropped = [without_personal_data(store), without_recipients(store)]
-        create_tables(
-            store,
-            [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS, *AUDIT_TABLES, *RATE_WINDOWS],
-        )
-        upgrade_delivery_log(store)
-        backfill(store)
-        for model in MODELS.values():
-            open_live_view(store, model)
-        for follower in FOLLOWERS:
-            Tracker(store, follower).create()
-        if reached(store, VIEWS) is None:  # once: the views made before contacts were sealed
-            if clear_in_record_view(store):
-                rebuild(store, RecordView(), lambda applied, position: None)
-                dropped.append(True)
-            mark(store, VIEWS)
-        if sealed or any(dropped):
-            compact(store)
-
-
-def seed_banks(banks: QuestionBanks) -> list[str]:
-    """Import the shipped banks of skills that have none yet; return their skill ids."""
-    listed = {entry["skillId"] for entry in banks.list_banks()}
-    imported = []
-    for resource in sorted(files("application").joinpath("banks").iterdir(), key=str):
-        bank = parse_bank(resource.read_bytes())
-        if bank.skill_id not in listed:
-            banks.import_bank(bank)
-            imported.append(bank.skill_id)
-    return imported

@@ -19,7 +19,8 @@ import uvicorn
 
 from consumers.processes import emails_consumer, embedded, start, webhooks_consumer
 from entrypoints.audit import audit
-from entrypoints.bootstrap import Services, bootstrap, seed_banks
+from entrypoints.bootstrap import Services, bootstrap
+from entrypoints.migrations import seed_banks
 from entrypoints.operator import data_option, history, keys, migrate_command, projections, questions
 from entrypoints.settings import from_env
 from infrastructure.persistence import tune_gc

@@ -23,7 +23,8 @@ from domain.access import MODES
 from domain.errors import DomainError
 from domain.moments import iso
 from domain.questions import parse_bank
-from entrypoints.bootstrap import bootstrap, migrate
+from entrypoints.bootstrap import bootstrap
+from entrypoints.migrations import migrate
 from entrypoints.settings import from_env
 from infrastructure.persistence import open_store
 from projections.model import ReadModel

@@ -34,14 +34,18 @@ class UndecodableEvent(Exception):
 
 def read_ahead(
     store: EventStore, position: int, topics: Sequence[str], limit: int = 1000
-) -> Iterator[Batch]:
+) -> Iterator[tuple[Batch, int]]:
     """The notification log after a position, as batches of (event, notification id) of
-    these topics. While the caller handles one batch, a thread fetches and decodes the
-    next. An empty batch means caught up: the log is read again when the caller asks for
-    the next batch. An event that does not decode raises UndecodableEvent once the events
-    before it were handed out."""
+    these topics, each with the log's head read before it was fetched. While the caller
+    handles one batch, a thread fetches and decodes the next. An empty batch means caught
+    up (every event of these topics up to its head was handed out): the log is read again
+    when the caller asks for the next batch. An event that does not decode raises
+    UndecodableEvent once the events before it were handed out."""
 
-    def fetch(start: int) -> Batch:
+    def fetch(start: int) -> tuple[Batch, int]:
+        # Notification ids commit in order (the stores lock the table to insert), so what
+        # the head covers is all committed when the query below runs.
+        head = store.recorder.max_notification_id() or 0
         batch: Batch = []
         for notification in store.recorder.select_notifications(
             start=start, limit=limit, topics=topics
@@ -52,18 +56,18 @@ def read_ahead(
                 if not batch:
                     raise
                 break  # the events before it first; the next fetch starts at it, and raises
-        return batch
+        return batch, head
 
     with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
         ahead = reader.submit(fetch, position + 1)
         while True:
-            batch = ahead.result()
+            batch, head = ahead.result()
             if batch:
                 position = batch[-1][1]
                 ahead = reader.submit(fetch, position + 1)
-                yield batch
+                yield batch, head
             else:
-                yield batch
+                yield batch, head
                 ahead = reader.submit(fetch, position + 1)
 
 
@@ -138,27 +142,32 @@ def follow_log(
     paused_by: tuple[type[Exception], ...] = (),
     on_pause: Callable[[Exception], None] = lambda error: None,
     set_aside: Callable[[UndecodableEvent], None] | None = None,
+    caught_up_to: Callable[[int], None] = lambda head: None,
     beat: Callable[[], None] = lambda: None,
     limit: int = 1000,
 ) -> None:
     """The one follow loop of the projector, the relay and the embedded fan-out: read the
     log after `position()` in batches (the next one read ahead) and `apply` each, which
-    records its last position; when caught up, `until()` says whether to stop (by default,
-    wait a moment and go on). An error in `paused_by` (the store or a broker away) is
-    handed to `on_pause`, and the loop starts again from the recorded position after a
-    backoff. A stored event that does not decode goes to `set_aside` (which records it as
-    handled), or ends the loop when there is none."""
+    records its last position; when caught up, `caught_up_to` hears the log's head the
+    empty read covered (a view records it as its position: nothing of its topics is left up
+    to there), and `until()` says whether to stop (by default, wait a moment and go on).
+    An error in `paused_by` (the store or a broker away) is handed to `on_pause`, and the
+    loop starts again from the recorded position after a backoff. A stored event that does
+    not decode goes to `set_aside` (which records it as handled), or ends the loop when
+    there is none."""
     backoff = 0.5
     while not stopping.is_set():
         try:
-            for batch in read_ahead(store, position(), topics, limit):
+            for batch, head in read_ahead(store, position(), topics, limit):
                 beat()
                 if stopping.is_set():
                     return
                 if batch:
                     apply(batch)
                     backoff = 0.5
-                elif until() if until else stopping.wait(IDLE_WAIT):
+                    continue
+                caught_up_to(head)
+                if until() if until else stopping.wait(IDLE_WAIT):
                     return
         except UndecodableEvent as error:
             if set_aside is None:

@@ -13,6 +13,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from application.store import EventStore
 from infrastructure.database import reason
 from infrastructure.following import IDLE_WAIT, Batch, UndecodableEvent, decoded, follow_log
+from projections.contacts import ContactView
 from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter
 from projections.model import ReadModel
 from projections.records import RecordView
@@ -26,10 +27,13 @@ from projections.views import (
     open_live_view,
     swap_in,
 )
+from projections.webhook_targets import WebhookTargetsView
 
 log = logging.getLogger("assess.projections")
 
-MODELS: dict[str, ReadModel] = {model.name: model for model in (RecordView(), SkillView())}
+MODELS: dict[str, ReadModel] = {
+    model.name: model for model in (RecordView(), SkillView(), ContactView(), WebhookTargetsView())
+}
 
 
 def catch_up(
@@ -66,6 +70,7 @@ def catch_up(
         stopping or threading.Event(),
         until=until,
         set_aside=set_aside,
+        caught_up_to=view.reach,
     )
 
 

@@ -89,6 +89,16 @@ class View:
         """The notification id of the last event applied (0 before any)."""
         return self.tracker.position()
 
+    def reach(self, head: int) -> None:
+        """Record the log's head as the position once nothing of the model's topics is left
+        up to it, so that readers can tell the view is as of any event up to there."""
+        if head <= self.position():
+            return
+        with self.transaction() as sql:
+            if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
+                raise Superseded(self.table)
+            self.tracker.advance_within(sql.cursor, head)
+
     def record(self, events: Batch) -> None:
         """Apply a batch of (event, position) and track its last position, atomically.
         The events of records that have an event set aside are set aside too. If the batch
@@ -209,15 +219,19 @@ def swap_in(view: View) -> int | None:
     return before
 
 
-def count_after(store: EventStore, position: int, topics: Sequence[str]) -> int:
-    """How many stored events of these topics come after a position."""
+def count_after(
+    store: EventStore, position: int, topics: Sequence[str], until: int | None = None
+) -> int:
+    """How many stored events of these topics come after a position (up to `until`)."""
     events = getattr(store.recorder, "events_table_name", "stored_events")
+    column = "notification_id" if is_postgres(store) else "rowid"
+    bound = "" if until is None else f" AND {column} <= ?"
     with transaction(store) as sql:
         row = sql.one(
-            f"SELECT COUNT(*) AS n FROM {events}"
-            f" WHERE {'notification_id' if is_postgres(store) else 'rowid'} > ?"
+            f"SELECT COUNT(*) AS n FROM {events} WHERE {column} > ?{bound}"
             f" AND topic IN ({marks(len(topics))})",
             position,
+            *([] if until is None else [until]),
             *topics,
         )
     return int(row["n"])

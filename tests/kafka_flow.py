@@ -24,6 +24,7 @@ from application.results import Submitted
 from application.settings import Settings
 from consumers.processes import emails_consumer, webhooks_consumer
 from entrypoints.bootstrap import Services, bootstrap
+from projections.runner import MODELS, follow
 from tests.broker import Broker, read_topic
 from tests.receivers import Hook, Mail, Mailbox
 from tests.support import ACME, MASTER_KEY, REACT, answer_sheet
@@ -38,14 +39,16 @@ SETTLE = 1.5  # seconds to keep listening for duplicates once everything has arr
 
 @contextmanager
 def running_processes(settings: Settings) -> Iterator[None]:
-    """The relay and both consumer groups in threads, each on its own store, until the
-    block ends; then they must stop cleanly and none may have died on the way."""
+    """The relay, the projector (whose views the consumers read) and both consumer groups
+    in threads, each on its own store, until the block ends; then they must stop cleanly
+    and none may have died on the way."""
     stopping = threading.Event()
     errors: list[BaseException] = []
-    relay, webhooks, emails = (bootstrap(settings) for _ in range(3))
-    stores = [relay.store, webhooks.store, emails.store]
+    relay, webhooks, emails, projector = (bootstrap(settings) for _ in range(4))
+    stores = [relay.store, webhooks.store, emails.store, projector.store]
     loops: list[Callable[[threading.Event], None]] = [
         relay.relay().run,
+        *(partial(follow, projector.store, model) for model in MODELS.values()),
         partial(webhooks_consumer, settings, webhooks.fanout(), webhooks.sender()),
         partial(emails_consumer, settings, emails.emails()),
     ]

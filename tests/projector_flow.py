@@ -24,7 +24,8 @@ from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.settings import Settings
 from application.store import EventStore
-from entrypoints.bootstrap import Services, open_migrated
+from entrypoints.bootstrap import Services
+from entrypoints.migrations import open_migrated
 from infrastructure.subjects import DataSubjects
 from projections.queries import ReadSide
 from tests.oracle import mismatches

@@ -40,8 +40,9 @@ from application.settings import Settings
 from consumers.processes import embedded
 from domain.assessment import Assessment
 from domain.values import Sealed, Skill
-from entrypoints.bootstrap import Services, bootstrap, seed_banks
-from projections.runner import MODELS, catch_up
+from entrypoints.bootstrap import Services, bootstrap
+from entrypoints.migrations import seed_banks
+from projections.runner import MODELS, catch_up, start_projector
 from projections.views import open_live_view
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
@@ -234,16 +235,19 @@ def project(service: Services) -> None:
 
 @contextmanager
 def fanning_out(service: Services) -> Iterator[None]:
-    """The embedded webhook and email consumers, in a thread, for the block."""
+    """The embedded webhook and email consumers, in a thread, and the projector (whose
+    views they read), for the block."""
     stopping = threading.Event()
     parts = (service.store, service.settings, service.embedded(), stopping)
     thread = threading.Thread(target=embedded, args=parts)
+    projector = start_projector(service.store, stopping)
     thread.start()
     try:
         yield
     finally:
         stopping.set()
-        thread.join(timeout=30)
+        for running in (thread, *projector):
+            running.join(timeout=30)
 
 
 def public_messages(service: Services) -> list[dict[str, Any]]:
@@ -256,7 +260,7 @@ def public_messages(service: Services) -> list[dict[str, Any]]:
     for notification in notifications:
         event = service.store.mapper.to_domain_event(notification)
         assert isinstance(event, AggregateEvent)
-        found.append(messages.message(event)[0])
+        found.append(messages.message(event, notification.id)[0])
     return found
 
 

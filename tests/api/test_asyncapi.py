@@ -94,6 +94,7 @@ def test_every_event_a_record_has_is_relayed_and_documented(document: dict[str, 
         assert headers["properties"]["ce_type"]["const"] == f"assess.{name}.v1"
         assert set(headers["required"]) == {
             *("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject"),
+            "ce_sequence",
             "content-type",
         }
         assert message["bindings"]["kafka"]["key"]["pattern"] == "^ver_(live|test)_[0-9a-f]{32}$"

@@ -58,6 +58,7 @@ def erase(client: TestClient[Litestar], key: str, student: str = "stu_1") -> htt
 
 def send_emails(service: Services) -> list[Path]:
     """What the email consumer sends for every stored event (once each); the outbox."""
+    project(service)  # the contacts the email consumer reads
     emails = service.emails()
     for message in public_messages(service):
         emails.handle(message)

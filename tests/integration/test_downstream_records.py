@@ -17,7 +17,15 @@ from consumers.known_records import TABLE, KnownRecords
 from entrypoints.bootstrap import Services
 from infrastructure.database import transaction
 from infrastructure.deliveries import Deliveries
-from tests.support import ACME, STUDENT, Clock, make_service, public_messages, take_attempt
+from tests.support import (
+    ACME,
+    STUDENT,
+    Clock,
+    make_service,
+    project,
+    public_messages,
+    take_attempt,
+)
 
 CALLBACK_URL = "https://partner.example/hooks/assess"
 
@@ -39,12 +47,13 @@ def test_webhooks_come_from_the_messages_alone_and_emails_from_the_port(tmp_path
         start=1, limit=10, topics=ASSESSMENT_TOPICS
     )
     assert stored == []
-    fanout = Fanout(KnownRecords(consumer.store), writer.webhooks, Deliveries(consumer.store))
+    project(writer)  # the views the consumers read: targets and contacts
+    fanout = Fanout(KnownRecords(consumer.store), writer.targets, Deliveries(consumer.store))
     # The email consumer runs against the store's database, where the contacts are sealed.
     emails = writer.emails()
     for message in messages:
         assert "name" not in json.dumps(message["data"].get("student", {}))
-        fanout.handle(message, 0.0)
+        fanout.handle(message, 0.0, None)
         emails.handle(message)
 
     queued = Deliveries(consumer.store).claim(0.0, 10, 60.0, 8, {})

@@ -20,7 +20,7 @@ from domain.values import Contact, Skill
 from entrypoints.bootstrap import Services
 from infrastructure.mailer import Undeliverable
 from tests.receivers import smtp_server
-from tests.support import Clock, make_service, take_attempt
+from tests.support import Clock, make_service, project, take_attempt
 
 INJECTION = "\r\nBcc: evil@attacker.example"
 SKILL = {"skillId": "skill_001", "name": f"React{INJECTION}\u2028\x00"}
@@ -57,6 +57,7 @@ def stored_record(service: Services, student: dict[str, str]) -> str:
 
 def send_result_emails(service: Services) -> None:
     """Feed every stored assessment event, as its public message, to the email handler."""
+    project(service)
     emails = service.emails()
     messages = PublicMessages(service.store)
     notifications = service.store.recorder.select_notifications(
@@ -65,7 +66,7 @@ def send_result_emails(service: Services) -> None:
     for notification in notifications:
         event = service.store.mapper.to_domain_event(notification)
         assert isinstance(event, AggregateEvent)
-        emails.handle(messages.message(event)[0])
+        emails.handle(messages.message(event, notification.id)[0])
 
 
 def email_service(tmp_path: Path, **settings: Any) -> Services:

@@ -77,10 +77,10 @@ def flows_with_emails(service: Services) -> None:
     take_attempt(service, 2)
     react = {**REACT, "proofUrls": [PROOF]}
     invite_to_review(service, start_endorsement(service, skills=(react,), sources=(SOURCE,)))
+    project(service)
     emails = service.emails()
     for message in public_messages(service):
         emails.handle(message)
-    project(service)
 
 
 def erase(service: Services) -> None:

@@ -19,6 +19,7 @@ from tests.support import (
     fanning_out,
     invite_to_review,
     make_service,
+    project,
     public_messages,
     register_endpoint,
     start_endorsement,
@@ -90,6 +91,7 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
     assert str(confirmation["To"]) == STUDENT["email"]
     assert confirmation["Subject"] == "Endorsed: React"
     # Every event again, as a redelivery would bring them: no email a second time.
+    project(service)
     emails = service.emails()
     for message in public_messages(service):
         emails.handle(message)

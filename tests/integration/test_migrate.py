@@ -8,7 +8,7 @@ from pathlib import Path
 from application.settings import Settings
 from application.store import EventStore
 from consumers.sent import SENT
-from entrypoints.bootstrap import migrate
+from entrypoints.migrations import migrate
 from infrastructure.database import create_tables, transaction
 from infrastructure.deliveries import DELIVERY_LOG as DELIVERY_LOG_DDL
 from infrastructure.deliveries import TABLE as DELIVERY_LOG

@@ -132,7 +132,7 @@ def test_the_operator_lists_dead_letters_and_retries_them(tmp_path: Path) -> Non
     listed = assess("projections", "dead-letters", "--data", str(tmp_path)).splitlines()
     assert [line.split("\t")[:4] for line in listed] == [
         [name, str(position), record.hex, get_topic(Assessment.VerificationStarted)]
-        for name in ("record_view", "skill_view")
+        for name in ("record_view", "skill_view", "contact_view")  # not webhook_targets
     ]
     retried = assess("projections", "retry", "record_view", "--data", str(tmp_path))
     assert retried.strip() == "record_view: 0 applied, 1 still set aside"

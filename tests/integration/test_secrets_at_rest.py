@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from api.app import create_app
 from application.settings import Settings
 from tests.receivers import receiving
-from tests.support import REACT, STUDENT, Clock, fanning_out, make_service, public_messages
+from tests.support import REACT, STUDENT, Clock, fanning_out, make_service, project, public_messages
 
 
 def modes(folder: Path) -> dict[str, str]:
@@ -39,6 +39,7 @@ def test_the_data_folder_and_every_file_in_it_are_the_owners_alone(tmp_path: Pat
             ).status_code
             == 200
         )
+        project(service)
         emails = service.emails()
         for message in public_messages(service):
             emails.handle(message)  # the invitation, with its live link, to the outbox

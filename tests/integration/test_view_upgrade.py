@@ -3,7 +3,7 @@ keeps its rows (old records read as assessments) and goes on applying events."""
 
 from __future__ import annotations
 
-from entrypoints.bootstrap import migrate
+from entrypoints.migrations import migrate
 from infrastructure.database import transaction
 from projections.queries import ReadSide
 from projections.records import RecordView

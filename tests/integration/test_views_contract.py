@@ -77,6 +77,8 @@ def test_the_views_equal_a_fold_of_the_history(service: Services, clock: Clock) 
     assert {name: figures["lag"] for name, figures in read.status().items()} == {
         "record_view": 0,
         "skill_view": 0,
+        "contact_view": 0,
+        "webhook_targets": 0,
     }
     assert [s["status"] for s in read.skills("acme", "live", "stu_1")] == ["verified", "verified"]
     assert [s["status"] for s in read.skills("acme", "live", "stu_2")] == ["rejected", "rejected"]
@@ -149,10 +151,7 @@ def test_a_rebuild_gives_the_same_views_and_serves_the_old_ones_meanwhile(
     assert all(page == listed_before for page in seen_during)
     assert read.records("acme", "live", None, None, 100, None) == listed_before
     assert {s: read.skills("acme", "live", s) for s in before} == before
-    assert {name: f["generation"] for name, f in read.status().items()} == {
-        "record_view": 2,
-        "skill_view": 2,
-    }
+    assert {name: f["generation"] for name, f in read.status().items()} == dict.fromkeys(MODELS, 2)
     attempt(service, correct=10, student="s9")
     project(service)
     assert mismatches(service.store, read) == []
@@ -236,7 +235,9 @@ def test_an_event_that_does_not_decode_is_set_aside_and_the_views_go_on(
     later = attempt(service, correct=10, student="after")
     project(service)
     assert ReadSide(service.store, service.personal).record("acme", "live", later) is not None
-    for model in MODELS.values():
+    following = [m for m in MODELS.values() if get_topic(Assessment.Scored) in m.topics]
+    assert [m.name for m in following] == ["record_view", "skill_view", "contact_view"]
+    for model in following:
         [letter] = dead_letters(service.store, model)
         assert (letter.notification_id, letter.record_id) == (position, record.hex)
         assert f"notification {position}" in letter.error
@@ -289,8 +290,10 @@ def test_a_record_postgresql_cannot_store_is_set_aside_and_other_tenants_flow(
     assert {name: figures["deadLetters"] for name, figures in read.status().items()} == {
         "record_view": 1,
         "skill_view": 1,
+        "contact_view": 0,  # it keeps the contact sealed: the student id is not in its rows
+        "webhook_targets": 0,
     }
-    for model in MODELS.values():
+    for model in (MODELS["record_view"], MODELS["skill_view"]):
         [letter] = dead_letters(service.store, model)
         assert letter.record_id == nul[-32:]
         assert letter.error.startswith("UntranslatableCharacter (22P05)")

@@ -143,6 +143,7 @@ def test_with_tracing_off_no_trace_context_is_stored_or_sent(
     for record in flow.records.values():
         assert {name for name, _ in record.headers} == {
             *("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject"),
+            "ce_sequence",
             "content-type",
         }
     assert "traceparent" not in flow.completed.headers

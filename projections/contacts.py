@@ -1,0 +1,90 @@
+"""The contact view: the sealed contact each record's events hold (the student's in its
+first event, each reviewer's in their invitation), for the email consumer. It holds them
+only sealed; once a data subject is erased, nothing opens them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from uuid import UUID
+
+from application.ports import Behind, PersonalData, SealedContact
+from application.store import EventStore
+from domain.assessment import Assessment
+from domain.values import Contact, Reviewer, Sealed, Student
+from infrastructure.database import transaction
+from infrastructure.following import Batch
+from infrastructure.sql import Sql, dumps, loads
+from projections.model import ReadModel
+
+COLUMNS = ("id", "version", "contact")
+
+
+class ContactView(ReadModel):
+    """One row per event that holds a contact: record, version, the sealed contact."""
+
+    name = "contact_view"
+    applies = (Assessment.VerificationStarted, Assessment.ReviewerInvited)
+    ignores = (
+        Assessment.QuestionsGenerated,
+        Assessment.AnswersSubmitted,
+        Assessment.Scored,
+        Assessment.Locked,
+        Assessment.SkillsEndorsed,
+        Assessment.PersonalDataErased,
+    )
+
+    def create_statements(self, table: str) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            " id TEXT NOT NULL, version BIGINT NOT NULL, contact TEXT NOT NULL,"
+            " PRIMARY KEY (id, version))"
+        ]
+
+    def drop_statements(self, table: str) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {table}"]
+
+    def apply(self, sql: Sql, table: str, events: Batch) -> None:
+        """One insert of the batch's contacts."""
+        rows = [
+            (event.originator_id.hex, event.originator_version, dumps(person.contact))
+            for event, _ in events
+            if (person := _person(event)) is not None
+        ]
+        sql.insert(table, COLUMNS, rows, "ON CONFLICT (id, version) DO NOTHING")
+
+
+def _person(event: object) -> Student | Reviewer | None:
+    if isinstance(event, Assessment.VerificationStarted):
+        return event.student
+    if isinstance(event, Assessment.ReviewerInvited):
+        return event.reviewer
+    return None
+
+
+class Contacts:
+    """Records' contacts from the view, revealed through the PersonalData port."""
+
+    def __init__(self, store: EventStore, personal: PersonalData, patience: float = 2.0) -> None:
+        self.store = store
+        self.personal = personal
+        self.patience = patience
+
+    def contact(self, record: UUID, version: int) -> Contact | None:
+        """The contact the record's event of this version holds, None once erased; Behind
+        if the view has not applied that event within the patience."""
+        deadline = time.monotonic() + self.patience
+        while (row := self._row(record, version)) is None:
+            if time.monotonic() > deadline:
+                raise Behind(f"{ContactView.name} has no v{version} of {record} yet")
+            time.sleep(0.02)
+        sealed = loads(row["contact"], Sealed)
+        return self.personal.reveal([SealedContact(sealed, record, version)])[0]
+
+    def _row(self, record: UUID, version: int) -> Any:
+        with transaction(self.store, commit=False) as sql:
+            return sql.one(
+                f"SELECT contact FROM {ContactView.name} WHERE id = ? AND version = ?",
+                record.hex,
+                version,
+            )

@@ -1,0 +1,135 @@
+"""The views the consumers read instead of the write model: a tenant's webhook targets and
+the contacts records' events hold. Each must equal the aggregates' state, and a consumer
+must wait for it (Behind) until it is as of the event it handles, on both stores."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from uuid import UUID
+
+import pytest
+
+from application.commands import RemoveWebhook, RotateCallbackSecret
+from application.handlers.remove_webhook import remove_webhook
+from application.handlers.rotate_callback_secret import rotate_callback_secret
+from application.ports import Behind
+from domain.webhooks import CALLBACK
+from entrypoints.bootstrap import Services
+from projections.contacts import Contacts, ContactView
+from projections.runner import MODELS, catch_up
+from projections.views import open_live_view
+from projections.webhook_targets import WebhookTargets, WebhookTargetsView
+from tests.support import (
+    ACME,
+    STUDENT,
+    Clock,
+    invite_to_review,
+    make_service,
+    project,
+    register_endpoint,
+    start_endorsement,
+    take_attempt,
+)
+
+CALLBACK_URL = "https://partner.example/cb"
+HOOK = "https://partner.example/hooks"
+COMPLETED = "verification.completed"
+
+
+@pytest.fixture
+def service(store_url: str, clock: Clock) -> Iterator[Services]:
+    service = make_service(store_url, clock)
+    yield service
+    service.store.close()
+
+
+def head(service: Services) -> int:
+    return service.store.recorder.max_notification_id() or 0
+
+
+def test_the_targets_view_is_the_tenants_webhooks_as_their_events_leave_them(
+    service: Services,
+) -> None:
+    kept = register_endpoint(service, HOOK, [COMPLETED])
+    gone = register_endpoint(service, HOOK + "/2")
+    service.commands.execute(remove_webhook, ACME, RemoveWebhook(endpoint_id=gone["id"]), None)
+    service.commands.execute(rotate_callback_secret, ACME, RotateCallbackSecret(), None)
+    project(service)
+
+    found = WebhookTargets(service.store, patience=0).targets(
+        "acme", "live", COMPLETED, CALLBACK_URL, head(service)
+    )
+    webhooks = service.webhooks.find("acme", "live")
+    assert webhooks is not None
+    assert found == [
+        (kept["id"], HOOK, webhooks.endpoints[kept["id"]].secret),
+        (CALLBACK, CALLBACK_URL, webhooks.callback_secret),
+    ]
+    assert (
+        WebhookTargets(service.store, patience=0).targets(
+            "acme", "live", "verification.initiated", None, head(service)
+        )
+        == []
+    )
+    assert (
+        WebhookTargets(service.store, patience=0).targets("other", "live", COMPLETED, None, None)
+        == []
+    )
+    with pytest.raises(LookupError, match="no callback secret"):
+        WebhookTargets(service.store, patience=0).targets("other", "live", COMPLETED, "x", None)
+
+
+def test_a_consumer_waits_until_the_targets_view_is_as_of_its_event(service: Services) -> None:
+    project(service)
+    endpoint = register_endpoint(service, HOOK)  # just before the event, not yet projected
+    take_attempt(service, 8)
+    event_at = head(service)
+    targets = WebhookTargets(service.store, patience=0)
+    with pytest.raises(Behind, match="webhook_targets is at"):
+        targets.targets("acme", "live", COMPLETED, None, event_at)
+
+    # Within its patience, it gets the endpoint once the projector has caught up.
+    view = open_live_view(service.store, MODELS[WebhookTargetsView.name])
+    late = threading.Timer(0.3, lambda: catch_up(view, until=lambda: True))
+    late.start()
+    found = WebhookTargets(service.store, patience=10).targets(
+        "acme", "live", COMPLETED, None, event_at
+    )
+    late.join()
+    assert [target.endpoint_id for target in found] == [endpoint["id"]]
+
+
+def test_a_view_caught_up_records_the_head_it_read_past_events_of_other_topics(
+    service: Services,
+) -> None:
+    register_endpoint(service, HOOK)
+    take_attempt(service, 8)  # later events, none of the targets view's topics
+    view = open_live_view(service.store, MODELS[WebhookTargetsView.name])
+    catch_up(view, until=lambda: True)
+    assert view.position() == head(service)
+    # So a consumer needs not count the log's events to know the view is as of any of them.
+    assert WebhookTargets(service.store, patience=0).position() == head(service)
+
+
+def test_the_contacts_view_reveals_a_records_people_until_they_are_erased(
+    service: Services,
+) -> None:
+    record_id = start_endorsement(service)
+    invite_to_review(service, record_id)
+    record = UUID(record_id[-32:])
+    contacts = Contacts(service.store, service.personal, patience=0)
+    with pytest.raises(Behind, match=f"{ContactView.name} has no v1 of {record}"):
+        contacts.contact(record, 1)
+
+    project(service)
+    student = contacts.contact(record, 1)
+    assert student is not None
+    assert (student.name, student.email) == (STUDENT["name"], STUDENT["email"])
+    reviewer = contacts.contact(record, 2)
+    assert reviewer is not None
+    assert reviewer.email == "grace@example.com"
+
+    service.students.erase(ACME, STUDENT["studentId"])
+    assert contacts.contact(record, 1) is None
+    assert contacts.contact(record, 2) is None  # sealed under the student's subject too
