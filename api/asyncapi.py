@@ -17,27 +17,6 @@ CHANNEL = "assessmentEvents"
 KAFKA_BINDING = "0.5.0"
 SCHEMAS = "#/components/schemas/{name}"
 
-# What each message tells a downstream service, in its words.
-SUMMARIES = {
-    "VerificationStarted": "A partner started verifying a student's skills, by assessment or"
-    " by human endorsement: the record's tenant, mode, student (by id), skills, sources and"
-    " callback URL. A record's first message.",
-    "QuestionsGenerated": "The questions of an attempt were drawn (without their answers). The"
-    " record's first one fires the verification.initiated webhook.",
-    "AnswersSubmitted": "The student answered every question of an attempt.",
-    "Scored": "An attempt was scored: the score, whether it passed, and each skill's new status."
-    " Fires the verification.completed webhook and the result email.",
-    "Locked": "A pass (or an endorsement) locked the record: nothing more can be attempted.",
-    "ReviewerInvited": "A reviewer was invited to endorse the record's skills (a later"
-    " invitation replaces the earlier one; the reviewer by company and relation, never by name"
-    " or email). The first fires the verification.initiated webhook.",
-    "SkillsEndorsed": "The reviewer endorsed some of the record's skills; the others are"
-    " rejected. Fires the verification.completed webhook and the student's confirmation.",
-    "PersonalDataErased": "The partner erased the personal data of the record's student (and"
-    " of its reviewer): a service that kept any of it should erase its copy too. The record's"
-    " skills, scores and dates stay.",
-}
-
 DESCRIPTION = """Every stored event of a verification record, in its public form: never an
 answer key, a session token or a reviewer token, and no personal data (a student goes by
 their id). Delivery is at least once: a message may come again, with the same `id` (and
@@ -49,6 +28,7 @@ messages come in the order of its versions."""
 def asyncapi_document(topic: str) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the public topic `topic`."""
     names = [event_class.__name__ for event_class in PUBLIC_EVENTS]
+    summaries = list(PUBLIC_EVENTS.values())
     values = [message_form(event_class) for event_class in PUBLIC_EVENTS]
     headers = [headers_form(event_class) for event_class in PUBLIC_EVENTS]
     _, schemas = msgspec.json.schema_components([*values, *headers], ref_template=SCHEMAS)
@@ -57,13 +37,13 @@ def asyncapi_document(topic: str) -> dict[str, Any]:
         name: {
             "name": name,
             "title": name,
-            "summary": SUMMARIES[name],
+            "summary": summary,
             "contentType": "application/json",
             "headers": {"$ref": SCHEMAS.format(name=header.__name__)},
             "payload": {"$ref": SCHEMAS.format(name=value.__name__)},
             "bindings": {"kafka": {"key": key, "bindingVersion": KAFKA_BINDING}},
         }
-        for name, value, header in zip(names, values, headers, strict=True)
+        for name, value, header, summary in zip(names, values, headers, summaries, strict=True)
     }
     return {
         "asyncapi": "3.0.0",

@@ -28,17 +28,41 @@ from domain.assessment import Assessment, record_verification_id
 from domain.moments import iso
 from domain.values import Contact
 
-# The events that leave the service (in their public form): those of the assessments.
-PUBLIC_EVENTS: tuple[type[AggregateEvent], ...] = (
-    Assessment.VerificationStarted,
-    Assessment.QuestionsGenerated,
-    Assessment.AnswersSubmitted,
-    Assessment.Scored,
-    Assessment.Locked,
-    Assessment.ReviewerInvited,
-    Assessment.SkillsEndorsed,
-    Assessment.PersonalDataErased,
-)
+# The events that leave the service (in their public form): those of the assessments, each
+# with what its message tells a downstream service, in its words (the AsyncAPI summary).
+PUBLIC_EVENTS: dict[type[AggregateEvent], str] = {
+    Assessment.VerificationStarted: (
+        "A partner started verifying a student's skills, by assessment or by human "
+        "endorsement: the record's tenant, mode, student (by id), skills, sources and "
+        "callback URL. A record's first message."
+    ),
+    Assessment.QuestionsGenerated: (
+        "The questions of an attempt were drawn (without their answers). The record's first "
+        "one fires the verification.initiated webhook."
+    ),
+    Assessment.AnswersSubmitted: "The student answered every question of an attempt.",
+    Assessment.Scored: (
+        "An attempt was scored: the score, whether it passed, and each skill's new status. "
+        "Fires the verification.completed webhook and the result email."
+    ),
+    Assessment.Locked: (
+        "A pass (or an endorsement) locked the record: nothing more can be attempted."
+    ),
+    Assessment.ReviewerInvited: (
+        "A reviewer was invited to endorse the record's skills (a later invitation replaces "
+        "the earlier one; the reviewer by company and relation, never by name or email). The "
+        "first fires the verification.initiated webhook."
+    ),
+    Assessment.SkillsEndorsed: (
+        "The reviewer endorsed some of the record's skills; the others are rejected. Fires "
+        "the verification.completed webhook and the student's confirmation."
+    ),
+    Assessment.PersonalDataErased: (
+        "The partner erased the personal data of the record's student (and of its reviewer): "
+        "a service that kept any of it should erase its copy too. The record's skills, scores"
+        " and dates stay."
+    ),
+}
 ASSESSMENT_TOPICS = tuple(get_topic(event_class) for event_class in PUBLIC_EVENTS)
 STARTED = ASSESSMENT_TOPICS[0]  # a record's first event: tenant, mode, student, callback URL
 

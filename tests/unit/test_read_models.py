@@ -37,4 +37,4 @@ def test_every_event_it_follows_is_applied_or_ignored_by_each_model(model: ReadM
 
 
 def test_the_assessment_models_follow_the_public_events() -> None:
-    assert set(PUBLIC_EVENTS) == events_of(PUBLIC_EVENTS[0])
+    assert set(PUBLIC_EVENTS) == events_of(next(iter(PUBLIC_EVENTS)))
