@@ -9,21 +9,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.attempts import Attempts
 from domain.endorsement import ASSESSMENT, HUMAN_ENDORSEMENT, METHODS, HumanEndorsement
 from domain.errors import (
-    AssessmentLocked,
-    IncompleteAnswers,
-    InvalidAnswers,
     InvalidInput,
-    MissingAnswers,
-    NoQuestions,
 )
-from domain.moments import iso
 from domain.personal import PersonalData, sealed_by_migrate
-from domain.questions import DrawnQuestion, PublicQuestion
-from domain.scoring import has_passed, score_percent
+from domain.questions import DrawnQuestion
 from domain.values import (
-    Answer,
     Attempt,
     Reviewer,
     Sealed,
@@ -31,7 +24,6 @@ from domain.values import (
     SkillOutcome,
     Source,
     Student,
-    changed,
 )
 
 MAX_SKILLS = 10
@@ -60,7 +52,7 @@ def record_status(
     return "pending" if last_passed is None else "failed"
 
 
-class Assessment(HumanEndorsement, PersonalData, Aggregate):
+class Assessment(Attempts, HumanEndorsement, PersonalData, Aggregate):
     """A verification record: its student and skills, verified by one of two paths fixed at
     its start: an assessment (question sets, attempts) or a reviewer's endorsement
     (domain/endorsement.py); a pass or an endorsement locks it. Its personal data can be
@@ -98,56 +90,6 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
             """Records started before sessions were bound to a key: their sessions, derived
             from the tenant key itself, are refused (docs/security.md)."""
             state["api_key_id"] = None
-
-    class QuestionsGenerated(Aggregate.Event):
-        """The questions of an attempt were drawn; answer_key is for scoring only."""
-
-        attempt_number: int
-        questions: list[PublicQuestion]
-        answer_key: list[int]
-
-        def apply(self, assessment: Assessment) -> None:
-            assessment.question_set = [
-                DrawnQuestion.keyed(question, answer)
-                for question, answer in zip(self.questions, self.answer_key, strict=True)
-            ]
-
-    class AnswersSubmitted(Aggregate.Event):
-        """The student answered every question of an attempt; the set is used up."""
-
-        attempt_number: int
-        answers: list[Answer]
-
-        def apply(self, assessment: Assessment) -> None:
-            assessment.question_set = None
-
-    class Scored(Aggregate.Event):
-        """An attempt was scored and every skill of the record took its new status."""
-
-        attempt_number: int
-        correct_answers: int
-        total_questions: int
-        score: int
-        passed: bool
-        skills: list[SkillOutcome]
-        skills_updated: int
-
-        @property
-        def attempt(self) -> Attempt:
-            """The attempt this scored, as the record lists it."""
-            return Attempt(
-                attempt_number=self.attempt_number,
-                score=self.score,
-                passed=self.passed,
-                correct_answers=self.correct_answers,
-                total_questions=self.total_questions,
-                submitted_at=iso(self.timestamp),
-            )
-
-        def apply(self, assessment: Assessment) -> None:
-            assessment.skill_status = {skill.skill_id: skill for skill in self.skills}
-            assessment.skills_updated = self.skills_updated
-            assessment.attempts.append(self.attempt)
 
     class Locked(Aggregate.Event):
         """A passed attempt (or, on the human path, the endorsement of the nth invitation,
@@ -250,11 +192,6 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
         return record_verification_id(self.mode, self.id)
 
     @property
-    def attempt_number(self) -> int:
-        """The number of the current (or next) attempt, counting from 1."""
-        return len(self.attempts) + 1
-
-    @property
     def status(self) -> str:
         """The record's status (see `record_status`)."""
         return record_status(
@@ -264,82 +201,3 @@ class Assessment(HumanEndorsement, PersonalData, Aggregate):
             last_passed=self.attempts[-1].passed if self.attempts else None,
             reviewed=self.reviewer is not None,
         )
-
-    def generate(self, draw: Callable[[], list[DrawnQuestion]], at: datetime) -> bool:
-        """Draw the next attempt's questions unless a set is pending; tell if one was."""
-        self.require(ASSESSMENT)
-        if self.is_locked:
-            raise AssessmentLocked("the assessment was passed and is locked")
-        if self.question_set is not None:
-            return True
-        questions = draw()
-        if not questions:
-            raise NoQuestions("the question banks of this record's skills are empty")
-        self.trigger_event(
-            self.QuestionsGenerated,
-            timestamp=at,
-            attempt_number=self.attempt_number,
-            questions=[question.public() for question in questions],
-            answer_key=[question.answer for question in questions],
-        )
-        return False
-
-    def submit(self, answers: Sequence[tuple[str, int]] | None, at: datetime) -> None:
-        """Score all answers of the pending set at once; lock the record on a pass."""
-        self.require(ASSESSMENT)
-        if self.is_locked:
-            raise AssessmentLocked("the assessment was passed and is locked")
-        if not answers:
-            raise MissingAnswers("answers: give one answer per question")
-        if self.question_set is None:
-            raise NoQuestions("no questions to answer: call generate first")
-        questions = {question.question_id: question for question in self.question_set}
-        if len(answers) != len(questions):
-            raise IncompleteAnswers(
-                f"answers: {len(questions)} questions were generated, {len(answers)} answered"
-            )
-        correct_answers = self._count_correct(questions, answers)
-        score = score_percent(correct_answers, len(questions))
-        passed = has_passed(score)
-        attempt_number = self.attempt_number
-        self.trigger_event(
-            self.AnswersSubmitted,
-            timestamp=at,
-            attempt_number=attempt_number,
-            answers=[Answer(question_id, selected) for question_id, selected in answers],
-        )
-        skills = [SkillOutcome.judged(skill, passed, at, ASSESSMENT) for skill in self.skills]
-        self.trigger_event(
-            self.Scored,
-            timestamp=at,
-            attempt_number=attempt_number,
-            correct_answers=correct_answers,
-            total_questions=len(questions),
-            score=score,
-            passed=passed,
-            skills=skills,
-            skills_updated=changed(self.skill_status, skills),
-        )
-        if passed:
-            self.trigger_event(self.Locked, timestamp=at, attempt_number=attempt_number)
-
-    @staticmethod
-    def _count_correct(
-        questions: dict[str, DrawnQuestion], answers: Sequence[tuple[str, int]]
-    ) -> int:
-        answered: set[str] = set()
-        correct_answers = 0
-        for position, (question_id, selected) in enumerate(answers):
-            question = questions.get(question_id)
-            if question is None or question_id in answered:
-                raise InvalidAnswers(
-                    f"answers[{position}].questionId: '{question_id}' is unknown or repeated"
-                )
-            if not 0 <= selected < len(question.options):
-                raise InvalidAnswers(
-                    f"answers[{position}].selectedAnswer: {selected} is not an option index"
-                    f" of question '{question_id}'"
-                )
-            answered.add(question_id)
-            correct_answers += selected == question.answer
-        return correct_answers
