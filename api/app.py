@@ -26,7 +26,7 @@ from api.openapi import openapi_config
 from api.review import ReviewPageController
 from api.students import PersonalDataController
 from api.tracing import request_spans
-from api.verifications import StudentsController, VerificationsController
+from api.verifications import SkillsController, StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
 from application.queries import RecordQueries
 from application.service import AssessmentService
@@ -133,6 +133,7 @@ def create_app(wired: Wired) -> Litestar:
         AssessmentController,
         VerificationsController,
         StudentsController,
+        SkillsController,
         PersonalDataController,
         WebhooksController,
         DeliveriesController,
@@ -154,6 +155,7 @@ def create_app(wired: Wired) -> Litestar:
             "read": Provide(lambda: read, sync_to_thread=False),
             "students": Provide(lambda: students, sync_to_thread=False),
             "records": Provide(lambda: records, sync_to_thread=False),
+            "banks": Provide(lambda: service.banks, sync_to_thread=False),
         },
         # Forwarded addresses are read only when the operator named proxies: no cost else.
         middleware=[*forwarded, rate_limit, prometheus.middleware],

@@ -27,6 +27,7 @@ from api.schemas import (
     RecordResponse,
     ReviewerRequest,
     Skill,
+    SkillsResponse,
     SourceInput,
     StartedResponse,
     Student,
@@ -52,6 +53,7 @@ from api.webhooks import (
 from application.read_models import Record, StudentSkill
 from application.results import (
     AttemptResult,
+    BankedSkill,
     Endorsed,
     EndorserInfo,
     Erased,
@@ -192,6 +194,7 @@ EXAMPLES: dict[str, Example] = {
             data=[StudentSkill("skill_001", "React", "verified", True, AT, "assessment", RECORD)]
         ),
     ),
+    "listSkills": Example(None, SkillsResponse(data=[BankedSkill("skill_001", "React", 32)])),
     "registerWebhook": Example(
         WebhookRequest(url=HOOK_URL, events=["verification.completed"]),
         RegisteredEndpointResponse(

@@ -9,7 +9,7 @@ import msgspec
 from litestar.params import Parameter
 
 from application.read_models import Record, StudentSkill
-from application.results import Generated, History, Started, Submitted
+from application.results import BankedSkill, Generated, History, Started, Submitted
 from infrastructure.mailboxes import mailbox
 
 Data = TypeVar("Data")
@@ -204,6 +204,10 @@ class RecordPage(Page[Record], frozen=True):
 
 class RecordPageResponse(Envelope[RecordPage], frozen=True, kw_only=True):
     """Envelope of GET /verifications."""
+
+
+class SkillsResponse(Envelope[list[BankedSkill]], frozen=True, kw_only=True):
+    """Envelope of GET /skills."""
 
 
 class StudentSkillsResponse(Envelope[list[StudentSkill]], frozen=True, kw_only=True):

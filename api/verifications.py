@@ -23,8 +23,10 @@ from api.schemas import (
     RecordPageResponse,
     RecordResponse,
     RecordStatus,
+    SkillsResponse,
     StudentSkillsResponse,
 )
+from application.banks import QuestionBanks
 from application.callers import Caller, tenant_of
 from application.queries import RecordQueries
 from application.read_models import Record, StudentSkill
@@ -151,3 +153,27 @@ class StudentsController(Controller):
         tenant = tenant_of(caller)
         found = read.skills(tenant.tenant, tenant.mode, student_id)
         return StudentSkillsResponse(data=msgspec.convert(found, list[StudentSkill]))
+
+
+class SkillsController(Controller):
+    """Partners ask which skills a record can name."""
+
+    path = "/api/v1/skills"
+    guards = (authenticated,)
+    security = API_KEY
+    tags = ("skills",)
+
+    @get(
+        "/",
+        responses=ERRORS,
+        operation_id="listSkills",
+        summary="List the skills a record can name",
+        sync_to_thread=True,
+    )
+    def skills(
+        self, caller: NamedDependency[Caller], banks: NamedDependency[QuestionBanks]
+    ) -> SkillsResponse:
+        """Every skill that has a question bank, by id: its name and how many questions
+        its bank holds. A record's skills must be among them. Tenant key."""
+        tenant_of(caller)
+        return SkillsResponse(data=banks.skills())

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from eventsourcing.persistence import IntegrityError
 
 from application.recent import Recent
+from application.results import BankedSkill
 from application.store import EventStore
 from domain.banks import CATALOG_ID, BankCatalog, QuestionBank
 from domain.errors import Conflict, InvalidInput
@@ -48,6 +50,10 @@ class QuestionBanks:
         """The skills that have a bank, with their names and sizes."""
         catalog = self.store.find(BankCatalog, CATALOG_ID)
         return sorted(catalog.skills.values(), key=lambda s: s["skillId"]) if catalog else []
+
+    def skills(self) -> list[BankedSkill]:
+        """The skills a record can name (each has a bank), by id."""
+        return msgspec.convert(self.list_banks(), list[BankedSkill])
 
     def bank(self, skill_id: str) -> Bank:
         """The current bank of a skill."""

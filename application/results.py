@@ -117,6 +117,14 @@ class Submitted(msgspec.Struct, frozen=True, rename="camel"):
         )
 
 
+class BankedSkill(msgspec.Struct, frozen=True, rename="camel"):
+    """A skill a record can name: it has a question bank of this many questions."""
+
+    skill_id: str
+    name: str
+    questions: int
+
+
 class Invited(msgspec.Struct, frozen=True, rename="camel"):
     """A reviewer was invited; the link went to them only."""
 

@@ -126,3 +126,19 @@ def test_reads_are_for_the_tenant_that_owns_the_record(
     ):
         response = client.get(path, headers={"x-api-key": token})
         assert (response.status_code, response.json()["error"]["code"]) == (401, "UNAUTHORIZED")
+
+
+def test_the_skills_a_record_can_name_are_listed_with_their_banks(
+    client: TestClient[Litestar], service: Services, tenant_key: str
+) -> None:
+    listed = get(client, "/api/v1/skills", tenant_key)
+    assert [skill["skillId"] for skill in listed] == [f"skill_00{n}" for n in range(1, 7)]
+    assert listed[0] == {"skillId": "skill_001", "name": "React", "questions": 32}
+    assert all(set(skill) == {"skillId", "name", "questions"} for skill in listed)
+    assert [s["questions"] for s in listed] == [
+        len(service.banks.bank(s["skillId"]).questions) for s in listed
+    ]
+    _, token = start(client, tenant_key)
+    refused = client.get("/api/v1/skills", headers={"x-api-key": token})
+    assert refused.status_code == 401  # a student's session cannot list them
+    assert client.get("/api/v1/skills").status_code == 401

@@ -130,7 +130,11 @@ def quick_start_output(dev: tuple[Path, str]) -> list[Any]:
 
 
 def test_the_quick_start_runs_and_shows_the_result(quick_start_output: list[Any]) -> None:
-    generated, submitted, record, listed, skills, history, before = quick_start_output
+    banked, verified, generated, submitted, record, listed, skills, history, before = (
+        quick_start_output
+    )
+    assert [skill["skillId"] for skill in banked["data"]][:2] == ["skill_001", "skill_002"]
+    assert verified["data"]["sessionToken"]
     assert len(generated["data"]["questions"]) == 10
     assert submitted["message"] == "Assessment submitted successfully"
     result = submitted["data"]["result"]
@@ -162,10 +166,11 @@ def test_the_human_endorsement_lines_email_a_link_that_endorses(dev: tuple[Path,
     output = bash(folder, script).splitlines()
     link = output[-1]
     assert link.startswith(f"{url}/review/rvw_"), output[-3:]
+    assert len(list((folder / "var" / "outbox").glob("*.eml"))) > 1  # the newest's link only
     page = httpx.get(link, timeout=10)
     assert page.status_code == 200
     assert "Endorse selected skills" in page.text
-    endorsed = httpx.post(link, data={"skillIds": "react"}, timeout=10)
+    endorsed = httpx.post(link, data={"skillIds": "skill_001"}, timeout=10)
     assert endorsed.status_code == 200
     assert "Your endorsement was recorded" in endorsed.text
 
