@@ -21,7 +21,7 @@ from api.forwarded import ForwardedFor
 from api.headers import allow, no_store
 from api.humanverification import HumanVerificationController
 from api.limits import MemoryLedger, MinuteWindows, RequestLimit
-from api.metrics import ProjectionMetrics
+from api.metrics import FollowerMetrics, ProjectionMetrics
 from api.openapi import openapi_config
 from api.review import ReviewPageController
 from api.students import PersonalDataController
@@ -34,6 +34,7 @@ from application.students import Students
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
 from infrastructure.rate_windows import SharedLedger
 from infrastructure.reconnection import Reconnection
+from projections.followers import Followers
 from projections.queries import ReadSide
 
 OPEN_PATHS = ["/health", "/ready", "/metrics", "/schema"]
@@ -47,17 +48,24 @@ async def health() -> dict[str, str]:
 
 @get("/ready", operation_id="ready", include_in_schema=False)
 async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
-    """The event store is reachable; each view's position and lag."""
+    """The event store is reachable; each view's position and lag, and each follower's
+    position, lag and last move."""
     service: AssessmentService = request.app.state.service
     read: ReadSide = request.app.state.read
+    followers: Followers = request.app.state.followers
     try:
         head = await to_thread.run_sync(service.store.recorder.max_notification_id)
         views = await to_thread.run_sync(read.status)
+        states = await to_thread.run_sync(followers.report)
     except Exception:
         if request.app.state.reconnection is not None:
             request.app.state.reconnection.after_failure()
         return error_response("SERVICE_UNAVAILABLE", "the event store cannot be reached", 503)
-    details = {"eventStore": {"head": head or 0}, "projections": views}
+    details = {
+        "eventStore": {"head": head or 0},
+        "projections": views,
+        "followers": {name: state.plain() for name, state in states.items()},
+    }
     return Response({"status": "ready", "details": details}, media_type=MediaType.JSON)
 
 
@@ -113,6 +121,8 @@ class Wired(Protocol):
     def students(self) -> Students: ...
     @property
     def records(self) -> RecordQueries: ...
+    @property
+    def followers(self) -> Followers: ...
 
 
 def create_app(wired: Wired) -> Litestar:
@@ -183,4 +193,6 @@ def create_app(wired: Wired) -> Litestar:
     )
     app.state.view_metrics = CollectorRegistry(auto_describe=False)
     app.state.view_metrics.register(ProjectionMetrics(read))
+    app.state.view_metrics.register(FollowerMetrics(wired.followers))
+    app.state.followers = wired.followers
     return app

@@ -1,4 +1,5 @@
-"""Prometheus gauges of each view's position and lag, read when /metrics is scraped."""
+"""Prometheus gauges of each view's and each follower's position and lag, read when /metrics
+is scraped."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from projections.followers import Followers
 from projections.queries import ReadSide
 
 log = logging.getLogger("assess.api")
@@ -44,3 +46,39 @@ class ProjectionMetrics(Collector):
         yield position
         yield lag
         yield dead_letters
+
+
+class FollowerMetrics(Collector):
+    """assess_follower_position, _lag_events and _last_moved_timestamp_seconds, by follower
+    (every view, the relay or the embedded fan-out, the audit log)."""
+
+    def __init__(self, followers: Followers) -> None:
+        self.followers = followers
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Read the followers' positions now; nothing when the store cannot be reached."""
+        try:
+            report = self.followers.report()
+        except Exception as error:
+            log.warning("follower metrics unavailable: %s", error)
+            return
+        labels = ["follower"]
+        position = GaugeMetricFamily(
+            "assess_follower_position", "Last event the follower handled", labels=labels
+        )
+        lag = GaugeMetricFamily(
+            "assess_follower_lag_events", "Events of its topics it has not handled", labels=labels
+        )
+        moved = GaugeMetricFamily(
+            "assess_follower_last_moved_timestamp_seconds",
+            "When the follower last recorded a new position (absent: never)",
+            labels=labels,
+        )
+        for name, state in report.items():
+            position.add_metric([name], state.position)
+            lag.add_metric([name], state.lag)
+            if state.moved_at is not None:
+                moved.add_metric([name], state.moved_at)
+        yield position
+        yield lag
+        yield moved

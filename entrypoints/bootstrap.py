@@ -17,7 +17,7 @@ from litestar import Litestar
 from api.app import create_app
 from application.access import Access
 from application.banks import QuestionBanks
-from application.integration_events import PublicMessages
+from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
 from application.queries import RecordQueries
 from application.service import AssessmentService
 from application.settings import Settings
@@ -33,6 +33,7 @@ from consumers.relay import RELAY, Relay
 from consumers.sent import SentLog
 from entrypoints.migrations import open_migrated
 from infrastructure.auditlog import AuditLog
+from infrastructure.database import is_postgres
 from infrastructure.deliveries import Deliveries
 from infrastructure.following import Tracker
 from infrastructure.mailer import Mailer
@@ -41,6 +42,7 @@ from infrastructure.subjects import DataSubjects
 from infrastructure.targets import target_check
 from projections.audit import AUDIT_FOLLOWER, AuditFollower
 from projections.contacts import Contacts
+from projections.followers import Followers, LogFollower
 from projections.queries import ReadSide
 from projections.webhook_targets import WebhookTargets
 
@@ -72,6 +74,7 @@ class Services:
     students: Students
     targets: WebhookTargets
     contacts: Contacts
+    followers: Followers
 
     def app(self) -> Litestar:
         """The HTTP app over these services."""
@@ -161,4 +164,17 @@ def bootstrap(
         students=Students(store, personal, sent_emails, clock),
         targets=WebhookTargets(store),
         contacts=Contacts(store, personal),
+        followers=log_followers(store),
     )
+
+
+def log_followers(store: EventStore) -> Followers:
+    """The followers /ready reports beside the views: production (PostgreSQL) runs the relay,
+    the embedded default its fan-out; both run the audit log's follower."""
+    downstream = RELAY if is_postgres(store) else EMBEDDED_FANOUT
+    followers = [
+        LogFollower(RELAY, ASSESSMENT_TOPICS),
+        LogFollower(EMBEDDED_FANOUT, ASSESSMENT_TOPICS),
+        LogFollower(AUDIT_FOLLOWER, None),
+    ]
+    return Followers(store, followers, expected={downstream, AUDIT_FOLLOWER})

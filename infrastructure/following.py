@@ -4,6 +4,7 @@ position kept by the library's tracking recorders."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,6 +17,14 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from application.store import EventStore
 from infrastructure.database import datastore
+from infrastructure.postgres import SCHEMA_LOCK
+from infrastructure.sql import Sql
+
+# When each follower last moved (seconds since the epoch), for /ready and /metrics.
+MOVES = "follower_moves"
+CREATE_MOVES = (
+    f"CREATE TABLE IF NOT EXISTS {MOVES} (name TEXT PRIMARY KEY, moved_at DOUBLE PRECISION)"
+)
 
 Batch = list[tuple[AggregateEvent, int]]
 
@@ -95,6 +104,9 @@ class Tracker:
 
     def __init__(self, store: EventStore, name: str) -> None:
         database = datastore(store)
+        self.name = name
+        self.database = database
+        self.postgres = isinstance(database, PostgresDatastore)
         if isinstance(database, PostgresDatastore):
             self.recorder = PostgresTrackingRecorder(
                 database, tracking_table_name=f"{name}_tracking"
@@ -107,24 +119,40 @@ class Tracker:
             self.drop_statement = f"DELETE FROM tracking WHERE application_name = '{self.key}'"
 
     def create(self) -> None:
-        """Create the tracking table if it is missing."""
-        try:
-            self.recorder.create_table()
-        except IntegrityError:  # another thread or process created it at the same moment
-            self.recorder.create_table()
+        """Create the tracking table, and the table of moves, if they are missing."""
+        for attempt in range(2):
+            try:
+                self.recorder.create_table()
+                with self.database.transaction(commit=True) as cursor:
+                    sql = Sql(cursor, self.postgres)
+                    if self.postgres:  # two processes creating one table at once can fail
+                        sql.run("SELECT pg_advisory_xact_lock(?)", SCHEMA_LOCK)
+                    sql.run(CREATE_MOVES)
+                return
+            except IntegrityError:  # another thread or process created one at the same moment
+                if attempt:
+                    raise
 
     def position(self) -> int:
         """The notification id of the last event handled (0 before any)."""
         return self.recorder.max_tracking_id(self.key) or 0
 
     def advance(self, notification_id: int) -> None:
-        """Record a new position in its own transaction."""
-        self.recorder.insert_tracking(Tracking(self.key, notification_id))
+        """Record a new position, and when it moved, in their own transaction."""
+        with self.database.transaction(commit=True) as cursor:
+            self.advance_within(cursor, notification_id)
 
     def advance_within(self, cursor: Any, notification_id: int) -> None:
-        """Record a new position within the caller's transaction (its rows and this commit
-        together); a position that is not past the last one raises IntegrityError."""
+        """Record a new position, and when it moved, within the caller's transaction (its
+        rows and this commit together); a position that is not past the last one raises
+        IntegrityError."""
         self.recorder._insert_tracking(cursor, Tracking(self.key, notification_id))
+        Sql(cursor, self.postgres).run(
+            f"INSERT INTO {MOVES} VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET moved_at = excluded.moved_at",
+            self.name,
+            time.time(),
+        )
 
 
 IDLE_WAIT = 0.1

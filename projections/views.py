@@ -220,18 +220,19 @@ def swap_in(view: View) -> int | None:
 
 
 def count_after(
-    store: EventStore, position: int, topics: Sequence[str], until: int | None = None
+    store: EventStore, position: int, topics: Sequence[str] | None, until: int | None = None
 ) -> int:
-    """How many stored events of these topics come after a position (up to `until`)."""
+    """How many stored events of these topics (None: of any) come after a position (up to
+    `until`)."""
     events = getattr(store.recorder, "events_table_name", "stored_events")
     column = "notification_id" if is_postgres(store) else "rowid"
     bound = "" if until is None else f" AND {column} <= ?"
+    of_topics = "" if topics is None else f" AND topic IN ({marks(len(topics))})"
     with transaction(store) as sql:
         row = sql.one(
-            f"SELECT COUNT(*) AS n FROM {events} WHERE {column} > ?{bound}"
-            f" AND topic IN ({marks(len(topics))})",
+            f"SELECT COUNT(*) AS n FROM {events} WHERE {column} > ?{bound}{of_topics}",
             position,
             *([] if until is None else [until]),
-            *topics,
+            *(topics or []),
         )
     return int(row["n"])

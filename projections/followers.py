@@ -1,0 +1,72 @@
+"""Every follower of the event store as an operator sees it: each read model, the relay or
+the embedded fan-out, the audit log; its position, how many events it is behind, and when
+it last moved (for /ready and /metrics)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from application.store import EventStore
+from domain.moments import iso
+from infrastructure.database import transaction
+from infrastructure.following import MOVES, Tracker
+from projections.runner import MODELS
+from projections.views import count_after, current_generation
+
+
+class LogFollower(NamedTuple):
+    """A follower other than a view: its name, and the topics it reads (None: every one)."""
+
+    name: str
+    topics: Sequence[str] | None
+
+
+class FollowerState(NamedTuple):
+    """Where a follower is: its position, the events of its topics after it, and when it
+    last moved (seconds since the epoch; None if it never has)."""
+
+    position: int
+    lag: int
+    moved_at: float | None
+
+    def plain(self) -> dict[str, Any]:
+        """As /ready shows it."""
+        moved = None if self.moved_at is None else datetime.fromtimestamp(self.moved_at, UTC)
+        return {
+            "position": self.position,
+            "lag": self.lag,
+            "lastMovedAt": None if moved is None else iso(moved),
+        }
+
+
+class Followers:
+    """Every view, and each log follower that this deployment runs (`expected`) or that has
+    ever moved."""
+
+    def __init__(
+        self, store: EventStore, followers: Sequence[LogFollower], expected: Collection[str]
+    ) -> None:
+        self.store = store
+        self.followers = followers
+        self.expected = expected
+
+    def report(self) -> dict[str, FollowerState]:
+        """Each follower's state now, by name."""
+        with transaction(self.store, commit=False) as sql:
+            moves = {row["name"]: row["moved_at"] for row in sql.all(f"SELECT * FROM {MOVES}")}
+            generations = {name: current_generation(sql, name) or 1 for name in MODELS}
+        tracked = [
+            (name, f"{name}_g{generations[name]}", model.topics) for name, model in MODELS.items()
+        ] + [
+            (follower.name, follower.name, follower.topics)
+            for follower in self.followers
+            if follower.name in self.expected or follower.name in moves
+        ]
+        report = {}
+        for name, key, topics in tracked:
+            position = Tracker(self.store, key).position()
+            lag = count_after(self.store, position, topics)
+            report[name] = FollowerState(position, lag, moves.get(key))
+        return report
