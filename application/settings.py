@@ -30,6 +30,15 @@ def write_private(path: Path, data: bytes) -> None:
         file.write(data)
 
 
+NO_MASTER_KEY = (
+    "ASSESS_MASTER_KEY is not set. On PostgreSQL every process of the service needs the"
+    " deployment's master key: it wraps the keys that seal personal data. Make one once with"
+    " `python3 -c 'import secrets; print(secrets.token_hex(32))'`, keep it safe (without it"
+    " the sealed personal data cannot be read), and give the same to every process. Nothing"
+    " was written."
+)
+
+
 class Settings(msgspec.Struct, frozen=True):
     """Everything the processes are configured with; defaults suit the embedded mode."""
 
@@ -103,10 +112,19 @@ class Settings(msgspec.Struct, frozen=True):
                 ) from None
         return tuple(found)
 
+    def require_master_key(self) -> None:
+        """Refuse to start a production process on PostgreSQL without ASSESS_MASTER_KEY, or
+        with one that is not 64 hex digits, before anything is written."""
+        if self.database_url:
+            self.master_secret()
+
     def master_secret(self) -> bytes:
-        """ASSESS_MASTER_KEY (64 hex digits), else the one kept in the data dir, made on
-        first use there: every process of one deployment must see the same."""
+        """ASSESS_MASTER_KEY (64 hex digits); on the embedded store, else the one kept in
+        the data dir, made on first use there: every process of one deployment must see the
+        same. On PostgreSQL none is ever made."""
         text = self.master_key
+        if not text and self.database_url:
+            raise SystemExit(NO_MASTER_KEY)
         if not text:
             path = self.data_dir / "master.key"
             private_folder(path.parent)

@@ -14,6 +14,7 @@ def create() -> Litestar:
     """Build the app from the environment (tracing, if on, starts in each worker)."""
     configure_logging()
     settings = from_env()
+    settings.require_master_key()
     start_tracing(settings)
     services = bootstrap(settings)
     services.personal.check_master_key()

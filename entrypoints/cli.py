@@ -50,6 +50,7 @@ def worker(data_dir: Path | None) -> Iterator[tuple[Services, threading.Event]]:
     """A worker process's services, and an event that SIGTERM or SIGINT sets (its loop
     then ends and the process exits 0); the store is closed after."""
     settings = from_env(data_dir)
+    settings.require_master_key()
     start_tracing(settings)
     services = bootstrap(settings)
     stopping = threading.Event()
@@ -119,9 +120,8 @@ def dev(port: int, data_dir: Path | None) -> None:
 def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
     """The production API process, configured from the environment."""
     if data_dir is not None:
-        import os
-
         os.environ["ASSESS_DATA_DIR"] = str(data_dir)
+    from_env().require_master_key()  # here, before the workers start
     run_until_stopped(
         "entrypoints.asgi:create",
         factory=True,
