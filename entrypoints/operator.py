@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from api.verifications import parse_moment
+from application.banks import QuestionBanks
 from application.settings import STORE_FILE, Settings
 from application.store import EventStore
 from domain.access import MODES
@@ -24,9 +25,9 @@ from domain.errors import DomainError
 from domain.moments import iso
 from domain.questions import parse_bank
 from entrypoints.bootstrap import bootstrap
-from entrypoints.migrations import migrate
+from entrypoints.migrations import migrate, seed_banks
 from entrypoints.settings import from_env
-from infrastructure.persistence import open_store
+from infrastructure.persistence import open_store, table_names
 from projections.model import ReadModel
 from projections.runner import (
     MODELS,
@@ -62,12 +63,22 @@ def existing(data_dir: Path | None) -> Settings:
 @click.command("migrate")
 @data_option
 def migrate_command(data_dir: Path | None) -> None:
-    """Create whatever tables the store lacks (every process also does this at start)."""
+    """Create or upgrade the schema (every process also does this at start), and import the
+    shipped question banks into a store that has none; say what was done."""
     settings = from_env(data_dir)
+    before = table_names(settings)
     store = open_store(settings)
     migrate(store, settings)
+    banks = QuestionBanks(store)
+    imported = [] if banks.list_banks() else seed_banks(banks)
     store.close()
-    click.echo("the store is up to date")
+    created = sorted(table_names(settings) - before)
+    if created:
+        click.echo(f"created {len(created)} tables: {', '.join(created)}")
+    if imported:
+        click.echo(f"imported the shipped question banks: {', '.join(imported)}")
+    if not created and not imported:
+        click.echo("the store is up to date")
 
 
 @click.group()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -54,6 +56,25 @@ def store_env(settings: Settings) -> dict[str, str]:
             "APPLICATION_RECORDER_TOPIC": get_topic(AssessPostgresRecorder),
         }
     raise SystemExit(f"ASSESS_DATABASE_URL: unsupported scheme '{url.scheme}'")
+
+
+def table_names(settings: Settings) -> set[str]:
+    """The tables in the store's database now (none if its SQLite file does not exist),
+    read without opening the store (which creates the event tables)."""
+    url = urlsplit(settings.store_url)
+    if url.scheme == "sqlite":
+        path = Path(unquote(url.path[1:]))
+        if not path.exists():
+            return set()
+        with closing(sqlite3.connect(path)) as connection:
+            query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+            return {row[0] for row in connection.execute(query)}
+    with psycopg.connect(settings.store_url, connect_timeout=settings.db_connect_timeout) as db:
+        listed = db.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        )
+        return {row[0] for row in listed}
 
 
 def tune_gc() -> None:

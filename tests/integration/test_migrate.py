@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from application.banks import QuestionBanks
 from application.settings import Settings
 from application.store import EventStore
 from consumers.sent import SENT
@@ -49,11 +50,24 @@ def test_opening_a_store_creates_nothing_beside_the_events_and_migrate_creates_t
     store.close()
 
 
-def test_assess_migrate_prepares_a_fresh_store(tmp_path: Path) -> None:
-    assert assess("migrate", "--data", str(tmp_path)).strip() == "the store is up to date"
-    store = open_store(Settings(data_dir=tmp_path))
+def test_assess_migrate_says_what_it_did_and_imports_the_shipped_banks(
+    store_url: str, tmp_path: Path
+) -> None:
+    env = {"ASSESS_DATABASE_URL": store_url, "ASSESS_MASTER_KEY": MASTER_KEY}
+    first = assess("migrate", "--data", str(tmp_path), env=env).splitlines()
+    created, imported = first
+    count, names = created.split(": ")
+    events = "assess_events" if store_url.startswith("postgresql") else "stored_events"
+    assert set(names.split(", ")) >= TABLES | {events}  # the events' table too
+    assert count == f"created {len(names.split(', '))} tables"
+    shipped = [f"skill_00{n}" for n in range(1, 7)]
+    assert imported == f"imported the shipped question banks: {', '.join(shipped)}"
+    store = open_store(Settings(database_url=store_url, master_key=MASTER_KEY))
     assert tables(store) >= TABLES
+    assert [bank["skillId"] for bank in QuestionBanks(store).list_banks()] == shipped
     store.close()
+    again = assess("migrate", "--data", str(tmp_path), env=env)
+    assert again.strip() == "the store is up to date"
 
 
 def test_migrate_gives_a_delivery_log_made_before_tracing_its_traceparent(
