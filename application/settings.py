@@ -53,8 +53,10 @@ class Settings(msgspec.Struct, frozen=True):
     rate_limit_per_minute: Positive = 600
     auth_failures_per_minute: Positive = 60
     trusted_proxies: str = ""  # addresses or networks whose X-Forwarded-For is believed
-    db_pool_size: Positive = 10
+    db_pool_size: Positive = 10  # the most PostgreSQL connections one process opens
+    db_idle_seconds: Positive = 10  # then an unused connection closes (one at a time) down to 1
     db_connect_timeout: Positive = 2
+    serves_http: bool = False  # an API worker: its two pools share db_pool_size
     webhook_allow_private: bool = False
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
     kafka_bootstrap: str = "127.0.0.1:9092"
@@ -69,6 +71,19 @@ class Settings(msgspec.Struct, frozen=True):
     audit_key_file: Path | None = None
     tracing: bool | None = None  # None: on when an OTLP endpoint is given
     otlp_endpoint: str = ""
+
+    @property
+    def loop_pool_size(self) -> int:
+        """The most connections an API worker's event loop opens: half of db_pool_size."""
+        return max(1, self.db_pool_size // 2)
+
+    @property
+    def thread_pool_size(self) -> int:
+        """The most connections the process's threads open: in an API worker the rest of
+        db_pool_size, in any other process all of it."""
+        if not self.serves_http:
+            return self.db_pool_size
+        return max(1, self.db_pool_size - self.loop_pool_size)
 
     def beat(self) -> None:
         """Touch the heartbeat file, if set: a worker's loop is alive (for health checks)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import Litestar
 
 from entrypoints.bootstrap import bootstrap
@@ -13,7 +14,7 @@ from infrastructure.tracing import start_tracing
 def create() -> Litestar:
     """Build the app from the environment (tracing, if on, starts in each worker)."""
     configure_logging()
-    settings = from_env()
+    settings = msgspec.structs.replace(from_env(), serves_http=True)
     settings.require_master_key()
     start_tracing(settings)
     services = bootstrap(settings)

@@ -33,6 +33,7 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "auth_failures_per_minute": env.get("ASSESS_AUTH_FAILURES_PER_MINUTE"),
         "trusted_proxies": env.get("ASSESS_TRUSTED_PROXIES"),
         "db_pool_size": env.get("ASSESS_DB_POOL_SIZE"),
+        "db_idle_seconds": env.get("ASSESS_DB_IDLE_SECONDS"),
         "db_connect_timeout": env.get("ASSESS_DB_CONNECT_TIMEOUT"),
         "webhook_allow_private": env.get("ASSESS_WEBHOOK_ALLOW_PRIVATE"),
         "webhook_retry_schedule": env.get("ASSESS_WEBHOOK_RETRY_SCHEDULE"),

@@ -106,9 +106,10 @@ def migration_lock(store: EventStore) -> Iterator[None]:
         return
     database = datastore(store)
     assert isinstance(database, PostgresDatastore)
-    with database.get_connection() as connection:
+    # A connection of its own, closed after: the pool keeps the one the migration uses.
+    given = database.pool.kwargs
+    assert isinstance(given, dict)  # the library gives its pool the connection's arguments
+    kwargs = {key: value for key, value in given.items() if key != "row_factory"}
+    with psycopg.connect(autocommit=True, **kwargs) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-        try:
-            yield
-        finally:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        yield  # the lock ends with the session

@@ -120,7 +120,8 @@ async def new_pool(settings: Settings) -> AsyncConnectionPool[Any]:
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         settings.store_url,
         min_size=1,
-        max_size=settings.db_pool_size,
+        max_size=settings.loop_pool_size,
+        max_idle=settings.db_idle_seconds,
         kwargs={"autocommit": True, "connect_timeout": settings.db_connect_timeout},
         timeout=settings.db_connect_timeout,
         open=False,

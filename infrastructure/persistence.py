@@ -11,11 +11,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import psycopg
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 
 from application.settings import Settings, private_folder
 from application.store import EventStore
+from infrastructure.database import datastore
 from infrastructure.postgres import SCHEMA_LOCK, AssessPostgresRecorder
+from infrastructure.reconnection import renew_pool
 from infrastructure.tracing import TracedMapper
 from infrastructure.transcoding import StructMapper, StructTranscoder
 
@@ -50,8 +53,9 @@ def store_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
-            "POSTGRES_MAX_OVERFLOW": "0",
+            # One connection kept; more opened as needed, up to the process's share.
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": str(settings.thread_pool_size - 1),
             "POSTGRES_CONNECT_TIMEOUT": str(settings.db_connect_timeout),
             "APPLICATION_RECORDER_TOPIC": get_topic(AssessPostgresRecorder),
         }
@@ -96,4 +100,9 @@ def open_store(settings: Settings) -> EventStore:
         settings.store_url, autocommit=True, connect_timeout=settings.db_connect_timeout
     ) as lock:
         lock.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
-        return EventStore(env=env)
+        store = EventStore(env=env)
+    # The library's pool keeps unused connections ten minutes: close them sooner.
+    database = datastore(store)
+    assert isinstance(database, PostgresDatastore)
+    renew_pool(database, max_idle=settings.db_idle_seconds)
+    return store

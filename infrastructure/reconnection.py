@@ -19,8 +19,9 @@ log = logging.getLogger("assess.store")
 RETRY_SECONDS = 0.1
 
 
-def renew_pool(database: PostgresDatastore) -> None:
-    """Give the store's datastore a new pool like its old one, and close the old one."""
+def renew_pool(database: PostgresDatastore, max_idle: float | None = None) -> None:
+    """Give the store's datastore a new pool like its old one (closing unused connections
+    after `max_idle` seconds, if given), and close the old one."""
     old = database.pool
     new: ConnectionPool[Any] = ConnectionPool(
         conninfo=old.conninfo,
@@ -32,6 +33,7 @@ def renew_pool(database: PostgresDatastore) -> None:
         timeout=old.timeout,
         max_waiting=old.max_waiting,
         max_lifetime=old.max_lifetime,
+        max_idle=old.max_idle if max_idle is None else max_idle,
         get_password_func=old.get_password_func,
         open=False,
     )
