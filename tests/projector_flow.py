@@ -150,7 +150,11 @@ class Projector:
         with self.log.open("ab") as sink:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "entrypoints", "projector"],
-                env={**os.environ, "ASSESS_DATABASE_URL": self.url},
+                env={
+                    **os.environ,
+                    "ASSESS_DATABASE_URL": self.url,
+                    "ASSESS_MASTER_KEY": MASTER_KEY,
+                },
                 stdout=sink,
                 stderr=subprocess.STDOUT,
             )

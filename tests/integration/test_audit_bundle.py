@@ -26,7 +26,7 @@ from infrastructure.auditlog import AuditLog
 from infrastructure.database import is_postgres, transaction
 from infrastructure.signing import AuditKey
 from tests.processes import assess, running, server
-from tests.support import Clock, make_service, take_attempt
+from tests.support import MASTER_KEY, Clock, make_service, take_attempt
 
 PROJECT = {"domain", "application", "infrastructure", "projections", "consumers", "api", "tests"}
 
@@ -40,7 +40,7 @@ def service(store_url: str, tmp_path: Path) -> Iterator[Services]:
 
 def audit(service: Services, *args: str) -> Result:
     """Run `assess audit ARGS` on the service's store and data folder."""
-    env = {"ASSESS_DATABASE_URL": service.settings.store_url}
+    env = {"ASSESS_DATABASE_URL": service.settings.store_url, "ASSESS_MASTER_KEY": MASTER_KEY}
     data = ["--data", str(service.settings.data_dir)]
     return CliRunner().invoke(main, ["audit", *args, *data], env=env)
 
@@ -240,6 +240,7 @@ def test_the_projector_signs_a_checkpoint_every_n_events(pg_url: str, tmp_path: 
     signing = tmp_path / "signing.pem"
     env = {
         "ASSESS_DATABASE_URL": pg_url,
+        "ASSESS_MASTER_KEY": MASTER_KEY,
         "ASSESS_AUDIT_CHECKPOINT_EVENTS": "5",
         "ASSESS_AUDIT_KEY_FILE": str(signing),
     }

@@ -37,7 +37,7 @@ from tests.hostile import (
 from tests.hostile import with_token as put
 from tests.processes import prepare, running, server
 from tests.stored import hostile_strings
-from tests.support import REACT, STUDENT
+from tests.support import MASTER_KEY, REACT, STUDENT
 
 API = "/api/v1"
 EXAMPLES = int(os.environ.get("ASSESS_FUZZ_EXAMPLES", "10"))
@@ -150,6 +150,7 @@ def test_hostile_input_gets_no_5xx_and_the_projector_keeps_following(
 ) -> None:
     env = {
         "ASSESS_DATABASE_URL": pg_url,
+        "ASSESS_MASTER_KEY": MASTER_KEY,
         "ASSESS_WEBHOOK_ALLOW_PRIVATE": "1",
         # The run is one client sending thousands of requests, hostile keys among them:
         # the per-key and failed-authentication limits would answer most of it with 429.

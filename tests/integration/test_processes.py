@@ -16,7 +16,7 @@ import pytest
 
 from tests.pgserver import fresh_database, outage, private_server
 from tests.processes import assess, prepare, server
-from tests.support import REACT, STUDENT
+from tests.support import MASTER_KEY, REACT, STUDENT
 
 
 def start(http: httpx.Client, key: str) -> tuple[str, str]:
@@ -64,7 +64,11 @@ def test_racing_submits_over_http_record_one_attempt(
 ) -> None:
     # A machine busy with other tests can be slow to hand out connections: this test is
     # about races, not about the 503 a slow pool gives (tested below).
-    env = {"ASSESS_DATABASE_URL": pg_url, "ASSESS_DB_CONNECT_TIMEOUT": "20"}
+    env = {
+        "ASSESS_DATABASE_URL": pg_url,
+        "ASSESS_MASTER_KEY": MASTER_KEY,
+        "ASSESS_DB_CONNECT_TIMEOUT": "20",
+    }
     key = prepare(env)
     racers = 8
     with (
@@ -102,7 +106,7 @@ def test_racing_submits_over_http_record_one_attempt(
 
 
 def test_a_restarted_server_serves_the_same_history(pg_url: str, tmp_path: Path) -> None:
-    env = {"ASSESS_DATABASE_URL": pg_url}
+    env = {"ASSESS_DATABASE_URL": pg_url, "ASSESS_MASTER_KEY": MASTER_KEY}
     key = prepare(env)
     with (
         server("serve", env=env, log=tmp_path / "first.log") as url,
@@ -134,7 +138,7 @@ def serving_a_private_store(tmp_path: Path) -> Iterator[tuple[str, str, httpx.Cl
     """`assess serve` on a private PostgreSQL server (which a test may stop): the server's
     base URL, a tenant key, and a client of the API."""
     with private_server() as base_url, fresh_database(base_url) as url:
-        env = {"ASSESS_DATABASE_URL": url}
+        env = {"ASSESS_DATABASE_URL": url, "ASSESS_MASTER_KEY": MASTER_KEY}
         key = prepare(env)
         with (
             server("serve", env=env, log=tmp_path / "serve.log") as api,

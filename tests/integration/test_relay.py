@@ -23,7 +23,7 @@ from consumers.relay import RELAY, Relay
 from entrypoints.bootstrap import Services
 from infrastructure.following import Tracker
 from tests.broker import Broker, read_topic
-from tests.support import Clock, make_service, take_attempt
+from tests.support import MASTER_KEY, Clock, make_service, take_attempt
 
 
 @pytest.fixture
@@ -110,6 +110,7 @@ def test_the_relay_killed_mid_stream_loses_nothing(
     env = {
         **os.environ,
         "ASSESS_DATABASE_URL": pg_url,
+        "ASSESS_MASTER_KEY": MASTER_KEY,
         "ASSESS_KAFKA_BOOTSTRAP": broker.bootstrap,
         "ASSESS_KAFKA_TOPIC": topic,
         "ASSESS_HEARTBEAT_FILE": str(tmp_path / "heartbeat"),
