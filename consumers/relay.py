@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from contextlib import suppress
 from typing import Any
 
 import msgspec
 from eventsourcing.domain import AggregateEvent
 from eventsourcing.persistence import InterfaceError, OperationalError
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 from opentelemetry.trace import Span, SpanKind
 
 from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
@@ -35,6 +37,7 @@ from infrastructure.tracing import (
 log = logging.getLogger("assess.relay")
 
 BATCH = 2000
+ACK_SECONDS = 30.0
 IDLE_WAIT = 0.05
 RELAY = "relay"  # the follower name of its position
 
@@ -51,10 +54,12 @@ class Relay:
         self._producer: KafkaProducer | None = None
         self.messages = messages
         self.tracer = tracer_for(settings)
+        self.stopping = threading.Event()
 
     def run(self, stopping: threading.Event, *, drain: bool = False) -> None:
         """Relay until stopped (with drain, until caught up); while Kafka or the store is
         away, retry with backoff, from the last acknowledged position."""
+        self.stopping = stopping
         try:
             follow_log(
                 self.store,
@@ -81,10 +86,24 @@ class Relay:
         spans: list[Span] = []
         futures = [self._send(producer, event, position, spans) for event, position in batch]
         with ending(spans):  # a publish span lasts until the broker acknowledged it
-            producer.flush(timeout=30)
+            if not self._acknowledged(producer, futures):
+                return  # stopping: the batch goes again after the restart
             for future in futures:
                 future.get(timeout=0)  # raises the broker's error, if it refused one
         self.tracker.advance(batch[-1][1])
+
+    def _acknowledged(self, producer: KafkaProducer, futures: list[Any]) -> bool:
+        """Wait until the broker answered for every message (KafkaTimeoutError after
+        ACK_SECONDS); False at once when the process is stopping."""
+        deadline = time.monotonic() + ACK_SECONDS
+        while not all(future.is_done for future in futures):
+            if self.stopping.is_set():
+                return False
+            if time.monotonic() > deadline:
+                raise KafkaTimeoutError(f"no acknowledgement within {ACK_SECONDS:.0f} s")
+            with suppress(KafkaTimeoutError):
+                producer.flush(timeout=0.25)
+        return True
 
     def _send(
         self, producer: KafkaProducer, event: AggregateEvent, position: int, spans: list[Span]
@@ -134,6 +153,7 @@ class Relay:
             linger_ms=5,
             batch_size=64 * 1024,
             max_block_ms=5000,
+            bootstrap_timeout_ms=5000,  # a stop waits for it (the library's default is 30 s)
             request_timeout_ms=5000,
             delivery_timeout_ms=15000,
         )

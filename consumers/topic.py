@@ -140,7 +140,10 @@ class DeadLetters:
         )
         if self._producer is None:
             self._producer = KafkaProducer(
-                bootstrap_servers=self.settings.kafka_bootstrap, acks="all"
+                bootstrap_servers=self.settings.kafka_bootstrap,
+                acks="all",
+                bootstrap_timeout_ms=5000,
+                max_block_ms=5000,
             )
         headers = [
             *(record.headers or []),

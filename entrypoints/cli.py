@@ -42,20 +42,46 @@ def run_until_stopped(app: Any, **options: Any) -> None:
     from ASSESS_TRUSTED_PROXIES only (api/forwarded.py)."""
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, lambda *_: sys.exit(0))
-    uvicorn.run(app, proxy_headers=False, **options)
+    # Requests in flight get a few seconds; the whole stop stays under ten.
+    uvicorn.run(app, proxy_headers=False, timeout_graceful_shutdown=5, **options)
+
+
+# After SIGTERM a worker has this long to end its loop; then it exits anyway (0): what it
+# had not finished was not acknowledged, and is done again (a batch republished, a
+# delivery's lease run out, a Kafka offset not committed).
+STOP_GRACE_SECONDS = 7.0
+log = logging.getLogger("assess")
+
+
+def exit_after_grace() -> None:
+    """Exit the process now, with a word: the stop took longer than its grace."""
+    log.warning(
+        "still busy %.0f s after the stop: exiting; unfinished work is redone", STOP_GRACE_SECONDS
+    )
+    logging.shutdown()
+    os._exit(0)
 
 
 @contextmanager
 def worker(data_dir: Path | None) -> Iterator[tuple[Services, threading.Event]]:
     """A worker process's services, and an event that SIGTERM or SIGINT sets (its loop
-    then ends and the process exits 0); the store is closed after."""
+    then ends and the process exits 0, within STOP_GRACE_SECONDS whatever its peers do);
+    the store is closed after."""
     settings = from_env(data_dir)
     settings.require_master_key()
     start_tracing(settings)
     services = bootstrap(settings)
     stopping = threading.Event()
-    for stop in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop, lambda *_: stopping.set())
+
+    def stop(*_: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            timer = threading.Timer(STOP_GRACE_SECONDS, exit_after_grace)
+            timer.daemon = True
+            timer.start()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
     try:
         yield services, stopping
     finally:
