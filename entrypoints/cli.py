@@ -97,6 +97,7 @@ def without_password(url: str) -> str:
 
 
 @click.group()
+@click.version_option(package_name="assess", message="assess %(version)s")
 def main() -> None:
     """Skill-verification assessments, event-sourced."""
     configure_logging()
@@ -106,14 +107,24 @@ def main() -> None:
 PORT = click.option("--port", default=8000, show_default=True, help="The port to listen on.")
 
 
+HOST = click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on (0.0.0.0: every interface).",
+)
+
+
 @main.command()
+@HOST
 @PORT
 @data_option
-def dev(port: int, data_dir: Path | None) -> None:
+def dev(host: str, port: int, data_dir: Path | None) -> None:
     """The embedded default: everything in one process on a SQLite file under --data."""
     settings = from_env(data_dir)
     if not os.environ.get("ASSESS_PUBLIC_URL"):  # links in the outbox open this process
-        settings = msgspec.structs.replace(settings, public_url=f"http://127.0.0.1:{port}")
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        settings = msgspec.structs.replace(settings, public_url=f"http://{shown}:{port}")
     start_tracing(settings)
     services = bootstrap(settings)
     services.personal.check_master_key()
@@ -125,16 +136,11 @@ def dev(port: int, data_dir: Path | None) -> None:
     start_projector(services.store, threading.Event())  # daemon threads, gone with the process
     start_audit(services.audit_follower(), threading.Event())
     start(embedded, services.store, settings, services.embedded(), threading.Event())
-    run_until_stopped(app, host="127.0.0.1", port=port, access_log=False)
+    run_until_stopped(app, host=host, port=port, access_log=False)
 
 
 @main.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="The address to listen on (0.0.0.0: every interface).",
-)
+@HOST
 @PORT
 @click.option(
     "--workers",

@@ -3,6 +3,7 @@ format in `questions import --help`, and mistakes named by their option."""
 
 from __future__ import annotations
 
+from importlib import metadata
 from pathlib import Path
 
 import click
@@ -92,3 +93,11 @@ def test_a_process_that_shows_personal_data_checks_the_master_key_at_its_start(
     checkpoint = ["audit", "checkpoint", "--data", str(tmp_path)]
     result = CliRunner().invoke(main, checkpoint, env={**env, "ASSESS_MASTER_KEY": "42" * 32})
     assert result.exit_code == 0, result.output
+
+
+def test_the_version_and_the_dev_servers_address_are_options() -> None:
+    version = CliRunner().invoke(main, ["--version"])
+    assert version.exit_code == 0
+    assert version.output == f"assess {metadata.version('assess')}\n"
+    dev = main.commands["dev"]
+    assert {option.name: option.default for option in dev.params}["host"] == "127.0.0.1"
