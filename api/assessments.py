@@ -13,7 +13,7 @@ from litestar.params import JSONBody
 
 from api.auth import API_KEY, authenticated, caller_of
 from api.bodies import idempotency, strict_body
-from api.errors import ERRORS
+from api.errors import BODY, COMMAND, KEYED, errors_of
 from api.schemas import (
     GeneratedResponse,
     GenerateRequest,
@@ -63,7 +63,7 @@ class VerifyController(Controller):
 
     @post(
         "/",
-        responses=ERRORS,
+        **errors_of(*KEYED, *BODY, *COMMAND),
         operation_id="startVerification",
         summary="Start a verification",
         status_code=201,
@@ -103,7 +103,16 @@ class AssessmentController(Controller):
 
     @post(
         "/generate",
-        responses=ERRORS,
+        **errors_of(
+            *KEYED,
+            *BODY,
+            *COMMAND,
+            "MISSING_VERIFICATION_ID",
+            "VERIFICATION_NOT_FOUND",
+            "ASSESSMENT_LOCKED",
+            "NO_QUESTIONS",
+            "WRONG_METHOD",
+        ),
         operation_id="generateQuestions",
         summary="Draw the questions of an attempt",
         status_code=200,
@@ -124,7 +133,19 @@ class AssessmentController(Controller):
 
     @post(
         "/submit",
-        responses=ERRORS,
+        **errors_of(
+            *KEYED,
+            *BODY,
+            *COMMAND,
+            "MISSING_VERIFICATION_ID",
+            "VERIFICATION_NOT_FOUND",
+            "ASSESSMENT_LOCKED",
+            "NO_QUESTIONS",
+            "WRONG_METHOD",
+            "MISSING_ANSWERS",
+            "INCOMPLETE_ANSWERS",
+            "INVALID_ANSWERS",
+        ),
         operation_id="submitAssessment",
         summary="Submit the answers of an attempt",
         status_code=200,

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import PathParameter, QueryParameter
 
 from api.auth import API_KEY, authenticated
-from api.errors import ERRORS
+from api.errors import KEYED, errors_of
 from api.schemas import Envelope, PathId
 from application.callers import Caller, tenant_of
 from application.service import AssessmentService
@@ -81,7 +81,7 @@ class AuditController(Controller):
 
     @get(
         "/checkpoint",
-        responses=ERRORS,
+        **errors_of("VALIDATION_ERROR", "NOT_FOUND", "NOT_YET_CHECKPOINTED"),
         operation_id="getAuditCheckpoint",
         summary="The latest signed checkpoint of the audit log",
         sync_to_thread=True,
@@ -104,7 +104,13 @@ class AuditController(Controller):
         "/proof/{record_verification_id:str}/{version:int}",
         guards=[authenticated],
         security=API_KEY,
-        responses=ERRORS,
+        **errors_of(
+            *KEYED,
+            "VALIDATION_ERROR",
+            "NOT_FOUND",
+            "NOT_YET_CHECKPOINTED",
+            "VERIFICATION_NOT_FOUND",
+        ),
         operation_id="getAuditProof",
         summary="Prove that an event of a record is in the audit log",
         sync_to_thread=True,
@@ -135,7 +141,7 @@ class AuditController(Controller):
 
     @get(
         "/consistency",
-        responses=ERRORS,
+        **errors_of("VALIDATION_ERROR", "NOT_FOUND", "NOT_YET_CHECKPOINTED"),
         operation_id="getAuditConsistency",
         summary="Prove that one checkpoint's log extends another's",
         sync_to_thread=True,

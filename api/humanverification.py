@@ -13,7 +13,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from api.auth import API_KEY, authenticated, reviewer, reviewer_link
 from api.bodies import idempotency, strict_body
-from api.errors import ERRORS
+from api.errors import BODY, COMMAND, KEYED, errors_of
 from api.schemas import PRINTABLE, EndorseRequest, ReviewerRequest
 from application.callers import Caller, ReviewerCaller
 from application.commands import EndorseSkills, InviteReviewer
@@ -62,7 +62,16 @@ class HumanVerificationController(Controller):
         "/reviewer",
         guards=[authenticated],
         security=API_KEY,
-        responses=ERRORS,
+        **errors_of(
+            *KEYED,
+            *BODY,
+            *COMMAND,
+            "MISSING_VERIFICATION_ID",
+            "VERIFICATION_NOT_FOUND",
+            "WRONG_METHOD",
+            "ALREADY_VERIFIED",
+            "PERSONAL_DATA_ERASED",
+        ),
         operation_id="inviteReviewer",
         summary="Invite a reviewer",
         status_code=200,
@@ -94,7 +103,14 @@ class HumanVerificationController(Controller):
     @get(
         "/verify-page",
         guards=[reviewer],
-        responses=ERRORS,
+        **errors_of(
+            "VALIDATION_ERROR",
+            "MISSING_REVIEWER_TOKEN",
+            "INVALID_REVIEWER_TOKEN",
+            "REVIEWER_TOKEN_EXPIRED",
+            "ALREADY_VERIFIED",
+            "PERSONAL_DATA_ERASED",
+        ),
         operation_id="getReviewPage",
         summary="Read what the reviewer is asked to judge (the reviewer)",
         sync_to_thread=True,
@@ -113,7 +129,16 @@ class HumanVerificationController(Controller):
     @post(
         "/verify",
         guards=[reviewer_link],
-        responses=ERRORS,
+        **errors_of(
+            *BODY,
+            *COMMAND,
+            "MISSING_REVIEWER_TOKEN",
+            "INVALID_REVIEWER_TOKEN",
+            "REVIEWER_TOKEN_EXPIRED",
+            "ALREADY_VERIFIED",
+            "MISSING_SKILL_IDS",
+            "PERSONAL_DATA_ERASED",
+        ),
         operation_id="endorseSkills",
         summary="Endorse skills (the reviewer)",
         status_code=200,

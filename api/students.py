@@ -8,7 +8,7 @@ from litestar import Controller, delete, get
 from litestar.di import NamedDependency
 
 from api.auth import API_KEY, authenticated
-from api.errors import ERRORS
+from api.errors import KEYED, errors_of
 from api.schemas import Envelope, PathId
 from application.callers import Caller, tenant_of
 from application.read_models import StudentSkill
@@ -35,7 +35,7 @@ class PersonalDataController(Controller):
 
     @get(
         "/{student_id:str}/export",
-        responses=ERRORS,
+        **errors_of(*KEYED, "VALIDATION_ERROR"),
         operation_id="exportStudent",
         summary="Export everything held about a student",
         sync_to_thread=True,
@@ -58,7 +58,7 @@ class PersonalDataController(Controller):
 
     @delete(
         "/{student_id:str}",
-        responses=ERRORS,
+        **errors_of(*KEYED, "VALIDATION_ERROR", "CONFLICT"),
         operation_id="eraseStudent",
         summary="Erase a student's personal data",
         status_code=200,

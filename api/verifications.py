@@ -12,7 +12,7 @@ from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromQuery, QueryParameter
 
 from api.auth import API_KEY, authenticated
-from api.errors import ERRORS
+from api.errors import KEYED, errors_of
 from api.schemas import (
     PRINTABLE,
     Cursor,
@@ -53,7 +53,7 @@ class VerificationsController(Controller):
 
     @get(
         "/{record_verification_id:str}/history",
-        responses=ERRORS,
+        **errors_of(*KEYED, "VALIDATION_ERROR", "VERIFICATION_NOT_FOUND"),
         operation_id="getVerificationHistory",
         summary="Replay a record's history",
         sync_to_thread=True,
@@ -78,7 +78,7 @@ class VerificationsController(Controller):
 
     @get(
         "/{record_verification_id:str}",
-        responses=ERRORS,
+        **errors_of(*KEYED, "VALIDATION_ERROR", "VERIFICATION_NOT_FOUND"),
         operation_id="getVerification",
         summary="Read a record",
         sync_to_thread=True,
@@ -100,7 +100,7 @@ class VerificationsController(Controller):
 
     @get(
         "/",
-        responses=ERRORS,
+        **errors_of(*KEYED, "VALIDATION_ERROR"),
         operation_id="listVerifications",
         summary="List records",
         sync_to_thread=True,
@@ -137,7 +137,7 @@ class StudentsController(Controller):
 
     @get(
         "/{student_id:str}/skills",
-        responses=ERRORS,
+        **errors_of(*KEYED, "VALIDATION_ERROR"),
         operation_id="getStudentSkills",
         summary="Read a student's skills",
         sync_to_thread=True,
@@ -165,7 +165,7 @@ class SkillsController(Controller):
 
     @get(
         "/",
-        responses=ERRORS,
+        **errors_of(*KEYED),
         operation_id="listSkills",
         summary="List the skills a record can name",
         sync_to_thread=True,

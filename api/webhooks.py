@@ -13,7 +13,7 @@ from litestar.params import JSONBody
 
 from api.auth import API_KEY, authenticated
 from api.bodies import idempotency, strict_body
-from api.errors import ERRORS
+from api.errors import BODY, COMMAND, KEYED, errors_of
 from api.schemas import Cursor, Envelope, Limit, Page, PathId, Url
 from application.callers import Caller, tenant_of
 from application.commands import RegisterWebhook, RemoveWebhook, RotateCallbackSecret
@@ -98,7 +98,7 @@ class WebhooksController(Controller):
 
     @post(
         "/",
-        responses=ERRORS,
+        **errors_of(*KEYED, *BODY, *COMMAND),
         operation_id="registerWebhook",
         summary="Register a webhook endpoint",
         status_code=201,
@@ -126,7 +126,7 @@ class WebhooksController(Controller):
 
     @get(
         "/",
-        responses=ERRORS,
+        **errors_of(*KEYED),
         operation_id="listWebhooks",
         summary="List webhook endpoints",
         sync_to_thread=True,
@@ -140,7 +140,7 @@ class WebhooksController(Controller):
 
     @delete(
         "/{endpoint_id:str}",
-        responses=ERRORS,
+        **errors_of(*KEYED, "VALIDATION_ERROR", "NOT_FOUND", "CONFLICT"),
         operation_id="deleteWebhook",
         summary="Remove a webhook endpoint",
         status_code=200,
@@ -158,7 +158,7 @@ class WebhooksController(Controller):
 
     @get(
         "/callback-secret",
-        responses=ERRORS,
+        **errors_of(*KEYED),
         operation_id="getCallbackSecret",
         summary="Read the callback secret",
         sync_to_thread=True,
@@ -172,7 +172,7 @@ class WebhooksController(Controller):
 
     @post(
         "/callback-secret/rotate",
-        responses=ERRORS,
+        **errors_of(*KEYED, *COMMAND, "VALIDATION_ERROR", "PAYLOAD_TOO_LARGE"),
         operation_id="rotateCallbackSecret",
         summary="Replace the callback secret",
         status_code=200,
@@ -196,7 +196,7 @@ class WebhooksController(Controller):
 
     @get(
         "/{endpoint_id:str}/deliveries",
-        responses=ERRORS,
+        **errors_of(*KEYED, "VALIDATION_ERROR", "NOT_FOUND"),
         operation_id="listWebhookDeliveries",
         summary="List an endpoint's deliveries",
         sync_to_thread=True,
@@ -232,7 +232,7 @@ class DeliveriesController(Controller):
 
     @post(
         "/{delivery_id:str}/redeliver",
-        responses=ERRORS,
+        **errors_of(*KEYED, *COMMAND, "VALIDATION_ERROR", "NOT_FOUND", "PAYLOAD_TOO_LARGE"),
         operation_id="redeliverWebhook",
         summary="Send a delivery again",
         status_code=200,

@@ -134,7 +134,8 @@ def refuse_private(
     except TargetRefused:
         raise InvalidInput(
             f"{field}: targets in private, loopback, link-local, shared, unique-local or"
-            " other non-public ranges are refused"
+            " other non-public ranges are refused (an operator may allow them, for a test"
+            " or a private network, with ASSESS_WEBHOOK_ALLOW_PRIVATE=true)"
         ) from None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,17 @@ from api.app import create_app
 from entrypoints.bootstrap import Services
 from tests.broker import Broker, running_broker
 from tests.pgserver import fresh_database, running_server
-from tests.support import Clock, make_service
+from tests.support import Clock, kept_logs, make_service
+
+
+@pytest.fixture(autouse=True)
+def undocumented_errors() -> Iterator[list[logging.LogRecord]]:
+    """Fail a test in which the API answered an error code that its OpenAPI operation does
+    not list (api/errors.py `documented`): the document may not drift from the answers."""
+    with kept_logs("assess.api") as records:
+        yield records
+    found = [r.getMessage() for r in records if r.getMessage().startswith("undocumented error")]
+    assert found == [], found
 
 
 @pytest.fixture(scope="session")
