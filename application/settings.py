@@ -127,11 +127,20 @@ class Settings(msgspec.Struct, frozen=True):
                 ) from None
         return tuple(found)
 
-    def require_master_key(self) -> None:
-        """Refuse to start a production process on PostgreSQL without ASSESS_MASTER_KEY, or
-        with one that is not 64 hex digits, before anything is written."""
-        if self.database_url:
-            self.master_secret()
+    def check_production(self) -> None:
+        """Refuse to start a process on PostgreSQL, before anything is written, without
+        ASSESS_MASTER_KEY (or with one that is not 64 hex digits), or in the data folder of
+        an embedded store (its outbox, keys and audit key are `assess dev`'s)."""
+        if not self.database_url:
+            return
+        self.master_secret()
+        if (self.data_dir / STORE_FILE).exists():
+            raise SystemExit(
+                f"{self.data_dir} holds the embedded store of `assess dev` ({STORE_FILE}): on"
+                " PostgreSQL the service keeps its files (the outbox, the audit key) in a"
+                " folder of its own. Give one with --data or ASSESS_DATA_DIR. Nothing was"
+                " written."
+            )
 
     def master_secret(self) -> bytes:
         """ASSESS_MASTER_KEY (64 hex digits); on the embedded store, else the one kept in

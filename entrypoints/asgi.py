@@ -15,7 +15,7 @@ def create() -> Litestar:
     """Build the app from the environment (tracing, if on, starts in each worker)."""
     configure_logging()
     settings = msgspec.structs.replace(from_env(), serves_http=True)
-    settings.require_master_key()
+    settings.check_production()
     start_tracing(settings)
     services = bootstrap(settings)
     services.personal.check_master_key()

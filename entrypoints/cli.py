@@ -68,7 +68,7 @@ def worker(data_dir: Path | None) -> Iterator[tuple[Services, threading.Event]]:
     then ends and the process exits 0, within STOP_GRACE_SECONDS whatever its peers do);
     the store is closed after."""
     settings = from_env(data_dir)
-    settings.require_master_key()
+    settings.check_production()
     start_tracing(settings)
     services = bootstrap(settings)
     stopping = threading.Event()
@@ -153,7 +153,7 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
     """The production API process, configured from the environment."""
     if data_dir is not None:
         os.environ["ASSESS_DATA_DIR"] = str(data_dir)
-    from_env().require_master_key()  # here, before the workers start
+    from_env().check_production()  # here, before the workers start
     run_until_stopped(
         "entrypoints.asgi:create",
         factory=True,

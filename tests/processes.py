@@ -49,11 +49,12 @@ def prepare(env: dict[str, str]) -> str:
 def running(
     *args: str, env: dict[str, str] | None = None, log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `assess <args>` for the block (output to log), then SIGTERM it; it must exit 0."""
+    """Run `assess <args>` for the block (output to log), then SIGTERM it; it must exit 0.
+    Its data folder is beside the log unless the environment names one."""
     with log.open("ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "entrypoints", *args],
-            env={**os.environ, **(env or {})},
+            env={"ASSESS_DATA_DIR": str(log.parent / "data"), **os.environ, **(env or {})},
             stdout=sink,
             stderr=subprocess.STDOUT,
         )

@@ -154,6 +154,7 @@ class Projector:
                     **os.environ,
                     "ASSESS_DATABASE_URL": self.url,
                     "ASSESS_MASTER_KEY": MASTER_KEY,
+                    "ASSESS_DATA_DIR": str(self.log.parent / "data"),
                 },
                 stdout=sink,
                 stderr=subprocess.STDOUT,

@@ -12,6 +12,7 @@ from application.callers import TenantCaller
 from domain.errors import InvalidInput, Unauthorized
 from entrypoints.bootstrap import Services
 from tests.processes import assess, server
+from tests.support import MASTER_KEY
 
 HOOKS = "/api/v1/webhooks"
 
@@ -101,7 +102,7 @@ def test_the_embedded_server_refuses_a_key_revoked_by_id_within_5_seconds(
 
 
 def test_every_worker_refuses_a_revoked_key_within_5_seconds(pg_url: str, tmp_path: Path) -> None:
-    env = {"ASSESS_DATABASE_URL": pg_url}
+    env = {"ASSESS_DATABASE_URL": pg_url, "ASSESS_MASTER_KEY": MASTER_KEY}
     key = assess("keys", "create", "--tenant", "acme", env=env).splitlines()[-1]
     with server("serve", "--workers", "2", env=env, log=tmp_path / "serve.log") as url:
         for _ in range(10):  # fresh connections: both workers remember the key

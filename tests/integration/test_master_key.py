@@ -10,9 +10,10 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from application.settings import Settings
+from application.settings import STORE_FILE, Settings
 from entrypoints.asgi import create
 from entrypoints.cli import main
+from tests.support import MASTER_KEY, make_service
 
 PROCESSES = [
     ["serve"],
@@ -58,9 +59,20 @@ def test_the_apis_workers_check_it_before_opening_the_store(
 
 def test_a_bad_key_is_refused_too_and_the_embedded_store_makes_its_own(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="64 hex digits"):
-        Settings(database_url="postgresql://x/y", master_key="abc").require_master_key()
+        Settings(database_url="postgresql://x/y", master_key="abc").check_production()
     embedded = Settings(data_dir=tmp_path)
-    embedded.require_master_key()  # nothing to check: the embedded store's key is its own
+    embedded.check_production()  # nothing to check: the embedded store's key is its own
     assert not (tmp_path / "master.key").exists()
     assert len(embedded.master_secret()) == 32
     assert (tmp_path / "master.key").exists()
+
+
+def test_a_production_process_refuses_the_data_folder_of_assess_dev(
+    pg_url: str, tmp_path: Path
+) -> None:
+    make_service(f"sqlite:///{tmp_path / STORE_FILE}", data_dir=tmp_path).store.close()
+    env = {"ASSESS_DATABASE_URL": pg_url, "ASSESS_MASTER_KEY": MASTER_KEY}
+    result = CliRunner().invoke(main, ["relay", "--data", str(tmp_path)], env=env)
+    assert result.exit_code == 1
+    assert "holds the embedded store of `assess dev`" in result.output
+    assert public_tables(pg_url) == []

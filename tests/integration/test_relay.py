@@ -114,6 +114,7 @@ def test_the_relay_killed_mid_stream_loses_nothing(
         "ASSESS_KAFKA_BOOTSTRAP": broker.bootstrap,
         "ASSESS_KAFKA_TOPIC": topic,
         "ASSESS_HEARTBEAT_FILE": str(tmp_path / "heartbeat"),
+        "ASSESS_DATA_DIR": str(tmp_path / "data"),
     }
     log = tmp_path / "relay.log"
 
