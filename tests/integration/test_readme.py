@@ -154,6 +154,41 @@ def test_the_quick_start_runs_and_shows_the_result(quick_start_output: list[Any]
     assert before["state"]["attempts"] == []
 
 
+def test_the_production_lines_run_the_quick_start_on_postgresql(
+    pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("operator")
+    (folder / ".venv").symlink_to(sys.prefix, target_is_directory=True)
+    port = str(free_port())
+    production = replaced(
+        block("production"), "postgresql://postgres@127.0.0.1:5432/assess ", f"{pg_url} "
+    )
+    production = replaced(production, "--port 8000 ", f"--port {port} ")
+    production = replaced(production, "http://127.0.0.1:8000 ", f"http://127.0.0.1:{port} ")
+    quick = replaced(
+        block("quick-start"), "BASE=http://127.0.0.1:8000 ", f"BASE=http://127.0.0.1:{port} "
+    )
+    script = "\n".join(
+        [
+            "{",
+            production,
+            "} > production.out",
+            quick,
+            "kill $(jobs -p)",
+            "wait",
+        ]
+    )
+    output = bash(folder, script)
+    said = (folder / "production.out").read_text().splitlines()
+    assert said[0].startswith("created ")
+    assert said[1].startswith("imported the shipped question banks: skill_001")
+    _, verified, _, submitted, *_ = documents(output)
+    assert verified["data"]["recordVerificationId"] == submitted["data"]["recordVerificationId"]
+    assert (folder / "production").is_dir()
+    assert not (folder / "production" / "master.key").exists()  # the key is the operator's
+    assert not (folder / "var").exists()  # nothing of the embedded default
+
+
 def test_the_human_endorsement_lines_email_a_link_that_endorses(dev: tuple[Path, str]) -> None:
     folder, url = dev
     *lines, grep = block("human-endorsement").splitlines()
