@@ -14,8 +14,9 @@ from application.store import EventStore
 from consumers.delivery import DeliveryWorker
 from consumers.emails import Emails
 from consumers.fanout import Fanout
-from consumers.topic import TRANSIENT, consume
+from consumers.topic import TRANSIENT, Report, consume
 from infrastructure.following import Batch, Tracker, UndecodableEvent, follow_log
+from infrastructure.progress import ProgressLog
 from infrastructure.tracing import continued, stored_traceparent
 
 log = logging.getLogger("assess.consumers")
@@ -34,7 +35,11 @@ def start(target: object, *args: object) -> threading.Thread:
 
 
 def webhooks_consumer(
-    settings: Settings, fanout: Fanout, sender: DeliveryWorker, stopping: threading.Event
+    settings: Settings,
+    fanout: Fanout,
+    sender: DeliveryWorker,
+    stopping: threading.Event,
+    progress: ProgressLog | None = None,
 ) -> None:
     """Group `webhooks`: queue deliveries for each event, and send what is due."""
     sending = start(sender.run, stopping)
@@ -43,13 +48,27 @@ def webhooks_consumer(
         "webhooks",
         lambda message, position: fanout.handle(message, time.time(), position),
         stopping,
+        reporter(progress, "webhooks"),
     )
     sending.join()
 
 
-def emails_consumer(settings: Settings, emails: Emails, stopping: threading.Event) -> None:
+def emails_consumer(
+    settings: Settings,
+    emails: Emails,
+    stopping: threading.Event,
+    progress: ProgressLog | None = None,
+) -> None:
     """Group `emails`: the emails events call for."""
-    consume(settings, "emails", lambda message, position: emails.handle(message), stopping)
+    handle = lambda message, position: emails.handle(message)  # noqa: E731
+    consume(settings, "emails", handle, stopping, reporter(progress, "emails"))
+
+
+def reporter(progress: ProgressLog | None, group: str) -> Report:
+    """Where a group's member reports its place on the topic (nowhere without a log)."""
+    if progress is None:
+        return lambda partition, position, lag: None
+    return lambda partition, position, lag: progress.report(group, partition, position, lag)
 
 
 class Embedded(NamedTuple):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,9 @@ DECODER = msgspec.json.Decoder(PublicMessage)
 # message's fault.
 TRANSIENT = (OperationalError, InterfaceError, OSError, Behind)
 Handler = Callable[[dict[str, Any], int | None], object]
+# A member's position and lag on one partition (partition, position, lag), for /ready.
+Report = Callable[[int, int, int], None]
+REPORT_EVERY = 10.0  # seconds between reports of an unchanged partition
 
 
 def consume(
@@ -44,14 +48,17 @@ def consume(
     group: str,
     handle: Handler,
     stopping: threading.Event,
+    report: Report = lambda partition, position, lag: None,
 ) -> None:
     """Feed every message of the topic to `handle`, with its place in the event store's
-    log (its ce_sequence header; None if it has none), as the consumer group `group`."""
+    log (its ce_sequence header; None if it has none), as the consumer group `group`; say
+    where it is on each partition to `report` when that changes (and every 10 s)."""
     consumer = _join(settings, group, stopping)
     if consumer is None:
         return
     dead_letters = DeadLetters(settings)
     traced = settings.tracing_on
+    reported: dict[int, tuple[int, int, float]] = {}
     try:
         while not stopping.is_set():
             settings.beat()
@@ -67,9 +74,32 @@ def consume(
                     consumer.commit()
                 except KafkaError as error:  # the work is done and idempotent: commit later
                     log.warning("offset commit failed (%r); will commit later", error)
+            _report(consumer, report, reported)
     finally:
         consumer.close()
         dead_letters.close()
+
+
+def _report(
+    consumer: KafkaConsumer, report: Report, reported: dict[int, tuple[int, int, float]]
+) -> None:
+    """Report each assigned partition's position and lag (to its high-water mark, as the
+    last fetch saw it) if either changed or REPORT_EVERY passed; a failure is only logged."""
+    now = time.monotonic()
+    try:
+        for partition in consumer.assignment():
+            highwater = consumer.highwater(partition)
+            if highwater is None:
+                continue
+            position = consumer.position(partition)
+            lag = max(0, highwater - position)
+            last = reported.get(partition.partition)
+            if last is not None and last[:2] == (position, lag) and now - last[2] < REPORT_EVERY:
+                continue
+            report(partition.partition, position, lag)
+            reported[partition.partition] = (position, lag, now)
+    except (KafkaError, *TRANSIENT) as error:
+        log.warning("cannot report the group's progress (%r)", error)
 
 
 def _join(settings: Settings, group: str, stopping: threading.Event) -> KafkaConsumer | None:

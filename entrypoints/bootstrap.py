@@ -37,6 +37,7 @@ from infrastructure.database import is_postgres
 from infrastructure.deliveries import Deliveries
 from infrastructure.following import Tracker
 from infrastructure.mailer import Mailer
+from infrastructure.progress import ProgressLog
 from infrastructure.sealing import WebhookSecrets
 from infrastructure.subjects import DataSubjects
 from infrastructure.targets import target_check
@@ -75,6 +76,7 @@ class Services:
     targets: WebhookTargets
     contacts: Contacts
     followers: Followers
+    progress: ProgressLog
 
     def app(self) -> Litestar:
         """The HTTP app over these services."""
@@ -126,6 +128,7 @@ def bootstrap(
     is read at first use: a process that shows or sends personal data checks it at its
     start (`personal.check_master_key()`); the audit's and the views' tools need none."""
     store = open_migrated(settings)
+    progress = ProgressLog(store)
     personal = DataSubjects(store, settings)
     deliveries = Deliveries(store)
     sent_emails = SentLog(store, settings)
@@ -164,11 +167,12 @@ def bootstrap(
         students=Students(store, personal, sent_emails, clock),
         targets=WebhookTargets(store),
         contacts=Contacts(store, personal),
-        followers=log_followers(store),
+        followers=log_followers(store, progress),
+        progress=progress,
     )
 
 
-def log_followers(store: EventStore) -> Followers:
+def log_followers(store: EventStore, progress: ProgressLog) -> Followers:
     """The followers /ready reports beside the views: production (PostgreSQL) runs the relay,
     the embedded default its fan-out; both run the audit log's follower."""
     downstream = RELAY if is_postgres(store) else EMBEDDED_FANOUT
@@ -177,4 +181,4 @@ def log_followers(store: EventStore) -> Followers:
         LogFollower(EMBEDDED_FANOUT, ASSESSMENT_TOPICS),
         LogFollower(AUDIT_FOLLOWER, None),
     ]
-    return Followers(store, followers, expected={downstream, AUDIT_FOLLOWER})
+    return Followers(store, followers, {downstream, AUDIT_FOLLOWER}, progress)

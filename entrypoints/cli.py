@@ -205,10 +205,11 @@ def consume(consumer: str, data_dir: Path | None) -> None:
     """
     with worker(data_dir) as (services, stopping):
         if consumer == "webhooks":
-            webhooks_consumer(services.settings, services.fanout(), services.sender(), stopping)
+            fanout, sender = services.fanout(), services.sender()
+            webhooks_consumer(services.settings, fanout, sender, stopping, services.progress)
         else:
             services.personal.check_master_key()
-            emails_consumer(services.settings, services.emails(), stopping)
+            emails_consumer(services.settings, services.emails(), stopping, services.progress)
 
 
 for command in (migrate_command, projections, keys, questions, history, audit):

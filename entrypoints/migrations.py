@@ -21,6 +21,7 @@ from infrastructure.database import create_tables, migration_lock, transaction
 from infrastructure.deliveries import DELIVERY_LOG, upgrade_delivery_log
 from infrastructure.following import Tracker, UndecodableEvent, decoded
 from infrastructure.persistence import open_store
+from infrastructure.progress import CONSUMER_PROGRESS
 from infrastructure.rate_windows import RATE_WINDOWS
 from infrastructure.scrubbing import compact
 from infrastructure.subjects import DATA_SUBJECTS, DataSubjects
@@ -58,7 +59,10 @@ def migrate(store: EventStore, settings: Settings) -> None:
         dropped = [without_personal_data(store), without_recipients(store)]
         create_tables(
             store,
-            [*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS, *AUDIT_TABLES, *RATE_WINDOWS],
+            [
+                *(*DELIVERY_LOG, *SENT_EMAILS, *DOWNSTREAM_RECORDS, *AUDIT_TABLES),
+                *(*RATE_WINDOWS, *CONSUMER_PROGRESS),
+            ],
         )
         upgrade_delivery_log(store)
         learn_stored_records(store)

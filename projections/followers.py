@@ -12,6 +12,7 @@ from application.store import EventStore
 from domain.moments import iso
 from infrastructure.database import transaction
 from infrastructure.following import MOVES, Tracker
+from infrastructure.progress import ProgressLog
 from projections.runner import MODELS
 from projections.views import count_after, current_generation
 
@@ -30,27 +31,37 @@ class FollowerState(NamedTuple):
     position: int
     lag: int
     moved_at: float | None
+    reported_at: float | None = None  # a consumer group's: when a member last reported
 
     def plain(self) -> dict[str, Any]:
         """As /ready shows it."""
-        moved = None if self.moved_at is None else datetime.fromtimestamp(self.moved_at, UTC)
-        return {
-            "position": self.position,
-            "lag": self.lag,
-            "lastMovedAt": None if moved is None else iso(moved),
-        }
+        shown = {"position": self.position, "lag": self.lag, "lastMovedAt": moment(self.moved_at)}
+        if self.reported_at is not None:
+            shown["lastReportedAt"] = moment(self.reported_at)
+        return shown
+
+
+def moment(seconds: float | None) -> str | None:
+    """Seconds since the epoch as an ISO-8601 moment (None stays None)."""
+    return None if seconds is None else iso(datetime.fromtimestamp(seconds, UTC))
 
 
 class Followers:
-    """Every view, and each log follower that this deployment runs (`expected`) or that has
-    ever moved."""
+    """Every view, each log follower that this deployment runs (`expected`) or that has
+    ever moved, and each Kafka consumer group that has reported (`consumers.<group>`: its
+    lag is in messages of the topic, as its members last saw it)."""
 
     def __init__(
-        self, store: EventStore, followers: Sequence[LogFollower], expected: Collection[str]
+        self,
+        store: EventStore,
+        followers: Sequence[LogFollower],
+        expected: Collection[str],
+        groups: ProgressLog,
     ) -> None:
         self.store = store
         self.followers = followers
         self.expected = expected
+        self.groups = groups
 
     def report(self) -> dict[str, FollowerState]:
         """Each follower's state now, by name."""
@@ -69,4 +80,6 @@ class Followers:
             position = Tracker(self.store, key).position()
             lag = count_after(self.store, position, topics)
             report[name] = FollowerState(position, lag, moves.get(key))
+        for group, progress in self.groups.groups().items():
+            report[f"consumers.{group}"] = FollowerState(*progress)
         return report

@@ -49,8 +49,14 @@ def running_processes(settings: Settings) -> Iterator[None]:
     loops: list[Callable[[threading.Event], None]] = [
         relay.relay().run,
         *(partial(follow, projector.store, model) for model in MODELS.values()),
-        partial(webhooks_consumer, settings, webhooks.fanout(), webhooks.sender()),
-        partial(emails_consumer, settings, emails.emails()),
+        partial(
+            webhooks_consumer,
+            settings,
+            webhooks.fanout(),
+            webhooks.sender(),
+            progress=webhooks.progress,
+        ),
+        partial(emails_consumer, settings, emails.emails(), progress=emails.progress),
     ]
 
     def guarded(loop: Callable[[threading.Event], None]) -> None:

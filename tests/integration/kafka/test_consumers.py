@@ -23,6 +23,7 @@ from tests.kafka_flow import (
     of_type,
     redeliver_everything,
     running_processes,
+    stored_events,
     student,
     submit,
     wait_until,
@@ -46,6 +47,21 @@ def test_a_submit_reaches_the_topic_a_signed_webhook_and_one_email(
             )
             wait_until(lambda: bool(mailed_to(mailbox, ada["email"])), "the result email")
             time.sleep(SETTLE)
+            # Both groups told where they are: /ready shows them caught up.
+            wait_until(
+                lambda: (
+                    {
+                        name: state.lag
+                        for name, state in service.followers.report().items()
+                        if name.startswith("consumers.")
+                    }
+                    == {"consumers.emails": 0, "consumers.webhooks": 0}
+                ),
+                "both consumer groups reported",
+            )
+            groups = service.followers.report()
+            assert groups["consumers.webhooks"].position >= stored_events(service) - 1
+            assert groups["consumers.emails"].moved_at is not None
         print(f"webhook and email {time.monotonic() - started:.1f} s after the start")
         hooks, mails = receiver.hooks(), mailbox.mails()
 
