@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
+from api.audit_examples import AUDIT_EXAMPLES
 from api.bodies import MAX_IDEMPOTENCY_KEY
 from api.examples import EXAMPLES
 from api.reference import ReferenceUI
@@ -214,7 +215,8 @@ def has_schema(kind: Any) -> bool:
 def add_examples(operation: dict[str, Any]) -> None:
     """The operation's example request body and success answer (tests/api/test_openapi.py
     fails for an operation without one; the document itself goes without)."""
-    example = EXAMPLES.get(operation.get("operationId", ""))
+    name = operation.get("operationId", "")
+    example = EXAMPLES.get(name) or AUDIT_EXAMPLES.get(name)
     if example is None:
         return
     body = operation.get("requestBody", {}).get("content", {}).get("application/json")
