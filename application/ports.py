@@ -83,6 +83,10 @@ class Contacts(Protocol):
         an invitation's: the reviewer's), None once erased; Behind while the view has not
         applied that event."""
 
+    def reviewer(self, record: UUID, invitation: int) -> Contact | None:
+        """The contact of the reviewer the record's nth invitation named (None once
+        erased); Behind while the view has not applied that invitation."""
+
 
 class SealedContact(NamedTuple):
     """A sealed contact and where it is stored: the record and its event's version."""

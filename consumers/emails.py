@@ -128,10 +128,15 @@ def invitation_email(
     return email
 
 
-def endorsed_email(message: dict[str, Any], to: Contact, sender: str) -> EmailMessage:
-    """The student's confirmation: which skills their reviewer endorsed."""
+def endorsed_email(
+    message: dict[str, Any], to: Contact, reviewer: Contact | None, sender: str
+) -> EmailMessage:
+    """The student's confirmation: who endorsed them (their name and company, as invited),
+    and which skills."""
     data = message["data"]
     student = one_line(to.name)
+    company = f" ({one_line(data['company'])})" if data.get("company") else ""
+    who = f"{one_line(reviewer.name)}{company}" if reviewer else "Your reviewer"
     statuses = [(one_line(skill["name"]), skill["status"]) for skill in data["skills"]]
     verified = [name for name, status in statuses if status == "verified"]
     email = letter(message, sender, to.email, f"Endorsed: {', '.join(verified)}")
@@ -140,14 +145,15 @@ def endorsed_email(message: dict[str, Any], to: Contact, sender: str) -> EmailMe
             [
                 f"Hello {student},",
                 "",
-                "Your reviewer's endorsement is recorded:",
+                f"{who} endorsed your work; the endorsement is recorded:",
                 *(f"- {name}: {status}" for name, status in statuses),
             ]
         )
     )
     items = "".join(f"<li>{html.escape(n)}: {html.escape(st)}</li>" for n, st in statuses)
     email.add_alternative(
-        f"<p>Hello {html.escape(student)},</p><p>Your reviewer's endorsement is recorded:</p>"
+        f"<p>Hello {html.escape(student)},</p>"
+        f"<p>{html.escape(who)} endorsed your work; the endorsement is recorded:</p>"
         f"<ul>{items}</ul>",
         subtype="html",
     )
@@ -209,7 +215,8 @@ class Emails:
         if message["type"] == "Scored":
             return result_email(message, student, self.sender)
         if message["type"] == "SkillsEndorsed":
-            return endorsed_email(message, student, self.sender)
+            reviewer = self.contacts.reviewer(record_id, message["data"]["invitation"])
+            return endorsed_email(message, student, reviewer, self.sender)
         reviewer = self.contacts.contact(record_id, message["version"])
         if reviewer is None:
             return None

@@ -17,11 +17,12 @@ from infrastructure.following import Batch
 from infrastructure.sql import Sql, dumps, loads
 from projections.model import ReadModel
 
-COLUMNS = ("id", "version", "contact")
+COLUMNS = ("id", "version", "contact", "invitation")
 
 
 class ContactView(ReadModel):
-    """One row per event that holds a contact: record, version, the sealed contact."""
+    """One row per event that holds a contact: record, version, the sealed contact, and an
+    invitation's number (none for the student's)."""
 
     name = "contact_view"
     applies = (Assessment.VerificationStarted, Assessment.ReviewerInvited)
@@ -38,7 +39,7 @@ class ContactView(ReadModel):
         return [
             f"CREATE TABLE IF NOT EXISTS {table} ("
             " id TEXT NOT NULL, version BIGINT NOT NULL, contact TEXT NOT NULL,"
-            " PRIMARY KEY (id, version))"
+            " invitation INTEGER, PRIMARY KEY (id, version))"
         ]
 
     def drop_statements(self, table: str) -> list[str]:
@@ -47,7 +48,12 @@ class ContactView(ReadModel):
     def apply(self, sql: Sql, table: str, events: Batch) -> None:
         """One insert of the batch's contacts."""
         rows = [
-            (event.originator_id.hex, event.originator_version, dumps(person.contact))
+            (
+                event.originator_id.hex,
+                event.originator_version,
+                dumps(person.contact),
+                event.invitation if isinstance(event, Assessment.ReviewerInvited) else None,
+            )
             for event, _ in events
             if (person := _person(event)) is not None
         ]
@@ -73,18 +79,26 @@ class Contacts:
     def contact(self, record: UUID, version: int) -> Contact | None:
         """The contact the record's event of this version holds, None once erased; Behind
         if the view has not applied that event within the patience."""
+        return self._revealed(record, "version", version, f"v{version}")
+
+    def reviewer(self, record: UUID, invitation: int) -> Contact | None:
+        """The contact of the reviewer the record's nth invitation named, None once erased;
+        Behind if the view has not applied that invitation within the patience."""
+        return self._revealed(record, "invitation", invitation, f"invitation {invitation}")
+
+    def _revealed(self, record: UUID, column: str, value: int, what: str) -> Contact | None:
         deadline = time.monotonic() + self.patience
-        while (row := self._row(record, version)) is None:
+        while (row := self._row(record, column, value)) is None:
             if time.monotonic() > deadline:
-                raise Behind(f"{ContactView.name} has no v{version} of {record} yet")
+                raise Behind(f"{ContactView.name} has no {what} of {record} yet")
             time.sleep(0.02)
         sealed = loads(row["contact"], Sealed)
-        return self.personal.reveal([SealedContact(sealed, record, version)])[0]
+        return self.personal.reveal([SealedContact(sealed, record, row["version"])])[0]
 
-    def _row(self, record: UUID, version: int) -> Any:
+    def _row(self, record: UUID, column: str, value: int) -> Any:
         with transaction(self.store, commit=False) as sql:
             return sql.one(
-                f"SELECT contact FROM {ContactView.name} WHERE id = ? AND version = ?",
+                f"SELECT version, contact FROM {ContactView.name} WHERE id = ? AND {column} = ?",
                 record.hex,
-                version,
+                value,
             )

@@ -130,6 +130,11 @@ def test_the_contacts_view_reveals_a_records_people_until_they_are_erased(
     assert reviewer is not None
     assert reviewer.email == "grace@example.com"
 
+    assert contacts.reviewer(record, 1) == reviewer  # the first invitation's reviewer
+    with pytest.raises(Behind, match="has no invitation 2 of"):
+        contacts.reviewer(record, 2)
+
     service.students.erase(ACME, STUDENT["studentId"])
     assert contacts.contact(record, 1) is None
     assert contacts.contact(record, 2) is None  # sealed under the student's subject too
+    assert contacts.reviewer(record, 1) is None

@@ -90,6 +90,9 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
 
     assert str(confirmation["To"]) == STUDENT["email"]
     assert confirmation["Subject"] == "Endorsed: React"
+    text = confirmation.get_body(("plain",))
+    assert text is not None
+    assert "Grace Hopper (Navy) endorsed your work" in text.get_content()  # who, as invited
     # Every event again, as a redelivery would bring them: no email a second time.
     project(service)
     emails = service.emails()
