@@ -60,6 +60,7 @@ class View:
         self.postgres = is_postgres(store)
         self.tracker = Tracker(store, self.table)
         self.dead_letters = DeadLetters(self.table)
+        self.reached = 0  # the last head `reach` recorded or found passed (no read when idle)
 
     def create(self) -> None:
         """Create the tables of this generation, its dead letters and tracking, if missing."""
@@ -92,12 +93,14 @@ class View:
     def reach(self, head: int) -> None:
         """Record the log's head as the position once nothing of the model's topics is left
         up to it, so that readers can tell the view is as of any event up to there."""
-        if head <= self.position():
+        if head <= self.reached or head <= self.position():
+            self.reached = max(self.reached, head)
             return
         with self.transaction() as sql:
             if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
                 raise Superseded(self.table)
             self.tracker.advance_within(sql.cursor, head)
+        self.reached = head
 
     def record(self, events: Batch) -> None:
         """Apply a batch of (event, position) and track its last position, atomically.
