@@ -122,7 +122,7 @@ def rebuild(
 
 def count_events(store: EventStore, model: ReadModel) -> int:
     """How many stored events a rebuild of this model will apply."""
-    return count_after(store, 0, model.topics)
+    return count_after(store, 0, model.topics, most=None)
 
 
 def dead_letters(store: EventStore, model: ReadModel) -> list[DeadLetter]:

@@ -222,18 +222,28 @@ def swap_in(view: View) -> int | None:
     return before
 
 
+# A lag is counted up to this many events: /ready stays quick behind any backlog.
+MOST_COUNTED = 1_000_000
+
+
 def count_after(
-    store: EventStore, position: int, topics: Sequence[str] | None, until: int | None = None
+    store: EventStore,
+    position: int,
+    topics: Sequence[str] | None,
+    until: int | None = None,
+    most: int | None = MOST_COUNTED,
 ) -> int:
     """How many stored events of these topics (None: of any) come after a position (up to
-    `until`)."""
+    `until`), counted up to `most` (None: all)."""
     events = getattr(store.recorder, "events_table_name", "stored_events")
     column = "notification_id" if is_postgres(store) else "rowid"
     bound = "" if until is None else f" AND {column} <= ?"
     of_topics = "" if topics is None else f" AND topic IN ({marks(len(topics))})"
     with transaction(store) as sql:
         row = sql.one(
-            f"SELECT COUNT(*) AS n FROM {events} WHERE {column} > ?{bound}{of_topics}",
+            f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {events}"
+            f" WHERE {column} > ?{bound}{of_topics}{'' if most is None else f' LIMIT {most}'})"
+            " AS behind",
             position,
             *([] if until is None else [until]),
             *(topics or []),
