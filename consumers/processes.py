@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
@@ -71,6 +72,17 @@ def reporter(progress: ProgressLog | None, group: str) -> Report:
     return lambda partition, position, lag: progress.report(group, partition, position, lag)
 
 
+def attempt(part: str, message_id: str, work: Callable[..., object], *args: object) -> None:
+    """Do one part of an event's work; log a failure that is the event's own and go on
+    (one that waiting can cure stops the follower, which tries again)."""
+    try:
+        work(*args)
+    except TRANSIENT:
+        raise
+    except Exception:
+        log.exception("cannot process the %s of %s", part, message_id)
+
+
 class Embedded(NamedTuple):
     """The downstream parts the embedded default runs in-process, fed from the store."""
 
@@ -92,14 +104,11 @@ def embedded(
     def handle(batch: Batch) -> None:
         for event, position in batch:
             message, _ = messages.message(event, position)
-            try:  # in the trace of the command that stored the event, when tracing
-                with continued(stored_traceparent(event) if traced else None):
-                    fanout.handle(message, time.time(), position)
-                    emails.handle(message)
-            except TRANSIENT:
-                raise
-            except Exception:  # no dead-letter topic here: log it and go on
-                log.exception("cannot process %s", message["id"])
+            # In the trace of the command that stored the event, when tracing; each part on
+            # its own (no dead-letter topic here: a failure is logged and the other goes on).
+            with continued(stored_traceparent(event) if traced else None):
+                attempt("webhooks", message["id"], fanout.handle, message, time.time(), position)
+                attempt("email", message["id"], emails.handle, message)
         tracker.advance(batch[-1][1])
 
     def set_aside(error: UndecodableEvent) -> None:

@@ -96,34 +96,44 @@ class WebhookTargets:
     ) -> list[Target]:
         """Where an event of a tenant's record goes, once the view is as of `position`
         (None: the log's head now); Behind if it is not within the patience."""
-        self.wait_for(position or self.store.recorder.max_notification_id() or 0)
+        generation = self.wait_for(position or self.store.recorder.max_notification_id() or 0)
         with transaction(self.store, commit=False) as sql:
             row = sql.one(
                 f"SELECT callback_secret, endpoints FROM {self.model.name} WHERE id = ?",
                 TenantWebhooks.id_for(tenant, mode).hex,
             )
+            if current_generation(sql, self.model.name) != generation:  # a rebuild swapped
+                raise Behind(f"{self.model.name} was rebuilt meanwhile")
         endpoints = loads(row["endpoints"], dict[str, Endpoint]).values() if row else []
         found = [Target(e.id, e.url, e.secret) for e in endpoints if event_type in e.events]
         if callback_url:
-            if row is None:  # made before the record started (migrate makes old ones)
+            if row is None:  # made when the record started, unless it started before 2026-11
                 raise LookupError(f"{tenant} ({mode}) has no callback secret")
             found.append(Target(CALLBACK, callback_url, row["callback_secret"]))
         return found
 
-    def wait_for(self, position: int) -> None:
-        """Return once the view has applied every event of its topics up to `position`."""
+    def wait_for(self, position: int) -> int | None:
+        """Return, with the generation readers see, once it has applied every event of its
+        topics up to `position`: its position is there, or (counted once, over the few
+        events since it last recorded the head) none of its events lies between."""
+        generation, reached = self.position()
+        if reached >= position:
+            return generation
+        if count_after(self.store, reached, self.model.topics, until=position) == 0:
+            return generation
         deadline = time.monotonic() + self.patience
-        while (reached := self.position()) < position:
-            if count_after(self.store, reached, self.model.topics, until=position) == 0:
-                return
-            if time.monotonic() > deadline:
-                raise Behind(f"{self.model.name} is at {reached}, not yet at {position}")
+        while time.monotonic() < deadline:
             time.sleep(0.02)
+            generation, reached = self.position()
+            if reached >= position:
+                return generation
+        raise Behind(f"{self.model.name} is at {reached}, not yet at {position}")
 
-    def position(self) -> int:
-        """The position of the generation readers see."""
+    def position(self) -> tuple[int | None, int]:
+        """The generation readers see, and its position."""
         with transaction(self.store, commit=False) as sql:
-            generation = current_generation(sql, self.model.name) or 1
-        if generation not in self.trackers:
-            self.trackers[generation] = Tracker(self.store, f"{self.model.name}_g{generation}")
-        return self.trackers[generation].position()
+            generation = current_generation(sql, self.model.name)
+        key = generation or 1
+        if key not in self.trackers:
+            self.trackers[key] = Tracker(self.store, f"{self.model.name}_g{key}")
+        return generation, self.trackers[key].position()

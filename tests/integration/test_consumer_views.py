@@ -5,7 +5,9 @@ must wait for it (Behind) until it is as of the event it handles, on both stores
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -16,6 +18,7 @@ from application.handlers.rotate_callback_secret import rotate_callback_secret
 from application.ports import Behind
 from domain.webhooks import CALLBACK
 from entrypoints.bootstrap import Services
+from infrastructure.database import transaction
 from projections.contacts import Contacts, ContactView
 from projections.runner import MODELS, catch_up
 from projections.views import open_live_view
@@ -24,7 +27,9 @@ from tests.support import (
     ACME,
     STUDENT,
     Clock,
+    fanning_out,
     invite_to_review,
+    kept_logs,
     make_service,
     project,
     register_endpoint,
@@ -109,7 +114,7 @@ def test_a_view_caught_up_records_the_head_it_read_past_events_of_other_topics(
     catch_up(view, until=lambda: True)
     assert view.position() == head(service)
     # So a consumer needs not count the log's events to know the view is as of any of them.
-    assert WebhookTargets(service.store, patience=0).position() == head(service)
+    assert WebhookTargets(service.store, patience=0).position()[1] == head(service)
 
 
 def test_the_contacts_view_reveals_a_records_people_until_they_are_erased(
@@ -138,3 +143,24 @@ def test_the_contacts_view_reveals_a_records_people_until_they_are_erased(
     assert contacts.contact(record, 1) is None
     assert contacts.contact(record, 2) is None  # sealed under the student's subject too
     assert contacts.reviewer(record, 1) is None
+
+
+def test_the_embedded_fan_out_sends_an_events_email_when_its_webhooks_fail(
+    tmp_path: Path, clock: Clock
+) -> None:
+    service = make_service(
+        f"sqlite:///{tmp_path / 'assess.sqlite3'}", clock, outbox_dir=tmp_path / "outbox"
+    )
+    take_attempt(service, 8, callback=CALLBACK_URL)
+    project(service)
+    with transaction(service.store) as sql:  # as for a record older than callback secrets
+        sql.run("DELETE FROM webhook_targets_g1")
+    with kept_logs("assess.consumers") as logged, fanning_out(service):
+        deadline = time.monotonic() + 20
+        while not list((tmp_path / "outbox").glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1  # the result email went
+    failures = [r.getMessage() for r in logged if r.getMessage().startswith("cannot process")]
+    assert failures
+    assert all(message.startswith("cannot process the webhooks of") for message in failures)
+    service.store.close()
