@@ -43,7 +43,7 @@ def open_migrated(settings: Settings) -> EventStore:
     return store
 
 
-def migrate(store: EventStore, settings: Settings) -> None:
+def migrate(store: EventStore, settings: Settings) -> list[str]:
     """Create the tables beside the events that are missing (idempotent, safe to run from
     processes starting together): the data subjects and their keys, the delivery log (with
     the columns it gained since it was made), the sent-email log, the records the consumers
@@ -52,11 +52,16 @@ def migrate(store: EventStore, settings: Settings) -> None:
     reads the log (the audit log's hashes the stored bytes), seal the personal data stored
     in clear before it was sealed, and drop what held it beside the events; then rewrite the
     store's files without it. The events' own tables are the library's, created when the
-    store is opened."""
+    store is opened. Returns what it changed beyond creating tables, in words."""
+    done: list[str] = []
     with migration_lock(store):
         create_tables(store, DATA_SUBJECTS)
         sealed = seal_stored(store, DataSubjects(store, settings))
+        if sealed:
+            done.append(f"sealed the personal data {sealed} stored events held in clear")
         dropped = [without_personal_data(store), without_recipients(store)]
+        if any(dropped):
+            done.append("dropped the names and emails the consumers' tables kept")
         create_tables(
             store,
             [
@@ -64,7 +69,8 @@ def migrate(store: EventStore, settings: Settings) -> None:
                 *(*RATE_WINDOWS, *CONSUMER_PROGRESS),
             ],
         )
-        upgrade_delivery_log(store)
+        if upgrade_delivery_log(store):
+            done.append("added the delivery log's new columns")
         learn_stored_records(store)
         for model in MODELS.values():
             open_live_view(store, model)
@@ -74,9 +80,11 @@ def migrate(store: EventStore, settings: Settings) -> None:
             if clear_in_record_view(store):
                 rebuild(store, RecordView(), lambda applied, position: None)
                 dropped.append(True)
+                done.append("rebuilt record_view without the contacts it held in clear")
             mark(store, VIEWS)
         if sealed or any(dropped):
             compact(store)
+    return done
 
 
 def seed_banks(banks: QuestionBanks) -> list[str]:

@@ -68,16 +68,18 @@ def migrate_command(data_dir: Path | None) -> None:
     settings = from_env(data_dir)
     before = table_names(settings)
     store = open_store(settings)
-    migrate(store, settings)
+    changed = migrate(store, settings)
     banks = QuestionBanks(store)
     imported = [] if banks.list_banks() else seed_banks(banks)
     store.close()
     created = sorted(table_names(settings) - before)
     if created:
         click.echo(f"created {len(created)} tables: {', '.join(created)}")
+    for change in changed:
+        click.echo(change)
     if imported:
         click.echo(f"imported the shipped question banks: {', '.join(imported)}")
-    if not created and not imported:
+    if not created and not changed and not imported:
         click.echo("the store is up to date")
 
 

@@ -55,10 +55,10 @@ class Delivery:
         return f"callback:{self.url}" if self.endpoint_id == CALLBACK else self.endpoint_id
 
 
-def upgrade_delivery_log(store: EventStore) -> None:
-    """Add the columns the delivery log lacks, if it was made before them."""
+def upgrade_delivery_log(store: EventStore) -> bool:
+    """Add the columns the delivery log lacks, if it was made before them; tell if any was."""
     with transaction(store) as sql:
-        add_missing_columns(sql, TABLE, ADDED_COLUMNS)
+        return add_missing_columns(sql, TABLE, ADDED_COLUMNS)
 
 
 def new_delivery_id() -> str:

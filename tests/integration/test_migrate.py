@@ -78,8 +78,8 @@ def test_migrate_gives_a_delivery_log_made_before_tracing_its_traceparent(
     before = [DELIVERY_LOG_DDL[0].replace(" traceparent TEXT,", ""), *DELIVERY_LOG_DDL[1:]]
     assert before[0] != DELIVERY_LOG_DDL[0]
     create_tables(store, before)
-    migrate(store, settings)
-    migrate(store, settings)  # idempotent
+    assert migrate(store, settings) == ["added the delivery log's new columns"]
+    assert migrate(store, settings) == []  # idempotent
     traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     queued = Delivery(
         *("msg_1", "acme", "live", "wh_1", "http://a.test/", "whsec", "e_1", "t", "{}"),
