@@ -9,6 +9,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
+from psycopg_pool import PoolTimeout
 
 from api.schemas import ErrorBody, ErrorResponse
 from api.wording import allowed_values, in_words, parameter_name
@@ -111,8 +112,13 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
 
 
 def on_store_unreachable(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """The event store cannot be reached: nothing was recorded. Its connections are
-    replaced as soon as it answers again (infrastructure/reconnection.py)."""
+    """The event store cannot be reached, or every connection of the process's budget is
+    busy: nothing was recorded. After a failure of the store itself its connections are
+    replaced as soon as it answers again (infrastructure/reconnection.py); a full pool is
+    only waited out."""
+    if isinstance(error.__cause__, PoolTimeout) or isinstance(error, PoolTimeout):
+        log.warning("every connection of the pool is busy: %s", error)
+        return error_response("SERVICE_UNAVAILABLE", "the service is busy; try again", 503)
     log.warning("event store unreachable: %s", error)
     reconnection = getattr(request.app.state, "reconnection", None)
     if reconnection is not None:

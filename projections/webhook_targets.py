@@ -13,6 +13,7 @@ from domain.webhooks import CALLBACK, Endpoint, TenantWebhooks
 from infrastructure.database import transaction
 from infrastructure.following import Batch, Tracker
 from infrastructure.sql import Sql, dumps, loads
+from projections.deadletters import DeadLetters
 from projections.model import PoisonEvent, ReadModel
 from projections.views import count_after, current_generation
 
@@ -97,13 +98,16 @@ class WebhookTargets:
         """Where an event of a tenant's record goes, once the view is as of `position`
         (None: the log's head now); Behind if it is not within the patience."""
         generation = self.wait_for(position or self.store.recorder.max_notification_id() or 0)
+        key = TenantWebhooks.id_for(tenant, mode).hex
         with transaction(self.store, commit=False) as sql:
             row = sql.one(
-                f"SELECT callback_secret, endpoints FROM {self.model.name} WHERE id = ?",
-                TenantWebhooks.id_for(tenant, mode).hex,
+                f"SELECT callback_secret, endpoints FROM {self.model.name} WHERE id = ?", key
             )
             if current_generation(sql, self.model.name) != generation:  # a rebuild swapped
                 raise Behind(f"{self.model.name} was rebuilt meanwhile")
+            letters = DeadLetters(f"{self.model.name}_g{generation or 1}")
+            if key in letters.records(sql):  # its row is not what its events say
+                raise Behind(f"{self.model.name} set aside an event of {tenant} ({mode})")
         endpoints = loads(row["endpoints"], dict[str, Endpoint]).values() if row else []
         found = [Target(e.id, e.url, e.secret) for e in endpoints if event_type in e.events]
         if callback_url:

@@ -13,12 +13,13 @@ import httpx
 import psycopg
 import pytest
 from eventsourcing.postgres import PostgresDatastore
+from litestar.testing import TestClient
 
 from application.settings import Settings
 from infrastructure.database import datastore
 from infrastructure.persistence import open_store
 from tests.processes import server
-from tests.support import MASTER_KEY
+from tests.support import MASTER_KEY, make_service
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +80,23 @@ def test_a_process_opens_up_to_its_budget_and_closes_what_it_no_longer_uses(
     assert 2 <= peak <= 4  # opened as needed, never past the budget
     assert settled(pg_url, 1, 15) == 1  # one closed each idle second, down to the first
     store.close()
+
+
+def test_a_full_pool_answers_503_busy_and_keeps_its_connections(pg_url: str) -> None:
+    service = make_service(pg_url, db_pool_size=1, db_connect_timeout=1)
+    key = service.access.issue_key("acme", "live")
+    database = datastore(service.store)
+    assert isinstance(database, PostgresDatastore)
+    pool = database.pool
+    with TestClient(service.app()) as client:
+        assert client.get("/api/v1/skills", headers={"x-api-key": key}).status_code == 200
+        with database.get_connection():  # the threads' one connection, held elsewhere
+            busy = client.get("/api/v1/verifications", headers={"x-api-key": key})
+        assert busy.status_code == 503
+        assert busy.json()["error"] == {
+            "code": "SERVICE_UNAVAILABLE",
+            "message": "the service is busy; try again",
+        }
+        assert database.pool is pool  # a full pool is waited out, not replaced
+        assert client.get("/api/v1/verifications", headers={"x-api-key": key}).status_code == 200
+    service.store.close()

@@ -16,10 +16,11 @@ from application.commands import RemoveWebhook, RotateCallbackSecret
 from application.handlers.remove_webhook import remove_webhook
 from application.handlers.rotate_callback_secret import rotate_callback_secret
 from application.ports import Behind
-from domain.webhooks import CALLBACK
+from domain.webhooks import CALLBACK, TenantWebhooks
 from entrypoints.bootstrap import Services
 from infrastructure.database import transaction
 from projections.contacts import Contacts, ContactView
+from projections.deadletters import DeadLetter, DeadLetters
 from projections.runner import MODELS, catch_up
 from projections.views import open_live_view
 from projections.webhook_targets import WebhookTargets, WebhookTargetsView
@@ -164,3 +165,19 @@ def test_the_embedded_fan_out_sends_an_events_email_when_its_webhooks_fail(
     assert failures
     assert all(message.startswith("cannot process the webhooks of") for message in failures)
     service.store.close()
+
+
+def test_a_tenant_whose_webhook_event_is_set_aside_is_not_read_from_the_view(
+    service: Services,
+) -> None:
+    register_endpoint(service, HOOK)
+    project(service)
+    targets = WebhookTargets(service.store, patience=0)
+    assert len(targets.targets("acme", "live", COMPLETED, None, head(service))) == 1
+    tenant = TenantWebhooks.id_for("acme", "live").hex
+    with transaction(service.store) as sql:  # as the projector does when it cannot apply one
+        DeadLetters(f"{WebhookTargetsView.name}_g1").set_aside(
+            sql, DeadLetter(head(service), tenant, "EndpointRemoved", 3, "a bug")
+        )
+    with pytest.raises(Behind, match="set aside an event of acme"):
+        targets.targets("acme", "live", COMPLETED, None, head(service))
