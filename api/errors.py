@@ -9,11 +9,11 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
-from psycopg_pool import PoolTimeout
 
 from api.schemas import ErrorBody, ErrorResponse
 from api.wording import allowed_values, in_words, parameter_name
 from domain import errors
+from infrastructure.database import pool_full
 
 log = logging.getLogger("assess.api")
 
@@ -116,7 +116,7 @@ def on_store_unreachable(request: Request[Any, Any, Any], error: Exception) -> R
     busy: nothing was recorded. After a failure of the store itself its connections are
     replaced as soon as it answers again (infrastructure/reconnection.py); a full pool is
     only waited out."""
-    if isinstance(error.__cause__, PoolTimeout) or isinstance(error, PoolTimeout):
+    if pool_full(error):
         log.warning("every connection of the pool is busy: %s", error)
         return error_response("SERVICE_UNAVAILABLE", "the service is busy; try again", 503)
     log.warning("event store unreachable: %s", error)

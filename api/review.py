@@ -184,6 +184,7 @@ def form(
         title=f"Endorse the skills of {review.requester_info.name}",
         page=review,
         relation=RELATIONS.get(review.endorsement_type, review.endorsement_type),
+        asker=caller.record.asked_by or caller.record.tenant,
         expires=f"{expires.day} {expires:%B %Y, %H:%M} UTC",
         sources=sources,
         error=error,

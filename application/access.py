@@ -103,13 +103,22 @@ class Access:
         self._tenant_keys: Recent[str, TenantCaller] = Recent(KEY_MEMORY_SECONDS)
         self._live_keys: Recent[UUID, bool] = Recent(KEY_MEMORY_SECONDS)
 
-    def issue_key(self, tenant: str, mode: str) -> str:
-        """Issue a tenant API key; only its hash is stored, the key is returned once."""
+    def issue_key(self, tenant: str, mode: str, display_name: str | None = None) -> str:
+        """Issue a tenant API key (with the name reviewers see the tenant by, if given);
+        only its hash is stored, the key is returned once."""
         if mode not in MODES or not tenant.strip():
             raise InvalidInput("give a tenant name and a mode of live or test")
+        shown = " ".join((display_name or "").split()) or None  # one line, no control
+        if shown is not None and (len(shown) > 100 or not shown.isprintable()):
+            raise InvalidInput("name: 1 to 100 printable characters")
         key = f"ak_{mode}_{secrets.token_urlsafe(32)}"
-        self.store.save(ApiKey.issue(tenant.strip(), mode, digest(key)))
+        self.store.save(ApiKey.issue(tenant.strip(), mode, digest(key), shown))
         return key
+
+    def asker(self, key_id: UUID | None, tenant: str) -> str:
+        """How the tenant whose key started a record is named to the people it asks."""
+        key = self.store.find(ApiKey, key_id) if key_id is not None else None
+        return key.asker if key is not None else tenant
 
     def list_keys(self, tenant: str | None = None) -> list[KeyEntry]:
         """Every key (or a tenant's), oldest first."""

@@ -87,6 +87,10 @@ class Contacts(Protocol):
         """The contact of the reviewer the record's nth invitation named (None once
         erased); Behind while the view has not applied that invitation."""
 
+    def asked_by(self, record: UUID, version: int) -> str | None:
+        """The tenant's name the invitation of this version gave the reviewer (None if it
+        gave none); Behind while the view has not applied it."""
+
 
 class SealedContact(NamedTuple):
     """A sealed contact and where it is stored: the record and its event's version."""

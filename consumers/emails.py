@@ -102,26 +102,35 @@ def invitation_email(
     sender: str,
     link: str,
     skills: list[str],
+    asker: str,
 ) -> EmailMessage:
-    """The reviewer's invitation: who asks, which skills, the link, until when (the subject
-    line names the skills only: it is kept in the sent log, which holds no personal data)."""
+    """The reviewer's invitation: who asks (the student, through the tenant named `asker`),
+    which skills, the link, until when, and what is shared with the tenant (the subject line
+    names the skills only: it is kept in the sent log, which holds no personal data)."""
     data = message["data"]
     reviewer = one_line(to.name)
     student_name = one_line(student.name)
+    organisation = one_line(asker)
     names = ", ".join(one_line(name) for name in skills)
     until = data["expiresAt"][:10]
+    shared = (
+        f"Your name, company and the skills you endorse are shared with {organisation}"
+        f" and {student_name}."
+    )
     email = letter(message, sender, to.email, f"Endorsement request: {names}")
     email.set_content(
-        f"Hello {reviewer},\n\n{student_name} asks you to endorse skills you saw in their work:"
-        f" {names}.\n\nOpen this link to review and endorse them (until {until}):\n{link}\n\n"
+        f"Hello {reviewer},\n\n{student_name} asks you, through {organisation}, to endorse"
+        f" skills you saw in their work: {names}.\n\nOpen this link to review and endorse"
+        f" them (until {until}):\n{link}\n\n{shared}\n"
         "The link is for you only. If you do not know the student, ignore this email.\n",
         cte="8bit",  # the link on one line, as it is (quoted-printable would wrap it)
     )
     email.add_alternative(
-        f"<p>Hello {html.escape(reviewer)},</p><p>{html.escape(student_name)} asks you to endorse"
-        f" skills you saw in their work: {html.escape(names)}.</p>"
+        f"<p>Hello {html.escape(reviewer)},</p><p>{html.escape(student_name)} asks you,"
+        f" through {html.escape(organisation)}, to endorse skills you saw in their work:"
+        f" {html.escape(names)}.</p>"
         f'<p><a href="{html.escape(link)}">Review and endorse the skills</a>'
-        f" (until {html.escape(until)}).</p>"
+        f" (until {html.escape(until)}).</p><p>{html.escape(shared)}</p>"
         "<p>The link is for you only. If you do not know the student, ignore this email.</p>",
         subtype="html",
     )
@@ -222,4 +231,7 @@ class Emails:
             return None
         token = reviewer_token(self.link_key, record_id, message["data"]["invitation"])
         link = f"{self.settings.public_url.rstrip('/')}/review/{token}"
-        return invitation_email(message, reviewer, student, self.sender, link, facts.skill_names)
+        asker = self.contacts.asked_by(record_id, message["version"]) or facts.tenant
+        return invitation_email(
+            message, reviewer, student, self.sender, link, facts.skill_names, asker
+        )

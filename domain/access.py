@@ -23,6 +23,7 @@ class ApiKey(Aggregate):
         tenant: str
         mode: str
         key_hash: str
+        display_name: str | None = None  # the tenant's name as reviewers see it
 
     class Revoked(Aggregate.Event):
         """An operator revoked the key; every process refuses it from then on."""
@@ -30,10 +31,13 @@ class ApiKey(Aggregate):
         def apply(self, key: ApiKey) -> None:
             key.revoked_at = self.timestamp
 
-    def __init__(self, tenant: str, mode: str, key_hash: str) -> None:
+    def __init__(
+        self, tenant: str, mode: str, key_hash: str, display_name: str | None = None
+    ) -> None:
         self.tenant = tenant
         self.mode = mode
         self.key_hash = key_hash
+        self.display_name = display_name
         self.revoked_at: datetime | None = None
 
     @staticmethod
@@ -42,11 +46,23 @@ class ApiKey(Aggregate):
         return uuid5(NAMESPACE_URL, f"assess:api-key:{key_hash}")
 
     @classmethod
-    def issue(cls, tenant: str, mode: str, key_hash: str) -> ApiKey:
-        """Issue a key to a tenant."""
+    def issue(
+        cls, tenant: str, mode: str, key_hash: str, display_name: str | None = None
+    ) -> ApiKey:
+        """Issue a key to a tenant (named, for the people it asks, by `display_name`)."""
         return cls._create(
-            cls.Issued, id=cls.id_for(key_hash), tenant=tenant, mode=mode, key_hash=key_hash
+            cls.Issued,
+            id=cls.id_for(key_hash),
+            tenant=tenant,
+            mode=mode,
+            key_hash=key_hash,
+            display_name=display_name,
         )
+
+    @property
+    def asker(self) -> str:
+        """How the tenant is named to the people it asks: its display name, else its id."""
+        return self.display_name or self.tenant
 
     def revoke(self) -> None:
         """Revoke the key; revoking it again changes nothing."""

@@ -133,6 +133,7 @@ class Assessment(Attempts, HumanEndorsement, PersonalData, Aggregate):
         self.reviewer_token_hash: str | None = None
         self.reviewer_expires_at: datetime | None = None
         self.reviewer_version = 0
+        self.asked_by: str | None = None
         self.personal_data_erased = False
 
     @classmethod

@@ -44,10 +44,12 @@ class HumanEndorsement:
         reviewer: Reviewer
         token_hash: str
         expires_at: datetime
+        asked_by: str | None = None  # how the tenant was named to the reviewer
 
         upcast_v1_v2 = staticmethod(sealed_by_migrate)
 
         def apply(self, record: HumanEndorsement) -> None:
+            record.asked_by = self.asked_by
             record.reviewer = self.reviewer
             record.reviewer_version = self.originator_version
             record.invitations = self.invitation
@@ -80,6 +82,7 @@ class HumanEndorsement:
         invitations: int
         reviewer_token_hash: str | None
         reviewer_expires_at: datetime | None
+        asked_by: str | None
         Locked: type[Any]
 
         def require_personal_data(self) -> None: ...
@@ -99,10 +102,12 @@ class HumanEndorsement:
         token_hash_of: Callable[[int], str],
         expires_at: datetime,
         at: datetime,
+        asked_by: str | None = None,
     ) -> int:
-        """Invite a reviewer (again: the earlier link stops working); the invitation's
-        number, from which its link's token is made. `seal(subject, version)` seals the
-        reviewer's contact under the student's data subject, for the event of that version."""
+        """Invite a reviewer (again: the earlier link stops working) on behalf of the
+        tenant named `asked_by`; the invitation's number, from which its link's token is
+        made. `seal(subject, version)` seals the reviewer's contact under the student's data
+        subject, for the event of that version."""
         self.require(HUMAN_ENDORSEMENT)
         if self.is_locked:
             raise AlreadyVerified("the reviewer already endorsed this record's skills")
@@ -118,6 +123,7 @@ class HumanEndorsement:
             reviewer=Reviewer(contact, company, endorsement_type),
             token_hash=token_hash_of(invitation),
             expires_at=expires_at,
+            asked_by=asked_by,
         )
         return invitation
 

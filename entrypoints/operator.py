@@ -164,11 +164,17 @@ def keys() -> None:
     show_default=True,
     help="live keys make ver_live_ records; test keys make ver_test_ ones, which never mix.",
 )
+@click.option(
+    "--name",
+    default=None,
+    help="The tenant's name as reviewers see it in the invitation and on the review page"
+    " (default: the tenant).",
+)
 @data_option
-def keys_create(tenant: str, mode: str, data_dir: Path | None) -> None:
+def keys_create(tenant: str, mode: str, name: str | None, data_dir: Path | None) -> None:
     """Create a key; it is shown once, alone on the last line, and stored only as a hash."""
     try:
-        key = bootstrap(from_env(data_dir)).access.issue_key(tenant, mode)
+        key = bootstrap(from_env(data_dir)).access.issue_key(tenant, mode, name)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"created a {mode} key for tenant {tenant}; it is not shown again:", err=True)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import psycopg
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
+from psycopg_pool import PoolTimeout
 
 from application.store import EventStore
 from infrastructure.postgres import SCHEMA_LOCK
@@ -81,6 +82,12 @@ def add_missing_columns(sql: Sql, table: str, added: Sequence[tuple[str, str]]) 
     for name, ddl in missing:
         sql.run(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
     return bool(missing)
+
+
+def pool_full(error: BaseException) -> bool:
+    """Whether a store error is a full pool (every connection of the budget busy), not a
+    failure of the database."""
+    return isinstance(error, PoolTimeout) or isinstance(error.__cause__, PoolTimeout)
 
 
 def reason(error: BaseException) -> str:

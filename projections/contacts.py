@@ -17,12 +17,12 @@ from infrastructure.following import Batch
 from infrastructure.sql import Sql, dumps, loads
 from projections.model import ReadModel
 
-COLUMNS = ("id", "version", "contact", "invitation")
+COLUMNS = ("id", "version", "contact", "invitation", "asked_by")
 
 
 class ContactView(ReadModel):
-    """One row per event that holds a contact: record, version, the sealed contact, and an
-    invitation's number (none for the student's)."""
+    """One row per event that holds a contact: record, version, the sealed contact, and for
+    an invitation its number and the name of the tenant that asked."""
 
     name = "contact_view"
     applies = (Assessment.VerificationStarted, Assessment.ReviewerInvited)
@@ -39,7 +39,7 @@ class ContactView(ReadModel):
         return [
             f"CREATE TABLE IF NOT EXISTS {table} ("
             " id TEXT NOT NULL, version BIGINT NOT NULL, contact TEXT NOT NULL,"
-            " invitation INTEGER, PRIMARY KEY (id, version))"
+            " invitation INTEGER, asked_by TEXT, PRIMARY KEY (id, version))"
         ]
 
     def drop_statements(self, table: str) -> list[str]:
@@ -52,7 +52,11 @@ class ContactView(ReadModel):
                 event.originator_id.hex,
                 event.originator_version,
                 dumps(person.contact),
-                event.invitation if isinstance(event, Assessment.ReviewerInvited) else None,
+                *(
+                    (event.invitation, event.asked_by)
+                    if isinstance(event, Assessment.ReviewerInvited)
+                    else (None, None)
+                ),
             )
             for event, _ in events
             if (person := _person(event)) is not None
@@ -86,19 +90,30 @@ class Contacts:
         Behind if the view has not applied that invitation within the patience."""
         return self._revealed(record, "invitation", invitation, f"invitation {invitation}")
 
+    def asked_by(self, record: UUID, version: int) -> str | None:
+        """The tenant's name an invitation of this version gave the reviewer (None: the
+        invitation was made before invitations named it)."""
+        row = self._waited(record, "version", version, f"v{version}")
+        return str(row["asked_by"]) if row["asked_by"] else None
+
     def _revealed(self, record: UUID, column: str, value: int, what: str) -> Contact | None:
+        row = self._waited(record, column, value, what)
+        sealed = loads(row["contact"], Sealed)
+        return self.personal.reveal([SealedContact(sealed, record, row["version"])])[0]
+
+    def _waited(self, record: UUID, column: str, value: int, what: str) -> Any:
         deadline = time.monotonic() + self.patience
         while (row := self._row(record, column, value)) is None:
             if time.monotonic() > deadline:
                 raise Behind(f"{ContactView.name} has no {what} of {record} yet")
             time.sleep(0.02)
-        sealed = loads(row["contact"], Sealed)
-        return self.personal.reveal([SealedContact(sealed, record, row["version"])])[0]
+        return row
 
     def _row(self, record: UUID, column: str, value: int) -> Any:
         with transaction(self.store, commit=False) as sql:
             return sql.one(
-                f"SELECT version, contact FROM {ContactView.name} WHERE id = ? AND {column} = ?",
+                f"SELECT version, contact, asked_by FROM {ContactView.name}"
+                f" WHERE id = ? AND {column} = ?",
                 record.hex,
                 value,
             )

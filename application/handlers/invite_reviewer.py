@@ -36,6 +36,7 @@ def decide(
         lambda n: digest(reviewer_token(service.link_key, record.id, n)),
         expires_at,
         now,
+        service.access.asker(record.api_key_id, record.tenant),
     )
     invited = Invited(
         record_verification_id=record.record_verification_id,

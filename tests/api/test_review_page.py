@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from domain.errors import InvalidInput
 from entrypoints.bootstrap import Services
 from tests.api.http import API, ENDORSE, SOURCE, event_count
 from tests.api.review_pages import assert_page, invited
@@ -33,7 +34,9 @@ def test_the_page_shows_who_asks_the_sources_and_each_skill_with_its_checkbox(
     html = assert_page(client.get(link), 200)
     assert html.one("title").words == "Endorse the skills of Ada Lovelace"
     assert html.one("h1").words == "Endorse the skills of Ada Lovelace"
-    assert "Grace Hopper, as their tech lead" in html.one("main").words
+    assert "Grace Hopper, as their tech lead, through acme," in html.one("main").words
+    shared = "(your name, your company and the skills you endorse) is shared with acme and"
+    assert shared in html.one("main").words
     assert "19 January 2026, 10:00 UTC" in html.one("main").words
     assert [h.words for h in html.all("h2")] == ["Where the skills were shown", "Skills"]
     assert [h.words for h in html.all("h3")] == ["Engineer at Babbage & Co", SOURCE["title"]]
@@ -151,3 +154,21 @@ def test_a_post_without_a_skill_of_the_record_shows_the_form_again_and_records_n
     assert html.checkboxes() == {"skill_001": "React", "skill_002": "Python"}
     assert event_count(client, tenant_key, record_id) == 2
     assert client.get(link).status_code == 200
+
+
+def test_the_page_names_the_tenant_as_its_key_was_named(
+    client: TestClient[Litestar], service: Services
+) -> None:
+    named = service.access.issue_key("acme", "live", "  Acme\tLearning  ")
+    _, link = invited(client, service, named)
+    words = assert_page(client.get(link), 200).one("main").words
+    assert "as their tech lead, through Acme Learning, to confirm" in words
+    assert "is shared with Acme Learning and with Ada Lovelace" in words
+
+
+@pytest.mark.parametrize("name", ["x" * 101, "Acme\u200bLearning\x00"])
+def test_a_display_name_that_is_not_one_printable_line_is_refused(
+    service: Services, name: str
+) -> None:
+    with pytest.raises(InvalidInput, match="name: 1 to 100 printable characters"):
+        service.access.issue_key("acme", "live", name)

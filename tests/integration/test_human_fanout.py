@@ -53,6 +53,8 @@ def test_an_endorsement_goes_out_as_webhooks_and_emails_once(tmp_path: Path) -> 
         assert invitation["Subject"] == "Endorsement request: React, Python"
         text = invitation.get_body(("plain",))
         assert text is not None
+        assert "Ada Lovelace asks you, through acme, to endorse" in text.get_content()
+        assert "company and the skills you endorse are shared with acme" in text.get_content()
         [link] = re.findall(r"https://assess\.example/review/(\S+)", text.get_content())
         reviewer = service.records.reviewer(link)  # the emailed link is the record's own
         raw = next(service.settings.outbox.glob("*.eml")).read_bytes()
