@@ -21,7 +21,7 @@ from api.forwarded import ForwardedFor
 from api.headers import allow, no_store
 from api.humanverification import HumanVerificationController
 from api.limits import MemoryLedger, MinuteWindows, RequestLimit
-from api.metrics import FollowerMetrics, ProjectionMetrics
+from api.metrics import ViewMetrics
 from api.openapi import openapi_config
 from api.review import ReviewPageController
 from api.students import PersonalDataController
@@ -56,7 +56,7 @@ async def ready(request: Request[Any, Any, Any]) -> Response[Any]:
     try:
         head = await to_thread.run_sync(service.store.recorder.max_notification_id)
         views = await to_thread.run_sync(read.status)
-        states = await to_thread.run_sync(followers.report)
+        states = await to_thread.run_sync(followers.report, views)
     except Exception:
         if request.app.state.reconnection is not None:
             request.app.state.reconnection.after_failure()
@@ -192,7 +192,6 @@ def create_app(wired: Wired) -> Litestar:
         settings.auth_failures_per_minute, MemoryLedger(), minutes
     )
     app.state.view_metrics = CollectorRegistry(auto_describe=False)
-    app.state.view_metrics.register(ProjectionMetrics(read))
-    app.state.view_metrics.register(FollowerMetrics(wired.followers))
+    app.state.view_metrics.register(ViewMetrics(read, wired.followers))
     app.state.followers = wired.followers
     return app

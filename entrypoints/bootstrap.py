@@ -130,6 +130,7 @@ def bootstrap(
     store = open_migrated(settings)
     progress = ProgressLog(store)
     personal = DataSubjects(store, settings)
+    read = ReadSide(store, personal)
     deliveries = Deliveries(store)
     sent_emails = SentLog(store, settings)
     secrets = WebhookSecrets(settings.master_secret)
@@ -163,16 +164,16 @@ def bootstrap(
         webhooks=webhooks,
         commands=commands,
         records=RecordQueries(store, personal, access, clock),
-        read=ReadSide(store, personal),
+        read=read,
         students=Students(store, personal, sent_emails, clock),
         targets=WebhookTargets(store),
         contacts=Contacts(store, personal),
-        followers=log_followers(store, progress),
+        followers=log_followers(store, read, progress),
         progress=progress,
     )
 
 
-def log_followers(store: EventStore, progress: ProgressLog) -> Followers:
+def log_followers(store: EventStore, read: ReadSide, progress: ProgressLog) -> Followers:
     """The followers /ready reports beside the views: production (PostgreSQL) runs the relay,
     the embedded default its fan-out; both run the audit log's follower."""
     downstream = RELAY if is_postgres(store) else EMBEDDED_FANOUT
@@ -181,4 +182,4 @@ def log_followers(store: EventStore, progress: ProgressLog) -> Followers:
         LogFollower(EMBEDDED_FANOUT, ASSESSMENT_TOPICS),
         LogFollower(AUDIT_FOLLOWER, None),
     ]
-    return Followers(store, followers, {downstream, AUDIT_FOLLOWER}, progress)
+    return Followers(store, read, followers, {downstream, AUDIT_FOLLOWER}, progress)

@@ -4,7 +4,7 @@ it last moved (for /ready and /metrics)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -13,8 +13,8 @@ from domain.moments import iso
 from infrastructure.database import transaction
 from infrastructure.following import MOVES, Tracker
 from infrastructure.progress import ProgressLog
-from projections.runner import MODELS
-from projections.views import count_after, current_generation
+from projections.queries import ReadSide
+from projections.views import count_after, table_of
 
 
 class LogFollower(NamedTuple):
@@ -54,32 +54,37 @@ class Followers:
     def __init__(
         self,
         store: EventStore,
+        read: ReadSide,
         followers: Sequence[LogFollower],
         expected: Collection[str],
         groups: ProgressLog,
     ) -> None:
         self.store = store
+        self.read = read
         self.followers = followers
         self.expected = expected
         self.groups = groups
+        self.trackers = {follower.name: Tracker(store, follower.name) for follower in followers}
 
-    def report(self) -> dict[str, FollowerState]:
-        """Each follower's state now, by name."""
+    def report(
+        self, views: Mapping[str, Mapping[str, int]] | None = None
+    ) -> dict[str, FollowerState]:
+        """Each follower's state now, by name; the views' from `views` (ReadSide.status, as
+        the caller already read it), else read now."""
+        views = self.read.status() if views is None else views
         with transaction(self.store, commit=False) as sql:
             moves = {row["name"]: row["moved_at"] for row in sql.all(f"SELECT * FROM {MOVES}")}
-            generations = {name: current_generation(sql, name) or 1 for name in MODELS}
-        tracked = [
-            (name, f"{name}_g{generations[name]}", model.topics) for name, model in MODELS.items()
-        ] + [
-            (follower.name, follower.name, follower.topics)
-            for follower in self.followers
-            if follower.name in self.expected or follower.name in moves
-        ]
-        report = {}
-        for name, key, topics in tracked:
-            position = Tracker(self.store, key).position()
-            lag = count_after(self.store, position, topics)
-            report[name] = FollowerState(position, lag, moves.get(key))
+        report = {
+            name: FollowerState(
+                view["position"], view["lag"], moves.get(table_of(name, view["generation"]))
+            )
+            for name, view in views.items()
+        }
+        for follower in self.followers:
+            if follower.name in self.expected or follower.name in moves:
+                position = self.trackers[follower.name].position()
+                lag = count_after(self.store, position, follower.topics)
+                report[follower.name] = FollowerState(position, lag, moves.get(follower.name))
         for group, progress in self.groups.groups().items():
             report[f"consumers.{group}"] = FollowerState(*progress)
         return report

@@ -48,6 +48,11 @@ class Superseded(Exception):
     """A rebuild swapped in a newer generation of this view."""
 
 
+def table_of(name: str, generation: int) -> str:
+    """The table (and tracker name) of one generation of a view."""
+    return f"{name}_g{generation}"
+
+
 class View:
     """One generation of a read model's tables, and the position it has applied."""
 
@@ -56,7 +61,7 @@ class View:
         self.model = model
         self.generation = generation
         self.live = live
-        self.table = f"{model.name}_g{generation}"
+        self.table = table_of(model.name, generation)
         self.postgres = is_postgres(store)
         self.tracker = Tracker(store, self.table)
         self.dead_letters = DeadLetters(self.table)
@@ -97,10 +102,15 @@ class View:
             self.reached = max(self.reached, head)
             return
         with self.transaction() as sql:
-            if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
-                raise Superseded(self.table)
+            self._check_live(sql)
             self.tracker.advance_within(sql.cursor, head)
         self.reached = head
+
+    def _check_live(self, sql: Sql) -> None:
+        """Refuse to write to a live generation a rebuild has swapped out (readers see the
+        new one); the shared lock keeps a swap from committing until this transaction does."""
+        if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
+            raise Superseded(self.table)
 
     def record(self, events: Batch) -> None:
         """Apply a batch of (event, position) and track its last position, atomically.
@@ -115,8 +125,7 @@ class View:
 
     def _record(self, events: Batch, *, one_by_one: bool) -> None:
         with self.transaction() as sql:
-            if self.live and current_generation(sql, self.model.name, lock=True) != self.generation:
-                raise Superseded(self.table)
+            self._check_live(sql)
             self.tracker.advance_within(sql.cursor, events[-1][1])
             waiting = self.dead_letters.records(sql)
             todo: Batch = []

@@ -15,7 +15,7 @@ from infrastructure.following import Batch, Tracker
 from infrastructure.sql import Sql, dumps, loads
 from projections.deadletters import DeadLetters
 from projections.model import PoisonEvent, ReadModel
-from projections.views import count_after, current_generation
+from projections.views import count_after, current_generation, table_of
 
 COLUMNS = ("id", "tenant", "mode", "callback_secret", "endpoints", "position")
 
@@ -105,7 +105,7 @@ class WebhookTargets:
             )
             if current_generation(sql, self.model.name) != generation:  # a rebuild swapped
                 raise Behind(f"{self.model.name} was rebuilt meanwhile")
-            letters = DeadLetters(f"{self.model.name}_g{generation or 1}")
+            letters = DeadLetters(table_of(self.model.name, generation or 1))
             if key in letters.records(sql):  # its row is not what its events say
                 raise Behind(f"{self.model.name} set aside an event of {tenant} ({mode})")
         endpoints = loads(row["endpoints"], dict[str, Endpoint]).values() if row else []
@@ -139,5 +139,5 @@ class WebhookTargets:
             generation = current_generation(sql, self.model.name)
         key = generation or 1
         if key not in self.trackers:
-            self.trackers[key] = Tracker(self.store, f"{self.model.name}_g{key}")
+            self.trackers[key] = Tracker(self.store, table_of(self.model.name, key))
         return generation, self.trackers[key].position()
