@@ -42,19 +42,26 @@ class UndecodableEvent(Exception):
 
 
 def read_ahead(
-    store: EventStore, position: int, topics: Sequence[str], limit: int = 1000
+    store: EventStore,
+    position: int,
+    topics: Sequence[str],
+    limit: int = 1000,
+    *,
+    heads: bool = False,
 ) -> Iterator[tuple[Batch, int]]:
     """The notification log after a position, as batches of (event, notification id) of
-    these topics, each with the log's head read before it was fetched. While the caller
-    handles one batch, a thread fetches and decodes the next. An empty batch means caught
-    up (every event of these topics up to its head was handed out): the log is read again
-    when the caller asks for the next batch. An event that does not decode raises
-    UndecodableEvent once the events before it were handed out."""
+    these topics, each with (if `heads`) the log's head read before it was fetched (0 after
+    a full batch, while the reader catches up: only an empty batch's head is of use, and an
+    empty one always has it). While the caller handles one batch, a thread fetches and
+    decodes the next. An empty batch means caught up (every event of these topics up to its
+    head was handed out): the log is read again when the caller asks for the next batch. An
+    event that does not decode raises UndecodableEvent once the events before it were
+    handed out."""
 
-    def fetch(start: int) -> tuple[Batch, int]:
+    def fetch(start: int, head_wanted: bool) -> tuple[Batch, int]:
         # Notification ids commit in order (the stores lock the table to insert), so what
         # the head covers is all committed when the query below runs.
-        head = store.recorder.max_notification_id() or 0
+        head = (store.recorder.max_notification_id() or 0) if head_wanted else 0
         batch: Batch = []
         for notification in store.recorder.select_notifications(
             start=start, limit=limit, topics=topics
@@ -65,19 +72,21 @@ def read_ahead(
                 if not batch:
                     raise
                 break  # the events before it first; the next fetch starts at it, and raises
+        if heads and not head_wanted and not batch:  # caught up after all: its head, now
+            return fetch(start, True)
         return batch, head
 
     with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as reader:
-        ahead = reader.submit(fetch, position + 1)
+        ahead = reader.submit(fetch, position + 1, heads)
         while True:
             batch, head = ahead.result()
             if batch:
                 position = batch[-1][1]
-                ahead = reader.submit(fetch, position + 1)
+                ahead = reader.submit(fetch, position + 1, heads and len(batch) < limit)
                 yield batch, head
             else:
                 yield batch, head
-                ahead = reader.submit(fetch, position + 1)
+                ahead = reader.submit(fetch, position + 1, heads)
 
 
 def decoded(store: EventStore, notification: Notification) -> AggregateEvent:
@@ -170,7 +179,7 @@ def follow_log(
     paused_by: tuple[type[Exception], ...] = (),
     on_pause: Callable[[Exception], None] = lambda error: None,
     set_aside: Callable[[UndecodableEvent], None] | None = None,
-    caught_up_to: Callable[[int], None] = lambda head: None,
+    caught_up_to: Callable[[int], None] | None = None,
     beat: Callable[[], None] = lambda: None,
     limit: int = 1000,
 ) -> None:
@@ -186,7 +195,8 @@ def follow_log(
     backoff = 0.5
     while not stopping.is_set():
         try:
-            for batch, head in read_ahead(store, position(), topics, limit):
+            heads = caught_up_to is not None
+            for batch, head in read_ahead(store, position(), topics, limit, heads=heads):
                 beat()
                 if stopping.is_set():
                     return
@@ -194,7 +204,8 @@ def follow_log(
                     apply(batch)
                     backoff = 0.5
                     continue
-                caught_up_to(head)
+                if caught_up_to is not None and head:
+                    caught_up_to(head)
                 if until() if until else stopping.wait(IDLE_WAIT):
                     return
         except UndecodableEvent as error:
