@@ -4,8 +4,10 @@ from state rather than as dependencies)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import anyio
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Request, post
@@ -30,6 +32,10 @@ from application.handlers.submit_answers import submit_answers
 from application.ports import LoopEvents
 from application.service import AssessmentService, Command, Handler, Result
 from application.store import NotLoaded
+from domain.errors import Conflict
+from domain.questions import BANK
+
+PREPARED_POLL_SECONDS = 0.1  # how often generate looks for a set being prepared
 
 
 async def executed(
@@ -51,6 +57,22 @@ async def executed(
         except NotLoaded:
             caller = await caller_of(request.app, request.headers.get("x-api-key"))
     return await to_thread.run_sync(service.execute, handler, caller, command, key)
+
+
+async def prepared_in_time(request: Request[Any, Any, Any], command: GenerateQuestions) -> None:
+    """With the `llm` generator, give the question preparer up to
+    ASSESS_GENERATE_WAIT_SECONDS to record the set of a record that wants one; then generate
+    draws from the banks. (The `bank` generator's set is drawn at once when none is ready.)"""
+    service: AssessmentService = request.app.state.service
+    if service.settings.question_generator == BANK:
+        return
+    deadline = time.monotonic() + service.settings.generate_wait_seconds
+    caller: Caller = request.state.caller
+    record_id = command.record_verification_id
+    while await to_thread.run_sync(service.awaits_questions, caller, record_id):
+        if time.monotonic() >= deadline:
+            return
+        await anyio.sleep(PREPARED_POLL_SECONDS)
 
 
 class VerifyController(Controller):
@@ -128,7 +150,12 @@ class AssessmentController(Controller):
         The first draw of a record fires verification.initiated."""
         body = await strict_body(request, GenerateRequest)
         command = GenerateQuestions(record_verification_id=body.record_verification_id)
-        generated = await executed(request, generate_questions, command, body)
+        await prepared_in_time(request, command)
+        try:
+            generated = await executed(request, generate_questions, command, body)
+        except Conflict:  # the question preparer (or a twin request) was first: show its set
+            request.state.caller = await caller_of(request.app, request.headers.get("x-api-key"))
+            generated = await executed(request, generate_questions, command, body)
         return GeneratedResponse(data=generated)
 
     @post(

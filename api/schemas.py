@@ -58,6 +58,7 @@ class Student(msgspec.Struct, frozen=True, rename="camel"):
         check_mailbox(self.email)
 
 
+Technology = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=PRINTABLE)]
 Description = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=PRINTABLE)]
 Method = Literal["assessment", "human_endorsement"]
 EndorsementType = Literal["reporting_manager", "tech_lead", "client", "founder_cxo", "peer"]
@@ -84,6 +85,7 @@ class SourceInput(msgspec.Struct, frozen=True, rename="camel", omit_defaults=Tru
     start_date: date | None = None
     end_date: date | None = None
     url: Url | None = None
+    technologies: Annotated[list[Technology], msgspec.Meta(max_length=20)] | None = None
 
 
 class VerifyRequest(msgspec.Struct, frozen=True, rename="camel"):

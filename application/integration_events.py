@@ -36,9 +36,15 @@ PUBLIC_EVENTS: dict[type[AggregateEvent], str] = {
         "endorsement: the record's tenant, mode, student (by id), skills, sources and "
         "callback URL. A record's first message."
     ),
+    Assessment.QuestionsPrepared: (
+        "The next attempt's questions were made ahead of its generate, about the record's "
+        "sources (without their answers): what made them, the seed, and why any came from a "
+        "bank instead. The next generate shows them."
+    ),
     Assessment.QuestionsGenerated: (
-        "The questions of an attempt were drawn (without their answers). The record's first "
-        "one fires the verification.initiated webhook."
+        "The questions of an attempt were shown to the student (without their answers), each "
+        "with its origin (bank or generated), and what made them. The record's first one "
+        "fires the verification.initiated webhook."
     ),
     Assessment.AnswersSubmitted: "The student answered every question of an attempt.",
     Assessment.Scored: (

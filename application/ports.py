@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from application.results import Erased, SentEmail
+from domain.questions import QuestionRequest, QuestionSet
 from domain.values import Contact, Sealed
 
 
@@ -167,3 +168,11 @@ class LoopEvents(Protocol):
     async def save(self, *aggregates: Aggregate) -> None:
         """Append the aggregates' pending events atomically (IntegrityError if another
         command took one of their versions first)."""
+
+
+class QuestionGenerator(Protocol):
+    """What makes an attempt's question set (infrastructure/ranking.py: `bank`;
+    infrastructure/llm.py: `llm`)."""
+
+    def make(self, request: QuestionRequest) -> QuestionSet:
+        """The set asked for, each question checked; what failed comes from the banks."""

@@ -32,6 +32,7 @@ from application.ports import (
     TargetCheck,
 )
 from application.queries import RECORD_ID, record_of
+from application.questions import QuestionSets
 from application.results import (
     WebhookStatus,
 )
@@ -101,6 +102,7 @@ class AssessmentService:
         deliveries: DeliveryLog,
         check_target: TargetCheck,
         personal: PersonalData,
+        questions: QuestionSets,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -113,6 +115,7 @@ class AssessmentService:
         self.webhooks = webhooks
         self.deliveries = deliveries
         self.personal = personal
+        self.questions = questions
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -258,6 +261,15 @@ class AssessmentService:
         kept_result = prior.replay(idempotency.fingerprint, idempotency.unkeyed)
         restored_result = answered_again(caller, kept_result, command, self.session_key)
         return msgspec.convert(restored_result, result_type)
+
+    def awaits_questions(self, caller: Caller, record_verification_id: str | None) -> bool:
+        """Whether the record a generate names wants a set that is not prepared yet (read
+        now; False where the command will refuse)."""
+        try:
+            record = self.store.find(Assessment, self.record_of(caller, record_verification_id).id)
+        except DomainError:
+            return False
+        return record is not None and record.wants_questions
 
     def record_of(self, caller: Caller, record_verification_id: str | None) -> Assessment:
         """The record a command is about: the session's own, or the tenant's by its id."""

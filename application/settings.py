@@ -6,7 +6,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -45,6 +45,12 @@ class Settings(msgspec.Struct, frozen=True):
     data_dir: Path = Path("var")
     database_url: str = ""
     questions_per_attempt: Positive = 10
+    question_generator: Literal["bank", "llm"] = "bank"  # what prepares an attempt's set
+    generate_wait_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 2.0
+    llm_url: str = ""  # an OpenAI-compatible endpoint's base: {llm_url}/chat/completions
+    llm_model: str = ""
+    llm_api_key: str = ""  # sent as a Bearer token when set
+    llm_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 20.0
     session_ttl_seconds: Positive = 40 * 24 * 3600
     reviewer_ttl_seconds: Positive = 14 * 24 * 3600
     public_url: str = "http://127.0.0.1:8000"
@@ -114,6 +120,8 @@ class Settings(msgspec.Struct, frozen=True):
 
     def __post_init__(self) -> None:
         self.proxy_networks()  # refused at start, with the item that is wrong
+        if self.question_generator == "llm" and not (self.llm_url and self.llm_model):
+            raise ValueError("question_generator llm needs ASSESS_LLM_URL and ASSESS_LLM_MODEL")
 
     def proxy_networks(self) -> tuple[Network, ...]:
         """ASSESS_TRUSTED_PROXIES: addresses or networks (CIDR) separated by commas."""

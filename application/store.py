@@ -49,6 +49,13 @@ class EventStore(Application[UUID]):
         return found if isinstance(found, kind) else None
 
     @staticmethod
+    def off_the_loop(what: str) -> None:
+        """Refuse to read `what` within `loaded` (a decision on the event loop): NotLoaded,
+        and the caller decides again in a worker thread."""
+        if _LOADED.get() is not None:
+            raise NotLoaded(what)
+
+    @staticmethod
     @contextmanager
     def loaded(found: Loaded) -> Iterator[None]:
         """Answer `find` from what was loaded (in this context only: the event loop's task

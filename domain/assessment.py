@@ -15,7 +15,7 @@ from domain.errors import (
     InvalidInput,
 )
 from domain.personal import PersonalData, sealed_by_migrate
-from domain.questions import DrawnQuestion
+from domain.questions import DrawnQuestion, QuestionSet
 from domain.values import (
     Attempt,
     Reviewer,
@@ -125,6 +125,8 @@ class Assessment(Attempts, HumanEndorsement, PersonalData, Aggregate):
         self.session_expires_at = session_expires_at
         self.skill_status = {skill.skill_id: SkillOutcome.pending(skill) for skill in skills}
         self.question_set: list[DrawnQuestion] | None = None
+        self.prepared: QuestionSet | None = None
+        self.previous_questions: frozenset[str] = frozenset()
         self.attempts: list[Attempt] = []
         self.skills_updated = 0
         self.is_locked = False

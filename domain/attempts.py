@@ -19,7 +19,7 @@ from domain.errors import (
     NoQuestions,
 )
 from domain.moments import iso
-from domain.questions import DrawnQuestion, PublicQuestion
+from domain.questions import BANK, DrawnQuestion, PublicQuestion, QuestionSet, keyed
 from domain.scoring import has_passed, score_percent
 from domain.values import Answer, Attempt, Skill, SkillOutcome, changed
 
@@ -27,18 +27,46 @@ from domain.values import Answer, Attempt, Skill, SkillOutcome, changed
 class Attempts:
     """Question sets, answers and scores, for records of method assessment."""
 
-    class QuestionsGenerated(Aggregate.Event):
-        """The questions of an attempt were drawn; answer_key is for scoring only."""
+    class QuestionsPrepared(Aggregate.Event):
+        """The next attempt's questions were made ahead of its generate (from the record's
+        sources, by `generator`; `fallbacks` say why any came from a bank instead), which
+        shows them. answer_key is for scoring only."""
 
         attempt_number: int
         questions: list[PublicQuestion]
         answer_key: list[int]
+        generator: str
+        seed: int | None
+        fallbacks: list[str]
 
         def apply(self, record: Attempts) -> None:
-            record.question_set = [
-                DrawnQuestion.keyed(question, answer)
-                for question, answer in zip(self.questions, self.answer_key, strict=True)
-            ]
+            record.prepared = QuestionSet(
+                keyed(self.questions, self.answer_key), self.generator, self.seed, self.fallbacks
+            )
+
+    class QuestionsGenerated(Aggregate.Event):
+        """The questions of an attempt were drawn (or the prepared ones shown); answer_key
+        is for scoring only. Version 2 says what made them (`bank` or `llm:<model>`), with
+        which seed, and why any came from a bank instead."""
+
+        class_version = 2
+
+        attempt_number: int
+        questions: list[PublicQuestion]
+        answer_key: list[int]
+        generator: str
+        seed: int | None
+        fallbacks: list[str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Sets drawn before there were generators were drawn at random from the banks,
+            with a seed that was not kept."""
+            state.update(generator=BANK, seed=None, fallbacks=[])
+
+        def apply(self, record: Attempts) -> None:
+            record.question_set = keyed(self.questions, self.answer_key)
+            record.prepared = None
 
     class AnswersSubmitted(Aggregate.Event):
         """The student answered every question of an attempt; the set is used up."""
@@ -47,6 +75,9 @@ class Attempts:
         answers: list[Answer]
 
         def apply(self, record: Attempts) -> None:
+            record.previous_questions = frozenset(
+                question.question_id for question in record.question_set or []
+            )
             record.question_set = None
 
     class Scored(Aggregate.Event):
@@ -83,7 +114,10 @@ class Attempts:
         skills_updated: int
         is_locked: bool
         question_set: list[DrawnQuestion] | None
+        prepared: QuestionSet | None
+        previous_questions: frozenset[str]
         attempts: list[Attempt]
+        method: str
         Locked: type[Any]
 
         def require(self, method: str) -> None: ...
@@ -95,24 +129,52 @@ class Attempts:
         """The number of the current (or next) attempt, counting from 1."""
         return len(self.attempts) + 1
 
-    def generate(self, draw: Callable[[], list[DrawnQuestion]], at: datetime) -> bool:
-        """Draw the next attempt's questions unless a set is pending; tell if one was."""
+    @property
+    def wants_questions(self) -> bool:
+        """Whether a set may be prepared for the next attempt: an assessment, not locked,
+        with no set pending or prepared."""
+        return (
+            self.method == ASSESSMENT
+            and not self.is_locked
+            and self.question_set is None
+            and self.prepared is None
+        )
+
+    def prepare(self, made: QuestionSet, at: datetime) -> bool:
+        """Keep a set made ahead for the next attempt, unless the record no longer wants
+        one (tell whether it was kept)."""
+        if not self.wants_questions:
+            return False
+        if not made.questions:
+            raise NoQuestions("the question banks of this record's skills are empty")
+        self._trigger_set(self.QuestionsPrepared, made, at)
+        return True
+
+    def generate(self, draw: Callable[[], QuestionSet], at: datetime) -> bool:
+        """Show the next attempt's questions unless a set is pending (tell if one was): the
+        prepared set if there is one, else a set drawn now."""
         self.require(ASSESSMENT)
         if self.is_locked:
             raise AssessmentLocked("the assessment was passed and is locked")
         if self.question_set is not None:
             return True
-        questions = draw()
-        if not questions:
+        made = self.prepared or draw()
+        if not made.questions:
             raise NoQuestions("the question banks of this record's skills are empty")
+        self._trigger_set(self.QuestionsGenerated, made, at)
+        return False
+
+    def _trigger_set(self, event_class: type[Any], made: QuestionSet, at: datetime) -> None:
         self.trigger_event(
-            self.QuestionsGenerated,
+            event_class,
             timestamp=at,
             attempt_number=self.attempt_number,
-            questions=[question.public() for question in questions],
-            answer_key=[question.answer for question in questions],
+            questions=[question.public() for question in made.questions],
+            answer_key=[question.answer for question in made.questions],
+            generator=made.generator,
+            seed=made.seed,
+            fallbacks=list(made.fallbacks),
         )
-        return False
 
     def submit(self, answers: Sequence[tuple[str, int]] | None, at: datetime) -> None:
         """Score all answers of the pending set at once; lock the record on a pass."""

@@ -70,6 +70,7 @@ class Source(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     start_date: str | None = None
     end_date: str | None = None
     url: str | None = None
+    technologies: list[str] | None = None
 
 
 class Reviewer(msgspec.Struct, frozen=True, rename="camel"):

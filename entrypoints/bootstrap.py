@@ -18,7 +18,9 @@ from api.app import create_app
 from application.access import Access
 from application.banks import QuestionBanks
 from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
+from application.ports import QuestionGenerator
 from application.queries import RecordQueries
+from application.questions import QuestionSets
 from application.service import AssessmentService
 from application.settings import Settings
 from application.store import EventStore
@@ -28,6 +30,7 @@ from consumers.delivery import DeliveryWorker
 from consumers.emails import Emails
 from consumers.fanout import Fanout
 from consumers.known_records import KnownRecords
+from consumers.preparation import PREPARER, TRIGGERS, Preparer
 from consumers.processes import EMBEDDED_FANOUT, Embedded
 from consumers.relay import RELAY, Relay
 from consumers.sent import SentLog
@@ -36,8 +39,10 @@ from infrastructure.auditlog import AuditLog
 from infrastructure.database import is_postgres
 from infrastructure.deliveries import Deliveries
 from infrastructure.following import Tracker
+from infrastructure.llm import LlmGenerator
 from infrastructure.mailer import Mailer
 from infrastructure.progress import ProgressLog
+from infrastructure.ranking import BankGenerator
 from infrastructure.sealing import WebhookSecrets
 from infrastructure.subjects import DataSubjects
 from infrastructure.targets import target_check
@@ -107,6 +112,11 @@ class Services:
         log, tracker = AuditLog(self.store), Tracker(self.store, AUDIT_FOLLOWER)
         return AuditFollower(self.store, self.settings, log, tracker, timer=timer)
 
+    def preparer(self) -> Preparer:
+        """The question preparer: the next attempt's set, made ahead of its generate."""
+        tracker = Tracker(self.store, PREPARER)
+        return Preparer(self.store, self.commands.questions, self.clock, tracker)
+
     def embedded(self) -> Embedded:
         """The downstream parts of the embedded default, with their position in the store."""
         return Embedded(
@@ -138,18 +148,21 @@ def bootstrap(
     access = Access(store, clock)
     banks = QuestionBanks(store)
     webhooks = Webhooks(store, check_target, secrets)
+    rng = rng or random.SystemRandom()
+    questions = QuestionSets(banks, personal, settings, rng, generator(settings), BankGenerator())
     commands = AssessmentService(
         store,
         settings,
         clock,
         new_id,
-        rng or random.SystemRandom(),
+        rng,
         access=access,
         banks=banks,
         webhooks=webhooks,
         deliveries=deliveries,
         check_target=check_target,
         personal=personal,
+        questions=questions,
     )
     return Services(
         settings=settings,
@@ -173,13 +186,23 @@ def bootstrap(
     )
 
 
+def generator(settings: Settings) -> QuestionGenerator:
+    """The question generator the settings name."""
+    if settings.question_generator == "llm":
+        return LlmGenerator(settings, BankGenerator())
+    return BankGenerator()
+
+
 def log_followers(store: EventStore, read: ReadSide, progress: ProgressLog) -> Followers:
     """The followers /ready reports beside the views: production (PostgreSQL) runs the relay,
-    the embedded default its fan-out; both run the audit log's follower."""
+    the embedded default its fan-out; both run the audit log's follower and the question
+    preparer."""
     downstream = RELAY if is_postgres(store) else EMBEDDED_FANOUT
     followers = [
         LogFollower(RELAY, ASSESSMENT_TOPICS),
         LogFollower(EMBEDDED_FANOUT, ASSESSMENT_TOPICS),
         LogFollower(AUDIT_FOLLOWER, None),
+        LogFollower(PREPARER, TRIGGERS),
     ]
-    return Followers(store, read, followers, {downstream, AUDIT_FOLLOWER}, progress)
+    expected = {downstream, AUDIT_FOLLOWER, PREPARER}
+    return Followers(store, read, followers, expected, progress)

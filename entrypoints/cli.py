@@ -66,11 +66,7 @@ def exit_after_grace() -> None:
 def worker(data_dir: Path | None) -> Iterator[tuple[Services, threading.Event]]:
     """A worker process's services, and an event that SIGTERM or SIGINT sets (its loop
     then ends and the process exits 0, within STOP_GRACE_SECONDS whatever its peers do);
-    the store is closed after."""
-    settings = from_env(data_dir)
-    settings.check_production()
-    start_tracing(settings)
-    services = bootstrap(settings)
+    the store is closed after. A stop that comes while it starts ends it as soon as it has."""
     stopping = threading.Event()
 
     def stop(*_: object) -> None:
@@ -82,6 +78,10 @@ def worker(data_dir: Path | None) -> Iterator[tuple[Services, threading.Event]]:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, stop)
+    settings = from_env(data_dir)
+    settings.check_production()
+    start_tracing(settings)
+    services = bootstrap(settings)
     try:
         yield services, stopping
     finally:
@@ -136,6 +136,7 @@ def dev(host: str, port: int, data_dir: Path | None) -> None:
     start_projector(services.store, threading.Event())  # daemon threads, gone with the process
     start_audit(services.audit_follower(), threading.Event())
     start(embedded, services.store, settings, services.embedded(), threading.Event())
+    start(services.preparer().run, threading.Event())
     run_until_stopped(app, host=host, port=port, access_log=False)
 
 
@@ -167,13 +168,14 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
 @main.command()
 @data_option
 def projector(data_dir: Path | None) -> None:
-    """Keep the read models and the audit log up to date until SIGTERM (each in its own
-    thread; the audit log signs its checkpoints)."""
+    """Keep the read models and the audit log up to date, and prepare the next attempts'
+    questions, until SIGTERM (each in its own thread; the audit log signs its checkpoints)."""
     with worker(data_dir) as (services, stopping):
         store, settings = services.store, services.settings
         threads = [
             *start_projector(store, stopping),
             start_audit(services.audit_follower(), stopping),
+            start(services.preparer().run, stopping),
         ]
         while any(thread.is_alive() for thread in threads) and not stopping.is_set():
             settings.beat()

@@ -12,6 +12,7 @@ from application.integration_events import STARTED, PublicMessages
 from application.settings import Settings
 from application.store import EventStore
 from consumers.known_records import DOWNSTREAM_RECORDS, TABLE, KnownRecords, without_personal_data
+from consumers.preparation import PREPARER
 from consumers.processes import EMBEDDED_FANOUT
 from consumers.relay import RELAY
 from consumers.sent import SENT_EMAILS, without_recipients
@@ -33,7 +34,7 @@ from projections.views import open_live_view
 
 log = logging.getLogger("assess.migrate")
 
-FOLLOWERS = (RELAY, EMBEDDED_FANOUT, AUDIT_FOLLOWER)
+FOLLOWERS = (RELAY, EMBEDDED_FANOUT, AUDIT_FOLLOWER, PREPARER)
 
 
 def open_migrated(settings: Settings) -> EventStore:

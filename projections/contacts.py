@@ -27,6 +27,7 @@ class ContactView(ReadModel):
     name = "contact_view"
     applies = (Assessment.VerificationStarted, Assessment.ReviewerInvited)
     ignores = (
+        Assessment.QuestionsPrepared,
         Assessment.QuestionsGenerated,
         Assessment.AnswersSubmitted,
         Assessment.Scored,

@@ -48,7 +48,11 @@ class RecordView(ReadModel):
         Assessment.SkillsEndorsed,
         Assessment.Locked,
     )
-    ignores = (Assessment.AnswersSubmitted, Assessment.PersonalDataErased)
+    ignores = (
+        Assessment.QuestionsPrepared,
+        Assessment.AnswersSubmitted,
+        Assessment.PersonalDataErased,
+    )
     added_columns = (("method", "TEXT NOT NULL DEFAULT 'assessment'"), ("reviewer", "TEXT"))
 
     def create_statements(self, table: str) -> list[str]:

@@ -30,6 +30,7 @@ class SkillView(ReadModel):
     name = "skill_view"
     applies = (Assessment.VerificationStarted, Assessment.Scored, Assessment.SkillsEndorsed)
     ignores = (
+        Assessment.QuestionsPrepared,
         Assessment.QuestionsGenerated,
         Assessment.AnswersSubmitted,
         Assessment.Locked,

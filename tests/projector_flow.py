@@ -24,8 +24,10 @@ from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
 from application.settings import Settings
 from application.store import EventStore
+from consumers.preparation import PREPARER, TRIGGERS
 from entrypoints.bootstrap import Services
 from entrypoints.migrations import open_migrated
+from infrastructure.following import Tracker
 from infrastructure.subjects import DataSubjects
 from projections.queries import ReadSide
 from tests.oracle import mismatches
@@ -249,7 +251,12 @@ def advanced(read: ReadSide, before: int) -> bool:
 
 
 def caught_up(read: ReadSide) -> bool:
-    """Whether every view has applied every stored assessment event."""
+    """Whether the question preparer has handled every event that calls for a set (the
+    projector runs it too), and then every view has applied every stored assessment event."""
+    store = read.store
+    after = Tracker(store, PREPARER).position() + 1
+    if store.recorder.select_notifications(start=after, limit=1, topics=TRIGGERS):
+        return False
     return all(view["lag"] == 0 for view in read.status().values())
 
 

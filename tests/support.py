@@ -105,6 +105,11 @@ def drawn_questions(service: Services, record_id: str) -> Assessment:
     return assessment
 
 
+def prepare_questions(service: Services, record_id: str) -> bool:
+    """Prepare the next attempt's set of a record, as the question preparer would."""
+    return service.preparer().prepare(UUID(record_id[-32:]))
+
+
 def answer_sheet(service: Services, record_id: str, correct: int) -> list[dict[str, Any]]:
     """Answers to the pending set: the first `correct` right, the others wrong."""
     question_set = drawn_questions(service, record_id).question_set

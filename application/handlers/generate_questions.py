@@ -10,7 +10,7 @@ from application.callers import Caller
 from application.commands import GenerateQuestions
 from application.results import Generated
 from application.service import AssessmentService, Handler, record_read
-from domain.questions import DrawnQuestion, draw
+from domain.questions import QuestionSet
 
 
 def decide(
@@ -19,9 +19,9 @@ def decide(
     """The record's pending questions, drawn now if it has none."""
     assessment = service.record_of(caller, command.record_verification_id)
 
-    def drawn() -> list[DrawnQuestion]:
-        banks = [service.banks.bank(skill.skill_id) for skill in assessment.skills]
-        return draw(banks, service.settings.questions_per_attempt, service.rng)
+    def drawn() -> QuestionSet:
+        service.store.off_the_loop("a record's sources")  # they are read to draw
+        return service.questions.drawn(assessment)
 
     already = assessment.generate(drawn, service.clock())
     questions = [question.public() for question in assessment.question_set or []]
@@ -36,8 +36,8 @@ def decide(
 
 
 def reads(caller: Caller, command: GenerateQuestions) -> set[UUID]:
-    """The record (its skills' banks this process remembers; if it does not, the command
-    runs in a worker thread)."""
+    """The record (with a set prepared for it; if there is none, the command runs in a
+    worker thread, which reads its sources and its skills' banks)."""
     return record_read(caller, command.record_verification_id)
 
 

@@ -18,10 +18,11 @@ from psycopg import sql
 
 from api.app import create_app
 from api.errors import EXCEPTION_HANDLERS, STATUS_OF
-from application.commands import GenerateQuestions
+from application.commands import GenerateQuestions, SubmitAnswers
 from application.handlers.generate_questions import generate_questions
-from tests.api.http import GENERATE, VERIFY, VERIFY_BODY, assert_error, post, start
-from tests.support import ACME, Clock, kept_logs, make_service
+from application.handlers.submit_answers import submit_answers
+from tests.api.http import GENERATE, SUBMIT, VERIFY, VERIFY_BODY, assert_error, post, start
+from tests.support import ACME, Clock, answer_sheet, kept_logs, make_service
 
 
 class RacingClock(Clock):
@@ -49,12 +50,44 @@ def test_a_command_that_lost_a_race_is_a_conflict_and_records_nothing(sqlite_url
     key = service.access.issue_key("acme", "live")
     with TestClient(create_app(service)) as client:
         record = start(client, key)
-        rival = GenerateQuestions(record.record_id)
-        clock.rival = lambda: service.commands.execute(generate_questions, ACME, rival, None)
-        response = post(client, GENERATE, key, {"recordVerificationId": record.record_id})
+        assert post(client, GENERATE, record.session).status_code == 200
+        answers = answer_sheet(service, record.record_id, correct=3)
+        rival = SubmitAnswers(
+            [(answer["questionId"], answer["selectedAnswer"]) for answer in answers],
+            record.record_id,
+        )
+        clock.rival = lambda: service.commands.execute(submit_answers, ACME, rival, None)
+        response = post(client, SUBMIT, record.session, {"answers": answers})
         assert_error(response, 409, "CONFLICT")
         events = service.records.history(None, record.record_id, None).events
+    assert [event.type for event in events] == [
+        *("VerificationStarted", "QuestionsGenerated", "AnswersSubmitted", "Scored")
+    ]
+    service.store.close()
+
+
+def test_a_generate_that_lost_a_race_shows_the_set_that_won(sqlite_url: str) -> None:
+    """The question preparer, or a twin request, may record the set first: generate then
+    shows that set rather than refusing."""
+    clock = RacingClock()
+    service = make_service(sqlite_url, clock)
+    key = service.access.issue_key("acme", "live")
+    with TestClient(create_app(service)) as client:
+        record = start(client, key)
+        rival = GenerateQuestions(record.record_id)
+        won: list[Any] = []
+        clock.rival = lambda: won.append(
+            service.commands.execute(generate_questions, ACME, rival, None)
+        )
+        response = post(client, GENERATE, key, {"recordVerificationId": record.record_id})
+        assert response.status_code == 200, response.text
+        shown = response.json()["data"]
+        events = service.records.history(None, record.record_id, None).events
     assert [event.type for event in events] == ["VerificationStarted", "QuestionsGenerated"]
+    assert shown["alreadyGenerated"] is True
+    assert [q["questionId"] for q in shown["questions"]] == [
+        question.question_id for question in won[0].questions
+    ]
     service.store.close()
 
 

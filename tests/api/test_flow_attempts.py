@@ -68,7 +68,8 @@ def test_pass_on_the_first_attempt(
     assert len(first["questions"]) == 10
     assert len({question["questionId"] for question in first["questions"]}) == 10
     for question in first["questions"]:
-        assert set(question) == {"questionId", "skillId", "question", "options"}
+        assert set(question) == {"questionId", "skillId", "question", "options", "origin"}
+        assert question["origin"] == "bank"
         assert question["skillId"] == REACT["skillId"]
 
     again = generated(client, session)

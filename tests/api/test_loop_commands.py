@@ -26,7 +26,7 @@ from entrypoints.bootstrap import Services
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
 from tests.api.http import GENERATE, SUBMIT, history, start, submit
 from tests.processes import free_port
-from tests.support import answer_sheet, make_service
+from tests.support import answer_sheet, make_service, prepare_questions
 
 
 def on_loop() -> bool:
@@ -80,12 +80,14 @@ def test_generate_and_submit_are_decided_on_the_event_loop(
     key = pg_service.access.issue_key("acme", "live")
     watched = Watched(pg_service)
     by_session = start(pg_client, key)
+    assert prepare_questions(pg_service, by_session.record_id)  # else generate reads sources
     assert pg_client.post(GENERATE, headers={"x-api-key": by_session.session}).status_code == 200
     answers = answer_sheet(pg_service, by_session.record_id, correct=10)
     response = submit(pg_client, by_session.session, answers)
     assert response.status_code == 200, response.text
     assert response.json()["data"]["result"]["score"] == 100
     by_tenant = start(pg_client, key)
+    assert prepare_questions(pg_service, by_tenant.record_id)
     body = {"recordVerificationId": by_tenant.record_id}
     assert pg_client.post(GENERATE, json=body, headers={"x-api-key": key}).status_code == 200
     answers = answer_sheet(pg_service, by_tenant.record_id, correct=0)
@@ -97,11 +99,24 @@ def test_generate_and_submit_are_decided_on_the_event_loop(
     assert all(watched.authenticated_on_loop)  # sessions loaded there, the key remembered
     assert [e["type"] for e in history(pg_client, key, by_session.record_id)["events"]] == [
         "VerificationStarted",
+        "QuestionsPrepared",
         "QuestionsGenerated",
         "AnswersSubmitted",
         "Scored",
         "Locked",
     ]
+
+
+def test_a_generate_with_no_set_prepared_draws_in_a_worker_thread(
+    pg_service: Services, pg_client: TestClient[Litestar]
+) -> None:
+    """It reads the record's sources (sealed) to rank the banks' questions: not on the loop."""
+    key = pg_service.access.issue_key("acme", "live")
+    watched = Watched(pg_service)
+    record = start(pg_client, key)
+    response = pg_client.post(GENERATE, headers={"x-api-key": record.session})
+    assert response.status_code == 200, response.text
+    assert watched.in_threads == ["Started", "Generated"]
 
 
 def test_an_idempotent_retry_on_the_loop_answers_as_the_first_did(

@@ -133,7 +133,7 @@ def test_the_skills_a_record_can_name_are_listed_with_their_banks(
 ) -> None:
     listed = get(client, "/api/v1/skills", tenant_key)
     assert [skill["skillId"] for skill in listed] == [f"skill_00{n}" for n in range(1, 7)]
-    assert listed[0] == {"skillId": "skill_001", "name": "React", "questions": 32}
+    assert listed[0] == {"skillId": "skill_001", "name": "React", "questions": 82}
     assert all(set(skill) == {"skillId", "name", "questions"} for skill in listed)
     assert [s["questions"] for s in listed] == [
         len(service.banks.bank(s["skillId"]).questions) for s in listed

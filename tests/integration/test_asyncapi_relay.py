@@ -20,7 +20,7 @@ from entrypoints.bootstrap import Services
 from tests.api.http import draw, endorse, generated, invite, start, start_human, submitted
 from tests.asyncapi_checks import resolve, strict_validator
 from tests.broker import Broker, read_topic
-from tests.support import Clock, answer_sheet, link_token, make_service
+from tests.support import Clock, answer_sheet, link_token, make_service, prepare_questions
 
 
 @pytest.fixture
@@ -32,10 +32,12 @@ def service(pg_url: str, clock: Clock, broker: Broker) -> Iterator[Services]:
 
 
 def assessment_path(client: TestClient[Litestar], service: Services) -> None:
-    """verify, generate, submit a fail; generate again, submit a pass."""
+    """verify, generate, submit a fail; the next set prepared; generate again, submit a
+    pass."""
     record = start(client, service.access.issue_key("acme", "live"))
     draw(client, record)
     submitted(client, record.session, answer_sheet(service, record.record_id, correct=1))
+    assert prepare_questions(service, record.record_id)
     generated(client, record.session)
     submitted(client, record.session, answer_sheet(service, record.record_id, correct=10))
 

@@ -235,7 +235,7 @@ def _poll(url: str, key: str) -> dict[str, Any]:
 
 def test_the_projector_signs_a_checkpoint_every_n_events(pg_url: str, tmp_path: Path) -> None:
     service = make_service(pg_url, data_dir=tmp_path)
-    take_attempt(service, correct=3)
+    take_attempt(service, correct=7)
     log, total = AuditLog(service.store), sum(1 for _ in stored_events(service.store))
     signing = tmp_path / "signing.pem"
     env = {

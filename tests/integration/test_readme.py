@@ -146,12 +146,17 @@ def test_the_quick_start_runs_and_shows_the_result(quick_start_output: list[Any]
     assert record["data"]["recordVerificationId"] == record_id
     assert "items" in listed["data"]
     assert isinstance(skills["data"], list)
-    assert [event["type"] for event in history["data"]["events"]][-1] in ("Scored", "Locked")
-    assert [event["type"] for event in before["events"]] == [
-        "VerificationStarted",
-        "QuestionsGenerated",
-    ]
+    # After a fail, the question preparer (in-process) makes the next attempt's set; the
+    # first set may have been prepared before generate showed it, or drawn by generate.
+    last = history["data"]["events"][-1]["type"]
+    assert last == "Locked" if result["passed"] else last in ("Scored", "QuestionsPrepared")
+    assert shown(before["events"]) == ["VerificationStarted", "QuestionsGenerated"]
     assert before["state"]["attempts"] == []
+
+
+def shown(events: list[dict[str, Any]]) -> list[str]:
+    """The types of a record's events, but the sets the question preparer made ahead."""
+    return [event["type"] for event in events if event["type"] != "QuestionsPrepared"]
 
 
 def test_the_production_lines_run_the_quick_start_on_postgresql(
@@ -228,7 +233,7 @@ def test_the_kafka_consumer_prints_the_quick_starts_events(
             [sys.executable, "-c", consumer], cwd=folder, env=CLEAN, stdout=sink, stderr=sink
         )
         try:
-            expected = f"assess.Scored.v1 {record_id} 4 "
+            expected = f"assess.Scored.v1 {record_id} "
             deadline = time.monotonic() + 60
             while expected not in printed.read_text() and process.poll() is None:
                 assert time.monotonic() < deadline, printed.read_text()
@@ -238,9 +243,9 @@ def test_the_kafka_consumer_prints_the_quick_starts_events(
             process.wait(timeout=10)
     lines = printed.read_text().splitlines()
     ours = [line.split(" ", 3)[:3] for line in lines if f" {record_id} " in line]
-    assert ours[:4] == [
-        ["assess.VerificationStarted.v1", record_id, "1"],
-        ["assess.QuestionsGenerated.v1", record_id, "2"],
-        ["assess.AnswersSubmitted.v1", record_id, "3"],
-        ["assess.Scored.v1", record_id, "4"],
+    assert [int(version) for _, _, version in ours] == list(range(1, len(ours) + 1)), lines
+    types = [kind for kind, _, _ in ours if kind != "assess.QuestionsPrepared.v1"]
+    assert types[:4] == [
+        *("assess.VerificationStarted.v1", "assess.QuestionsGenerated.v1"),
+        *("assess.AnswersSubmitted.v1", "assess.Scored.v1"),
     ], lines

@@ -67,6 +67,27 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
         )
 
 
+def catches_sigterm(process: subprocess.Popen[bytes]) -> bool:
+    """Whether the process has its SIGTERM handler (Linux: the caught-signals mask)."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    mask = int(
+        next(line for line in status.splitlines() if line.startswith("SigCgt:")).split()[1], 16
+    )
+    return bool(mask & (1 << (signal.SIGTERM - 1)))
+
+
+def at_work(processes: dict[str, subprocess.Popen[bytes]], logs: dict[str, Path]) -> None:
+    """Wait until every process catches SIGTERM (it has started), then a moment more, so
+    that each is held by its silent peer when the stop comes."""
+    deadline = time.monotonic() + 60
+    for name, process in processes.items():
+        while not catches_sigterm(process):
+            assert process.poll() is None, logs[name].read_text(errors="replace")
+            assert time.monotonic() < deadline, f"{name} did not start"
+            time.sleep(0.1)
+    time.sleep(3.0)  # the relay and the consumers are now waiting on Kafka
+
+
 def stop_times(
     processes: dict[str, subprocess.Popen[bytes]], logs: dict[str, Path]
 ) -> dict[str, float]:
@@ -133,9 +154,7 @@ def test_every_worker_stops_in_time_while_kafka_never_answers(
         env = {**production, "ASSESS_KAFKA_BOOTSTRAP": kafka, "ASSESS_SMTP_URL": f"smtp://{smtp}"}
         logs = {name: tmp_path / f"{name}.log" for name in workers}
         processes = {name: start(args, env, logs[name]) for name, args in workers.items()}
-        time.sleep(4.0)  # each is at work: the relay and the consumers wait on Kafka
-        for name, process in processes.items():
-            assert process.poll() is None, logs[name].read_text(errors="replace")
+        at_work(processes, logs)
         took = stop_times(processes, logs)
     assert max(took.values()) < STOP_WITHIN, took
 

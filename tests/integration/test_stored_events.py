@@ -54,7 +54,16 @@ def stored_events() -> list[StoredEvent]:
 UPCAST: dict[str, dict[str, Any]] = {
     # version 2: the human path (a record's method; sources shown with its skills).
     "VerificationStarted": {"method": "assessment", "sources": []},
+    # version 2: what made the set (the banks, at random: no seed was kept).
+    "QuestionsGenerated": {"generator": "bank", "seed": None, "fallbacks": []},
 }
+# What each question of a set added since: where it came from (sets then came from banks).
+QUESTION_ADDED = {"origin": "bank"}
+
+
+def with_origins(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A set's questions as read today."""
+    return [{**question, **QUESTION_ADDED} for question in questions]
 
 
 # What stored VerificationStarted events added that the history does not show: version 4,
@@ -71,6 +80,8 @@ def read_today(read: dict[str, Any]) -> dict[str, Any]:
     for history in read["histories"].values():
         for event in history["events"]:
             event["data"].update(UPCAST.get(event["type"], {}))
+            if event["type"] == "QuestionsGenerated":
+                event["data"]["questions"] = with_origins(event["data"]["questions"])
     for records in read["records"].values():
         for record in records:
             record.update(RECORD_ADDED)
@@ -138,6 +149,11 @@ def test_events_stored_on_2026_12_02_encode_to_the_same_bytes_today(store_url: s
         if isinstance(event, Assessment.VerificationStarted):  # upcast again since migrate
             since = {**STORED_ADDED, **version}
             assert json.loads(again.state) == {**json.loads(now.state), **since}
+        elif isinstance(event, Assessment.QuestionsGenerated):  # stored as v1, read as v2
+            state = json.loads(now.state)
+            since = {**UPCAST["QuestionsGenerated"], **version}
+            questions = with_origins(state["questions"])
+            assert json.loads(again.state) == {**state, **since, "questions": questions}
         else:
             assert again.state == now.state
         assert again.topic == stored.topic
@@ -146,6 +162,10 @@ def test_events_stored_on_2026_12_02_encode_to_the_same_bytes_today(store_url: s
             added = {**added, **STORED_ADDED}
         if added is None:
             assert now.state.decode() == stored.state.decode()
+        elif isinstance(event, Assessment.QuestionsGenerated):  # today's version, as read
+            then, today = json.loads(stored.state), json.loads(again.state)
+            questions = with_origins(then["questions"])
+            assert today == {**then, **added, **version, "questions": questions}
         else:  # stored as today's version, with what it added and the student sealed
             then, today = json.loads(stored.state), json.loads(again.state)
             assert today == {**then, **added, **version, "student": today["student"]}

@@ -13,7 +13,7 @@ from eventsourcing.domain import DomainEventProtocol
 from domain import errors
 from domain.assessment import Assessment, record_status
 from domain.moments import iso
-from domain.questions import DrawnQuestion
+from domain.questions import DrawnQuestion, QuestionSet
 from domain.values import Answer, Attempt, Skill, SkillOutcome
 from tests.support import START, new_record
 
@@ -32,6 +32,10 @@ def questions(count: int) -> list[DrawnQuestion]:
         )
         for n in range(count)
     ]
+
+
+def made(count: int) -> QuestionSet:
+    return QuestionSet(questions(count), "bank", 7)
 
 
 def started(skills: Sequence[Skill] = SKILLS, **fields: Any) -> Assessment:
@@ -53,7 +57,7 @@ def given(*steps: Callable[[Assessment], Any]) -> Assessment:
 
 
 def generated(count: int = 8) -> Callable[[Assessment], Any]:
-    return lambda assessment: assessment.generate(lambda: questions(count), AT)
+    return lambda assessment: assessment.generate(lambda: made(count), AT)
 
 
 def answered(correct: int) -> Callable[[Assessment], Any]:
@@ -114,7 +118,7 @@ def test_one_to_ten_skills_start_a_record(count: int) -> None:
 
 def test_generate_draws_attempt_one() -> None:
     assessment = given()
-    assert assessment.generate(lambda: questions(8), AT) is False
+    assert assessment.generate(lambda: made(8), AT) is False
     [event] = then(assessment)
     assert isinstance(event, Assessment.QuestionsGenerated)
     assert event.attempt_number == 1
@@ -128,7 +132,7 @@ def test_generate_again_before_submit_returns_the_same_set_and_records_nothing()
     assessment = given(generated())
     before = assessment.question_set
 
-    def must_not_draw() -> list[DrawnQuestion]:
+    def must_not_draw() -> QuestionSet:
         raise AssertionError("drew again")
 
     assert assessment.generate(must_not_draw, AT) is True
@@ -219,9 +223,9 @@ def test_a_retry_after_a_fail_is_attempt_two_with_a_fresh_draw() -> None:
     assessment = given(generated(8), answered(0))
     drawn: list[int] = []
 
-    def fresh() -> list[DrawnQuestion]:
+    def fresh() -> QuestionSet:
         drawn.append(1)
-        return questions(8)
+        return made(8)
 
     assessment.generate(fresh, AT)
     [event] = then(assessment)
@@ -240,7 +244,7 @@ def test_a_second_fail_updates_no_skill() -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        lambda assessment: assessment.generate(lambda: questions(8), AT),
+        lambda assessment: assessment.generate(lambda: made(8), AT),
         lambda assessment: assessment.submit([], AT),
     ],
     ids=["generate", "submit"],
@@ -279,7 +283,7 @@ def test_invalid_answers(
 
 def test_an_empty_draw_is_no_questions() -> None:
     with pytest.raises(errors.NoQuestions) as refused:
-        given().generate(list, AT)
+        given().generate(lambda: QuestionSet([], "bank", None), AT)
     assert str(refused.value) == "the question banks of this record's skills are empty"
 
 

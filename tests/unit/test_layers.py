@@ -23,6 +23,7 @@ ALLOWED = {
         *("idna", "httpx", "httpcore", "opentelemetry"),
         *("cryptography", "rfc8785"),  # the audit log's; sealing personal data
         "email_validator",  # one check of email addresses, the API's and the mailer's
+        *("bm25s", "Stemmer"),  # ranking bank questions by a record's sources
     },
     "projections": {"domain", "application", "infrastructure", "projections", "eventsourcing"},
     "consumers": {
