@@ -174,5 +174,9 @@ class QuestionGenerator(Protocol):
     """What makes an attempt's question set (infrastructure/ranking.py: `bank`;
     infrastructure/llm.py: `llm`)."""
 
+    @property
+    def name(self) -> str:
+        """What a set records it was made by: `bank`, or `llm:<model>`."""
+
     def make(self, request: QuestionRequest) -> QuestionSet:
         """The set asked for, each question checked; what failed comes from the banks."""

@@ -59,6 +59,5 @@ class QuestionSets:
         if self.settings.question_generator == BANK:
             return made
         wait = self.settings.generate_wait_seconds
-        return QuestionSet(
-            made.questions, made.generator, made.seed, [f"no set was prepared within {wait:g} s"]
-        )
+        reason = f"no set was prepared within {wait:g} s; the whole set came from the banks"
+        return QuestionSet(made.questions, self.generator.name, made.seed, [reason])

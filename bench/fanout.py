@@ -36,7 +36,7 @@ from tests.broker import running_broker
 from tests.pgserver import fresh_database, running_server
 from tests.processes import running
 from tests.receivers import Receiver, receiving
-from tests.support import REACT, answer_sheet
+from tests.support import MASTER_KEY, REACT, answer_sheet
 
 AIM_P99_MS = 250.0  # issue 13: submit to webhook p99 at 100 submits/s
 BENCH = TenantCaller(tenant="bench", mode="live", key_id=UUID(int=1))
@@ -139,19 +139,24 @@ def bench_latency(base_url: str, servers: str, rate: float, seconds: float) -> L
         receiving() as receiver,
         tempfile.TemporaryDirectory(prefix="assess-fanout-") as tmp,
     ):
-        service = bootstrap(Settings(database_url=url, webhook_allow_private=True))
+        settings = Settings(database_url=url, webhook_allow_private=True, master_key=MASTER_KEY)
+        service = bootstrap(settings)
         try:
             seed_banks(service.banks)
             register = RegisterWebhook(url=receiver.url, events=[COMPLETED])
             service.commands.execute(register_webhook, BENCH, register, None)
             env = {
                 "ASSESS_DATABASE_URL": url,
+                "ASSESS_MASTER_KEY": MASTER_KEY,
+                "ASSESS_DATA_DIR": tmp,
                 "ASSESS_KAFKA_BOOTSTRAP": servers,
                 "ASSESS_KAFKA_TOPIC": topic,
                 "ASSESS_KAFKA_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
                 "ASSESS_WEBHOOK_ALLOW_PRIVATE": "1",
             }
+            # The webhook consumer reads each tenant's endpoints from a view the projector keeps.
             with (
+                running("projector", env=env, log=Path(tmp) / "projector.log"),
                 running("relay", env=env, log=Path(tmp) / "relay.log") as relay,
                 running("consume", "webhooks", env=env, log=Path(tmp) / "webhooks.log") as consumer,
             ):

@@ -24,6 +24,7 @@ from bench.load import Run, drive
 from bench.meter import CpuMeter, largest_rss_mb
 from tests.pgserver import fresh_database, running_server
 from tests.processes import assess, free_port, running, wait_until_healthy
+from tests.support import MASTER_KEY
 
 BANK = Path(__file__).resolve().parents[1] / "application" / "banks" / "skill_001.json"
 AIM_RATE, AIM_LATENCY, AIM_RSS_MB = 1.3, 1.2, 150.0
@@ -42,7 +43,12 @@ class Server:
 @contextlib.contextmanager
 def service(db_url: str, workers: int, log: Path) -> Iterator[Server]:
     """`assess serve` on the database, with a bank and a tenant key."""
-    env = {"ASSESS_DATABASE_URL": db_url, "ASSESS_RATE_LIMIT_PER_MINUTE": "100000000"}
+    env = {
+        "ASSESS_DATABASE_URL": db_url,
+        "ASSESS_MASTER_KEY": MASTER_KEY,
+        "ASSESS_DATA_DIR": str(log.parent),
+        "ASSESS_RATE_LIMIT_PER_MINUTE": "100000000",
+    }
     assess("questions", "import", str(BANK), env=env)
     key = assess("keys", "create", "--tenant", "bench", env=env).splitlines()[-1]
     port = free_port()

@@ -42,10 +42,13 @@ def checkpoint(data_dir: Path | None) -> None:
     services = bootstrap(existing(data_dir))
     follower = services.audit_follower()
     follower.catch_up()
+    before = follower.log.checkpoint()
     made = follower.checkpoint()
     services.store.close()
     if made is None:
         raise click.ClickException("the store holds no event yet: nothing to sign")
+    if made == before:
+        click.echo("the log has not grown since its latest checkpoint: nothing new to sign")
     click.echo(f"checkpoint of size {made.size}: rootHash {made.root_hash}, time {made.time}")
 
 

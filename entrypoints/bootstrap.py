@@ -6,6 +6,7 @@ events in one explicit step (constructors create nothing)."""
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from application.access import Access
 from application.banks import QuestionBanks
 from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
 from application.ports import QuestionGenerator
+from application.preparation import PREPARER, TRIGGERS, Preparer
 from application.queries import RecordQueries
 from application.questions import QuestionSets
 from application.service import AssessmentService
@@ -30,7 +32,7 @@ from consumers.delivery import DeliveryWorker
 from consumers.emails import Emails
 from consumers.fanout import Fanout
 from consumers.known_records import KnownRecords
-from consumers.preparation import PREPARER, TRIGGERS, Preparer
+from consumers.preparation import prepare_ahead
 from consumers.processes import EMBEDDED_FANOUT, Embedded
 from consumers.relay import RELAY, Relay
 from consumers.sent import SentLog
@@ -114,8 +116,11 @@ class Services:
 
     def preparer(self) -> Preparer:
         """The question preparer: the next attempt's set, made ahead of its generate."""
-        tracker = Tracker(self.store, PREPARER)
-        return Preparer(self.store, self.commands.questions, self.clock, tracker)
+        return Preparer(self.store, self.commands.questions, self.clock)
+
+    def prepare_ahead(self, stopping: threading.Event) -> None:
+        """Prepare each next attempt's set as the store's events call for it, until stopped."""
+        prepare_ahead(self.store, self.preparer(), Tracker(self.store, PREPARER), stopping)
 
     def embedded(self) -> Embedded:
         """The downstream parts of the embedded default, with their position in the store."""

@@ -136,7 +136,7 @@ def dev(host: str, port: int, data_dir: Path | None) -> None:
     start_projector(services.store, threading.Event())  # daemon threads, gone with the process
     start_audit(services.audit_follower(), threading.Event())
     start(embedded, services.store, settings, services.embedded(), threading.Event())
-    start(services.preparer().run, threading.Event())
+    start(services.prepare_ahead, threading.Event())
     run_until_stopped(app, host=host, port=port, access_log=False)
 
 
@@ -175,7 +175,7 @@ def projector(data_dir: Path | None) -> None:
         threads = [
             *start_projector(store, stopping),
             start_audit(services.audit_follower(), stopping),
-            start(services.preparer().run, stopping),
+            start(services.prepare_ahead, stopping),
         ]
         while any(thread.is_alive() for thread in threads) and not stopping.is_set():
             settings.beat()

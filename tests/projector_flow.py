@@ -22,9 +22,9 @@ from application.commands import GenerateQuestions, StartVerification, SubmitAns
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.handlers.submit_answers import submit_answers
+from application.preparation import PREPARER, TRIGGERS
 from application.settings import Settings
 from application.store import EventStore
-from consumers.preparation import PREPARER, TRIGGERS
 from entrypoints.bootstrap import Services
 from entrypoints.migrations import open_migrated
 from infrastructure.following import Tracker

@@ -188,6 +188,20 @@ def test_a_changed_checkpoint_fails_the_offline_verifier(service: Services, tmp_
     )
 
 
+def test_a_checkpoint_of_a_log_that_has_not_grown_says_nothing_new_was_signed(
+    service: Services,
+) -> None:
+    take_attempt(service, correct=9)
+    first = audit(service, "checkpoint")
+    again = audit(service, "checkpoint")
+    assert (first.exit_code, again.exit_code) == (0, 0), first.output + again.output
+    assert "nothing new to sign" not in first.output
+    assert again.output.splitlines() == [
+        "the log has not grown since its latest checkpoint: nothing new to sign",
+        first.output.strip(),
+    ]
+
+
 def test_the_key_is_made_once_and_never_replaced(tmp_path: Path) -> None:
     runner = CliRunner()
     made = runner.invoke(main, ["audit", "keygen", "--data", str(tmp_path)])

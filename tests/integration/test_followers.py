@@ -13,7 +13,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from consumers.preparation import PREPARER
+from application.preparation import PREPARER
 from consumers.processes import EMBEDDED_FANOUT
 from consumers.relay import RELAY
 from entrypoints.bootstrap import Services
