@@ -158,6 +158,10 @@ def test_each_path_refuses_the_others_calls(client: TestClient[Litestar], tenant
         ({"sources": [{**SOURCE, "startDate": "2025-02-30"}]}, "sources[0].startDate"),
         ({"sources": [{**SOURCE, "url": "ftp://example.com"}]}, "sources[0].url"),
         ({"sources": [SOURCE] * 21}, "sources"),
+        ({"sources": [{**SOURCE, "technologies": ["React"] * 21}]}, "sources[0].technologies"),
+        ({"sources": [{**SOURCE, "technologies": ["x" * 41]}]}, "sources[0].technologies[0]"),
+        ({"sources": [{**SOURCE, "technologies": [""]}]}, "sources[0].technologies[0]"),
+        ({"sources": [{**SOURCE, "technologies": ["Re\u0000act"]}]}, "sources[0].technologies[0]"),
         (
             {"skills": [{**SKILLS[0], "proofUrls": ["javascript:alert(1)"]}]},
             "skills[0].proofUrls[0]",

@@ -200,7 +200,7 @@ def test_generate_waits_a_bounded_moment_for_the_models_set(
             question_generator="llm",
             llm_url=url,
             llm_model="tiny",
-            llm_timeout_seconds=40,
+            llm_timeout_seconds=4,  # the preparer gives up on the slow model, and stops
             generate_wait_seconds=1,
             data_dir=tmp_path,
         )

@@ -230,7 +230,8 @@ def test_the_embedded_default_takes_keys_and_banks_while_it_runs(tmp_path: Path)
         record_id = response.json()["data"]["recordVerificationId"]
         assert {q["skillId"] for q in generate(http, token)} == {"skill_rust", "skill_001"}
         audit = json.loads(assess("history", record_id, "--data", data))
-        assert [e["type"] for e in audit["events"]] == ["VerificationStarted", "QuestionsGenerated"]
+        shown = [e["type"] for e in audit["events"] if e["type"] != "QuestionsPrepared"]
+        assert shown == ["VerificationStarted", "QuestionsGenerated"]  # prepared ahead, or not
         assert audit["state"]["status"] == "in_progress"
         before = json.loads(assess("history", record_id, "--as-of", "2000-01-01", "--data", data))
         assert before == {"events": [], "state": {}}

@@ -24,7 +24,15 @@ from domain.questions import PublicQuestion
 from domain.values import Answer, Sealed, Skill, SkillOutcome, Student
 from entrypoints.bootstrap import Services, bootstrap
 from infrastructure.persistence import open_store
-from tests.fixtures.stored_events import EVENTS, READ, read_back
+from tests.fixtures.stored_events import (
+    EVENTS,
+    QUESTIONS_EVENTS,
+    QUESTIONS_KEYS,
+    QUESTIONS_READ,
+    READ,
+    read_back,
+    restore_subjects,
+)
 from tests.support import MASTER_KEY
 
 # The typed values each assessment event carries (a value, or a list of them).
@@ -36,8 +44,8 @@ TYPED: dict[type, dict[str, type]] = {
 }
 
 
-def stored_events() -> list[StoredEvent]:
-    """The fixture's rows as the store holds them."""
+def stored_events(rows: list[dict[str, Any]] | None = None) -> list[StoredEvent]:
+    """A fixture's rows (by default, 2026-12-02's) as the store holds them."""
     return [
         StoredEvent(
             UUID(row["originator_id"]),
@@ -45,7 +53,7 @@ def stored_events() -> list[StoredEvent]:
             row["topic"],
             row["state"].encode(),
         )
-        for row in json.loads(EVENTS.read_text())
+        for row in (json.loads(EVENTS.read_text()) if rows is None else rows)
     ]
 
 
@@ -182,3 +190,25 @@ def test_events_stored_on_2026_12_02_encode_to_the_same_bytes_today(store_url: s
             assert all(
                 isinstance(item, kind) for item in (value if isinstance(value, list) else [value])
             )
+
+
+def test_events_stored_on_2026_12_06_read_and_encode_the_same_today(store_url: str) -> None:
+    """The questions' events of that day (a set prepared by the banks, one by a model with
+    its fallbacks, sources with technologies, sealed): they read as they did then, and a
+    decoded event is stored again byte for byte."""
+    settings = Settings(database_url=store_url, master_key=MASTER_KEY)
+    rows = json.loads(QUESTIONS_EVENTS.read_text())
+    old = open_store(settings)
+    old.recorder.insert_events(stored_events(rows))
+    old.close()
+    service = bootstrap(settings)
+    restore_subjects(service, json.loads(QUESTIONS_KEYS.read_text()))
+    assert read_back(service, rows) == json.loads(QUESTIONS_READ.read_text())
+    mapper = service.store.mapper
+    kinds = set()
+    for stored in stored_events(rows):
+        event = mapper.to_domain_event(stored)
+        assert mapper.to_stored_event(event).state == stored.state
+        kinds.add(type(event).__name__)
+    assert {"QuestionsPrepared", "QuestionsGenerated", "VerificationStarted"} <= kinds
+    service.store.close()

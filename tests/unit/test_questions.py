@@ -52,6 +52,18 @@ def test_a_valid_bank_parses() -> None:
         ([{"question": "Q?", "options": ["a", "b"], "answer": "0"}], "questions[0].answer"),
         ([{"question": "", "options": ["a", "b"], "answer": 0}], "questions[0].question"),
         ([], "at least one question"),
+        (
+            [{"question": "Q?", "options": ["a", "b"], "answer": 0, "topics": ["t"] * 11}],
+            "length <= 10 - at `$.questions[0].topics`",
+        ),
+        (
+            [{"question": "Q?", "options": ["a", "b"], "answer": 0, "topics": ["t" * 41]}],
+            "length <= 40 - at `$.questions[0].topics[0]`",
+        ),
+        (
+            [{"question": "Q?", "options": ["a", "b"], "answer": 0, "topics": [""]}],
+            "length >= 1 - at `$.questions[0].topics[0]`",
+        ),
     ],
 )
 def test_a_bad_bank_is_rejected_whole_naming_the_position(
@@ -130,7 +142,11 @@ def test_a_bank_that_is_not_json_is_rejected() -> None:
 def test_every_shipped_bank_is_valid_and_large_enough() -> None:
     shipped = [parse_bank(f.read_bytes()) for f in files("application").joinpath("banks").iterdir()]
     assert len(shipped) >= 6
-    assert all(len(bank.questions) >= 30 for bank in shipped)
+    for bank in shipped:
+        assert len(bank.questions) >= 60, bank.skill_id
+        assert all(question.topics for question in bank.questions), bank.skill_id
+        counts = Counter(topic for question in bank.questions for topic in question.topics)
+        assert len([topic for topic, n in counts.items() if n >= 8]) >= 6, (bank.skill_id, counts)
 
 
 def make_bank(skill_id: str, size: int) -> Bank:
