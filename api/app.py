@@ -16,6 +16,7 @@ from api.asyncapi import asyncapi
 from api.audit import AuditController
 from api.auth import provide_caller
 from api.bodies import BodyRequest, strict_query_integers
+from api.credentials import IssuerController
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.forwarded import ForwardedFor
 from api.headers import allow, no_store
@@ -31,6 +32,7 @@ from api.webhooks import DeliveriesController, WebhooksController
 from application.queries import RecordQueries
 from application.service import AssessmentService
 from application.students import Students
+from infrastructure.credential_keys import Issuer
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
 from infrastructure.rate_windows import SharedLedger
 from infrastructure.reconnection import Reconnection
@@ -154,6 +156,7 @@ def create_app(wired: Wired) -> Litestar:
             *protected,
             AuditController,
             ReviewPageController,
+            IssuerController,
             health,
             ready,
             metrics,
@@ -194,4 +197,7 @@ def create_app(wired: Wired) -> Litestar:
     app.state.view_metrics = CollectorRegistry(auto_describe=False)
     app.state.view_metrics.register(ViewMetrics(read, wired.followers))
     app.state.followers = wired.followers
+    app.state.issuer = Issuer(
+        settings.public_url, settings.issuer_name, settings.credential_key_path
+    )
     return app

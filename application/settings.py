@@ -75,6 +75,8 @@ class Settings(msgspec.Struct, frozen=True):
     audit_checkpoint_events: Positive = 1000
     audit_checkpoint_seconds: Positive = 300
     audit_key_file: Path | None = None
+    credential_key_file: Path | None = None
+    issuer_name: str = "Skill assessments"
     tracing: bool | None = None  # None: on when an OTLP endpoint is given
     otlp_endpoint: str = ""
 
@@ -111,6 +113,11 @@ class Settings(msgspec.Struct, frozen=True):
     def audit_key_path(self) -> Path:
         """The Ed25519 private key that signs the audit log's checkpoints."""
         return self.audit_key_file or self.data_dir / "audit-ed25519.pem"
+
+    @property
+    def credential_key_path(self) -> Path:
+        """The P-256 private key that signs credentials (its public keys beside it)."""
+        return self.credential_key_file or self.data_dir / "credentials-p256.pem"
 
     @property
     def audit_origin(self) -> str:

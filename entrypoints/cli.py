@@ -20,6 +20,7 @@ import uvicorn
 from consumers.processes import emails_consumer, embedded, start, webhooks_consumer
 from entrypoints.audit import audit
 from entrypoints.bootstrap import Services, bootstrap
+from entrypoints.credentials import credentials
 from entrypoints.migrations import seed_banks
 from entrypoints.operator import data_option, history, keys, migrate_command, projections, questions
 from entrypoints.settings import from_env
@@ -214,5 +215,5 @@ def consume(consumer: str, data_dir: Path | None) -> None:
             emails_consumer(services.settings, services.emails(), stopping, services.progress)
 
 
-for command in (migrate_command, projections, keys, questions, history, audit):
+for command in (migrate_command, projections, keys, questions, history, audit, credentials):
     main.add_command(command)

@@ -53,6 +53,8 @@ def from_env(data_dir: Path | None = None, environ: dict[str, str] | None = None
         "audit_checkpoint_events": env.get("ASSESS_AUDIT_CHECKPOINT_EVENTS"),
         "audit_checkpoint_seconds": env.get("ASSESS_AUDIT_CHECKPOINT_SECONDS"),
         "audit_key_file": env.get("ASSESS_AUDIT_KEY_FILE"),
+        "credential_key_file": env.get("ASSESS_CREDENTIAL_KEY_FILE"),
+        "issuer_name": env.get("ASSESS_ISSUER_NAME"),
         "tracing": env.get("ASSESS_TRACING"),
         # OpenTelemetry's own variables: the exporter reads them itself; here they only
         # tell whether there is somewhere to export to.

@@ -24,6 +24,7 @@ ALLOWED = {
         *("cryptography", "rfc8785"),  # the audit log's; sealing personal data
         "email_validator",  # one check of email addresses, the API's and the mailer's
         *("bm25s", "Stemmer"),  # ranking bank questions by a record's sources
+        "joserfc",  # the credentials' keys and JWTs
     },
     "projections": {"domain", "application", "infrastructure", "projections", "eventsourcing"},
     "consumers": {
