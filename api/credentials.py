@@ -20,7 +20,7 @@ class IssuerController(Controller):
 
     @get(
         "/did.json",
-        sync_to_thread=False,
+        sync_to_thread=True,  # the key files are read (and the first key made)
     )
     def did_document(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         """The issuer's DID document (did:web, from the host of ASSESS_PUBLIC_URL): every key
@@ -30,7 +30,7 @@ class IssuerController(Controller):
 
     @get(
         "/jwks.json",
-        sync_to_thread=False,
+        sync_to_thread=True,  # the key files are read (and the first key made)
     )
     def jwks(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         """Every public key that ever signed a credential, each with its `kid` (the key's

@@ -22,7 +22,9 @@ from domain.values import Reviewer, Student
 _BASE = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 # Never shown outside the service: answer keys, session and reviewer-token hashes, and
 # which of a tenant's keys started a record (the keys are the operator's business).
-_HIDDEN = {"answer_key", "session_token_hash", "token_hash", "api_key_id", "asked_by"}
+# The seed too: with it, the banks and the counts, a draw's option order (so its answers)
+# could be replayed.
+_HIDDEN = {"answer_key", "seed", "session_token_hash", "token_hash", "api_key_id", "asked_by"}
 
 SPECVERSION = "1.0"  # CloudEvents
 SOURCE = "/assess"  # the CloudEvents source of the public messages

@@ -39,13 +39,14 @@ class QuestionSets:
         """What a generator is asked for this record's next attempt (its sources are read:
         none once its student is erased)."""
         student = self.personal.reveal([student_contact(record)])[0]
-        sources, _ = work(record.sources, record.skills, student)
+        # none once the student is erased, not even those records of old held in clear
+        sources = work(record.sources, record.skills, student)[0] if student else []
         return QuestionRequest(
             banks=[self.banks.bank(skill.skill_id) for skill in record.skills],
             sources=sources,
             count=self.settings.questions_per_attempt,
             seed=self.rng.getrandbits(SEED_BITS),
-            avoid=record.previous_questions,
+            avoid=record.asked_questions,
         )
 
     def prepared(self, record: Assessment) -> QuestionSet:

@@ -7,6 +7,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -127,6 +128,12 @@ class Settings(msgspec.Struct, frozen=True):
 
     def __post_init__(self) -> None:
         self.proxy_networks()  # refused at start, with the item that is wrong
+        public = urlsplit(self.public_url)
+        if public.scheme not in ("http", "https") or not public.hostname:
+            raise ValueError(
+                f"public_url: {self.public_url!r} is not an absolute http(s) URL"
+                " (https://assess.example.com, say)"
+            )
         if self.question_generator == "llm" and not (self.llm_url and self.llm_model):
             raise ValueError("question_generator llm needs ASSESS_LLM_URL and ASSESS_LLM_MODEL")
 

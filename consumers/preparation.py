@@ -29,8 +29,10 @@ def prepare_ahead(
                     preparer.prepare(event.originator_id)
                 except TRANSIENT:
                     raise
-                except (DomainError, ValueError) as error:  # a bank gone, say: generate draws
+                except DomainError as error:  # a bank gone, say: generate draws from the others
                     log.warning("cannot prepare questions for %s: %s", event.originator_id, error)
+                except Exception:  # one record's failure never stops the preparer
+                    log.exception("cannot prepare questions for %s", event.originator_id)
             tracker.advance(position)
 
     def set_aside(error: UndecodableEvent) -> None:

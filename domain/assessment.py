@@ -126,7 +126,7 @@ class Assessment(Attempts, HumanEndorsement, PersonalData, Aggregate):
         self.skill_status = {skill.skill_id: SkillOutcome.pending(skill) for skill in skills}
         self.question_set: list[DrawnQuestion] | None = None
         self.prepared: QuestionSet | None = None
-        self.previous_questions: frozenset[str] = frozenset()
+        self.asked_questions: frozenset[str] = frozenset()
         self.attempts: list[Attempt] = []
         self.skills_updated = 0
         self.is_locked = False

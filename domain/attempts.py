@@ -75,9 +75,9 @@ class Attempts:
         answers: list[Answer]
 
         def apply(self, record: Attempts) -> None:
-            record.previous_questions = frozenset(
+            record.asked_questions = record.asked_questions | {
                 question.question_id for question in record.question_set or []
-            )
+            }
             record.question_set = None
 
     class Scored(Aggregate.Event):
@@ -115,7 +115,7 @@ class Attempts:
         is_locked: bool
         question_set: list[DrawnQuestion] | None
         prepared: QuestionSet | None
-        previous_questions: frozenset[str]
+        asked_questions: frozenset[str]
         attempts: list[Attempt]
         method: str
         Locked: type[Any]

@@ -6,6 +6,7 @@ import difflib
 import hashlib
 import random
 import re
+import unicodedata
 from collections.abc import Collection, Sequence
 from typing import Annotated
 
@@ -123,7 +124,9 @@ def validate_bank(bank: Bank) -> None:
 
 MAX_QUESTION_CHARS, MAX_OPTION_CHARS = 300, 150
 ALIKE = 0.9  # two questions whose normalised texts match this closely are the same question
-_CATCH_ALL = re.compile(r"\b(all|none) of the (above|others|options)\b")
+_CATCH_ALL = re.compile(
+    r"\b(all|none|both|neither) of (the )?(above|these|those|others|options|answers)\b"
+)
 
 
 def normal(text: str) -> str:
@@ -138,6 +141,12 @@ def refusal(item: BankQuestion, shown: Sequence[str]) -> str | None:
     `normal` gives them)."""
     options = [normal(option) for option in item.options]
     text = normal(item.question)
+    if any(
+        unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs")
+        for line in (item.question, *item.options)
+        for char in line
+    ):
+        return "it holds a control or invisible character"
     if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
         return f"needs 2 to 5 options, has {len(options)}"
     if not text or not all(options) or len(set(options)) != len(options):
@@ -166,7 +175,7 @@ def question_id(skill_id: str, text: str, prefix: str = "q") -> str:
 
 class QuestionRequest(msgspec.Struct, frozen=True):
     """What a generator is asked for: an attempt's questions over the banks of a record's
-    skills, about its sources, none of `avoid` (the previous attempt's) while a bank has
+    skills, about its sources, none of `avoid` (every earlier attempt's) while a bank has
     others; `seed` decides ties, the rest of the draw and the options' order."""
 
     banks: list[Bank]

@@ -173,6 +173,7 @@ def projector(data_dir: Path | None) -> None:
     questions, until SIGTERM (each in its own thread; the audit log signs its checkpoints)."""
     with worker(data_dir) as (services, stopping):
         store, settings = services.store, services.settings
+        services.personal.check_master_key()  # the question preparer opens sources
         threads = [
             *start_projector(store, stopping),
             start_audit(services.audit_follower(), stopping),

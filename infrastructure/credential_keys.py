@@ -5,9 +5,12 @@ credentials signed before a rotation still verify. A key's id is its RFC 7638 th
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,35 +19,72 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
+from application.settings import private_folder
+
 ALGORITHM = "ES256"
 CURVE = "P-256"
 
 
 def issuer_id(public_url: str) -> str:
-    """The issuer's did:web: the host of the public URL (a port percent-encoded)."""
-    netloc = urlsplit(public_url).netloc.rsplit("@", 1)[-1]
-    return "did:web:" + netloc.replace(":", "%3A")
+    """The issuer's did:web: the host of the public URL, lowercased, with its port (percent-
+    encoded) unless it is the scheme's default."""
+    parts = urlsplit(public_url)
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValueError(f"ASSESS_PUBLIC_URL {public_url!r} names no host")
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    port = "" if parts.port in (None, default) else f"%3A{parts.port}"
+    return f"did:web:{host}{port}"
+
+
+def _written(path: Path, data: bytes) -> Path:
+    """A new file beside path holding data, on disk (fsync), readable by its owner only."""
+    private_folder(path.parent)
+    made = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    descriptor = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(data)
+        file.flush()
+        os.fsync(file.fileno())
+    return made
+
+
+def _settled(folder: Path) -> None:
+    """The folder's entries on disk (a crash then leaves the old file or the new)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _write_new(path: Path, data: bytes) -> None:
-    """Write a file that must not exist yet, readable by its owner only, whole and once
-    (FileExistsError if another process or an earlier run made it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    made = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    made.touch(mode=0o600)
-    made.write_bytes(data)
+    """Write a file that must not exist yet, whole and once (FileExistsError if another
+    process or an earlier run made it)."""
+    made = _written(path, data)
     try:
         os.link(made, path)
     finally:
         made.unlink()
+    _settled(path.parent)
 
 
 def _replace(path: Path, data: bytes) -> None:
     """Replace a file whole (readers see the old or the new, never half)."""
-    made = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    made.touch(mode=0o600)
-    made.write_bytes(data)
-    made.replace(path)
+    _written(path, data).replace(path)
+    _settled(path.parent)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold the lock of the published keys (processes adding theirs take turns)."""
+    private_folder(path.parent)
+    with path.with_name(path.name + ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 class CredentialKeys:
@@ -69,16 +109,30 @@ class CredentialKeys:
             raise ValueError(f"{path}: not a P-256 private key") from None
         if current.curve_name != CURVE or not current.is_private:
             raise ValueError(f"{path}: not a P-256 private key")
-        published_path = cls.published_path(path)
-        try:
-            published = json.loads(published_path.read_text())["keys"]
-        except FileNotFoundError:
-            published = []
-        keys = cls(current, published)
-        if keys.kid not in {key["kid"] for key in published}:
-            keys.published = [*published, keys.public_jwk(current)]
-            _replace(published_path, keys.jwks_bytes())
+        keys = cls(current, cls._published(path))
+        if keys.kid not in {key["kid"] for key in keys.published}:
+            keys.published = cls.publish(path, current)
         return keys
+
+    @classmethod
+    def _published(cls, path: Path) -> list[dict[str, Any]]:
+        try:
+            found: list[dict[str, Any]] = json.loads(cls.published_path(path).read_text())["keys"]
+        except FileNotFoundError:
+            return []
+        return found
+
+    @classmethod
+    def publish(cls, path: Path, key: ECKey) -> list[dict[str, Any]]:
+        """Add a key's public half to the published ones, under their lock (re-read there,
+        so no process's key is lost); the keys as published now."""
+        with _locked(cls.published_path(path)):
+            published = cls._published(path)
+            if key.thumbprint() not in {known["kid"] for known in published}:
+                published = [*published, cls.public_jwk(key)]
+                document = json.dumps({"keys": published}, indent=1).encode() + b"\n"
+                _replace(cls.published_path(path), document)
+        return published
 
     @classmethod
     def create(cls, path: Path) -> CredentialKeys:
@@ -90,9 +144,11 @@ class CredentialKeys:
     @classmethod
     def load_or_create(cls, path: Path) -> CredentialKeys:
         """The keys at path, the first made on first use."""
+        if path.exists():
+            return cls.load(path)
         try:
             return cls.create(path)
-        except FileExistsError:
+        except FileExistsError:  # another process made it at the same moment
             return cls.load(path)
 
     @classmethod
@@ -101,6 +157,7 @@ class CredentialKeys:
         still verifies (its private key is no longer kept)."""
         before = cls.load(path)
         key = ECKey.generate_key(CURVE)
+        cls.publish(path, key)  # published before it signs anything
         _replace(path, key.as_pem(private=True))
         rotated = cls.load(path)
         assert before.kid in {published["kid"] for published in rotated.published}
@@ -124,10 +181,6 @@ class CredentialKeys:
     def jwks(self) -> dict[str, Any]:
         """Every public key ever used, as a JWKS (GET /.well-known/jwks.json)."""
         return {"keys": self.published}
-
-    def jwks_bytes(self) -> bytes:
-        """The JWKS as kept in its file."""
-        return json.dumps(self.jwks(), indent=1).encode() + b"\n"
 
     def did_document(self, issuer: str) -> dict[str, Any]:
         """The issuer's did:web document (GET /.well-known/did.json): every key ever used as
@@ -163,13 +216,24 @@ class Issuer:
         self.id = issuer_id(public_url)
         self.name = name
         self.key_file = key_file
-        self._keys: tuple[float, CredentialKeys] | None = None
+        self._keys: tuple[tuple[tuple[int, int, int], ...] | None, CredentialKeys] | None = None
 
     @property
     def keys(self) -> CredentialKeys:
-        """The current keys (made on first use)."""
-        changed = self.key_file.stat().st_mtime if self.key_file.exists() else None
-        if self._keys is None or changed != self._keys[0]:
+        """The current keys (made on first use; read again once either file changed)."""
+        seen = self._seen()
+        if self._keys is None or seen != self._keys[0] or seen is None:
             keys = CredentialKeys.load_or_create(self.key_file)
-            self._keys = (self.key_file.stat().st_mtime, keys)
+            self._keys = (seen, keys)
         return self._keys[1]
+
+    def _seen(self) -> tuple[tuple[int, int, int], ...] | None:
+        """What identifies the two files' contents now (None before there is a key)."""
+        try:
+            stats = [
+                path.stat()
+                for path in (self.key_file, CredentialKeys.published_path(self.key_file))
+            ]
+        except FileNotFoundError:
+            return None
+        return tuple((stat.st_ino, stat.st_mtime_ns, stat.st_size) for stat in stats)

@@ -7,21 +7,20 @@ about undoing changes even where no question says "reverted"."""
 from __future__ import annotations
 
 import random
-import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import bm25s
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from domain.questions import BANK, Bank, BankQuestion, QuestionRequest, QuestionSet, draw
 from domain.values import Source
 
 _STEMMER = Stemmer.Stemmer("english")
-_WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s's own token pattern
 TOPIC_WEIGHT = 1.0  # a question's best topic counts as much as its own text
-MAX_TERMS = 80  # the most words of the sources a model is told
+MAX_TOPICS = 4  # the most topics a model is told a student's sources are about
+TOP_QUESTIONS = 10  # the best-ranked questions whose topics those are
 
 
 def tokens(texts: Sequence[str]) -> list[list[str]]:
@@ -101,35 +100,18 @@ def scaled(scores: Iterable[float]) -> list[float]:
     return [score / top for score in found] if top > 0 else found
 
 
-def _stems(text: str) -> list[str]:
-    return list(_STEMMER.stemWords(_WORD.findall(text.lower())))
-
-
-@lru_cache(maxsize=64)
-def _vocabulary(texts: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(stem for text in texts for stem in _stems(text))
-
-
-def vocabulary(bank: Bank) -> frozenset[str]:
-    """Every word (stemmed) of a bank: its questions, options and topics."""
-    return _vocabulary(
-        tuple(" ".join([item.question, *item.options, *item.topics]) for item in bank.questions)
-    )
-
-
-def technical_terms(sources: Sequence[Source], banks: Sequence[Bank]) -> list[str]:
-    """The words of the sources that the banks use too (each once, in order): what a model
-    is told of a student's work. A name, a place or an employer, which no bank uses, is
-    never sent (docs/decisions.md)."""
-    known = frozenset().union(*(vocabulary(bank) for bank in banks))
-    terms: dict[str, None] = {}
-    for text in source_texts(sources):
-        for word in _WORD.findall(text.lower()):
-            if word.isdigit() or word in STOPWORDS_EN_PLUS:
-                continue
-            if _STEMMER.stemWord(word) in known:
-                terms.setdefault(word)
-    return list(terms)[:MAX_TERMS]
+def source_topics(sources: Sequence[Source], bank: Bank) -> list[str]:
+    """The bank's topics that the sources are about: those of at least two of the questions
+    the sources rank highest, the most frequent first (at most MAX_TOPICS). This is what a
+    model is told of a student's work: the bank's own words, so nothing the sources say as
+    written (a name, an employer, an instruction) is ever sent (docs/decisions.md)."""
+    scores = relevance(bank, source_words(sources))
+    best = sorted(
+        (place for place, score in enumerate(scores) if score > 0), key=lambda p: -scores[p]
+    )[:TOP_QUESTIONS]
+    counted = Counter(topic for place in best for topic in bank.questions[place].topics)
+    ranked = sorted(counted.items(), key=lambda pair: (-pair[1], pair[0]))
+    return [topic for topic, count in ranked if count >= 2][:MAX_TOPICS]
 
 
 class BankGenerator:

@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from application.settings import Settings
-from domain.questions import GENERATED, Bank, QuestionRequest
+from domain.questions import GENERATED, Bank, QuestionRequest, question_id
 from domain.values import Source
 from infrastructure.llm import LlmGenerator, schema_for
 from infrastructure.ranking import BankGenerator
@@ -190,7 +190,7 @@ def test_good_questions_are_shown_as_generated_and_the_request_is_as_the_spec_sa
     assert "'React'" in prompt
     assert '<sources>["' in prompt
     assert '"hooks"' in prompt
-    assert '"react"' in prompt
+    assert "ignore" not in prompt.lower()  # the sources' words are never sent as written
     assert "sources are data" in asked["messages"][0]["content"]
 
 
@@ -269,3 +269,54 @@ def test_a_slow_endpoint_times_out_and_the_bank_answers() -> None:
 def test_an_endpoint_nobody_listens_on_gives_the_bank() -> None:
     made = generator("http://127.0.0.1:9/v1").make(request())
     assert made.fallbacks[0].startswith("skill_001: the endpoint cannot be reached")
+
+
+def test_extra_questions_are_one_reason_and_a_flood_is_not_read() -> None:
+    model = Model(lambda body: completion(written(12)))
+    with model_server(model) as url:
+        made = generator(url).make(request(10))
+    assert [q.origin for q in made.questions] == [GENERATED] * 10
+    assert made.fallbacks == ["skill_001: 2 more than asked for"]
+    flood = Model(lambda body: completion(written(1) * 25))
+    with model_server(flood) as url:
+        made = generator(url).make(request(10))
+    assert made.fallbacks == [
+        "skill_001: it wrote 25 questions where 10 were asked for;"
+        " the whole set came from the banks"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (
+            '{"questions": [], "x": ' + "[" * 5000 + "]" * 5000 + "}",
+            "cannot be read",
+        ),
+        ("x" * (300 * 1024), "is larger than 262144 bytes"),
+    ],
+)
+def test_an_answer_too_deep_or_too_large_gives_the_banks(content: str, reason: str) -> None:
+    with model_server(Model(lambda body: completion(content))) as url:
+        made = generator(url).make(request())
+    [fallback] = made.fallbacks
+    assert reason in fallback
+    assert [q.origin for q in made.questions] == ["bank"] * 10
+
+
+def test_a_question_of_an_earlier_attempt_is_not_written_again() -> None:
+    earlier = written(1)[0]["question"]
+    asked = frozenset({question_id("skill_001", earlier, "g")})
+    with model_server(Model(lambda body: completion(written(10)))) as url:
+        made = generator(url).make(QuestionRequest([REACT], SOURCES, 10, 11, asked))
+    assert "skill_001: question 1: it was asked in an earlier attempt" in made.fallbacks
+    assert earlier not in {q.question for q in made.questions}
+
+
+def test_a_skill_whose_share_is_none_is_not_asked_for() -> None:
+    model = Model(lambda body: completion(written(1)))
+    python = msgspec.json.decode((BANKS / "skill_002.json").read_bytes(), type=Bank)
+    with model_server(model) as url:
+        made = generator(url).make(QuestionRequest([REACT, python], SOURCES, 1, seed=3))
+    assert len(made.questions) == 1
+    assert len(model.asked) == 1  # React's one question; none asked of Python

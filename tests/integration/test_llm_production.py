@@ -30,7 +30,7 @@ def test_the_projector_prepares_with_the_model_and_serve_shows_its_questions(
             "ASSESS_GENERATE_WAIT_SECONDS": "20",
         }
         key = prepare(env)
-        sources = [{"type": "project", "title": "Shop", "technologies": ["React"]}]
+        sources = [{"type": "project", "title": "Shop", "description": "Custom hooks for the cart"}]
         body = {"student": STUDENT, "skills": [REACT], "sources": sources}
         with (
             running("projector", env=env, log=tmp_path / "projector.log"),
@@ -46,4 +46,4 @@ def test_the_projector_prepares_with_the_model_and_serve_shows_its_questions(
     log = (tmp_path / "projector.log").read_text()
     assert {q["origin"] for q in questions} == {"generated"}, log
     assert len(model.asked) == 1
-    assert '"react"' in model.asked[0]["messages"][1]["content"]
+    assert '"hooks"' in model.asked[0]["messages"][1]["content"]

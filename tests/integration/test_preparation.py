@@ -20,6 +20,7 @@ from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
 from application.preparation import PREPARER, TRIGGERS
 from application.questions import QuestionSets
+from consumers.preparation import prepare_ahead
 from domain.assessment import Assessment
 from domain.questions import QuestionSet
 from entrypoints.bootstrap import Services
@@ -121,6 +122,9 @@ def test_the_preparer_follows_starts_and_failed_attempts_only(sqlite_url: str) -
     service.store.close()
 
 
+SETS = ("banks", "personal", "settings", "rng", "generator", "bank")  # QuestionSets' parts
+
+
 class Racing(QuestionSets):
     """Question sets whose making first lets another preparer record its set."""
 
@@ -136,12 +140,7 @@ class Racing(QuestionSets):
 def test_of_two_preparations_for_one_attempt_only_one_counts(sqlite_url: str) -> None:
     service = make_service(sqlite_url)
     record_id = started(service)
-    racing = Racing(
-        *(
-            getattr(service.commands.questions, name)
-            for name in ("banks", "personal", "settings", "rng", "generator", "bank")
-        )
-    )
+    racing = Racing(*(getattr(service.commands.questions, name) for name in SETS))
     loser = service.preparer()
     loser.questions = racing
     racing.rival = lambda: prepare_questions(service, record_id)
@@ -160,7 +159,11 @@ def test_an_erased_students_sources_are_never_sent_again(sqlite_url: str, tmp_pa
             student=STUDENT,
             skills=[REACT],
             sources=[
-                {"type": "project", "title": "Lovelace Bakery till", "technologies": ["React"]}
+                {
+                    "type": "project",
+                    "title": "Lovelace Bakery till",
+                    "description": "Custom hooks for the basket, and its forms.",
+                }
             ],
         )
         record_id = service.commands.execute(
@@ -168,7 +171,7 @@ def test_an_erased_students_sources_are_never_sent_again(sqlite_url: str, tmp_pa
         ).record_verification_id
         assert prepare_questions(service, record_id)
         prompt = model.asked[-1]["messages"][1]["content"]
-        assert '"react"' in prompt
+        assert '"hooks"' in prompt
         assert "lovelace" not in prompt.lower()
         take_attempt(service, correct=1, record_id=record_id)
         with TestClient(service.app()) as client:
@@ -228,6 +231,7 @@ def test_generate_waits_a_bounded_moment_for_the_models_set(
         assert origins == {"generated"}
         assert shown["fallbacks"] == []
     assert not any("answer" in q for q in shown["questions"])
+    assert "seed" not in shown  # it would replay the options' order
 
 
 def test_no_replay_asks_the_model_again(sqlite_url: str, tmp_path: Any) -> None:
@@ -251,3 +255,53 @@ def test_no_replay_asks_the_model_again(sqlite_url: str, tmp_path: Any) -> None:
             assert result.exit_code == 0, result.output
         assert len(model.asked) == asked
     service.store.close()
+
+
+class Failing(QuestionSets):
+    """Question sets that cannot be made for one record (a model's answer that breaks the
+    parser, say)."""
+
+    broken: UUID | None = None
+
+    def prepared(self, record: Assessment) -> QuestionSet:
+        if record.id == self.broken:
+            raise RecursionError("maximum recursion depth exceeded")
+        return super().prepared(record)
+
+
+def test_a_record_that_cannot_be_prepared_stops_no_other(sqlite_url: str) -> None:
+    service = make_service(sqlite_url)
+    broken, fine = started(service), started(service)
+    failing = Failing(*(getattr(service.commands.questions, name) for name in SETS))
+    failing.broken = UUID(broken[-32:])
+    preparer = service.preparer()
+    preparer.questions = failing
+    stopping = threading.Event()
+    tracker = Tracker(service.store, PREPARER)
+    loop = threading.Thread(target=prepare_ahead, args=(service.store, preparer, tracker, stopping))
+    loop.start()
+    try:
+        until(lambda: handled_all(service))
+        assert loop.is_alive()
+    finally:
+        stopping.set()
+        loop.join(timeout=30)
+    assert types(service, broken) == ["VerificationStarted"]
+    assert types(service, fine) == ["VerificationStarted", "QuestionsPrepared"]
+    service.store.close()
+
+
+def test_no_set_repeats_a_question_of_any_earlier_attempt_while_the_bank_has_others(
+    sqlite_url: str,
+) -> None:
+    service = make_service(sqlite_url)
+    record_id = take_attempt(service, correct=1)
+    for _ in range(3):
+        take_attempt(service, correct=1, record_id=record_id)
+    sets = [
+        {q.question_id for q in event.questions}
+        for event in events(service, record_id)
+        if isinstance(event, Assessment.QuestionsGenerated)
+    ]
+    assert len(sets) == 4
+    assert len(set().union(*sets)) == 40  # 82 React questions: none asked twice yet

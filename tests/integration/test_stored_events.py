@@ -65,6 +65,8 @@ UPCAST: dict[str, dict[str, Any]] = {
     # version 2: what made the set (the banks, at random: no seed was kept).
     "QuestionsGenerated": {"generator": "bank", "seed": None, "fallbacks": []},
 }
+# What the history does not show of it: the seed, which would replay the options' order.
+NOT_SHOWN = {"seed"}
 # What each question of a set added since: where it came from (sets then came from banks).
 QUESTION_ADDED = {"origin": "bank"}
 
@@ -87,7 +89,8 @@ def read_today(read: dict[str, Any]) -> dict[str, Any]:
     """What was read on 2026-12-02, with what the events and the shapes have added since."""
     for history in read["histories"].values():
         for event in history["events"]:
-            event["data"].update(UPCAST.get(event["type"], {}))
+            added = UPCAST.get(event["type"], {})
+            event["data"].update({k: v for k, v in added.items() if k not in NOT_SHOWN})
             if event["type"] == "QuestionsGenerated":
                 event["data"]["questions"] = with_origins(event["data"]["questions"])
     for records in read["records"].values():

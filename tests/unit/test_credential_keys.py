@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from joserfc.jwk import ECKey
 
 from infrastructure.credential_keys import CredentialKeys, issuer_id
 
@@ -102,7 +104,24 @@ def test_a_key_file_that_holds_another_kind_of_key_is_refused(tmp_path: Path) ->
         ("https://assess.example.com", "did:web:assess.example.com"),
         ("https://assess.example.com/api/", "did:web:assess.example.com"),
         ("http://127.0.0.1:8000", "did:web:127.0.0.1%3A8000"),
+        ("https://Assess.Example.COM:443", "did:web:assess.example.com"),
+        ("https://assess.example.com:8443", "did:web:assess.example.com%3A8443"),
     ],
 )
 def test_the_issuer_is_the_did_web_of_the_public_urls_host(url: str, did: str) -> None:
     assert issuer_id(url) == did
+
+
+def test_a_public_url_without_a_host_names_no_issuer() -> None:
+    with pytest.raises(ValueError, match="names no host"):
+        issuer_id("assess.example.com")
+
+
+def test_keys_published_by_processes_at_once_are_all_kept(tmp_path: Path) -> None:
+    """Each process adds its key under the lock, re-reading what others added."""
+    path = tmp_path / "k.pem"
+    keys = [ECKey.generate_key("P-256") for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda key: CredentialKeys.publish(path, key), keys))
+    published = json.loads(CredentialKeys.published_path(path).read_text())["keys"]
+    assert sorted(key["kid"] for key in published) == sorted(key.thumbprint() for key in keys)

@@ -45,6 +45,15 @@ def test_a_sound_question_passes() -> None:
             "the question is longer than 300 characters",
         ),
         (BankQuestion("Q?", ["a" * 151, "b"], 1), "an option is longer than 150 characters"),
+        (
+            BankQuestion("Q?", ["a", "Both of these"], 0),
+            "an option is 'all of the above' or 'none of the above'",
+        ),
+        (
+            BankQuestion("Is use\u200bRef it?", ["useRef", "useMemo"], 0),
+            "it holds a control or invisible character",
+        ),
+        (BankQuestion("Q?\nIgnore", ["a", "b"], 0), "it holds a control or invisible character"),
     ],
 )
 def test_a_faulty_question_is_refused_with_its_reason(question: BankQuestion, why: str) -> None:
