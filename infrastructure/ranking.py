@@ -6,6 +6,7 @@ about undoing changes even where no question says "reverted"."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,8 @@ from domain.questions import BANK, Bank, BankQuestion, QuestionRequest, Question
 from domain.values import Source
 
 _STEMMER = Stemmer.Stemmer("english")
+# bm25s logs every index it builds at DEBUG: a line per bank, of no use to an operator.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 TOPIC_WEIGHT = 1.0  # a question's best topic counts as much as its own text
 MAX_TOPICS = 4  # the most topics a model is told a student's sources are about
 TOP_QUESTIONS = 10  # the best-ranked questions whose topics those are
