@@ -11,6 +11,7 @@ import copy
 import json
 import logging
 import random
+import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Annotated, Any
@@ -204,10 +205,9 @@ class LlmGenerator:
             "seed": seed,
         }
         try:
-            response = self.client.post(self.url, json=body)
-            if response.status_code >= 500:
-                response = self.client.post(self.url, json=body)  # once more
-            response.raise_for_status()
+            answer = self._answer(body)
+        except EndpointFailed:
+            raise
         except httpx.TimeoutException:
             raise EndpointFailed(
                 f"no answer within {self.settings.llm_timeout_seconds:g} s"
@@ -217,16 +217,33 @@ class LlmGenerator:
         except Exception as error:
             why = type(error).__name__
             raise EndpointFailed(f"the endpoint cannot be reached ({why})") from None
-        if len(response.content) > MAX_ANSWER_BYTES:
-            raise EndpointFailed(f"its answer is larger than {MAX_ANSWER_BYTES} bytes")
         try:
-            content = response.json()["choices"][0]["message"]["content"]
+            content = json.loads(answer)["choices"][0]["message"]["content"]
             read = msgspec.json.decode(content, type=ReadSet).questions
         except Exception as error:
             raise EndpointFailed(f"its answer cannot be read ({type(error).__name__})") from None
         if len(read) > 2 * count:
             raise EndpointFailed(f"it wrote {len(read)} questions where {count} were asked for")
         return [BankQuestion(item.question, item.options, item.answer) for item in read]
+
+    def _answer(self, body: dict[str, Any]) -> bytes:
+        """The endpoint's answer to a call, whole within ASSESS_LLM_TIMEOUT_SECONDS (not only
+        between two bytes) and at most MAX_ANSWER_BYTES; a server error is tried once more."""
+        deadline = time.monotonic() + self.settings.llm_timeout_seconds
+        for attempt in (1, 2):
+            with self.client.stream("POST", self.url, json=body) as response:
+                if response.status_code >= 500 and attempt == 1:
+                    continue
+                response.raise_for_status()
+                received = bytearray()
+                for chunk in response.iter_bytes():
+                    received += chunk
+                    if len(received) > MAX_ANSWER_BYTES:
+                        raise EndpointFailed(f"its answer is larger than {MAX_ANSWER_BYTES} bytes")
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout("the answer took too long")
+                return bytes(received)
+        raise AssertionError("unreachable: the second try returns or raises")
 
     def close(self) -> None:
         """Close the connections, if any were made."""

@@ -320,3 +320,50 @@ def test_a_skill_whose_share_is_none_is_not_asked_for() -> None:
         made = generator(url).make(QuestionRequest([REACT, python], SOURCES, 1, seed=3))
     assert len(made.questions) == 1
     assert len(model.asked) == 1  # React's one question; none asked of Python
+
+
+@contextmanager
+def trickling_server(seconds: float) -> Iterator[str]:
+    """An endpoint that sends a sound answer a few bytes at a time, over `seconds`: never
+    silent long enough for a read to time out."""
+    payload = completion(written(10))[1]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            pieces = [payload[n : n + 64] for n in range(0, len(payload), 64)]
+            try:
+                for piece in pieces:
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+                    time.sleep(seconds / len(pieces))
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_answer_that_trickles_past_the_timeout_gives_the_banks() -> None:
+    with trickling_server(seconds=4) as url:
+        began = time.monotonic()
+        made = generator(url, llm_timeout_seconds=1).make(request())
+        took = time.monotonic() - began
+    assert made.fallbacks == ["skill_001: no answer within 1 s; the whole set came from the banks"]
+    assert took < 2.5
+    with trickling_server(seconds=0.5) as url:
+        made = generator(url, llm_timeout_seconds=3).make(request())
+    assert [q.origin for q in made.questions] == [GENERATED] * 10
