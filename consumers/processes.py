@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
@@ -111,18 +111,33 @@ def embedded(
                 attempt("email", message["id"], emails.handle, message)
         tracker.advance(batch[-1][1])
 
+    follow_tracked(store, ASSESSMENT_TOPICS, tracker, handle, stopping, "embedded fan-out")
+
+
+def follow_tracked(
+    store: EventStore,
+    topics: Sequence[str],
+    tracker: Tracker,
+    handle: Callable[[Batch], None],
+    stopping: threading.Event,
+    name: str,
+) -> None:
+    """Feed the log's events of `topics` after the tracker's position to `handle`, in
+    batches of 100 (it records its position), until stopped: an event that does not decode
+    is logged and passed, an outage pauses the follower and it goes on from its position."""
+
     def set_aside(error: UndecodableEvent) -> None:
-        log.error("embedded fan-out skips an event it cannot decode: %s", error)
+        log.error("%s skips an event it cannot decode: %s", name, error)
         tracker.advance(error.position)
 
     follow_log(
         store,
-        ASSESSMENT_TOPICS,
+        topics,
         tracker.position,
         handle,
         stopping,
         paused_by=TRANSIENT,
-        on_pause=lambda error: log.warning("embedded fan-out paused (%r); retrying", error),
+        on_pause=lambda error: log.warning("%s paused (%r); retrying", name, error),
         set_aside=set_aside,
         limit=100,
     )

@@ -128,7 +128,7 @@ class Model:
 
 @contextmanager
 def model_server(model: Model) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Quiet):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
             model.asked.append({"path": self.path, **body})
@@ -143,12 +143,23 @@ def model_server(model: Model) -> Iterator[str]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
-        def log_message(self, *args: Any) -> None:
-            pass
+    with serving(Handler) as url:
+        yield url
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+
+class Quiet(BaseHTTPRequestHandler):
+    """A handler that logs nothing."""
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A loopback HTTP server with the handler, for the block; its /v1 URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_port}/v1"
     finally:
@@ -328,7 +339,7 @@ def trickling_server(seconds: float) -> Iterator[str]:
     silent long enough for a read to time out."""
     payload = completion(written(10))[1]
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(Quiet):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["content-length"]))
             self.send_response(200)
@@ -344,17 +355,8 @@ def trickling_server(seconds: float) -> Iterator[str]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_an_answer_that_trickles_past_the_timeout_gives_the_banks() -> None:
