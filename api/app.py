@@ -16,6 +16,7 @@ from api.asyncapi import asyncapi
 from api.audit import AuditController
 from api.auth import provide_caller
 from api.bodies import BodyRequest, strict_query_integers
+from api.credential_pages import CredentialPagesController
 from api.credentials import IssuerController
 from api.errors import EXCEPTION_HANDLERS, error_response
 from api.forwarded import ForwardedFor
@@ -29,6 +30,7 @@ from api.students import PersonalDataController
 from api.tracing import request_spans
 from api.verifications import SkillsController, StudentsController, VerificationsController
 from api.webhooks import DeliveriesController, WebhooksController
+from application.credential_reads import CredentialReads
 from application.queries import RecordQueries
 from application.service import AssessmentService
 from application.students import Students
@@ -125,6 +127,10 @@ class Wired(Protocol):
     def records(self) -> RecordQueries: ...
     @property
     def followers(self) -> Followers: ...
+    @property
+    def issuer(self) -> Issuer: ...
+    @property
+    def credentials(self) -> CredentialReads: ...
 
 
 def create_app(wired: Wired) -> Litestar:
@@ -157,6 +163,7 @@ def create_app(wired: Wired) -> Litestar:
             AuditController,
             ReviewPageController,
             IssuerController,
+            CredentialPagesController,
             health,
             ready,
             metrics,
@@ -169,6 +176,7 @@ def create_app(wired: Wired) -> Litestar:
             "students": Provide(lambda: students, sync_to_thread=False),
             "records": Provide(lambda: records, sync_to_thread=False),
             "banks": Provide(lambda: service.banks, sync_to_thread=False),
+            "credentials": Provide(lambda: wired.credentials, sync_to_thread=False),
         },
         # Forwarded addresses are read only when the operator named proxies: no cost else.
         middleware=[*forwarded, rate_limit, prometheus.middleware],
@@ -197,7 +205,6 @@ def create_app(wired: Wired) -> Litestar:
     app.state.view_metrics = CollectorRegistry(auto_describe=False)
     app.state.view_metrics.register(ViewMetrics(read, wired.followers))
     app.state.followers = wired.followers
-    app.state.issuer = Issuer(
-        settings.public_url, settings.issuer_name, settings.credential_key_path
-    )
+    app.state.issuer = wired.issuer
+    app.state.credentials = wired.credentials
     return app

@@ -40,6 +40,7 @@ DOMAIN_ERRORS: dict[type[errors.DomainError], tuple[str, int]] = {
     errors.NotYetCheckpointed: ("NOT_YET_CHECKPOINTED", 404),
     errors.AuditNotFound: ("NOT_FOUND", 404),
     errors.PersonalDataGone: ("PERSONAL_DATA_ERASED", 410),
+    errors.NotVerified: ("NOT_VERIFIED", 409),
 }
 HTTP_CODES = {
     400: "VALIDATION_ERROR",

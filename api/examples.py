@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from api.humanverification import EndorsedResponse, InvitedResponse, ReviewPageResponse
 from api.schemas import (
     Answer,
+    CredentialsResponse,
     EndorseRequest,
     GeneratedResponse,
     GenerateRequest,
@@ -18,6 +19,8 @@ from api.schemas import (
     RecordPageResponse,
     RecordResponse,
     ReviewerRequest,
+    RevokedResponse,
+    RevokeRequest,
     Skill,
     SkillsResponse,
     SourceInput,
@@ -46,6 +49,7 @@ from application.read_models import Record, StudentSkill
 from application.results import (
     AttemptResult,
     BankedSkill,
+    CredentialItem,
     Endorsed,
     EndorserInfo,
     Erased,
@@ -58,6 +62,7 @@ from application.results import (
     RequesterInfo,
     ReviewPage,
     ReviewSkill,
+    Revocation,
     Secret,
     Started,
     Submitted,
@@ -85,6 +90,13 @@ RECORD = "ver_live_abc123"
 AT = "2025-04-09T10:05:00.000Z"
 QUEUED = WebhookStatus(sent=True, status="queued")
 REACT = SkillOutcome("skill_001", "React", True, "verified", AT, "assessment")
+REVOKED = SkillOutcome("skill_001", "React", False, "revoked", AT, "assessment")
+REVOCATION = Revocation(RECORD, [REVOKED], "The assessment was taken by someone else", AT)
+# A credential as it is answered: a VC-JWT (shortened here: header, payload, signature).
+CREDENTIAL_JWT = (
+    "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImRpZDp3ZWI6YXNzZXNzLmV4YW1wbGUuY29tIzEifQ"
+    ".eyJpZCI6InVybjp1dWlkOjEifQ.c2lnbmF0dXJl"
+)
 RECORD_READ = Record(
     record_verification_id=RECORD,
     student_id="stu_1",
@@ -255,6 +267,20 @@ EXAMPLES: dict[str, Example] = {
                 sources=[Source("project", "Shop front end", start_date="2025-01-01")],
                 skills=[ReviewSkill("skill_001", "React", ["https://github.com/ada/shop"])],
             )
+        ),
+    ),
+    "revokeVerification": Example(
+        RevokeRequest(reason="The assessment was taken by someone else"),
+        RevokedResponse(data=REVOCATION),
+    ),
+    "getVerificationCredentials": Example(
+        None,
+        CredentialsResponse(
+            data=[
+                CredentialItem(
+                    "skill_001", "3f2c8f8e-4b7a-5c1d-9e6f-0a1b2c3d4e5f", CREDENTIAL_JWT, "active"
+                )
+            ]
         ),
     ),
     "endorseSkills": Example(

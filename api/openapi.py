@@ -122,6 +122,12 @@ WEBHOOK_ABOUT = {  # operationId, description
         "An attempt was scored, or the reviewer endorsed: the outcome as submit (or the "
         "reviewer's verify) returned it, and the student's id.",
     ),
+    "verification.revoked": (
+        "verificationRevoked",
+        "The tenant revoked a record's verification: its skills (the verified ones now "
+        "revoked), the reason, when, and the student's id. The record's credentials are "
+        "revoked with it.",
+    ),
 }
 
 

@@ -9,7 +9,15 @@ import msgspec
 from litestar.params import Parameter
 
 from application.read_models import Record, StudentSkill
-from application.results import BankedSkill, Generated, History, Started, Submitted
+from application.results import (
+    BankedSkill,
+    CredentialItem,
+    Generated,
+    History,
+    Revocation,
+    Started,
+    Submitted,
+)
 from infrastructure.mailboxes import mailbox
 
 Data = TypeVar("Data")
@@ -119,6 +127,13 @@ class EndorseRequest(msgspec.Struct, frozen=True, rename="camel"):
     skill_ids: Annotated[list[Id], msgspec.Meta(max_length=10)] | None = None
 
 
+class RevokeRequest(msgspec.Struct, frozen=True, rename="camel"):
+    """POST /api/v1/verifications/{id}/revoke: why (kept in the history and sent in the
+    verification.revoked webhook; a short reason, not personal data)."""
+
+    reason: Text
+
+
 class GenerateRequest(msgspec.Struct, frozen=True, rename="camel"):
     """POST /api/v1/assessment/generate (the id only with a tenant key)."""
 
@@ -214,3 +229,11 @@ class SkillsResponse(Envelope[list[BankedSkill]], frozen=True, kw_only=True):
 
 class StudentSkillsResponse(Envelope[list[StudentSkill]], frozen=True, kw_only=True):
     """Envelope of GET /students/{studentId}/skills."""
+
+
+class RevokedResponse(Envelope[Revocation], frozen=True, kw_only=True):
+    """Envelope of POST /verifications/{id}/revoke."""
+
+
+class CredentialsResponse(Envelope[list[CredentialItem]], frozen=True, kw_only=True):
+    """Envelope of GET /verifications/{id}/credentials."""

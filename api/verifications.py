@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get
+from anyio import to_thread
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIFormat
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from api.auth import API_KEY, authenticated
-from api.errors import KEYED, errors_of
+from api.bodies import idempotency, strict_body
+from api.errors import BODY, COMMAND, KEYED, errors_of
 from api.schemas import (
     PRINTABLE,
+    CredentialsResponse,
     Cursor,
     HistoryResponse,
     Limit,
@@ -23,13 +26,19 @@ from api.schemas import (
     RecordPageResponse,
     RecordResponse,
     RecordStatus,
+    RevokedResponse,
+    RevokeRequest,
     SkillsResponse,
     StudentSkillsResponse,
 )
 from application.banks import QuestionBanks
 from application.callers import Caller, tenant_of
+from application.commands import RevokeVerification
+from application.credential_reads import CredentialReads
+from application.handlers.revoke_verification import revoke_verification
 from application.queries import RecordQueries
 from application.read_models import Record, StudentSkill
+from application.service import AssessmentService
 from domain.errors import InvalidInput
 from projections.queries import ReadSide
 
@@ -75,6 +84,52 @@ class VerificationsController(Controller):
         Answer keys are never shown. Tenant key."""
         moment = parse_moment(as_of) if as_of else None
         return HistoryResponse(data=records.history(caller, record_verification_id, moment))
+
+    @get(
+        "/{record_verification_id:str}/credentials",
+        **errors_of(*KEYED, "VALIDATION_ERROR", "VERIFICATION_NOT_FOUND"),
+        operation_id="getVerificationCredentials",
+        summary="Read a record's credentials",
+        sync_to_thread=True,
+    )
+    def credentials(
+        self,
+        record_verification_id: PathId,
+        caller: NamedDependency[Caller],
+        credentials: NamedDependency[CredentialReads],
+    ) -> CredentialsResponse:
+        """The Open Badges 3.0 credential of each verified skill of the record, as a signed
+        VC-JWT, with its status (active or revoked); jwt is null once the student's personal
+        data is erased. Empty until the record is verified, and for a moment after (the
+        credentials are issued right after the record locks). Tenant key."""
+        found = credentials.of_record(caller, record_verification_id)
+        return CredentialsResponse(data=found)
+
+    @post(
+        "/{record_verification_id:str}/revoke",
+        **errors_of(*KEYED, *BODY, *COMMAND, "VERIFICATION_NOT_FOUND", "NOT_VERIFIED"),
+        operation_id="revokeVerification",
+        summary="Revoke a record's verified skills and credentials",
+        status_code=200,
+    )
+    async def revoke(
+        self,
+        request: Request[Any, Any, Any],
+        record_verification_id: PathId,
+        caller: NamedDependency[Caller],
+        service: NamedDependency[AssessmentService],
+        data: JSONBody[RevokeRequest],
+    ) -> RevokedResponse:
+        """Revoke the record's verified skills (they read revoked in the views) and their
+        credentials (their status lists say so at once); fires verification.revoked.
+        Revoking again answers as the first time and changes nothing. A record with no
+        verified skill: NOT_VERIFIED. Tenant key."""
+        body = await strict_body(request, RevokeRequest)
+        command = RevokeVerification(record_verification_id, body.reason)
+        revoked = await to_thread.run_sync(
+            service.execute, revoke_verification, caller, command, idempotency(request, body)
+        )
+        return RevokedResponse(data=revoked)
 
     @get(
         "/{record_verification_id:str}",

@@ -4,9 +4,11 @@ structs the fan-out encodes, with the answers of the operations' examples they r
 from __future__ import annotations
 
 from api.examples import AT, EXAMPLES, QUEUED, REACT, RECORD
+from api.examples import REVOKED as REVOKED_SKILL
 from application.webhook_bodies import (
     COMPLETED,
     INITIATED,
+    REVOKED,
     AssessmentCompleted,
     AssessmentCompletedWebhook,
     AssessmentInitiated,
@@ -16,7 +18,9 @@ from application.webhook_bodies import (
     EndorsementInitiated,
     EndorsementInitiatedWebhook,
     ReviewerRef,
+    RevokedWebhook,
     StudentRef,
+    VerificationRevoked,
     Webhook,
 )
 
@@ -60,6 +64,14 @@ WEBHOOK_EXAMPLES: dict[type[Webhook], Webhook] = {
             QUEUED,
             STUDENT,
             ReviewerRef("Navy", "tech_lead"),
+        ),
+    ),
+    RevokedWebhook: RevokedWebhook(
+        id=EVENT_ID,
+        type=REVOKED,
+        created_at=AT,
+        data=VerificationRevoked(
+            RECORD, [REVOKED_SKILL], "The assessment was taken by someone else", AT, STUDENT
         ),
     ),
 }

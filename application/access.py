@@ -44,6 +44,11 @@ def derived_key(master: bytes, label: bytes) -> bytes:
     return hmac.new(master, label, hashlib.sha256).digest()
 
 
+def credential_key(master: bytes) -> bytes:
+    """The key credentials' ids are derived under (from the master key)."""
+    return derived_key(master, b"assess:credential-ids")
+
+
 def session_key(master: bytes) -> bytes:
     """The key session tokens are derived under: HMAC-SHA256 of a label under the master
     key (ASSESS_MASTER_KEY). A server-side secret: no tenant key makes a session."""

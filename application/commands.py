@@ -70,3 +70,10 @@ class RegisterWebhook(msgspec.Struct, frozen=True):
 
 class RotateCallbackSecret(msgspec.Struct, frozen=True):
     """Replace the tenant's callback secret."""
+
+
+class RevokeVerification(msgspec.Struct, frozen=True):
+    """Revoke a record's verified skills and their credentials."""
+
+    record_verification_id: str
+    reason: str

@@ -63,10 +63,20 @@ PUBLIC_EVENTS: dict[type[AggregateEvent], str] = {
         "The reviewer endorsed some of the record's skills; the others are rejected. Fires "
         "the verification.completed webhook and the student's confirmation."
     ),
+    Assessment.CredentialsIssued: (
+        "The record's verified skills were issued as Open Badges 3.0 credentials: each one's"
+        " id, skill and place on a status list, and the issuer. GET"
+        " /api/v1/verifications/{id}/credentials answers them signed."
+    ),
+    Assessment.VerificationRevoked: (
+        "The partner revoked the record's verification: its verified skills are revoked, and"
+        " its credentials with them (their status lists say so at once). Fires the"
+        " verification.revoked webhook."
+    ),
     Assessment.PersonalDataErased: (
         "The partner erased the personal data of the record's student (and of its reviewer): "
         "a service that kept any of it should erase its copy too. The record's skills, scores"
-        " and dates stay."
+        " and dates stay; its credentials are revoked."
     ),
 }
 ASSESSMENT_TOPICS = tuple(get_topic(event_class) for event_class in PUBLIC_EVENTS)

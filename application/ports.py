@@ -115,6 +115,9 @@ class PersonalData(Protocol):
         """A contact sealed under a subject's key for a record's event of this version
         (PersonalDataGone if the subject was erased)."""
 
+    def pseudonym(self, subject: str) -> UUID | None:
+        """The subject's pseudonymous id in credentials (None once erased)."""
+
     def reveal(self, boxes: Sequence[SealedContact]) -> list[Contact | None]:
         """Each contact opened, or None where its subject was erased."""
 
@@ -168,6 +171,27 @@ class LoopEvents(Protocol):
     async def save(self, *aggregates: Aggregate) -> None:
         """Append the aggregates' pending events atomically (IntegrityError if another
         command took one of their versions first)."""
+
+
+class CredentialSigner(Protocol):
+    """The issuer of credentials: its did, its name, and its signature."""
+
+    id: str
+    name: str
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """A JWT of the claims (which name their issuer as `iss`), under the current key."""
+
+
+class CredentialLookup(Protocol):
+    """The credential view: where credentials were issued, and what is revoked."""
+
+    def record_of(self, credential_id: UUID) -> UUID | None:
+        """The record a credential was issued on, if the view has it."""
+
+    def revoked(self, status_list: int) -> tuple[list[int], datetime] | None:
+        """The revoked places of a status list and when it last changed, once the view has
+        every event stored before the call (None: no credential has a place on it)."""
 
 
 class QuestionGenerator(Protocol):

@@ -232,3 +232,24 @@ class SentEmail(msgspec.Struct, frozen=True, rename="camel"):
 
     subject: str | None
     sent_at: str
+
+
+class Revocation(msgspec.Struct, frozen=True, rename="camel"):
+    """A record's revocation: its skills (the verified ones now revoked), why and when.
+    The same on every call: a record is revoked once."""
+
+    record_verification_id: str
+    skills: list[SkillOutcome]
+    reason: str
+    revoked_at: str
+
+
+class CredentialItem(msgspec.Struct, frozen=True, rename="camel"):
+    """One credential of a record: its skill, its id, the signed credential (null once the
+    student's personal data is erased: it names their pseudonym) and whether it is
+    revoked."""
+
+    skill_id: str
+    credential_id: str
+    jwt: str | None
+    status: str

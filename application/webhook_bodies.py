@@ -8,10 +8,11 @@ from typing import Final, Literal
 
 import msgspec
 
-from application.results import Endorsed, Submitted
+from application.results import Endorsed, Revocation, Submitted
 
 INITIATED: Final = "verification.initiated"
 COMPLETED: Final = "verification.completed"
+REVOKED: Final = "verification.revoked"
 
 
 class StudentRef(msgspec.Struct, frozen=True, rename="camel"):
@@ -59,6 +60,12 @@ class EndorsementCompleted(Endorsed, frozen=True, rename="camel"):
     reviewer: ReviewerRef
 
 
+class VerificationRevoked(Revocation, frozen=True, rename="camel"):
+    """The tenant revoked a record's verification: what revoke returned, and the student."""
+
+    student: StudentRef
+
+
 class Webhook(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """A webhook body: the event's id (the same in every delivery of the event, to every
     endpoint: deduplicate on it), its type, when it occurred and its data."""
@@ -96,7 +103,15 @@ class EndorsementCompletedWebhook(Webhook, frozen=True, kw_only=True):
     data: EndorsementCompleted
 
 
+class RevokedWebhook(Webhook, frozen=True, kw_only=True):
+    """verification.revoked of a record of either method."""
+
+    type: Literal["verification.revoked"]
+    data: VerificationRevoked
+
+
 WEBHOOKS: dict[str, list[type[Webhook]]] = {
     INITIATED: [AssessmentInitiatedWebhook, EndorsementInitiatedWebhook],
     COMPLETED: [AssessmentCompletedWebhook, EndorsementCompletedWebhook],
+    REVOKED: [RevokedWebhook],
 }

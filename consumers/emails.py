@@ -17,12 +17,14 @@ from uuid import UUID
 import msgspec
 from opentelemetry.trace import SpanKind
 
-from application.access import reviewer_key, reviewer_token
+from application.access import credential_key, reviewer_key, reviewer_token
+from application.credentials import page_url
 from application.ports import Contacts
 from application.results import AttemptResult, Scoring
 from application.settings import Settings
 from consumers.known_records import KnownRecords
 from consumers.sent import SentLog
+from domain.credentials import credential_id
 from domain.values import Contact
 from infrastructure.mailboxes import mailbox
 from infrastructure.mailer import Mailer, Undeliverable
@@ -61,8 +63,51 @@ def letter(message: dict[str, Any], sender: str, to: str, subject: str) -> Email
     return email
 
 
-def result_email(message: dict[str, Any], to: Contact, sender: str) -> EmailMessage:
-    """The email of one scored attempt, in plain text and HTML."""
+def credential_links(
+    message: dict[str, Any], public_url: str, id_key: bytes
+) -> list[tuple[str, str]]:
+    """Each verified skill of a score or an endorsement, with the address of its
+    credential's page (known before the credential is issued: its id follows from the
+    record and the skill)."""
+    record_id = UUID(message["recordVerificationId"][-32:])
+    return [
+        (
+            one_line(skill["name"]),
+            page_url(public_url, credential_id(id_key, record_id, skill["skillId"])),
+        )
+        for skill in message["data"]["skills"]
+        if skill["status"] == "verified"
+    ]
+
+
+def with_credentials(
+    email: EmailMessage, lines: list[str], html_body: str, links: list[tuple[str, str]]
+) -> EmailMessage:
+    """The email's text and HTML, and the links to the credentials of its verified skills."""
+    if links:
+        lines = [
+            *lines,
+            "",
+            "Your verified skills as credentials (Open Badges 3.0), to show anyone:",
+            *(f"- {name}: {url}" for name, url in links),
+        ]
+        items = "".join(
+            f'<li><a href="{html.escape(url)}">{html.escape(name)}</a></li>' for name, url in links
+        )
+        html_body += (
+            "<p>Your verified skills as credentials (Open Badges 3.0), to show anyone:</p>"
+            f"<ul>{items}</ul>"
+        )
+    email.set_content("\n".join(lines))
+    email.add_alternative(html_body, subtype="html")
+    return email
+
+
+def result_email(
+    message: dict[str, Any], to: Contact, sender: str, links: list[tuple[str, str]]
+) -> EmailMessage:
+    """The email of one scored attempt, in plain text and HTML, with the links to the
+    credentials of the skills it verified."""
     data = message["data"]
     names = [one_line(skill["name"]) for skill in data["skills"]]
     skills = ", ".join(names)
@@ -81,18 +126,16 @@ def result_email(message: dict[str, Any], to: Contact, sender: str) -> EmailMess
         "",
         *(f"- {name}: {status}" for name, status in statuses),
     ]
-    email.set_content("\n".join(lines))
     items = "".join(
         f"<li>{html.escape(name)}: {html.escape(status)}</li>" for name, status in statuses
     )
-    email.add_alternative(
+    html_body = (
         f"<p>Hello {html.escape(student)},</p>"
         f"<p>Your assessment of {html.escape(skills)} (attempt {data['attemptNumber']}) is"
         f" scored: {data['correctAnswers']} of {data['totalQuestions']} right,"
-        f" <strong>{data['score']}%</strong>.</p><p>{html.escape(words)}</p><ul>{items}</ul>",
-        subtype="html",
+        f" <strong>{data['score']}%</strong>.</p><p>{html.escape(words)}</p><ul>{items}</ul>"
     )
-    return email
+    return with_credentials(email, lines, html_body, links)
 
 
 def invitation_email(
@@ -138,10 +181,14 @@ def invitation_email(
 
 
 def endorsed_email(
-    message: dict[str, Any], to: Contact, reviewer: Contact | None, sender: str
+    message: dict[str, Any],
+    to: Contact,
+    reviewer: Contact | None,
+    sender: str,
+    links: list[tuple[str, str]],
 ) -> EmailMessage:
     """The student's confirmation: who endorsed them (their name and company, as invited),
-    and which skills."""
+    which skills, and the links to their credentials."""
     data = message["data"]
     student = one_line(to.name)
     company = f" ({one_line(data['company'])})" if data.get("company") else ""
@@ -149,24 +196,19 @@ def endorsed_email(
     statuses = [(one_line(skill["name"]), skill["status"]) for skill in data["skills"]]
     verified = [name for name, status in statuses if status == "verified"]
     email = letter(message, sender, to.email, f"Endorsed: {', '.join(verified)}")
-    email.set_content(
-        "\n".join(
-            [
-                f"Hello {student},",
-                "",
-                f"{who} endorsed your work; the endorsement is recorded:",
-                *(f"- {name}: {status}" for name, status in statuses),
-            ]
-        )
-    )
+    lines = [
+        f"Hello {student},",
+        "",
+        f"{who} endorsed your work; the endorsement is recorded:",
+        *(f"- {name}: {status}" for name, status in statuses),
+    ]
     items = "".join(f"<li>{html.escape(n)}: {html.escape(st)}</li>" for n, st in statuses)
-    email.add_alternative(
+    html_body = (
         f"<p>Hello {html.escape(student)},</p>"
         f"<p>{html.escape(who)} endorsed your work; the endorsement is recorded:</p>"
-        f"<ul>{items}</ul>",
-        subtype="html",
+        f"<ul>{items}</ul>"
     )
-    return email
+    return with_credentials(email, lines, html_body, links)
 
 
 class Emails:
@@ -214,6 +256,11 @@ class Emails:
         """The key reviewer links are derived under (from the master key, read once)."""
         return reviewer_key(self.settings.master_secret())
 
+    @cached_property
+    def credential_key(self) -> bytes:
+        """The key credentials' ids are derived under (from the master key, read once)."""
+        return credential_key(self.settings.master_secret())
+
     def compose(self, message: dict[str, Any]) -> EmailMessage | None:
         """The email of an event that calls for one (None if its recipient is erased)."""
         facts = self.known.facts(message)  # LookupError if it never started on the topic
@@ -221,11 +268,16 @@ class Emails:
         student = self.contacts.contact(record_id, 1)
         if student is None:
             return None
+        links = (
+            credential_links(message, self.settings.public_url, self.credential_key)
+            if message["type"] in ("Scored", "SkillsEndorsed")
+            else []
+        )
         if message["type"] == "Scored":
-            return result_email(message, student, self.sender)
+            return result_email(message, student, self.sender, links)
         if message["type"] == "SkillsEndorsed":
             reviewer = self.contacts.reviewer(record_id, message["data"]["invitation"])
-            return endorsed_email(message, student, reviewer, self.sender)
+            return endorsed_email(message, student, reviewer, self.sender, links)
         reviewer = self.contacts.contact(record_id, message["version"])
         if reviewer is None:
             return None

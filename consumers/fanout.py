@@ -12,6 +12,7 @@ from application.results import Endorsed, Scoring, Submitted, WebhookStatus
 from application.webhook_bodies import (
     COMPLETED,
     INITIATED,
+    REVOKED,
     AssessmentCompleted,
     AssessmentCompletedWebhook,
     AssessmentInitiated,
@@ -21,7 +22,9 @@ from application.webhook_bodies import (
     EndorsementInitiated,
     EndorsementInitiatedWebhook,
     ReviewerRef,
+    RevokedWebhook,
     StudentRef,
+    VerificationRevoked,
     Webhook,
 )
 from consumers.known_records import KnownRecords, RecordFacts
@@ -41,6 +44,8 @@ def webhook_type(message: dict[str, Any]) -> str | None:
         return INITIATED
     if kind in ("Scored", "SkillsEndorsed"):
         return COMPLETED
+    if kind == "VerificationRevoked":
+        return REVOKED
     return None
 
 
@@ -63,6 +68,10 @@ def webhook_body(message: dict[str, Any], record: RecordFacts) -> Webhook:
         reviewer = ReviewerRef(data["reviewer"]["company"], data["reviewer"]["endorsementType"])
         invited = EndorsementInitiated(record_id, reviewer, data["expiresAt"], student)
         return EndorsementInitiatedWebhook(id=event_id, type=INITIATED, created_at=at, data=invited)
+    if kind == "VerificationRevoked":
+        skills = msgspec.convert(data["skills"], list[SkillOutcome])
+        revoked = VerificationRevoked(record_id, skills, data["reason"], at, student)
+        return RevokedWebhook(id=event_id, type=REVOKED, created_at=at, data=revoked)
     if kind == "SkillsEndorsed":
         skills = msgspec.convert(data["skills"], list[SkillOutcome])
         endorsed = Endorsed.of(record_id, skills, data["skillsUpdated"], webhook)

@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.attempts import Attempts
+from domain.credentials import Credentials, HeldCredential
 from domain.endorsement import ASSESSMENT, HUMAN_ENDORSEMENT, METHODS, HumanEndorsement
 from domain.errors import (
     InvalidInput,
@@ -52,11 +53,12 @@ def record_status(
     return "pending" if last_passed is None else "failed"
 
 
-class Assessment(Attempts, HumanEndorsement, PersonalData, Aggregate):
+class Assessment(Attempts, HumanEndorsement, Credentials, PersonalData, Aggregate):
     """A verification record: its student and skills, verified by one of two paths fixed at
     its start: an assessment (question sets, attempts) or a reviewer's endorsement
-    (domain/endorsement.py); a pass or an endorsement locks it. Its personal data can be
-    erased (domain/personal.py)."""
+    (domain/endorsement.py); a pass or an endorsement locks it, and its verified skills are
+    then issued as credentials, which the tenant may revoke (domain/credentials.py). Its
+    personal data can be erased (domain/personal.py)."""
 
     class VerificationStarted(Aggregate.Created):
         """A partner started verifying a student's skills by a method; a session was issued.
@@ -137,6 +139,10 @@ class Assessment(Attempts, HumanEndorsement, PersonalData, Aggregate):
         self.reviewer_version = 0
         self.asked_by: str | None = None
         self.personal_data_erased = False
+        self.erased_at: datetime | None = None
+        self.credentials: list[HeldCredential] = []
+        self.revoked: str | None = None
+        self.revoked_at: datetime | None = None
 
     @classmethod
     def start(

@@ -93,3 +93,7 @@ class AuditNotFound(DomainError):
 
 class PersonalDataGone(DomainError):
     """The record's personal data was erased: it takes no new personal data."""
+
+
+class NotVerified(DomainError):
+    """A revocation of a record none of whose skills is verified."""

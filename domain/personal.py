@@ -29,9 +29,11 @@ class PersonalData:
 
         def apply(self, record: PersonalData) -> None:
             record.personal_data_erased = True
+            record.erased_at = self.timestamp
 
     if TYPE_CHECKING:  # the record's
         personal_data_erased: bool
+        erased_at: datetime | None
 
         def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None: ...
 

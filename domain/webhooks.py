@@ -9,7 +9,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidInput, WebhookNotFound
 
-EVENT_TYPES = ("verification.initiated", "verification.completed")
+EVENT_TYPES = ("verification.initiated", "verification.completed", "verification.revoked")
 # Each event is sent to every endpoint that wants it: a bound keeps a tenant's fan-out small.
 MAX_ENDPOINTS = 20
 

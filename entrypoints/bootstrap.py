@@ -16,11 +16,14 @@ from uuid import UUID, uuid4
 from litestar import Litestar
 
 from api.app import create_app
-from application.access import Access
+from application.access import Access, credential_key
 from application.banks import QuestionBanks
+from application.credential_reads import CredentialReads
 from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
+from application.issuing import ISSUER, CredentialIssuer
+from application.issuing import TRIGGERS as LOCKS
 from application.ports import QuestionGenerator
-from application.preparation import PREPARER, TRIGGERS, Preparer
+from application.preparation import PREPARER, TRIGGERS, Preparer, wants_a_set
 from application.queries import RecordQueries
 from application.questions import QuestionSets
 from application.service import AssessmentService
@@ -32,12 +35,13 @@ from consumers.delivery import DeliveryWorker
 from consumers.emails import Emails
 from consumers.fanout import Fanout
 from consumers.known_records import KnownRecords
-from consumers.preparation import prepare_ahead
+from consumers.policies import act_on_records
 from consumers.processes import EMBEDDED_FANOUT, Embedded
 from consumers.relay import RELAY, Relay
 from consumers.sent import SentLog
 from entrypoints.migrations import open_migrated
 from infrastructure.auditlog import AuditLog
+from infrastructure.credential_keys import Issuer
 from infrastructure.database import is_postgres
 from infrastructure.deliveries import Deliveries
 from infrastructure.following import Tracker
@@ -50,6 +54,7 @@ from infrastructure.subjects import DataSubjects
 from infrastructure.targets import target_check
 from projections.audit import AUDIT_FOLLOWER, AuditFollower
 from projections.contacts import Contacts
+from projections.credentials import CredentialIndex
 from projections.followers import Followers, LogFollower
 from projections.queries import ReadSide
 from projections.webhook_targets import WebhookTargets
@@ -84,6 +89,9 @@ class Services:
     contacts: Contacts
     followers: Followers
     progress: ProgressLog
+    issuer: Issuer
+    credentials: CredentialReads
+    rng: random.Random
 
     def app(self) -> Litestar:
         """The HTTP app over these services."""
@@ -120,7 +128,21 @@ class Services:
 
     def prepare_ahead(self, stopping: threading.Event) -> None:
         """Prepare each next attempt's set as the store's events call for it, until stopped."""
-        prepare_ahead(self.store, self.preparer(), Tracker(self.store, PREPARER), stopping)
+        prepare = self.preparer().prepare
+        tracker = Tracker(self.store, PREPARER)
+        act_on_records(self.store, TRIGGERS, wants_a_set, prepare, tracker, stopping)
+
+    def credential_issuer(self) -> CredentialIssuer:
+        """The credential issuer: each verified skill's credential, once its record locks."""
+        id_key = credential_key(self.settings.master_secret())
+        return CredentialIssuer(
+            self.store, self.issuer, self.settings.public_url, id_key, self.clock, self.rng
+        )
+
+    def issue_credentials(self, stopping: threading.Event) -> None:
+        """Issue each locked record's credentials as the store's locks call for it."""
+        issue, tracker = self.credential_issuer().issue, Tracker(self.store, ISSUER)
+        act_on_records(self.store, LOCKS, lambda _: True, issue, tracker, stopping)
 
     def embedded(self) -> Embedded:
         """The downstream parts of the embedded default, with their position in the store."""
@@ -154,6 +176,7 @@ def bootstrap(
     banks = QuestionBanks(store)
     webhooks = Webhooks(store, check_target, secrets)
     rng = rng or random.SystemRandom()
+    issuer = Issuer(settings.public_url, settings.issuer_name, settings.credential_key_path)
     questions = QuestionSets(banks, personal, settings, rng, generator(settings), BankGenerator())
     commands = AssessmentService(
         store,
@@ -188,6 +211,11 @@ def bootstrap(
         contacts=Contacts(store, personal),
         followers=log_followers(store, read, progress),
         progress=progress,
+        issuer=issuer,
+        credentials=CredentialReads(
+            store, personal, issuer, CredentialIndex(store), settings.public_url
+        ),
+        rng=rng,
     )
 
 
@@ -200,14 +228,15 @@ def generator(settings: Settings) -> QuestionGenerator:
 
 def log_followers(store: EventStore, read: ReadSide, progress: ProgressLog) -> Followers:
     """The followers /ready reports beside the views: production (PostgreSQL) runs the relay,
-    the embedded default its fan-out; both run the audit log's follower and the question
-    preparer."""
+    the embedded default its fan-out; both run the audit log's follower, the question
+    preparer and the credential issuer."""
     downstream = RELAY if is_postgres(store) else EMBEDDED_FANOUT
     followers = [
         LogFollower(RELAY, ASSESSMENT_TOPICS),
         LogFollower(EMBEDDED_FANOUT, ASSESSMENT_TOPICS),
         LogFollower(AUDIT_FOLLOWER, None),
         LogFollower(PREPARER, TRIGGERS),
+        LogFollower(ISSUER, LOCKS),
     ]
-    expected = {downstream, AUDIT_FOLLOWER, PREPARER}
+    expected = {downstream, AUDIT_FOLLOWER, PREPARER, ISSUER}
     return Followers(store, read, followers, expected, progress)

@@ -138,6 +138,7 @@ def dev(host: str, port: int, data_dir: Path | None) -> None:
     start_audit(services.audit_follower(), threading.Event())
     start(embedded, services.store, settings, services.embedded(), threading.Event())
     start(services.prepare_ahead, threading.Event())
+    start(services.issue_credentials, threading.Event())
     run_until_stopped(app, host=host, port=port, access_log=False)
 
 
@@ -169,8 +170,9 @@ def serve(host: str, port: int, workers: int, data_dir: Path | None) -> None:
 @main.command()
 @data_option
 def projector(data_dir: Path | None) -> None:
-    """Keep the read models and the audit log up to date, and prepare the next attempts'
-    questions, until SIGTERM (each in its own thread; the audit log signs its checkpoints)."""
+    """Keep the read models and the audit log up to date, prepare the next attempts'
+    questions and issue verified skills' credentials, until SIGTERM (each in its own thread;
+    the audit log signs its checkpoints)."""
     with worker(data_dir) as (services, stopping):
         store, settings = services.store, services.settings
         services.personal.check_master_key()  # the question preparer opens sources
@@ -178,6 +180,7 @@ def projector(data_dir: Path | None) -> None:
             *start_projector(store, stopping),
             start_audit(services.audit_follower(), stopping),
             start(services.prepare_ahead, stopping),
+            start(services.issue_credentials, stopping),
         ]
         while any(thread.is_alive() for thread in threads) and not stopping.is_set():
             settings.beat()

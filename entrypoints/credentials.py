@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from entrypoints.operator import data_option
+from entrypoints.bootstrap import bootstrap
+from entrypoints.operator import data_option, existing
 from entrypoints.settings import from_env
 from infrastructure.credential_keys import CredentialKeys, issuer_id
 
@@ -43,3 +44,17 @@ def keygen(rotate: bool, data_dir: Path | None) -> None:
             ) from None
     click.echo(f"wrote {path}: keep it secret and back it up", err=True)
     click.echo(f"{issuer_id(settings.public_url)}#{keys.kid}")
+
+
+@credentials.command()
+@data_option
+def issue(data_dir: Path | None) -> None:
+    """Issue the credentials that locked records lack: what the issuer (in `assess
+    projector`, or `assess dev`) does as records lock, for any record it had to pass by (its
+    log names each). Safe to run at any time: nothing is issued twice."""
+    services = bootstrap(existing(data_dir))
+    try:
+        issued, records = services.credential_issuer().issue_all()
+    finally:
+        services.store.close()
+    click.echo(f"issued {issued} credentials for {records} records")

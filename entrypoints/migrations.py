@@ -9,6 +9,7 @@ from importlib.resources import files
 
 from application.banks import QuestionBanks
 from application.integration_events import STARTED, PublicMessages
+from application.issuing import ISSUER
 from application.preparation import PREPARER
 from application.settings import Settings
 from application.store import EventStore
@@ -18,7 +19,7 @@ from consumers.relay import RELAY
 from consumers.sent import SENT_EMAILS, without_recipients
 from domain.questions import parse_bank
 from infrastructure.auditlog import AUDIT_TABLES
-from infrastructure.database import create_tables, migration_lock, transaction
+from infrastructure.database import columns, create_tables, migration_lock, transaction
 from infrastructure.deliveries import DELIVERY_LOG, upgrade_delivery_log
 from infrastructure.following import Tracker, UndecodableEvent, decoded
 from infrastructure.persistence import open_store
@@ -34,7 +35,7 @@ from projections.views import open_live_view
 
 log = logging.getLogger("assess.migrate")
 
-FOLLOWERS = (RELAY, EMBEDDED_FANOUT, AUDIT_FOLLOWER, PREPARER)
+FOLLOWERS = (RELAY, EMBEDDED_FANOUT, AUDIT_FOLLOWER, PREPARER, ISSUER)
 
 
 def open_migrated(settings: Settings) -> EventStore:
@@ -74,7 +75,12 @@ def migrate(store: EventStore, settings: Settings) -> list[str]:
             done.append("added the delivery log's new columns")
         learn_stored_records(store)
         for model in MODELS.values():
-            open_live_view(store, model)
+            live = open_live_view(store, model)
+            with transaction(store, commit=False) as sql:
+                lacking = [t for t in model.added_tables if not columns(sql, live.table + t)]
+            if lacking:
+                rebuild(store, model, lambda applied, position: None)
+                done.append(f"rebuilt {model.name}, whose tables lacked {', '.join(lacking)}")
         for follower in FOLLOWERS:
             Tracker(store, follower).create()
         if reached(store, VIEWS) is None:  # once: the views made before contacts were sealed

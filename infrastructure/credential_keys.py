@@ -184,8 +184,10 @@ class CredentialKeys:
 
     def did_document(self, issuer: str) -> dict[str, Any]:
         """The issuer's did:web document (GET /.well-known/did.json): every key ever used as
-        a JsonWebKey verification method, each able to assert credentials."""
-        methods = [f"{issuer}#{key['kid']}" for key in self.published]
+        a JsonWebKey verification method, each able to assert credentials; the current key
+        first (a verifier that takes the first method checks today's status lists)."""
+        published = sorted(self.published, key=lambda key: key["kid"] != self.kid)
+        methods = [f"{issuer}#{key['kid']}" for key in published]
         return {
             "@context": ["https://www.w3.org/ns/did/v1", "https://www.w3.org/ns/cid/v1"],
             "id": issuer,
@@ -196,7 +198,7 @@ class CredentialKeys:
                     "controller": issuer,
                     "publicKeyJwk": {k: v for k, v in key.items() if k not in ("use",)},
                 }
-                for method, key in zip(methods, self.published, strict=True)
+                for method, key in zip(methods, published, strict=True)
             ],
             "assertionMethod": methods,
         }
@@ -226,6 +228,12 @@ class Issuer:
             keys = CredentialKeys.load_or_create(self.key_file)
             self._keys = (seen, keys)
         return self._keys[1]
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """A JWT of the claims under the current key, its `kid` after the did the claims
+        name as their issuer (`iss`): a credential issued before the deployment's public
+        URL changed keeps naming its own issuer, and its key under it."""
+        return self.keys.sign(claims, claims["iss"])
 
     def _seen(self) -> tuple[tuple[int, int, int], ...] | None:
         """What identifies the two files' contents now (None before there is a key)."""

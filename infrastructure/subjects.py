@@ -109,6 +109,17 @@ class DataSubjects:
         key = unwrap(self.wrapping, subject, row["wrapped_key"])
         return seal(key, subject, contact, record, version)
 
+    def pseudonym(self, subject: str) -> UUID | None:
+        """The subject's stable pseudonymous id in credentials, made from its key (None once
+        erased: the key is gone, and with it any way to link the id to the student)."""
+        with transaction(self.store, commit=False) as sql:
+            row = sql.one("SELECT wrapped_key FROM subject_keys WHERE subject = ?", subject)
+        if row is None:
+            return None
+        key = unwrap(self.wrapping, subject, row["wrapped_key"])
+        digest = hmac.new(key, b"assess:credential-subject", hashlib.sha256).digest()
+        return UUID(bytes=digest[:16], version=4)
+
     def reveal(self, boxes: Sequence[SealedContact]) -> list[Contact | None]:
         """Each contact opened (one lookup of their keys), or None where erased."""
         subjects = sorted({box.sealed.subject for box in boxes})

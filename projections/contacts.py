@@ -34,6 +34,8 @@ class ContactView(ReadModel):
         Assessment.Locked,
         Assessment.SkillsEndorsed,
         Assessment.PersonalDataErased,
+        Assessment.CredentialsIssued,
+        Assessment.VerificationRevoked,
     )
 
     def create_statements(self, table: str) -> list[str]:

@@ -27,6 +27,9 @@ class ReadModel(ABC):
     # Columns added to the model's table after its first schema, (name, DDL), in order:
     # migrate adds those a live generation made before lacks (a rebuild makes them all).
     added_columns: tuple[tuple[str, str], ...] = ()
+    # Tables added after its first schema (their names' suffixes after the model's table):
+    # migrate rebuilds a live generation made before them, which would lack their rows.
+    added_tables: tuple[str, ...] = ()
 
     @abstractmethod
     def create_statements(self, table: str) -> list[str]:

@@ -47,8 +47,10 @@ class RecordView(ReadModel):
         Assessment.ReviewerInvited,
         Assessment.SkillsEndorsed,
         Assessment.Locked,
+        Assessment.VerificationRevoked,
     )
     ignores = (
+        Assessment.CredentialsIssued,
         Assessment.QuestionsPrepared,
         Assessment.AnswersSubmitted,
         Assessment.PersonalDataErased,
@@ -143,7 +145,7 @@ class RecordView(ReadModel):
                 )
             )
             row["status"] = status_of(row, drawn=False)
-        elif isinstance(event, Assessment.SkillsEndorsed):
+        elif isinstance(event, Assessment.SkillsEndorsed | Assessment.VerificationRevoked):
             row["skills"] = dumps(event.skills)
         elif isinstance(event, Assessment.Locked):
             row["is_locked"] = 1

@@ -14,6 +14,7 @@ from application.store import EventStore
 from infrastructure.database import reason
 from infrastructure.following import IDLE_WAIT, Batch, UndecodableEvent, decoded, follow_log
 from projections.contacts import ContactView
+from projections.credentials import CredentialView
 from projections.deadletters import BLOCKED_BY_EARLIER, DeadLetter
 from projections.model import ReadModel
 from projections.records import RecordView
@@ -32,7 +33,14 @@ from projections.webhook_targets import WebhookTargetsView
 log = logging.getLogger("assess.projections")
 
 MODELS: dict[str, ReadModel] = {
-    model.name: model for model in (RecordView(), SkillView(), ContactView(), WebhookTargetsView())
+    model.name: model
+    for model in (
+        RecordView(),
+        SkillView(),
+        ContactView(),
+        WebhookTargetsView(),
+        CredentialView(),
+    )
 }
 
 

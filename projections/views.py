@@ -21,6 +21,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
 )
 
+from application.ports import Behind
 from application.store import EventStore
 from infrastructure.database import (
     TRANSIENT,
@@ -258,3 +259,44 @@ def count_after(
             *(topics or []),
         )
     return int(row["n"])
+
+
+class Applied:
+    """Waits for a view to have applied the events of its topics up to a position, for
+    reads that must see them (a webhook's targets as of its event, a status list as of a
+    revocation)."""
+
+    def __init__(self, store: EventStore, model: ReadModel, patience: float = 2.0) -> None:
+        self.store = store
+        self.model = model
+        self.patience = patience
+        self.trackers: dict[int, Tracker] = {}
+
+    def wait_for(self, position: int | None = None) -> int | None:
+        """Return, with the generation readers see, once it has applied every event of its
+        topics up to `position` (None: the log's head now): its position is there, or
+        (counted once, over the few events since it last recorded the head) none of its
+        events lies between. Behind if it is not there within the patience."""
+        if position is None:
+            position = self.store.recorder.max_notification_id() or 0
+        generation, reached = self.position()
+        if reached >= position:
+            return generation
+        if count_after(self.store, reached, self.model.topics, until=position) == 0:
+            return generation
+        deadline = time.monotonic() + self.patience
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            generation, reached = self.position()
+            if reached >= position:
+                return generation
+        raise Behind(f"{self.model.name} is at {reached}, not yet at {position}")
+
+    def position(self) -> tuple[int | None, int]:
+        """The generation readers see, and its position."""
+        with transaction(self.store, commit=False) as sql:
+            generation = current_generation(sql, self.model.name)
+        key = generation or 1
+        if key not in self.trackers:
+            self.trackers[key] = Tracker(self.store, table_of(self.model.name, key))
+        return generation, self.trackers[key].position()

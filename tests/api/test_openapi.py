@@ -18,11 +18,13 @@ from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
 from api.schemas import RecordStatus
+from application.commands import RevokeVerification
+from application.handlers.revoke_verification import revoke_verification
 from consumers.fanout import webhook_body, webhook_type
 from consumers.known_records import RecordFacts
 from entrypoints.bootstrap import Services
 from projections.queries import STATUSES
-from tests.support import public_messages, take_attempt
+from tests.support import ACME, public_messages, take_attempt
 
 METHODS = {"get", "post", "delete", "put", "patch"}
 # The reviewer's link token is their credential; anyone checks the audit log's checkpoints.
@@ -156,7 +158,11 @@ def test_the_webhooks_sent_match_the_documented_payloads(
     document: dict[str, Any], service: Services
 ) -> None:
     hooks = document["webhooks"]
-    assert set(hooks) == {"verification.initiated", "verification.completed"}
+    assert set(hooks) == {
+        "verification.initiated",
+        "verification.completed",
+        "verification.revoked",
+    }
     for hook in hooks.values():
         headers = {parameter["name"] for parameter in hook["post"]["parameters"]}
         assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
@@ -164,13 +170,19 @@ def test_the_webhooks_sent_match_the_documented_payloads(
         for example in body["examples"].values():
             validator(document, body["schema"]).validate(example["value"])
     record_id = take_attempt(service, correct=10)
+    revoke = RevokeVerification(record_id, "The assessment was taken by someone else")
+    service.commands.execute(revoke_verification, ACME, revoke, None)
     facts = RecordFacts("acme", "live", "stu_1", None, ["React"])
     bodies = [
         msgspec.to_builtins(webhook_body(message, facts))
         for message in public_messages(service)
         if webhook_type(message)
     ]
-    assert [body["type"] for body in bodies] == ["verification.initiated", "verification.completed"]
+    assert [body["type"] for body in bodies] == [
+        "verification.initiated",
+        "verification.completed",
+        "verification.revoked",
+    ]
     for body in bodies:
         schema = hooks[body["type"]]["post"]["requestBody"]["content"]["application/json"]
         validator(document, schema["schema"]).validate(body)

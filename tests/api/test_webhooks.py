@@ -29,7 +29,11 @@ def test_register_list_and_delete(client: TestClient[Litestar], tenant_key: str)
     assert created.status_code == 201
     data = created.json()["data"]
     assert data["secret"].startswith("whsec_")
-    assert data["events"] == ["verification.completed", "verification.initiated"]
+    assert data["events"] == [
+        "verification.completed",
+        "verification.initiated",
+        "verification.revoked",
+    ]
     listed = client.get(HOOKS, headers={"x-api-key": tenant_key}).json()["data"]
     assert listed == [{"id": data["id"], "url": PUBLIC, "events": data["events"]}]
     gone = client.delete(f"{HOOKS}/{data['id']}", headers={"x-api-key": tenant_key})

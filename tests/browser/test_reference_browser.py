@@ -48,7 +48,7 @@ def test_the_reference_renders_offline_from_the_service_alone(dev: str) -> None:
         page.route("**/*", only_the_service)
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(f"{dev}/schema")
-        expect(page.locator(".opblock-summary")).to_have_count(operations + 2)  # + webhooks
+        expect(page.locator(".opblock-summary")).to_have_count(operations + 3)  # + webhooks
         expect(page.get_by_text("Start a verification")).to_be_visible()
         expect(page.get_by_role("button", name="Authorize")).to_be_visible()
         browser.close()

@@ -177,7 +177,8 @@ def test_a_reviewer_endorses_a_ticked_skill(dev: Dev, watched: Watched) -> None:
     assert watched.errors == []
 
     history = dev.history(record_id)
-    assert [event["type"] for event in history["events"]][-2:] == ["SkillsEndorsed", "Locked"]
+    types = [event["type"] for event in history["events"]]
+    assert types[types.index("SkillsEndorsed") :][:2] == ["SkillsEndorsed", "Locked"]
     assert history["state"]["isLocked"] is True
     assert [(s["name"], s["status"]) for s in history["state"]["skills"]] == [
         ("React", "rejected"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import msgspec
 import pytest
@@ -33,13 +33,21 @@ def service(pg_url: str, clock: Clock, broker: Broker) -> Iterator[Services]:
 
 def assessment_path(client: TestClient[Litestar], service: Services) -> None:
     """verify, generate, submit a fail; the next set prepared; generate again, submit a
-    pass."""
-    record = start(client, service.access.issue_key("acme", "live"))
+    pass; its credential issued; the record revoked."""
+    key = service.access.issue_key("acme", "live")
+    record = start(client, key)
     draw(client, record)
     submitted(client, record.session, answer_sheet(service, record.record_id, correct=1))
     assert prepare_questions(service, record.record_id)
     generated(client, record.session)
     submitted(client, record.session, answer_sheet(service, record.record_id, correct=10))
+    assert service.credential_issuer().issue(UUID(record.record_id[-32:])) == 1
+    revoked = client.post(
+        f"/api/v1/verifications/{record.record_id}/revoke",
+        json={"reason": "taken by someone else"},
+        headers={"x-api-key": key},
+    )
+    assert revoked.status_code == 200, revoked.text
 
 
 def human_path(client: TestClient[Litestar], service: Services) -> None:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -249,7 +250,8 @@ def _poll(url: str, key: str) -> dict[str, Any]:
 
 def test_the_projector_signs_a_checkpoint_every_n_events(pg_url: str, tmp_path: Path) -> None:
     service = make_service(pg_url, data_dir=tmp_path)
-    take_attempt(service, correct=7)
+    record_id = take_attempt(service, correct=7)
+    assert service.credential_issuer().issue(UUID(record_id[-32:])) == 1  # before the projector
     log, total = AuditLog(service.store), sum(1 for _ in stored_events(service.store))
     signing = tmp_path / "signing.pem"
     env = {

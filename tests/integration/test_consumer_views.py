@@ -115,7 +115,7 @@ def test_a_view_caught_up_records_the_head_it_read_past_events_of_other_topics(
     catch_up(view, until=lambda: True)
     assert view.position() == head(service)
     # So a consumer needs not count the log's events to know the view is as of any of them.
-    assert WebhookTargets(service.store, patience=0).position()[1] == head(service)
+    assert WebhookTargets(service.store, patience=0).applied.position()[1] == head(service)
 
 
 def test_the_contacts_view_reveals_a_records_people_until_they_are_erased(

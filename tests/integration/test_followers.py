@@ -13,6 +13,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from application.issuing import ISSUER
 from application.preparation import PREPARER
 from consumers.processes import EMBEDDED_FANOUT
 from consumers.relay import RELAY
@@ -43,8 +44,9 @@ def test_a_stopped_relay_shows_its_lag_and_when_it_last_moved(service: Services)
     take_attempt(service, 8)
     with TestClient(service.app()) as client:
         before = followers(client)
-        assert set(before) == {*MODELS, downstream, AUDIT_FOLLOWER, PREPARER}
+        assert set(before) == {*MODELS, downstream, AUDIT_FOLLOWER, PREPARER, ISSUER}
         assert before[PREPARER]["lag"] == 2  # it follows starts and scores only
+        assert before[ISSUER]["lag"] == 1  # and it locks only
         assert before[downstream]["position"] == 0
         assert before[downstream]["lastMovedAt"] is None
         started_events = before[downstream]["lag"]

@@ -90,3 +90,17 @@ def test_migrate_gives_a_delivery_log_made_before_tracing_its_traceparent(
     [claimed] = deliveries.claim(now=2.0, limit=1, lease=60.0, per_tenant=8, busy={})
     assert claimed.traceparent == traced
     store.close()
+
+
+def test_migrate_rebuilds_a_skill_view_made_before_it_kept_each_records_verifications(
+    store_url: str,
+) -> None:
+    settings = Settings(database_url=store_url, master_key=MASTER_KEY)
+    store = open_store(settings)
+    migrate(store, settings)
+    with transaction(store) as sql:
+        sql.run("DROP TABLE skill_view_g1_verified")  # as a generation made before it had one
+    assert migrate(store, settings) == ["rebuilt skill_view, whose tables lacked _verified"]
+    assert "skill_view_g2_verified" in tables(store)
+    assert migrate(store, settings) == []  # idempotent
+    store.close()

@@ -18,9 +18,9 @@ from litestar.testing import TestClient
 from application.commands import GenerateQuestions, StartVerification
 from application.handlers.generate_questions import generate_questions
 from application.handlers.start_verification import start_verification
-from application.preparation import PREPARER, TRIGGERS
+from application.preparation import PREPARER, TRIGGERS, wants_a_set
 from application.questions import QuestionSets
-from consumers.preparation import prepare_ahead
+from consumers.policies import act_on_records
 from domain.assessment import Assessment
 from domain.questions import QuestionSet
 from entrypoints.bootstrap import Services
@@ -278,7 +278,10 @@ def test_a_record_that_cannot_be_prepared_stops_no_other(sqlite_url: str) -> Non
     preparer.questions = failing
     stopping = threading.Event()
     tracker = Tracker(service.store, PREPARER)
-    loop = threading.Thread(target=prepare_ahead, args=(service.store, preparer, tracker, stopping))
+    loop = threading.Thread(
+        target=act_on_records,
+        args=(service.store, TRIGGERS, wants_a_set, preparer.prepare, tracker, stopping),
+    )
     loop.start()
     try:
         until(lambda: handled_all(service))

@@ -79,6 +79,7 @@ def test_the_views_equal_a_fold_of_the_history(service: Services, clock: Clock) 
         "skill_view": 0,
         "contact_view": 0,
         "webhook_targets": 0,
+        "credential_view": 0,
     }
     assert [s["status"] for s in read.skills("acme", "live", "stu_1")] == ["verified", "verified"]
     assert [s["status"] for s in read.skills("acme", "live", "stu_2")] == ["rejected", "rejected"]
@@ -292,6 +293,7 @@ def test_a_record_postgresql_cannot_store_is_set_aside_and_other_tenants_flow(
         "skill_view": 1,
         "contact_view": 0,  # it keeps the contact sealed: the student id is not in its rows
         "webhook_targets": 0,
+        "credential_view": 0,
     }
     for model in (MODELS["record_view"], MODELS["skill_view"]):
         [letter] = dead_letters(service.store, model)

@@ -82,9 +82,9 @@ def test_a_rotation_signs_with_a_new_key_and_what_the_old_signed_still_verifies(
     assert CredentialKeys.load(path).jwks() == new.jwks()  # kept on disk
     document = new.did_document(ISSUER)
     assert document["id"] == ISSUER
-    assert document["assertionMethod"] == [f"{ISSUER}#{old.kid}", f"{ISSUER}#{new.kid}"]
+    assert document["assertionMethod"] == [f"{ISSUER}#{new.kid}", f"{ISSUER}#{old.kid}"]
     assert [m["type"] for m in document["verificationMethod"]] == ["JsonWebKey"] * 2
-    assert document["verificationMethod"][0]["publicKeyJwk"]["kid"] == old.kid
+    assert document["verificationMethod"][0]["publicKeyJwk"]["kid"] == new.kid
 
 
 def test_a_key_file_that_holds_another_kind_of_key_is_refused(tmp_path: Path) -> None:

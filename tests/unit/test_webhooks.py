@@ -64,7 +64,7 @@ def test_an_endpoint_needs_known_events(events: list[str]) -> None:
     with pytest.raises(errors.InvalidInput) as refused:
         webhooks.register("whe_1", "https://partner.example/a", events, "s1")
     assert str(refused.value) == (
-        "events: give some of verification.initiated, verification.completed"
+        "events: give some of verification.initiated, verification.completed, verification.revoked"
     )
     assert webhooks.endpoints == {}
 

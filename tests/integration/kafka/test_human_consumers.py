@@ -156,4 +156,7 @@ def test_a_human_record_goes_out_as_two_webhooks_and_three_emails_once_each(
     assert confirmation.message["Subject"] == "Endorsed: React"
     plain = confirmation.message.get_body(("plain",))
     assert plain is not None
-    assert plain.get_content().splitlines()[-2:] == ["- React: verified", "- Python: rejected"]
+    lines = plain.get_content().splitlines()
+    assert lines[3:5] == ["- React: verified", "- Python: rejected"]
+    [link] = [line for line in lines if "/credentials/" in line]  # React's credential only
+    assert link.startswith(f"- React: {settings.public_url}/credentials/")
