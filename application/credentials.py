@@ -115,7 +115,7 @@ def encoded_list(revoked: Iterable[int]) -> str:
     bits = bytearray(LIST_SIZE // 8)
     for index in revoked:
         bits[index // 8] |= 0x80 >> (index % 8)
-    packed = gzip.compress(bytes(bits), mtime=0)
+    packed = gzip.compress(bytes(bits), compresslevel=6, mtime=0)  # 9 is 10x slower here
     return "u" + base64.urlsafe_b64encode(packed).rstrip(b"=").decode()
 
 

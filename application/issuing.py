@@ -55,7 +55,9 @@ class CredentialIssuer:
             ids = [credential_id(self.id_key, record.id, skill.skill_id) for skill in skills]
             places = self.places(ids)
             issued = [
-                IssuedCredential(place.credential_id, skill.skill_id, *place_of(place))
+                IssuedCredential(
+                    place.credential_id, skill.skill_id, place.status_list, place.status_index
+                )
                 for skill, place in zip(skills, places, strict=True)
             ]
             issuance = Issuance(self.signer.id, self.signer.name, self.public_url)
@@ -104,8 +106,3 @@ class CredentialIssuer:
         return (
             self.store.find(StatusPlace, StatusPlace.id_for(status_list, status_index)) is not None
         )
-
-
-def place_of(place: StatusPlace) -> tuple[int, int]:
-    """A place's list and index."""
-    return place.status_list, place.status_index

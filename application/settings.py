@@ -24,6 +24,13 @@ def private_folder(path: Path) -> None:
         path.chmod(0o700)
 
 
+def folder_of(path: Path) -> None:
+    """Make the folder a file of the service is named in, readable by its owner only if it
+    is made now; an existing one is left as it is: the file may be named in a folder the
+    service does not own (/tmp, /etc/assess), and the file itself is made 0600."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write a new file readable by its owner only (0600) from its first byte on."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -19,7 +19,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from application.settings import private_folder
+from application.settings import folder_of
 
 ALGORITHM = "ES256"
 CURVE = "P-256"
@@ -39,7 +39,7 @@ def issuer_id(public_url: str) -> str:
 
 def _written(path: Path, data: bytes) -> Path:
     """A new file beside path holding data, on disk (fsync), readable by its owner only."""
-    private_folder(path.parent)
+    folder_of(path.parent)
     made = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
     descriptor = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as file:
@@ -78,7 +78,7 @@ def _replace(path: Path, data: bytes) -> None:
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Hold the lock of the published keys (processes adding theirs take turns)."""
-    private_folder(path.parent)
+    folder_of(path.parent)
     with path.with_name(path.name + ".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:

@@ -14,7 +14,7 @@ import psycopg
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import get_topic
 
-from application.settings import Settings, private_folder
+from application.settings import Settings, folder_of
 from application.store import EventStore
 from infrastructure.database import datastore
 from infrastructure.postgres import SCHEMA_LOCK, AssessPostgresRecorder
@@ -33,7 +33,7 @@ def store_env(settings: Settings) -> dict[str, str]:
     if url.scheme == "sqlite":
         # sqlite:///relative/file or sqlite:////absolute/file, as SQLAlchemy spells them.
         path = Path(unquote(url.path[1:]))
-        private_folder(path.parent)
+        folder_of(path.parent)
         # SQLite gives its write-ahead log and shared-memory files the database's mode.
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         if path.stat().st_mode & 0o077:

@@ -26,6 +26,9 @@ from openbadgeslib.ob3.verifier import OB3VerificationError, OB3Verifier
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from application.access import reviewer_key, reviewer_token
+from application.settings import Settings
+from domain.assessment import Assessment
+from infrastructure.persistence import open_store
 from tests.browser.test_review_page_browser import CHROMIUM, MASTER_KEY, SCREENSHOTS, Watched
 from tests.processes import assess, server
 
@@ -41,10 +44,11 @@ SKILLS = [{"skillId": "skill_001", "name": "React"}, {"skillId": "skill_002", "n
 class Dev:
     """The running server (its public URL is PUBLIC), a tenant key and its outbox."""
 
-    def __init__(self, url: str, key: str, outbox: Path) -> None:
+    def __init__(self, url: str, key: str, data: Path) -> None:
         self.url = url
         self.key = key
-        self.outbox = outbox
+        self.data = data
+        self.outbox = data / "outbox"
 
     def local(self, public: str) -> str:
         """A public URL of the service, as this server answers it."""
@@ -91,6 +95,36 @@ class Dev:
         assert endorsed.status_code == 200, endorsed.text
         return record_id
 
+    def passed(self, student: str) -> str:
+        """An assessment record of the student whose first attempt answered every question
+        right (the answers read from the server's store, as only a test can)."""
+        started = self.call(
+            "POST",
+            "/verify",
+            student={"studentId": student, "name": "Ada Lovelace", "email": "ada@example.com"},
+            skills=SKILLS[:1],
+        )
+        session = {"x-api-key": started["sessionToken"]}
+        drawn = httpx.post(f"{self.url}{API}/assessment/generate", json={}, headers=session)
+        assert drawn.status_code == 200, drawn.text
+        record_id: str = started["recordVerificationId"]
+        store = open_store(Settings(data_dir=self.data, master_key=MASTER_KEY))
+        try:
+            record = store.find(Assessment, UUID(record_id[-32:]))
+            assert record is not None
+            assert record.question_set is not None
+            answers = [
+                {"questionId": question.question_id, "selectedAnswer": question.answer}
+                for question in record.question_set
+            ]
+        finally:
+            store.close()
+        submitted = httpx.post(
+            f"{self.url}{API}/assessment/submit", json={"answers": answers}, headers=session
+        )
+        assert submitted.status_code == 200, submitted.text
+        return record_id
+
     def credentials(self, record_id: str) -> list[dict[str, Any]]:
         """The record's credentials, once its follower has issued them."""
         deadline = time.monotonic() + 30
@@ -127,7 +161,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     env = {"ASSESS_MASTER_KEY": MASTER_KEY, "ASSESS_PUBLIC_URL": PUBLIC}
     with server("dev", "--data", str(data), env=env, log=folder / "dev.log") as url:
         key = assess("keys", "create", "--tenant", "acme", "--data", str(data), env=env)
-        yield Dev(url, key.splitlines()[-1], data / "outbox")
+        yield Dev(url, key.splitlines()[-1], data)
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +266,19 @@ def test_the_students_erasure_revokes_their_credentials(dev: Dev) -> None:
     [after] = dev.call("GET", f"/verifications/{record_id}/credentials")
     assert (after["status"], after["jwt"]) == ("revoked", None)
     assert httpx.get(f"{dev.url}/credentials/{credential['credentialId']}.jwt").status_code == 404
+
+
+def test_a_student_who_passes_is_emailed_a_badge_that_verifies(dev: Dev) -> None:
+    record_id = dev.passed("stu_9")
+    [credential] = dev.credentials(record_id)
+    link = f"{PUBLIC}/credentials/{credential['credentialId']}"
+    assert link in dev.emailed_links()  # the result email
+    page = httpx.get(dev.local(link))
+    assert page.status_code == 200
+    assert "React" in page.text
+    assert "Passed a multiple-choice assessment" in page.text
+    token = httpx.get(dev.local(f"{link}.jwt")).text
+    assert node_verdict(dev, token)["revoked"] is False
+    OB3Verifier.for_issuer_did(ISSUER, download=dev.download).verify(
+        token, check_status=True, download=dev.download
+    )

@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 
 from api.app import create_app
 from application.settings import Settings
+from infrastructure.credential_keys import CredentialKeys
 from tests.receivers import receiving
 from tests.support import REACT, STUDENT, Clock, fanning_out, make_service, project, public_messages
 
@@ -95,3 +96,20 @@ def test_webhook_secrets_are_sealed_in_the_store_and_still_sign(tmp_path: Path) 
     signed_by = {hook.path: hook for hook in hooks}
     Webhook(endpoint_secret).verify(signed_by["/hooks"].body, signed_by["/hooks"].headers)
     Webhook(rotated).verify(signed_by["/cb"].body, signed_by["/cb"].headers)
+
+
+def test_a_file_named_in_a_shared_folder_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    """A store or a key named in a folder the service does not own (/tmp, /etc/assess) is
+    made 0600; the folder keeps its mode (made 0700 only when the service makes it)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    service = make_service(f"sqlite:///{shared / 'assess.sqlite3'}", Clock(), data_dir=tmp_path)
+    CredentialKeys.load_or_create(shared / "credentials.pem")
+    service.store.close()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+    for name in ("assess.sqlite3", "credentials.pem"):
+        assert stat.S_IMODE((shared / name).stat().st_mode) == 0o600
+    made = tmp_path / "made" / "keys"
+    CredentialKeys.load_or_create(made / "credentials.pem")
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700

@@ -25,11 +25,15 @@ from domain.values import Answer, Sealed, Skill, SkillOutcome, Student
 from entrypoints.bootstrap import Services, bootstrap
 from infrastructure.persistence import open_store
 from tests.fixtures.stored_events import (
+    CREDENTIALS_EVENTS,
+    CREDENTIALS_KEYS,
+    CREDENTIALS_READ,
     EVENTS,
     QUESTIONS_EVENTS,
     QUESTIONS_KEYS,
     QUESTIONS_READ,
     READ,
+    credentials_back,
     read_back,
     restore_subjects,
 )
@@ -214,4 +218,34 @@ def test_events_stored_on_2026_12_06_read_and_encode_the_same_today(store_url: s
         assert mapper.to_stored_event(event).state == stored.state
         kinds.add(type(event).__name__)
     assert {"QuestionsPrepared", "QuestionsGenerated", "VerificationStarted"} <= kinds
+    service.store.close()
+
+
+def test_credentials_stored_on_2026_12_06_read_and_encode_the_same_today(
+    store_url: str,
+) -> None:
+    """The credentials' events of that day (issued on a pass and an endorsement, the pass
+    revoked by the tenant, the endorsed student erased): the same documents, statuses and
+    status-list bits, and each event stored again byte for byte."""
+    settings = Settings(database_url=store_url, master_key=MASTER_KEY)
+    rows = json.loads(CREDENTIALS_EVENTS.read_text())
+    old = open_store(settings)
+    old.recorder.insert_events(stored_events(rows))
+    old.close()
+    service = bootstrap(settings)
+    restore_subjects(service, json.loads(CREDENTIALS_KEYS.read_text()))
+    found = read_back(service, rows) | {"credentials": credentials_back(service, rows)}
+    assert found == json.loads(CREDENTIALS_READ.read_text())
+    mapper = service.store.mapper
+    kinds = set()
+    for stored in stored_events(rows):
+        event = mapper.to_domain_event(stored)
+        assert mapper.to_stored_event(event).state == stored.state
+        kinds.add(type(event).__qualname__)
+    assert {
+        "Assessment.CredentialsIssued",
+        "Assessment.VerificationRevoked",
+        "Assessment.PersonalDataErased",
+        "StatusPlace.Taken",
+    } <= kinds
     service.store.close()
