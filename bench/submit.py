@@ -41,8 +41,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def service(db_url: str, workers: int, log: Path) -> Iterator[Server]:
-    """`assess serve` on the database, with a bank and a tenant key."""
+def service(db_url: str, workers: int, log: Path, server: str) -> Iterator[Server]:
+    """`assess serve --server SERVER` on the database, with a bank and a tenant key."""
     env = {
         "ASSESS_DATABASE_URL": db_url,
         "ASSESS_MASTER_KEY": MASTER_KEY,
@@ -52,22 +52,28 @@ def service(db_url: str, workers: int, log: Path) -> Iterator[Server]:
     assess("questions", "import", str(BANK), env=env)
     key = assess("keys", "create", "--tenant", "bench", env=env).splitlines()[-1]
     port = free_port()
-    with running("serve", "--port", str(port), "--workers", str(workers), env=env, log=log) as p:
+    serve = ["serve", "--port", str(port), "--workers", str(workers), "--server", server]
+    with running(*serve, env=env, log=log) as p:
         wait_until_healthy(f"http://127.0.0.1:{port}", p, log)
         yield Server("service", f"http://127.0.0.1:{port}", key, p.pid)
 
 
 @contextlib.contextmanager
-def ceiling(db_url: str, workers: int, log: Path) -> Iterator[Server]:
-    """The reference app under uvicorn, with the same workers, on the same database."""
+def ceiling(db_url: str, workers: int, log: Path, server: str) -> Iterator[Server]:
+    """The reference app under uvicorn (or granian), with the same workers, on the same
+    database."""
     os.environ["CEILING_DSN"] = db_url  # the reference reads it when imported
     from bench.ceiling_app import SCHEMA  # its workers race to create the table: create it first
 
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(SCHEMA)
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port)]
-    command += ["--workers", str(workers), "--no-access-log"]
+    if server == "granian":
+        command = [sys.executable, "-m", "granian", "--interface", "asgi", "--loop", "uvloop"]
+        command += ["--port", str(port), "--workers", str(workers), "bench.ceiling_app:app"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--port", str(port)]
+        command += ["--workers", str(workers), "--no-access-log"]
     env = {**os.environ, "CEILING_DSN": db_url}
     with log.open("ab") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
@@ -140,7 +146,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--clients", default="1,4,16", help="closed-loop client counts")
     parser.add_argument("--rate", type=float, default=60.0, help="open-loop flows per second")
-    parser.add_argument("--workers", type=int, default=4, help="uvicorn workers of each server")
+    parser.add_argument("--workers", type=int, default=4, help="workers of each server")
+    servers = ["uvicorn", "granian"]
+    parser.add_argument("--server", choices=servers, default="uvicorn", help="the service's")
+    parser.add_argument("--ceiling-server", choices=servers, default="uvicorn")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     loads = [(f"C={c}", int(c), 0.0) for c in args.clients.split(",")]
@@ -149,10 +158,13 @@ def main() -> None:
         running_server() as pg,
         fresh_database(pg) as db,
         tempfile.TemporaryDirectory(prefix="assess-bench-") as tmp,
-        service(db, args.workers, Path(tmp) / "serve.log") as ours,
-        ceiling(db, args.workers, Path(tmp) / "ceiling.log") as theirs,
+        service(db, args.workers, Path(tmp) / "serve.log", args.server) as ours,
+        ceiling(db, args.workers, Path(tmp) / "ceiling.log", args.ceiling_server) as theirs,
     ):
-        print(f"PostgreSQL {pg}; {args.workers} workers each; {args.seconds:g} s per run")
+        print(
+            f"PostgreSQL {pg}; {args.workers} workers each; {args.seconds:g} s per run;"
+            f" service on {args.server}, ceiling on {args.ceiling_server}"
+        )
         for server in (ours, theirs):
             drive(server.url, server.key, 2.0, clients=16)  # warm pools, caches and banks
         results: dict[str, list[tuple[Measured, Measured]]] = {label: [] for label, *_ in loads}

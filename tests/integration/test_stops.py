@@ -159,10 +159,12 @@ def test_every_worker_stops_in_time_while_kafka_never_answers(
     assert max(took.values()) < STOP_WITHIN, took
 
 
-def test_the_api_stops_in_time(production: dict[str, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_the_api_stops_in_time(production: dict[str, str], tmp_path: Path, server: str) -> None:
     port = free_port()
     log = tmp_path / "serve.log"
-    process = start(["serve", "--port", str(port), "--workers", "2"], production, log)
+    serve = ["serve", "--port", str(port), "--workers", "2", "--server", server]
+    process = start(serve, production, log)
     wait_until_healthy(f"http://127.0.0.1:{port}", process, log)
     took = stop_times({"serve": process}, {"serve": log})
     assert took["serve"] < STOP_WITHIN, took

@@ -42,7 +42,7 @@ ALLOWED = {
     # process, the consumers' too.
     "entrypoints": {
         *("domain", "application", "infrastructure", "projections", "consumers", "api"),
-        *("entrypoints", "msgspec", "litestar", "click", "uvicorn", "rich"),
+        *("entrypoints", "msgspec", "litestar", "click", "uvicorn", "granian", "rich"),
     },
 }
 
