@@ -100,8 +100,8 @@ class VerificationsController(Controller):
     ) -> CredentialsResponse:
         """The Open Badges 3.0 credential of each verified skill of the record, as a signed
         VC-JWT, with its status (active or revoked); jwt is null once the student's personal
-        data is erased. Empty until the record is verified, and for a moment after (the
-        credentials are issued right after the record locks). Tenant key."""
+        data is erased. Empty until the record is verified; a read of a record just verified
+        waits up to a second while its credentials are issued. Tenant key."""
         found = credentials.of_record(caller, record_verification_id)
         return CredentialsResponse(data=found)
 

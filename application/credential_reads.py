@@ -4,6 +4,7 @@ content never changes; its signature is the issuer's current key's)."""
 
 from __future__ import annotations
 
+import time
 from uuid import UUID
 
 import msgspec
@@ -27,6 +28,8 @@ from domain.assessment import Assessment
 from domain.credentials import HeldCredential
 from domain.endorsement import HUMAN_ENDORSEMENT
 from domain.moments import iso
+
+ISSUING_WAIT = 1.0  # seconds; the issuer polls the store every 0.1 s when idle
 
 
 class CredentialShown(msgspec.Struct, frozen=True):
@@ -63,8 +66,15 @@ class CredentialReads:
         self.public_url = public_url
 
     def of_record(self, caller: Caller, record_verification_id: str) -> list[CredentialItem]:
-        """The credentials of a tenant's record, each signed (none yet: an empty list)."""
-        record = record_of(self.store, tenant_of(caller), record_verification_id)
+        """The credentials of a tenant's record, each signed (none yet: an empty list). A
+        record just verified is read again for up to ISSUING_WAIT seconds, while the issuer
+        (which follows the store) issues them, so that a read right after a pass finds them."""
+        tenant = tenant_of(caller)
+        record = record_of(self.store, tenant, record_verification_id)
+        deadline = time.monotonic() + ISSUING_WAIT
+        while record.uncredentialed and time.monotonic() < deadline:
+            time.sleep(0.05)
+            record = record_of(self.store, tenant, record_verification_id)
         status = REVOKED if record.credentials_revoked else ACTIVE
         return [
             CredentialItem(

@@ -8,6 +8,7 @@ import base64
 import gzip
 import json
 import random
+import threading
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -445,3 +446,18 @@ def test_the_operator_issues_what_the_follower_passed_by(sqlite_url: str, tmp_pa
     assert first.strip() == "issued 3 credentials for 2 records"
     again = assess("credentials", "issue", "--data", str(tmp_path), env=env)
     assert again.strip() == "issued 0 credentials for 0 records"
+
+
+def test_a_read_right_after_a_pass_finds_the_credential_the_follower_issues(
+    issuing: Services, web: TestClient[Litestar], key: str
+) -> None:
+    stopping = threading.Event()
+    follower = threading.Thread(target=issuing.issue_credentials, args=(stopping,))
+    follower.start()
+    try:
+        record_id = take_attempt(issuing, correct=10)
+        [item] = credentials_of(web, key, record_id)  # no polling: the read waits a moment
+        assert item["status"] == "active"
+    finally:
+        stopping.set()
+        follower.join(timeout=30)
