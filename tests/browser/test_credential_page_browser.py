@@ -23,13 +23,17 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from cryptography.hazmat.primitives.asymmetric import ec
 from openbadgeslib.ob3.verifier import OB3VerificationError, OB3Verifier
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from application.access import reviewer_key, reviewer_token
 from application.settings import Settings
 from domain.assessment import Assessment
 from infrastructure.persistence import open_store
-from tests.browser.test_review_page_browser import CHROMIUM, MASTER_KEY, SCREENSHOTS, Watched
+from tests.browser.test_review_page_browser import (
+    MASTER_KEY,
+    SCREENSHOTS,
+    Watched,
+)
 from tests.processes import assess, server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,15 +167,6 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     with server("dev", "--data", str(data), env=env, log=folder / "dev.log") as url:
         key = assess("keys", "create", "--tenant", "acme", "--data", str(data), env=env)
         yield Dev(url, key.splitlines()[-1], data)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def node_verdict(dev: Dev, token: str) -> dict[str, Any]:

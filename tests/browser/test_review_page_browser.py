@@ -24,13 +24,11 @@ from playwright.sync_api import (
     ConsoleMessage,
     Page,
     expect,
-    sync_playwright,
 )
 
 from application.access import reviewer_key, reviewer_token
 from tests.processes import assess, server
 
-CHROMIUM = Path("/usr/bin/chromium")
 # The screenshot in docs/ is written only when asked (ASSESS_SCREENSHOTS=1): no test run
 # changes a tracked file.
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "reviewer-page.png"
@@ -117,16 +115,6 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     with server("dev", "--data", data, env=env, log=folder / "dev.log") as url:
         key = assess("keys", "create", "--tenant", "acme", "--data", data, env=env)
         yield Dev(url, key.splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """The machine's chromium (Playwright's own download cannot work here)."""
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 class Watched:

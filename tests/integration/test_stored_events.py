@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -199,24 +200,38 @@ def test_events_stored_on_2026_12_02_encode_to_the_same_bytes_today(store_url: s
             )
 
 
-def test_events_stored_on_2026_12_06_read_and_encode_the_same_today(store_url: str) -> None:
-    """The questions' events of that day (a set prepared by the banks, one by a model with
-    its fallbacks, sources with technologies, sealed): they read as they did then, and a
-    decoded event is stored again byte for byte."""
+def with_stored(store_url: str, rows: list[dict[str, Any]], keys: Path) -> Services:
+    """A store holding a fixture's rows and its data subjects' keys, opened by today's
+    service (which migrates)."""
     settings = Settings(database_url=store_url, master_key=MASTER_KEY)
-    rows = json.loads(QUESTIONS_EVENTS.read_text())
     old = open_store(settings)
     old.recorder.insert_events(stored_events(rows))
     old.close()
     service = bootstrap(settings)
-    restore_subjects(service, json.loads(QUESTIONS_KEYS.read_text()))
-    assert read_back(service, rows) == json.loads(QUESTIONS_READ.read_text())
+    restore_subjects(service, json.loads(keys.read_text()))
+    return service
+
+
+def stored_again(service: Services, rows: list[dict[str, Any]]) -> set[str]:
+    """Decode each row and store it again: the same bytes (asserted); the kinds of event
+    met, by qualified name."""
     mapper = service.store.mapper
     kinds = set()
     for stored in stored_events(rows):
         event = mapper.to_domain_event(stored)
         assert mapper.to_stored_event(event).state == stored.state
-        kinds.add(type(event).__name__)
+        kinds.add(type(event).__qualname__)
+    return kinds
+
+
+def test_events_stored_on_2026_12_06_read_and_encode_the_same_today(store_url: str) -> None:
+    """The questions' events of that day (a set prepared by the banks, one by a model with
+    its fallbacks, sources with technologies, sealed): they read as they did then, and a
+    decoded event is stored again byte for byte."""
+    rows = json.loads(QUESTIONS_EVENTS.read_text())
+    service = with_stored(store_url, rows, QUESTIONS_KEYS)
+    assert read_back(service, rows) == json.loads(QUESTIONS_READ.read_text())
+    kinds = {name.rsplit(".", 1)[-1] for name in stored_again(service, rows)}
     assert {"QuestionsPrepared", "QuestionsGenerated", "VerificationStarted"} <= kinds
     service.store.close()
 
@@ -227,21 +242,11 @@ def test_credentials_stored_on_2026_12_06_read_and_encode_the_same_today(
     """The credentials' events of that day (issued on a pass and an endorsement, the pass
     revoked by the tenant, the endorsed student erased): the same documents, statuses and
     status-list bits, and each event stored again byte for byte."""
-    settings = Settings(database_url=store_url, master_key=MASTER_KEY)
     rows = json.loads(CREDENTIALS_EVENTS.read_text())
-    old = open_store(settings)
-    old.recorder.insert_events(stored_events(rows))
-    old.close()
-    service = bootstrap(settings)
-    restore_subjects(service, json.loads(CREDENTIALS_KEYS.read_text()))
+    service = with_stored(store_url, rows, CREDENTIALS_KEYS)
     found = read_back(service, rows) | {"credentials": credentials_back(service, rows)}
     assert found == json.loads(CREDENTIALS_READ.read_text())
-    mapper = service.store.mapper
-    kinds = set()
-    for stored in stored_events(rows):
-        event = mapper.to_domain_event(stored)
-        assert mapper.to_stored_event(event).state == stored.state
-        kinds.add(type(event).__qualname__)
+    kinds = stored_again(service, rows)
     assert {
         "Assessment.CredentialsIssued",
         "Assessment.VerificationRevoked",
