@@ -73,6 +73,14 @@ def shown_page(shown: CredentialShown) -> Response[str]:
     )
 
 
+def machine(
+    body: str, status: int, media_type: str = MediaType.TEXT, *, retry: bool = False
+) -> Response[str]:
+    """An answer for a verifier, not a person: a JWT, or a line of text saying why not."""
+    headers = {"Retry-After": "1", **MACHINE_HEADERS} if retry else MACHINE_HEADERS
+    return Response(body, status_code=status, media_type=media_type, headers=headers)
+
+
 def credential_id(name: str) -> tuple[UUID | None, bool]:
     """The credential an address names (None: it names none), and whether it asks for the
     JWT."""
@@ -100,13 +108,8 @@ class CredentialPagesController(Controller):
         if not wants_jwt:
             return shown_page(shown) if shown else not_found()
         if shown is None or shown.jwt is None:
-            return Response(
-                "no such credential\n",
-                status_code=404,
-                media_type=MediaType.TEXT,
-                headers=MACHINE_HEADERS,
-            )
-        return Response(shown.jwt, media_type=JWT, headers=MACHINE_HEADERS)
+            return machine("no such credential\n", 404)
+        return machine(shown.jwt, 200, JWT)
 
     @get("/status/{status_list:str}")
     async def status_list(
@@ -114,27 +117,12 @@ class CredentialPagesController(Controller):
     ) -> Response[str]:
         """A status list as a signed BitstringStatusListCredential (application/jwt), as
         of every revocation recorded before the request."""
-        if not NUMBER.fullmatch(status_list) or int(status_list) >= 2**31:
-            return Response(
-                "no such status list\n",
-                status_code=404,
-                media_type=MediaType.TEXT,
-                headers=MACHINE_HEADERS,
-            )
-        try:
-            signed = await to_thread.run_sync(credentials.status_list, int(status_list))
-        except Behind:
-            return Response(
-                "the status list is catching up: try again\n",
-                status_code=503,
-                media_type=MediaType.TEXT,
-                headers={"Retry-After": "1", **MACHINE_HEADERS},
-            )
+        signed = None
+        if NUMBER.fullmatch(status_list) and int(status_list) < 2**31:
+            try:
+                signed = await to_thread.run_sync(credentials.status_list, int(status_list))
+            except Behind:
+                return machine("the status list is catching up: try again\n", 503, retry=True)
         if signed is None:
-            return Response(
-                "no such status list\n",
-                status_code=404,
-                media_type=MediaType.TEXT,
-                headers=MACHINE_HEADERS,
-            )
-        return Response(signed, media_type=JWT, headers=MACHINE_HEADERS)
+            return machine("no such status list\n", 404)
+        return machine(signed, 200, JWT)

@@ -90,15 +90,11 @@ class CredentialReads:
         """A credential by its id, as its public page shows it (None: no such credential)."""
         record_id = self.lookup.record_of(credential_id)
         record = self.store.find(Assessment, record_id) if record_id else None
-        held = (
-            next(
-                (one for one in record.credentials if one.issued.credential_id == credential_id),
-                None,
-            )
-            if record
-            else None
-        )
-        if record is None or held is None:
+        if record is None:
+            return None
+        issued = (one for one in record.credentials if one.issued.credential_id == credential_id)
+        held = next(issued, None)
+        if held is None:
             return None
         document_jwt = self.signed(record, held)
         return CredentialShown(

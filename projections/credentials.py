@@ -5,8 +5,7 @@ the same bytes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -87,7 +86,8 @@ class CredentialIndex:
 
     def record_of(self, credential_id: UUID) -> UUID | None:
         """The record a credential was issued on, if the view has it."""
-        row = self._one("SELECT record_id FROM credential_view WHERE id = ?", str(credential_id))
+        with transaction(self.store, commit=False) as sql:
+            row = sql.one("SELECT record_id FROM credential_view WHERE id = ?", str(credential_id))
         return UUID(row["record_id"]) if row else None
 
     def revoked(self, status_list: int) -> tuple[list[int], datetime] | None:
@@ -108,14 +108,5 @@ class CredentialIndex:
                 " WHERE status_list = ? AND revoked_at IS NOT NULL",
                 status_list,
             )
-        last = max(changed["issued"], changed["revoked"] or "")
-        return [row["status_index"] for row in rows], moment(last)
-
-    def _one(self, statement: str, *params: Any) -> Any:
-        with transaction(self.store, commit=False) as sql:
-            return sql.one(statement, *params)
-
-
-def moment(text: str) -> datetime:
-    """A moment the view keeps (ISO-8601, Z), as a datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+        last = max(changed["issued"], changed["revoked"] or "")  # ISO-8601 text sorts
+        return [row["status_index"] for row in rows], datetime.fromisoformat(last)

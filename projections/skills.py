@@ -21,6 +21,15 @@ COLUMNS = (
 )
 STATUS = COLUMNS.index("status")
 RECORD_COLUMNS = ("id", "tenant", "mode", "student_id")
+# A skill's row in place of the one there (a score's only where that one is not verified).
+REPLACE_ROW = (
+    "ON CONFLICT (tenant, mode, student_id, skill_id) DO UPDATE SET"
+    " name = excluded.name, status = excluded.status,"
+    " verified = excluded.verified, verified_at = excluded.verified_at,"
+    " verified_by = excluded.verified_by,"
+    " record_verification_id = excluded.record_verification_id,"
+    " updated_at = excluded.updated_at, position = excluded.position"
+)
 
 
 class SkillView(ReadModel):
@@ -128,12 +137,7 @@ class SkillView(ReadModel):
                 table,
                 COLUMNS,
                 [tuple(other[column] for column in COLUMNS) if other else revoked],
-                "ON CONFLICT (tenant, mode, student_id, skill_id) DO UPDATE SET"
-                " name = excluded.name, status = excluded.status,"
-                " verified = excluded.verified, verified_at = excluded.verified_at,"
-                " verified_by = excluded.verified_by,"
-                " record_verification_id = excluded.record_verification_id,"
-                " updated_at = excluded.updated_at, position = excluded.position",
+                REPLACE_ROW,
             )
 
     def apply_run(self, sql: Sql, table: str, events: Batch) -> None:
@@ -184,13 +188,7 @@ class SkillView(ReadModel):
                 for event, position in scored
                 for skill in event.skills
             ),
-            "ON CONFLICT (tenant, mode, student_id, skill_id) DO UPDATE SET"
-            " name = excluded.name, status = excluded.status,"
-            " verified = excluded.verified, verified_at = excluded.verified_at,"
-            " verified_by = excluded.verified_by,"
-            " record_verification_id = excluded.record_verification_id,"
-            " updated_at = excluded.updated_at, position = excluded.position"
-            " WHERE t.status <> 'verified'",
+            REPLACE_ROW + " WHERE t.status <> 'verified'",
         )
 
 
