@@ -38,6 +38,7 @@ from infrastructure.credential_keys import Issuer
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
 from infrastructure.rate_windows import SharedLedger
 from infrastructure.reconnection import Reconnection
+from infrastructure.subjects import DataSubjects
 from projections.followers import Followers
 from projections.queries import ReadSide
 
@@ -93,7 +94,9 @@ async def open_events(app: Litestar) -> None:
     """Open the store's reads and writes from the event loop, where it has them, and the
     watch for the database's return after a failure (PostgreSQL only)."""
     service: AssessmentService = app.state.service
-    events = await open_loop_events(service.store, service.settings)
+    personal = service.personal
+    assert isinstance(personal, DataSubjects)
+    events = await open_loop_events(service.store, service.settings, personal)
     app.state.loop_events = events
     renew = events.renew if events is not None else None
     app.state.reconnection = Reconnection.of(service.store, service.settings, renew)

@@ -51,7 +51,7 @@ async def executed(
     caller: Caller = request.state.caller
     events: LoopEvents | None = request.app.state.loop_events
     key = idempotency(request, body)
-    if events is not None and handler.reads is not None:
+    if events is not None and handler.decides_on_loop:
         try:
             return await service.execute_on_loop(events, handler, caller, command, key)
         except NotLoaded:

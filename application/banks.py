@@ -67,6 +67,10 @@ class QuestionBanks:
             raise InvalidInput(f"no question bank for skill '{skill_id}'")
         return bank
 
+    def reads(self) -> set[UUID]:
+        """What `check_banked` finds in the store now: the catalog, unless remembered."""
+        return set() if self._catalog.fresh(CATALOG_ID) else {CATALOG_ID}
+
     def check_banked(self, skills: Sequence[Skill]) -> None:
         """Refuse skills without a bank, naming the first."""
         banked = self._banked()

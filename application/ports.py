@@ -172,6 +172,14 @@ class LoopEvents(Protocol):
         """Append the aggregates' pending events atomically (IntegrityError if another
         command took one of their versions first)."""
 
+    async def seal_student(
+        self, tenant: str, mode: str, student_id: str, contact: Contact, record: UUID
+    ) -> Sealed:
+        """PersonalData.seal_student, from the event loop."""
+
+    async def erased(self, subject: str) -> bool:
+        """PersonalData.erased, from the event loop."""
+
 
 class CredentialSigner(Protocol):
     """The issuer of credentials: its did, its name, and its signature."""

@@ -4,7 +4,7 @@ and answers the event-store queries."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -58,13 +58,31 @@ class Handler(Generic[Command, Result]):
     save; `AssessmentService.execute` saves them. `tenant_only` refuses session tokens;
     `saved`, if given, runs once they are saved. `reads`, if given, names the aggregates
     `decide` finds in the store, so that it may decide on the event loop
-    (`execute_on_loop`) with them loaded first."""
+    (`execute_on_loop`) with them loaded first; `on_loop` and `saved_on_loop`, if given,
+    are `decide` and `saved` for the event loop, reading and writing through LoopEvents."""
 
     result: type[Result]
     decide: Callable[[AssessmentService, Caller, Command], tuple[Result, list[Aggregate]]]
     tenant_only: bool = False
     saved: Callable[[AssessmentService, list[Aggregate]], None] | None = None
-    reads: Callable[[Caller, Command], set[UUID]] | None = None
+    reads: Callable[[AssessmentService, Caller, Command], set[UUID]] | None = None
+    on_loop: (
+        Callable[
+            [AssessmentService, LoopEvents, Caller, Command],
+            Awaitable[tuple[Result, list[Aggregate]]],
+        ]
+        | None
+    ) = None
+    saved_on_loop: (
+        Callable[[AssessmentService, LoopEvents, list[Aggregate]], Awaitable[None]] | None
+    ) = None
+
+    @property
+    def decides_on_loop(self) -> bool:
+        """Whether `execute_on_loop` can run it (where the store can be read from there)."""
+        return (self.reads is not None or self.on_loop is not None) and (
+            self.saved is None or self.saved_on_loop is not None
+        )
 
 
 def record_read(caller: Caller, record_verification_id: str | None) -> set[UUID]:
@@ -133,7 +151,8 @@ class AssessmentService:
         if (replayed := self._replayed(caller, idempotency, handler.result, command)) is not None:
             return replayed
         try:
-            result, changed = self._decided(handler, caller, command, idempotency)
+            decided = handler.decide(self, caller, command)
+            result, changed = self._kept(decided, caller, idempotency)
             self.store.save(*changed)
             if handler.saved is not None:
                 handler.saved(self, changed)
@@ -160,26 +179,33 @@ class AssessmentService:
         changed is saved in one more. NotLoaded, with nothing saved, if the decision read
         anything else (a question bank this process no longer remembers, say): the caller
         then runs `execute` in a worker thread, on a caller authenticated again."""
-        assert handler.reads is not None
-        assert handler.saved is None
+        assert handler.decides_on_loop
         if handler.tenant_only:
             tenant_of(caller)
         prior = self._prior(caller, idempotency)
+        reads = handler.reads(self, caller, command) if handler.reads is not None else set()
         failure: DomainError | IntegrityError | None = None
-        with self.store.loaded(await events.load(handler.reads(caller, command) | prior)):
+        with self.store.loaded(await events.load(reads | prior)):
             replayed = self._replayed(caller, idempotency, handler.result, command)
             if replayed is not None:
                 return replayed
             try:
-                result, changed = self._decided(handler, caller, command, idempotency)
-            except DomainError as error:
+                if handler.on_loop is not None:
+                    decided = await handler.on_loop(self, events, caller, command)
+                else:
+                    decided = handler.decide(self, caller, command)
+                result, changed = self._kept(decided, caller, idempotency)
+            except (DomainError, IntegrityError) as error:
                 failure = error
         if failure is None:
             try:
                 await events.save(*changed)
-                return result
             except IntegrityError as error:
                 failure = error
+            else:
+                if handler.saved_on_loop is not None:
+                    await handler.saved_on_loop(self, events, changed)
+                return result
         # A request with the same key may have won since we looked: answer as it did.
         with self.store.loaded(await events.load(prior)):
             replayed = self._replayed(caller, idempotency, handler.result, command)
@@ -214,15 +240,14 @@ class AssessmentService:
                 raise
         return result
 
-    def _decided(
-        self,
-        handler: Handler[Command, Result],
+    @staticmethod
+    def _kept(
+        decided: tuple[Result, list[Aggregate]],
         caller: Caller,
-        command: Command,
         idempotency: Idempotency | None,
     ) -> tuple[Result, list[Aggregate]]:
-        """The handler's result and what it changed, with the Idempotency-Key's record."""
-        result, changed = handler.decide(self, caller, command)
+        """A handler's result and what it changed, with the Idempotency-Key's record."""
+        result, changed = decided
         if idempotency is not None:
             changed.append(
                 IdempotentResponse.record(

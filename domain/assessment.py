@@ -166,19 +166,7 @@ class Assessment(Attempts, HumanEndorsement, Credentials, PersonalData, Aggregat
         with up to 20 sources; `seal` seals the student's contact once the rest is valid,
         with the sources and the proof links: the event holds neither in clear (records
         started before they were sealed hold them in its `sources` and skills)."""
-        if method not in METHODS:
-            raise InvalidInput(f"method: give one of {', '.join(METHODS)}")
-        if not 1 <= len(skills) <= MAX_SKILLS:
-            raise InvalidInput(f"skills: give 1 to {MAX_SKILLS} skills, not {len(skills)}")
-        if len(sources) > MAX_SOURCES:
-            raise InvalidInput(f"sources: give at most {MAX_SOURCES}, not {len(sources)}")
-        seen: set[str] = set()
-        for position, skill in enumerate(skills):
-            if skill.skill_id in seen:
-                raise InvalidInput(f"skills[{position}].skillId: '{skill.skill_id}' repeats")
-            if len(skill.proof_urls) > MAX_PROOF_URLS:
-                raise InvalidInput(f"skills[{position}].proofUrls: give at most {MAX_PROOF_URLS}")
-            seen.add(skill.skill_id)
+        cls.check_start(method, skills, sources)
         return cls._create(
             cls.VerificationStarted,
             id=id,
@@ -194,6 +182,23 @@ class Assessment(Attempts, HumanEndorsement, Credentials, PersonalData, Aggregat
             sources=[],
             api_key_id=api_key_id,
         )
+
+    @staticmethod
+    def check_start(method: str, skills: Sequence[Skill], sources: Sequence[Source]) -> None:
+        """Refuse a start `start` would refuse, before anything is sealed for it."""
+        if method not in METHODS:
+            raise InvalidInput(f"method: give one of {', '.join(METHODS)}")
+        if not 1 <= len(skills) <= MAX_SKILLS:
+            raise InvalidInput(f"skills: give 1 to {MAX_SKILLS} skills, not {len(skills)}")
+        if len(sources) > MAX_SOURCES:
+            raise InvalidInput(f"sources: give at most {MAX_SOURCES}, not {len(sources)}")
+        seen: set[str] = set()
+        for position, skill in enumerate(skills):
+            if skill.skill_id in seen:
+                raise InvalidInput(f"skills[{position}].skillId: '{skill.skill_id}' repeats")
+            if len(skill.proof_urls) > MAX_PROOF_URLS:
+                raise InvalidInput(f"skills[{position}].proofUrls: give at most {MAX_PROOF_URLS}")
+            seen.add(skill.skill_id)
 
     @property
     def record_verification_id(self) -> str:

@@ -66,8 +66,13 @@ def held_or_made(
     for _ in range(5):  # a subject made or erased between two statements: look again
         if row := sql.one(HELD, *student(*who), record.hex):
             return row["subject"], row["wrapped_key"]
-        fresh = uuid4().hex
-        key = wrap(wrapping, fresh, new_subject_key())
+        fresh, key = new_subject(wrapping)
         if sql.one(MADE, fresh, *student(*who), key, record.hex):
             return fresh, key
     raise IntegrityError("the student's data subject kept changing")
+
+
+def new_subject(wrapping: bytes) -> tuple[str, str]:
+    """A new subject's id and its new key, wrapped."""
+    fresh = uuid4().hex
+    return fresh, wrap(wrapping, fresh, new_subject_key())

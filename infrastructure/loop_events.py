@@ -21,8 +21,15 @@ from psycopg_pool import AsyncConnectionPool
 
 from application.settings import Settings
 from application.store import EventStore, Loaded
+from domain.values import Contact, Sealed
+from infrastructure.current_subject import HELD, MADE, new_subject, student
 from infrastructure.database import is_postgres
 from infrastructure.postgres import AssessPostgresRecorder
+from infrastructure.sealing import seal, unwrap
+from infrastructure.subjects import DataSubjects
+
+HELD_ON_LOOP, MADE_ON_LOOP = HELD.replace("?", "%s"), MADE.replace("?", "%s")
+HELD_KEY = "SELECT 1 FROM subject_keys WHERE subject = %s FOR SHARE"
 
 
 @contextmanager
@@ -46,13 +53,18 @@ class PostgresLoopEvents:
     rendered again on every call)."""
 
     def __init__(
-        self, store: EventStore, settings: Settings, pool: AsyncConnectionPool[Any]
+        self,
+        store: EventStore,
+        settings: Settings,
+        pool: AsyncConnectionPool[Any],
+        personal: DataSubjects,
     ) -> None:
         recorder = store.recorder
         assert isinstance(recorder, AssessPostgresRecorder)
         self.mapper = store.mapper
         self.settings = settings
         self.pool = pool
+        self.personal = personal
         schema = Identifier(recorder.datastore.schema)
         self.select = (
             SQL(
@@ -105,6 +117,36 @@ class PostgresLoopEvents:
             async with self.pool.connection() as connection:
                 await connection.execute(self.insert, columns, prepare=True)
 
+    async def seal_student(
+        self, tenant: str, mode: str, student_id: str, contact: Contact, record: UUID
+    ) -> Sealed:
+        """As DataSubjects.seal_student: the student's current subject found or made, with
+        the record noted under it, in one statement (two for a student's first record)."""
+        wrapping = self.personal.wrapping  # read at the process's start (check_master_key)
+        who = student(tenant, mode, student_id)
+        with translated():
+            async with self.pool.connection() as connection:
+                for _ in range(5):  # a subject made or erased between two statements
+                    cursor = await connection.execute(HELD_ON_LOOP, (*who, record.hex))
+                    if row := await cursor.fetchone():
+                        subject, wrapped = row
+                        break
+                    subject, wrapped = new_subject(wrapping)
+                    made = (subject, *who, wrapped, record.hex)
+                    if await (await connection.execute(MADE_ON_LOOP, made)).fetchone():
+                        break
+                else:
+                    raise IntegrityError("the student's data subject kept changing")
+        return seal(unwrap(wrapping, subject, wrapped), subject, contact, record, 1)
+
+    async def erased(self, subject: str) -> bool:
+        """As DataSubjects.erased: whether the subject was erased, once an erasure of it in
+        progress has ended."""
+        with translated():
+            async with self.pool.connection() as connection:
+                cursor = await connection.execute(HELD_KEY, (subject,), prepare=True)
+                return await cursor.fetchone() is None
+
     async def close(self) -> None:
         """Close the pool's connections."""
         await self.pool.close()
@@ -130,10 +172,12 @@ async def new_pool(settings: Settings) -> AsyncConnectionPool[Any]:
     return pool
 
 
-async def open_loop_events(store: EventStore, settings: Settings) -> PostgresLoopEvents | None:
+async def open_loop_events(
+    store: EventStore, settings: Settings, personal: DataSubjects
+) -> PostgresLoopEvents | None:
     """The store's reads and writes for the running event loop, on PostgreSQL (None on
     SQLite, whose commands stay in worker threads: its embedded default is for one
     process, where a thread hand-off is not the cost that matters)."""
     if not is_postgres(store):
         return None
-    return PostgresLoopEvents(store, settings, await new_pool(settings))
+    return PostgresLoopEvents(store, settings, await new_pool(settings), personal)

@@ -35,7 +35,7 @@ def decide(
     return generated, [assessment]
 
 
-def reads(caller: Caller, command: GenerateQuestions) -> set[UUID]:
+def reads(service: AssessmentService, caller: Caller, command: GenerateQuestions) -> set[UUID]:
     """The record (with a set prepared for it; if there is none, the command runs in a
     worker thread, which reads its sources and its skills' banks)."""
     return record_read(caller, command.record_verification_id)

@@ -26,7 +26,7 @@ def decide(
     return Submitted.of(assessment.record_verification_id, scoring, webhook), [assessment]
 
 
-def reads(caller: Caller, command: SubmitAnswers) -> set[UUID]:
+def reads(service: AssessmentService, caller: Caller, command: SubmitAnswers) -> set[UUID]:
     """The record, and its tenant's webhooks (whether the result's webhook is queued)."""
     return record_read(caller, command.record_verification_id) | webhooks_read(caller)
 

@@ -1,6 +1,7 @@
-"""On PostgreSQL, generate and submit are decided on the event loop (their reads loaded first
-in one round trip, their events appended through the same insert function), and callers
-are authenticated there: with every guarantee of the worker-thread path."""
+"""On PostgreSQL, starts, generates and submits are decided on the event loop (their reads
+loaded first in one round trip, a start's student sealed in one more, their events appended
+through the same insert function), and callers are authenticated there: with every
+guarantee of the worker-thread path."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from application.handlers.submit_answers import submit_answers
 from application.store import Loaded
 from domain.assessment import Assessment
 from domain.errors import Conflict
+from domain.values import Sealed
 from entrypoints.bootstrap import Services
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
 from tests.api.http import GENERATE, SUBMIT, history, start, submit
@@ -74,7 +76,7 @@ def pg_client(pg_service: Services) -> Iterator[TestClient[Litestar]]:
         yield client
 
 
-def test_generate_and_submit_are_decided_on_the_event_loop(
+def test_start_generate_and_submit_are_decided_on_the_event_loop(
     pg_service: Services, pg_client: TestClient[Litestar]
 ) -> None:
     key = pg_service.access.issue_key("acme", "live")
@@ -95,7 +97,7 @@ def test_generate_and_submit_are_decided_on_the_event_loop(
     assert response.status_code == 200, response.text
     assert response.json()["data"]["result"]["passed"] is False
 
-    assert watched.in_threads == ["Started", "Started"]  # starts seal personal data there
+    assert watched.in_threads == []
     assert all(watched.authenticated_on_loop)  # sessions loaded there, the key remembered
     assert [e["type"] for e in history(pg_client, key, by_session.record_id)["events"]] == [
         "VerificationStarted",
@@ -116,7 +118,7 @@ def test_a_generate_with_no_set_prepared_draws_in_a_worker_thread(
     record = start(pg_client, key)
     response = pg_client.post(GENERATE, headers={"x-api-key": record.session})
     assert response.status_code == 200, response.text
-    assert watched.in_threads == ["Started", "Generated"]
+    assert watched.in_threads == ["Generated"]
 
 
 def test_an_idempotent_retry_on_the_loop_answers_as_the_first_did(
@@ -151,7 +153,7 @@ def test_a_decision_that_reads_more_runs_in_a_worker_thread(pg_url: str) -> None
         assert response.status_code == 200, response.text
         again = client.post(GENERATE, headers={"x-api-key": record.session})
         assert again.json()["data"]["alreadyGenerated"] is True
-    assert watched.in_threads == ["Started", "Generated"]  # then the bank is remembered
+    assert watched.in_threads == ["Generated"]  # then the bank is remembered
     for service in (seeded, fresh):
         service.store.close()
 
@@ -172,6 +174,12 @@ class Together:
     async def save(self, *aggregates: Aggregate) -> None:
         await self.events.save(*aggregates)
 
+    async def seal_student(self, *who: Any) -> Sealed:
+        return await self.events.seal_student(*who)
+
+    async def erased(self, subject: str) -> bool:
+        return await self.events.erased(subject)
+
 
 def racing_submits(service: Services, keys: list[str | None]) -> list[Any]:
     """Two submits of one record's answers, by its tenant, deciding together."""
@@ -187,7 +195,7 @@ def racing_submits(service: Services, keys: list[str | None]) -> list[Any]:
     )
 
     async def race() -> list[Any]:
-        events = await open_loop_events(service.store, service.settings)
+        events = await open_loop_events(service.store, service.settings, service.personal)
         assert events is not None
         together = Together(events, parties=2)
         try:
@@ -242,9 +250,9 @@ def test_an_unreachable_store_is_the_library_s_operational_error(
         )
         await pool.open()
         try:
-            await PostgresLoopEvents(pg_service.store, pg_service.settings, pool).load(
-                [UUID(int=1)]
-            )
+            await PostgresLoopEvents(
+                pg_service.store, pg_service.settings, pool, pg_service.personal
+            ).load([UUID(int=1)])
         finally:
             await pool.close()
 
