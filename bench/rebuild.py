@@ -141,6 +141,9 @@ def report(raw: float, rebuilt: dict[str, float]) -> None:
     print()
     print(f"aim: rebuild >= {AIM_RATIO}x the raw read rate")
     for name, rate in rebuilt.items():
+        if rate == 0:  # webhook registrations, credentials: the fill's flows make none
+            print(f"  {name}: no events of its topics in this fill")
+            continue
         verdict = "met" if rate / raw >= AIM_RATIO else "NOT met"
         print(f"  {name}: {rate / raw:.2f}x -> {verdict}")
 

@@ -113,7 +113,7 @@ def bench_relay(base_url: str, servers: str, events: int) -> tuple[float, float]
 def main() -> None:
     """Start PostgreSQL and a broker; print both rates and their ratio."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=20_000, help="events to publish, at least")
+    parser.add_argument("--events", type=int, default=60_000, help="events to publish, at least")
     args = parser.parse_args()
     with running_server() as base_url, running_broker() as broker:
         relay, plain = bench_relay(base_url, broker.bootstrap, args.events)

@@ -27,7 +27,10 @@ from tests.processes import assess, free_port, running, wait_until_healthy
 from tests.support import MASTER_KEY
 
 BANK = Path(__file__).resolve().parents[1] / "application" / "banks" / "skill_001.json"
-AIM_RATE, AIM_LATENCY, AIM_RSS_MB = 1.3, 1.2, 150.0
+# Issue 25's aims: commands/s at 16 clients 1.3x the ceiling on uvicorn (1.0x the ceiling on
+# granian, the service's other server); submit p50 and p99 at 60 flows/s at most the ceiling's.
+AIM_RATE = {"uvicorn": 1.3, "granian": 1.0}
+AIM_LATENCY, AIM_RSS_MB = 1.0, 150.0
 
 
 @dataclass
@@ -176,13 +179,14 @@ def main() -> None:
                 results[label].append((runs["service"], runs["ceiling"]))
             print()
         rss = largest_rss_mb(ours.pid), largest_rss_mb(theirs.pid)
-        report(results, loads, rss)
+        report(results, loads, rss, AIM_RATE[args.ceiling_server])
 
 
 def report(
     results: dict[str, list[tuple[Measured, Measured]]],
     loads: list[tuple[str, int, float]],
     rss: tuple[float, float],
+    aim_rate: float,
 ) -> None:
     """Each round per load, the medians, and the aims."""
     medians = {label: compare(label, rounds) for label, rounds in results.items()}
@@ -193,7 +197,7 @@ def report(
     top, open_loop = loads[-2][0], loads[-1][0]
     rate, latency = medians[top]["rate"], medians[open_loop]
     print("\naims (medians of the rounds):")
-    print(f"  {top}: commands/s {rate:.2f}x the ceiling (aim >= {AIM_RATE}x)")
+    print(f"  {top}: commands/s {rate:.2f}x the ceiling (aim >= {aim_rate}x)")
     print(
         f"  {open_loop}: submit p50 {latency['p50']:.2f}x, p99 {latency['p99']:.2f}x the"
         f" ceiling's (aim <= {AIM_LATENCY}x)"

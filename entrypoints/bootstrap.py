@@ -113,9 +113,7 @@ class Services:
 
     def relay(self) -> Relay:
         """The Kafka relay of the store's public events."""
-        return Relay(
-            self.store, self.settings, Tracker(self.store, RELAY), PublicMessages(self.store)
-        )
+        return Relay(self.store, self.settings, Tracker(self.store, RELAY))
 
     def audit_follower(self, timer: Callable[[], float] = time.monotonic) -> AuditFollower:
         """The audit log's follower: it appends every stored event and signs checkpoints."""

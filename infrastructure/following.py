@@ -40,6 +40,24 @@ class UndecodableEvent(Exception):
         where = named(self.position, self.topic, self.version, notification.originator_id)
         super().__init__(f"{where}: {error}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as it is (the relay's builder process raises it in the relay's)."""
+        return _undecodable, (str(self), self.position, self.record_id, self.topic, self.version)
+
+
+def _undecodable(
+    message: str, position: int, record_id: str, topic: str, version: int
+) -> UndecodableEvent:
+    error = Exception.__new__(UndecodableEvent)
+    Exception.__init__(error, message)
+    error.position, error.record_id, error.topic, error.version = (
+        position,
+        record_id,
+        topic,
+        version,
+    )
+    return error
+
 
 def read_ahead(
     store: EventStore,
@@ -62,16 +80,7 @@ def read_ahead(
         # Notification ids commit in order (the stores lock the table to insert), so what
         # the head covers is all committed when the query below runs.
         head = (store.recorder.max_notification_id() or 0) if head_wanted else 0
-        batch: Batch = []
-        for notification in store.recorder.select_notifications(
-            start=start, limit=limit, topics=topics
-        ):
-            try:
-                batch.append((decoded(store, notification), notification.id))
-            except UndecodableEvent:
-                if not batch:
-                    raise
-                break  # the events before it first; the next fetch starts at it, and raises
+        batch = fetched(store, start, topics, limit)
         if heads and not head_wanted and not batch:  # caught up after all: its head, now
             return fetch(start, True)
         return batch, head
@@ -87,6 +96,22 @@ def read_ahead(
             else:
                 yield batch, head
                 ahead = reader.submit(fetch, position + 1, heads)
+
+
+def fetched(store: EventStore, start: int, topics: Sequence[str], limit: int) -> Batch:
+    """The events of these topics from a position on, decoded, at most `limit`; an event
+    that does not decode raises UndecodableEvent once the events before it were returned."""
+    batch: Batch = []
+    for notification in store.recorder.select_notifications(
+        start=start, limit=limit, topics=topics
+    ):
+        try:
+            batch.append((decoded(store, notification), notification.id))
+        except UndecodableEvent:
+            if not batch:
+                raise
+            break  # the events before it first; the next fetch starts at it, and raises
+    return batch
 
 
 def decoded(store: EventStore, notification: Notification) -> AggregateEvent:
@@ -172,9 +197,10 @@ def follow_log(
     store: EventStore,
     topics: Sequence[str],
     position: Callable[[], int],
-    apply: Callable[[Batch], None],
+    apply: Callable[[Any], None],
     stopping: threading.Event,
     *,
+    read: Callable[[int], Iterator[tuple[list[tuple[Any, int]], int]]] | None = None,
     until: Callable[[], bool] | None = None,
     paused_by: tuple[type[Exception], ...] = (),
     on_pause: Callable[[Exception], None] = lambda error: None,
@@ -191,12 +217,15 @@ def follow_log(
     An error in `paused_by` (the store or a broker away) is handed to `on_pause`, and the
     loop starts again from the recorded position after a backoff. A stored event that does
     not decode goes to `set_aside` (which records it as handled), or ends the loop when
-    there is none."""
+    there is none. `read`, if given, reads the batches instead of `read_ahead` (the relay's
+    come built, from a process of their own)."""
     backoff = 0.5
+    heads = caught_up_to is not None
+    if read is None:
+        read = lambda after: read_ahead(store, after, topics, limit, heads=heads)  # noqa: E731
     while not stopping.is_set():
         try:
-            heads = caught_up_to is not None
-            for batch, head in read_ahead(store, position(), topics, limit, heads=heads):
+            for batch, head in read(position()):
                 beat()
                 if stopping.is_set():
                     return

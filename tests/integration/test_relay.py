@@ -16,12 +16,13 @@ from uuid import UUID, uuid4
 import msgspec
 import pytest
 from cloudevents.v1.kafka import KafkaMessage, from_binary
+from eventsourcing.persistence import StoredEvent
 
-from application.integration_events import ASSESSMENT_TOPICS, PublicMessages
+from application.integration_events import ASSESSMENT_TOPICS
 from application.settings import Settings
 from consumers.relay import RELAY, Relay
 from entrypoints.bootstrap import Services
-from infrastructure.following import Tracker
+from infrastructure.following import Tracker, UndecodableEvent
 from tests.broker import Broker, read_topic
 from tests.support import MASTER_KEY, Clock, make_service, take_attempt
 
@@ -56,7 +57,7 @@ def relay_in_thread(
 ) -> tuple[threading.Event, threading.Thread]:
     stopping = threading.Event()
     store = service.store
-    relay = Relay(store, settings, Tracker(store, RELAY), PublicMessages(store))
+    relay = Relay(store, settings, Tracker(store, RELAY))
     thread = threading.Thread(target=relay.run, args=(stopping,))
     thread.start()
     return stopping, thread
@@ -166,3 +167,25 @@ def test_a_broker_outage_delays_but_loses_nothing(
     stopping.set()
     thread.join()
     assert_complete_and_ordered(messages, expected)
+
+
+def test_an_event_that_does_not_decode_stops_the_relay_after_those_before_it(
+    service: Services, broker: Broker, topic: str, pg_url: str
+) -> None:
+    """The builder process reads and decodes the log: an event it cannot decode comes back
+    to the relay as the same error, naming the event, once the events before it are out."""
+    take_attempt(service, correct=9)
+    expected = stored_events(service)
+    [position] = service.store.recorder.insert_events(
+        [StoredEvent(uuid4(), 2, ASSESSMENT_TOPICS[1], b"{not json")]
+    ) or [0]
+    settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
+    relay = Relay(service.store, settings, Tracker(service.store, RELAY))
+    with pytest.raises(UndecodableEvent) as stopped:
+        relay.run(threading.Event(), drain=True)
+    assert stopped.value.position == position
+    assert f"notification {position}" in str(stopped.value)
+    assert_complete_and_ordered(
+        read_topic(broker.bootstrap, topic, at_least(len(expected))), expected
+    )
+    assert Tracker(service.store, RELAY).position() == position - 1
