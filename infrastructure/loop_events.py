@@ -17,7 +17,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 from psycopg.sql import SQL, Identifier
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from application.settings import Settings
 from application.store import EventStore, Loaded
@@ -33,14 +33,19 @@ HELD_KEY = "SELECT 1 FROM subject_keys WHERE subject = %s FOR SHARE"
 
 
 @contextmanager
-def translated() -> Iterator[None]:
+def translated(pool: AsyncConnectionPool[Any] | None = None) -> Iterator[None]:
     """psycopg's errors as the library's, which the API answers (409, 503) as it does the
-    recorder's."""
+    recorder's. A pool that timed out below its size could not open a connection: the
+    store is away, not the pool full (the API answers them differently)."""
     try:
         yield
     except psycopg.IntegrityError as error:
         raise IntegrityError(str(error)) from error
-    except psycopg.OperationalError as error:  # a pool timeout too
+    except PoolTimeout as error:
+        if pool is not None and pool.get_stats()["pool_size"] < pool.max_size:
+            raise OperationalError(f"no connection to the event store: {error}") from None
+        raise OperationalError(str(error)) from error
+    except psycopg.OperationalError as error:
         raise OperationalError(str(error)) from error
     except psycopg.InterfaceError as error:
         raise InterfaceError(str(error)) from error
@@ -94,7 +99,7 @@ class PostgresLoopEvents:
         found: dict[UUID, Aggregate | None] = dict.fromkeys(ids)
         if not ids:
             return found
-        with translated():
+        with translated(self.pool):
             async with self.pool.connection() as connection:
                 cursor = await connection.execute(self.select, (list(ids),), prepare=True)
                 rows = await cursor.fetchall()
@@ -113,7 +118,7 @@ class PostgresLoopEvents:
             [getattr(event, name) for event in stored]
             for name in ("originator_id", "originator_version", "topic", "state")
         )
-        with translated():
+        with translated(self.pool):
             async with self.pool.connection() as connection:
                 await connection.execute(self.insert, columns, prepare=True)
 
@@ -124,7 +129,7 @@ class PostgresLoopEvents:
         the record noted under it, in one statement (two for a student's first record)."""
         wrapping = self.personal.wrapping  # read at the process's start (check_master_key)
         who = student(tenant, mode, student_id)
-        with translated():
+        with translated(self.pool):
             async with self.pool.connection() as connection:
                 for _ in range(5):  # a subject made or erased between two statements
                     cursor = await connection.execute(HELD_ON_LOOP, (*who, record.hex))
@@ -142,7 +147,7 @@ class PostgresLoopEvents:
     async def erased(self, subject: str) -> bool:
         """As DataSubjects.erased: whether the subject was erased, once an erasure of it in
         progress has ended."""
-        with translated():
+        with translated(self.pool):
             async with self.pool.connection() as connection:
                 cursor = await connection.execute(HELD_KEY, (subject,), prepare=True)
                 return await cursor.fetchone() is None
