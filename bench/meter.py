@@ -44,13 +44,15 @@ def tree_cpu(root: int) -> float:
 
 
 def postgres_cpu() -> float:
-    """User+system seconds of the PostgreSQL server's processes (ended backends' CPU is
-    lost: the servers keep their connections in pools)."""
+    """User+system seconds of the PostgreSQL server's processes, with those of the ended
+    backends (which the server's main process counts once it has reaped them)."""
     return _cpu(_processes("postgres").values())
 
 
 def _cpu(processes: Iterable[list[str]]) -> float:
-    return sum((int(f[11]) + int(f[12])) / TICK for f in processes)
+    """Their user and system seconds and those of their reaped children (utime, stime,
+    cutime, cstime): a process that ends moves its seconds to its parent, not out of sight."""
+    return sum(sum(int(field) for field in f[11:15]) / TICK for f in processes)
 
 
 def largest_rss_mb(root: int) -> float:
