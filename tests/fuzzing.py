@@ -33,6 +33,7 @@ class Tally:
     cases: int = 0
     server_errors: int = 0
     failures: list[str] = field(default_factory=list)
+    fuzzed: dict[str, int] = field(default_factory=dict)  # cases per operation and mode
 
     def saw(self, status: int) -> None:
         """Count one answered request."""
@@ -48,12 +49,16 @@ def fuzz(
     tally: Tally | None = None,
 ) -> Tally:
     """Send `examples` generated cases per operation and mode (the same ones on every run,
-    so a failure is reproducible); every operation is tried and all failures are kept."""
+    so a failure is reproducible); every operation is tried and all failures are kept. An
+    operation and mode that sent no case is a failure, unless it is the negative mode of an
+    operation without parameters (there is nothing to break)."""
     tally = tally or Tally()
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result  # the document itself is valid OpenAPI
         operation = result.ok()
         for mode in modes:
+            name = f"{operation.label} ({mode.value})"
+            tally.fuzzed[name] = 0
 
             @given(case=operation.as_strategy(mode))
             @settings(
@@ -66,15 +71,26 @@ def fuzz(
             def check(case: schemathesis.Case[Any]) -> None:
                 response = case.call(headers=headers)
                 tally.saw(response.status_code)
+                tally.fuzzed[name] += 1  # noqa: B023  (called at once, within its iteration)
                 case.validate_response(response, checks=CHECKS, headers=headers)
 
             try:
                 check()
             except Unsatisfiable:
-                pass  # nothing to break: an operation without parameters has no negative case
+                if mode != GenerationMode.NEGATIVE or has_parameters(operation):
+                    tally.failures.append(f"{name}: no case could be generated")
             except Exception as error:
-                tally.failures.append(f"{operation.label} ({mode.value}): {error}")
+                tally.failures.append(f"{name}: {error}")
+            else:
+                if tally.fuzzed[name] == 0:
+                    tally.failures.append(f"{name}: no case was sent")
     return tally
+
+
+def has_parameters(operation: Any) -> bool:
+    """Whether an operation takes anything a negative case could break."""
+    parts = (operation.path_parameters, operation.headers, operation.cookies, operation.query)
+    return any(len(part) for part in parts) or bool(len(operation.body))
 
 
 class Client:

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,15 +27,19 @@ def free_port() -> int:
 
 
 def assess(*args: str, env: dict[str, str] | None = None) -> str:
-    """Run an `assess` command to completion and return its stdout."""
-    result = subprocess.run(
-        [sys.executable, "-m", "entrypoints", *args],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """Run an `assess` command to completion and return its stdout. It runs in a folder of
+    its own, with a data folder of its own unless `--data` or the environment names one:
+    nothing it writes (a store, a master key) lands where pytest runs, to outlive the run."""
+    with tempfile.TemporaryDirectory(prefix="assess-command-") as folder:
+        result = subprocess.run(
+            [sys.executable, "-m", "entrypoints", *args],
+            cwd=folder,
+            env={"ASSESS_DATA_DIR": str(Path(folder) / "var"), **os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert result.returncode == 0, result.stderr
     return result.stdout
 

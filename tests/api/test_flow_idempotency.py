@@ -1,4 +1,5 @@
-"""Idempotency-Key over HTTP: a retried verify or submit is recorded once, a reuse refused."""
+"""Idempotency-Key over HTTP: a retried verify, generate or submit is recorded once, a reuse
+refused."""
 
 from __future__ import annotations
 
@@ -89,6 +90,28 @@ def test_a_verify_replayed_with_another_key_of_the_tenant_is_refused(
 
     assert error_code(replayed) == (422, "IDEMPOTENCY_KEY_REUSED")
     assert stored_states(service) == before
+
+
+def test_generate_retried_with_the_same_idempotency_key_answers_as_the_first(
+    client: TestClient[Litestar], tenant_key: str
+) -> None:
+    """The first answer (alreadyGenerated false) is the one replayed, not a later read of
+    the pending set; another body with the key is refused."""
+    record_id, _ = start(client, tenant_key)
+    headers = {"x-api-key": tenant_key, "Idempotency-Key": "generate-1"}
+    body = {"recordVerificationId": record_id}
+    first = client.post(f"{API}/assessment/generate", json=body, headers=headers)
+    again = client.post(f"{API}/assessment/generate", json=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert first.json()["data"]["alreadyGenerated"] is False
+    assert event_types(history(client, tenant_key, record_id)).count("QuestionsGenerated") == 1
+    other, _ = start(client, tenant_key)
+    reused = client.post(
+        f"{API}/assessment/generate", json={"recordVerificationId": other}, headers=headers
+    )
+    assert error_code(reused) == (422, "IDEMPOTENCY_KEY_REUSED")
+    assert "QuestionsGenerated" not in event_types(history(client, tenant_key, other))
 
 
 def test_submit_retried_with_the_same_idempotency_key_is_recorded_once(

@@ -172,3 +172,20 @@ def test_a_display_name_that_is_not_one_printable_line_is_refused(
 ) -> None:
     with pytest.raises(InvalidInput, match="name: 1 to 100 printable characters"):
         service.access.issue_key("acme", "live", name)
+
+
+def test_a_form_post_sent_again_records_nothing_more_and_says_it_was_recorded(
+    client: TestClient[Litestar], service: Services, tenant_key: str
+) -> None:
+    """A browser that sends the form again (a reload, a double click): the first answer
+    stands, the second records nothing and says the endorsement was already given."""
+    record_id, link = invited(client, service, tenant_key)
+    assert_page(client.post(link, data={"skillIds": ["skill_002"]}), 200)
+    again = assert_page(client.post(link, data={"skillIds": ["skill_001", "skill_002"]}), 409)
+    assert again.one("h1").words == "These skills were already endorsed"
+    events = [event["type"] for event in endorsed_record(client, tenant_key, record_id)["events"]]
+    assert events.count("SkillsEndorsed") == 1
+    history = endorsed_record(client, tenant_key, record_id)
+    assert [s["skillId"] for s in history["state"]["skills"] if s["status"] == "verified"] == [
+        "skill_002"
+    ]

@@ -28,9 +28,14 @@ def service(store_url: str, clock: Clock) -> Iterator[Services]:
     service.store.close()
 
 
+# The trickling replies below would last 2,000 s if a try waited for them: a try that ends
+# within GENEROUS seconds ended by its timeout, however busy the machine.
+GENEROUS = 20.0
+
+
 def timed_try(service: Services, url: str, timeout: float) -> tuple[float, Any]:
     """One try to url by a worker with this timeout: how long it took, and its log entry
-    (None if it had not ended after four timeouts)."""
+    (None if it had not ended within GENEROUS seconds)."""
     worker = DeliveryWorker(
         service.deliveries,
         service.settings,
@@ -44,7 +49,7 @@ def timed_try(service: Services, url: str, timeout: float) -> tuple[float, Any]:
     started = time.monotonic()
     thread = threading.Thread(target=worker.attempt, args=(delivery,), daemon=True)
     thread.start()
-    thread.join(timeout=4 * timeout)
+    thread.join(timeout=GENEROUS)
     took = time.monotonic() - started
     [item], _ = Deliveries(service.store).page("acme", "live", "ep", 1, None)
     return took, (item["tries"] or [None])[0]
@@ -54,7 +59,7 @@ def test_a_reply_trickling_its_headers_ends_at_the_timeout(service: Services) ->
     with endless_reply(b"HTTP/1.1 200 OK\r\n", b"x-a: b\r\n", 0.2, 10_000) as (url, _):
         took, tried = timed_try(service, url, timeout=1.0)
     assert tried is not None, "the try was still running"
-    assert took < 2.5
+    assert 1.0 <= took < GENEROUS
     assert tried["statusCode"] is None
     assert tried["error"].startswith("ReadTimeout")
 
@@ -64,7 +69,7 @@ def test_a_reply_trickling_its_body_ends_at_the_timeout(service: Services) -> No
     with endless_reply(head, b"x", pause=0.2, limit=100_000) as (url, _):
         took, tried = timed_try(service, url, timeout=1.0)
     assert tried is not None, "the try was still running"
-    assert took < 2.5
+    assert 1.0 <= took < GENEROUS
     assert (tried["statusCode"], tried["error"]) == (200, None)  # the status decides
 
 
@@ -72,12 +77,11 @@ def test_an_endless_reply_body_is_not_read(service: Services) -> None:
     head = b"HTTP/1.1 500 Oops\r\ntransfer-encoding: chunked\r\n\r\n"
     chunk = b"100000\r\n" + b"x" * MiB + b"\r\n"
     with endless_reply(head, chunk, pause=0, limit=256 * MiB) as (url, endless):
-        took, tried = timed_try(service, url, timeout=2.0)
+        _, tried = timed_try(service, url, timeout=2.0)
     assert tried is not None, "the try was still running"
     assert tried["statusCode"] == 500, tried
     assert tried["error"] == "HTTP 500"
     assert endless.sent < 16 * MiB  # what the socket buffers hold, not the body
-    assert took < 2.0
 
 
 def test_one_tenants_slow_backlog_does_not_hold_back_another_tenant(
@@ -101,7 +105,7 @@ def test_one_tenants_slow_backlog_does_not_hold_back_another_tenant(
             Delivery(
                 new_delivery_id(), "evil", "live", f"ep{n}", slow, "whsec_c2VjcmV0", "e", "t", "{}"
             )
-            for n in range(24)  # six rounds of every thread held for a whole timeout
+            for n in range(48)  # twelve rounds of every thread held for a whole timeout
         ]
         Deliveries(service.store).enqueue(backlog, time.time() - 1)
         ours = Delivery(
@@ -115,4 +119,6 @@ def test_one_tenants_slow_backlog_does_not_hold_back_another_tenant(
         finally:
             stopping.set()
             running.join(timeout=10)
-    assert hook.at - started < 1.0  # not after the rounds of evil's slow deliveries
+    # Held back, it would come after evil's twelve rounds (12 s); it comes at once (the
+    # bound is generous for a busy machine, and far from those rounds).
+    assert hook.at - started < 5.0

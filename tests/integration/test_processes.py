@@ -16,7 +16,7 @@ import pytest
 
 from tests.pgserver import fresh_database, outage, private_server
 from tests.processes import assess, prepare, server
-from tests.support import MASTER_KEY, REACT, STUDENT
+from tests.support import MASTER_KEY, REACT, STUDENT, answer_sheet, make_service
 
 
 def start(http: httpx.Client, key: str) -> tuple[str, str]:
@@ -113,24 +113,23 @@ def test_a_restarted_server_serves_the_same_history(pg_url: str, tmp_path: Path)
         httpx.Client(base_url=url) as http,
     ):
         record_id, token = start(http, key)
-        answers = [
-            {"questionId": q["questionId"], "selectedAnswer": 9} for q in generate(http, token)
-        ]
-        answers = [{**a, "selectedAnswer": 0} for a in answers]
-        assert (
-            http.post(
-                "/api/v1/assessment/submit", json={"answers": answers}, headers={"x-api-key": token}
-            ).status_code
-            == 200
+        generate(http, token)
+        reading = make_service(pg_url)  # the set's answer key, to fail the attempt for sure
+        answers = answer_sheet(reading, record_id, correct=3)
+        reading.store.close()
+        submitted = http.post(
+            "/api/v1/assessment/submit", json={"answers": answers}, headers={"x-api-key": token}
         )
+        assert submitted.status_code == 200, submitted.text
+        assert submitted.json()["data"]["result"]["score"] == 30
         before = history(http, key, record_id)
+    assert before["state"]["isLocked"] is False
     with (
         server("serve", env=env, log=tmp_path / "second.log") as url,
         httpx.Client(base_url=url) as http,
     ):
         assert history(http, key, record_id) == before
-        if not before["state"]["isLocked"]:
-            assert len(generate(http, token)) == 10
+        assert len(generate(http, token)) == 10  # the session and the record go on
 
 
 @contextmanager
@@ -236,3 +235,13 @@ def test_the_embedded_default_takes_keys_and_banks_while_it_runs(tmp_path: Path)
         before = json.loads(assess("history", record_id, "--as-of", "2000-01-01", "--data", data))
         assert before == {"events": [], "state": {}}
     assert (tmp_path / "data" / "assess.sqlite3").is_file()
+
+
+def test_a_command_the_tests_run_writes_nothing_where_pytest_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On its embedded default (no --data), a command would make its store and master key
+    under ./var of the folder it runs in: never pytest's."""
+    monkeypatch.chdir(tmp_path)
+    assert assess("keys", "create", "--tenant", "acme").strip()
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -50,6 +51,16 @@ def stored_events(service: Services) -> list[tuple[str, int]]:
 def at_least(count: int) -> Callable[[list[Any]], bool]:
     """Enough records once there are `count` (republished ones count too)."""
     return lambda records: len(records) >= count
+
+
+def covering(expected: list[tuple[str, int]]) -> Callable[[list[Any]], bool]:
+    """Enough records once every expected event is among them (republished ones apart)."""
+
+    def covered(records: list[Any]) -> bool:
+        seen = {(r.key.decode()[-32:], msgspec.json.decode(r.value)["version"]) for r in records}
+        return set(expected) <= seen
+
+    return covered
 
 
 def relay_in_thread(
@@ -128,20 +139,38 @@ def test_the_relay_killed_mid_stream_loses_nothing(
                 stderr=subprocess.STDOUT,
             )
 
-    writer = threading.Thread(
-        target=lambda: [take_attempt(service, n % 10) for n in range(40)] and None
-    )
+    tracker = Tracker(service.store, RELAY)
+    tracker.create()
+
+    def published_past(position: int) -> int:
+        """Wait until the relay tracked a batch past `position`; its new position."""
+        deadline = time.monotonic() + 30
+        while (now := tracker.position()) <= position:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.02)
+        return now
+
+    killed = threading.Event()
+
+    def write() -> None:  # events are stored until both kills are done
+        attempts = 0
+        while attempts < 40 or not killed.is_set():
+            take_attempt(service, attempts % 10)
+            attempts += 1
+
+    writer = threading.Thread(target=write)
     writer.start()
-    relay = start_relay()
+    relay, position = start_relay(), 0
     for _ in range(2):
-        time.sleep(1.5)
+        position = published_past(position)  # killed once it has published, mid-stream
         relay.send_signal(signal.SIGKILL)
         relay.wait()
         relay = start_relay()
+    killed.set()
     writer.join()
     take_attempt(service, correct=7)  # only the last relay can publish these: it is up and working
     expected = stored_events(service)
-    messages = read_topic(broker.bootstrap, topic, at_least(len(expected)), timeout=60)
+    messages = read_topic(broker.bootstrap, topic, covering(expected), timeout=60)
     assert time.time() - (tmp_path / "heartbeat").stat().st_mtime < 5  # its loop is alive
     relay.send_signal(signal.SIGTERM)
     assert relay.wait(timeout=30) == 0, log.read_text()
@@ -149,9 +178,14 @@ def test_the_relay_killed_mid_stream_loses_nothing(
 
 
 def test_a_broker_outage_delays_but_loses_nothing(
-    service: Services, broker: Broker, topic: str, pg_url: str
+    service: Services,
+    broker: Broker,
+    topic: str,
+    pg_url: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = Settings(database_url=pg_url, kafka_bootstrap=broker.bootstrap, kafka_topic=topic)
+    caplog.set_level(logging.WARNING, logger="assess.relay")
     stopping, thread = relay_in_thread(service, settings)
     take_attempt(service, correct=5)
     read_topic(broker.bootstrap, topic, at_least(len(stored_events(service))))
@@ -159,11 +193,14 @@ def test_a_broker_outage_delays_but_loses_nothing(
     try:
         for n in range(5):
             take_attempt(service, correct=n * 2)  # the write side does not need Kafka
-        time.sleep(2)
+        deadline = time.monotonic() + 60  # until the relay felt the outage and paused
+        while not any("relay paused" in r.getMessage() for r in caplog.records):
+            assert time.monotonic() < deadline, "the relay did not pause"
+            time.sleep(0.05)
     finally:
         broker.resume()
     expected = stored_events(service)
-    messages = read_topic(broker.bootstrap, topic, at_least(len(expected)), timeout=60)
+    messages = read_topic(broker.bootstrap, topic, covering(expected), timeout=60)
     stopping.set()
     thread.join()
     assert_complete_and_ordered(messages, expected)
