@@ -234,12 +234,18 @@ def test_a_repeat_leaves_a_record_of_a_new_subject_to_its_own_erasure(store_url:
     service.store.close()
 
 
-@pytest.mark.parametrize("ends", ["commit", "rollback"])
-def test_the_check_after_a_start_waits_for_an_erasure_in_progress(pg_url: str, ends: str) -> None:
-    service = make_service(pg_url, Clock())
+def attempted(url: str) -> tuple[Any, str]:
+    """A service whose student stu_1 took an attempt, and the student's data subject."""
+    service = make_service(url, Clock())
     take_attempt(service, 2)
     subject = service.personal.current_subject("acme", "live", "stu_1")
     assert subject is not None
+    return service, subject
+
+
+@pytest.mark.parametrize("ends", ["commit", "rollback"])
+def test_the_check_after_a_start_waits_for_an_erasure_in_progress(pg_url: str, ends: str) -> None:
+    service, subject = attempted(pg_url)
     with psycopg.connect(pg_url) as erasing:  # an erasure that deleted the key, not committed
         erasing.execute("DELETE FROM subject_keys WHERE subject = %s", (subject,))
         with ThreadPoolExecutor(1) as pool:

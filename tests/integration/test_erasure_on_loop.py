@@ -20,7 +20,7 @@ from application.results import Started
 from application.store import Loaded
 from domain.values import Contact, Sealed
 from infrastructure.loop_events import PostgresLoopEvents, open_loop_events
-from tests.integration.test_erasure import students
+from tests.integration.test_erasure import attempted, students
 from tests.support import ACME, REACT, STUDENT, Clock, make_service, take_attempt
 
 
@@ -106,10 +106,7 @@ def test_a_record_saved_on_the_loop_after_its_student_was_erased_takes_the_erasu
 
 @pytest.mark.parametrize("ends", ["commit", "rollback"])
 def test_the_check_on_the_loop_waits_for_an_erasure_in_progress(pg_url: str, ends: str) -> None:
-    service = make_service(pg_url, Clock())
-    take_attempt(service, 2)
-    subject = service.personal.current_subject("acme", "live", "stu_1")
-    assert subject is not None
+    service, subject = attempted(pg_url)
 
     async def check(erasing: psycopg.Connection[Any]) -> bool:
         events = await opened(service)
