@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -64,12 +65,22 @@ class Built(NamedTuple):
 _building: tuple[EventStore, PublicMessages] | None = None  # the builder process's
 
 
-def _open_building(settings: Settings) -> None:
+def _open_building(settings: Settings, relay: int) -> None:
     """The builder process's start: its own store (one connection: it reads one batch at a
-    time), and what builds messages from it."""
+    time), and what builds messages from it; it ends with the relay's process (`relay`, its
+    id as the relay gave it: one killed while this process started is already gone)."""
     global _building
+    threading.Thread(target=_ending_with, args=(relay,), daemon=True).start()
     store = open_store(settings)
     _building = store, PublicMessages(store)
+
+
+def _ending_with(relay: int) -> None:
+    """End the builder once the relay's process is gone: a relay that is killed cannot stop
+    it, and its idle builder would wait for work forever, holding a connection."""
+    while os.getppid() == relay:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _built(start: int, limit: int) -> list[tuple[Built, int]]:
@@ -125,7 +136,7 @@ class Relay:
             1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_open_building,
-            initargs=(msgspec.structs.replace(self.settings, db_pool_size=1),),
+            initargs=(msgspec.structs.replace(self.settings, db_pool_size=1), os.getpid()),
         )
         try:
             follow_log(

@@ -224,3 +224,55 @@ def test_an_event_that_does_not_decode_stops_the_relay_after_those_before_it(
         read_topic(broker.bootstrap, topic, at_least(len(expected))), expected
     )
     assert Tracker(service.store, RELAY).position() == position - 1
+
+
+def test_a_killed_relay_takes_its_builder_with_it(
+    pg_url: str, broker: Broker, tmp_path: Path
+) -> None:
+    """A relay killed outright cannot stop its builder: the builder ends by itself."""
+    env = {
+        **os.environ,
+        "ASSESS_DATABASE_URL": pg_url,
+        "ASSESS_MASTER_KEY": MASTER_KEY,
+        "ASSESS_KAFKA_BOOTSTRAP": broker.bootstrap,
+        "ASSESS_DATA_DIR": str(tmp_path / "data"),
+    }
+    log = tmp_path / "relay.log"
+    with log.open("ab") as sink:
+        relay = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints", "relay"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while not (builders := spawned(relay.pid)):  # once the relay started its builder
+        assert relay.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "no builder"
+        time.sleep(0.05)
+    [builder] = builders
+    relay.send_signal(signal.SIGKILL)
+    relay.wait()
+    deadline = time.monotonic() + 10
+    while running(builder):
+        assert time.monotonic() < deadline, "the builder outlived its relay"
+        time.sleep(0.05)
+
+
+def running(pid: int) -> bool:
+    """Whether a process is alive (not gone, nor a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def spawned(pid: int) -> list[int]:
+    """The processes a process spawned with multiprocessing (not its resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
