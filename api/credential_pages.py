@@ -39,13 +39,13 @@ def day(moment: str | None) -> str:
     return f"{when.day} {when:%B %Y}"
 
 
-def page(status: int, **context: Any) -> Response[str]:
+def page(status: int, headers: dict[str, str] | None = None, **context: Any) -> Response[str]:
     """The page, rendered with the context given, with the reviewer page's headers."""
     return Response(
         PAGE.render(css=CSS, **context),
         status_code=status,
         media_type=MediaType.HTML,
-        headers=HEADERS,
+        headers=HEADERS | (headers or {}),
     )
 
 
@@ -57,6 +57,19 @@ def not_found() -> Response[str]:
     )
     return page(
         404, shown=None, title="No such credential", heading="No such credential", message=message
+    )
+
+
+def catching_up() -> Response[str]:
+    """The page of a credential the service has not finished recording."""
+    message = "This credential is being recorded. Reload the page in a moment."
+    return page(
+        503,
+        shown=None,
+        title="Being recorded",
+        heading="Being recorded",
+        message=message,
+        headers={"Retry-After": "1"},
     )
 
 
@@ -104,7 +117,12 @@ class CredentialPagesController(Controller):
     ) -> Response[str]:
         """A credential's page, or with .jwt its signed JWT (application/jwt)."""
         found, wants_jwt = credential_id(name)
-        shown = await to_thread.run_sync(credentials.shown, found) if found else None
+        try:
+            shown = await to_thread.run_sync(credentials.shown, found) if found else None
+        except Behind:  # the view has not yet applied what was stored before the request
+            if wants_jwt:
+                return machine("the credential is being recorded: try again\n", 503, retry=True)
+            return catching_up()
         if not wants_jwt:
             return shown_page(shown) if shown else not_found()
         if shown is None or shown.jwt is None:

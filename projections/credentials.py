@@ -85,7 +85,16 @@ class CredentialIndex:
         self.applied = Applied(store, CredentialView(), patience=1.0)
 
     def record_of(self, credential_id: UUID) -> UUID | None:
-        """The record a credential was issued on, if the view has it."""
+        """The record a credential was issued on, if the view has it once it has applied
+        every event stored before the call (a credential just issued, whose link its
+        student may open at once); Behind if it has not within a second."""
+        found = self._record_of(credential_id)
+        if found is None:
+            self.applied.wait_for()
+            found = self._record_of(credential_id)
+        return found
+
+    def _record_of(self, credential_id: UUID) -> UUID | None:
         with transaction(self.store, commit=False) as sql:
             row = sql.one("SELECT record_id FROM credential_view WHERE id = ?", str(credential_id))
         return UUID(row["record_id"]) if row else None

@@ -461,3 +461,25 @@ def test_a_read_right_after_a_pass_finds_the_credential_the_follower_issues(
     finally:
         stopping.set()
         follower.join(timeout=30)
+
+
+def test_a_page_opened_as_its_credential_is_issued_waits_for_the_view(
+    issuing: Services, web: TestClient[Litestar], key: str
+) -> None:
+    """The student may open the link before the credential view has applied the issue: the
+    page waits a moment for it, then says it is being recorded (never 'no such credential')."""
+    record_id = take_attempt(issuing, correct=10)
+    issuing.credential_issuer().issue(UUID(record_id[-32:]))  # stored, not yet in the view
+    [item] = credentials_of(web, key, record_id)
+    address = f"/credentials/{item['credentialId']}"
+    behind = web.get(address)
+    assert (behind.status_code, behind.headers["retry-after"]) == (503, "1")
+    assert "being recorded" in behind.text
+    assert web.get(f"{address}.jwt").status_code == 503
+    projecting = threading.Timer(0.2, project, args=(issuing,))  # the view follows meanwhile
+    projecting.start()
+    try:
+        assert web.get(address).status_code == 200
+    finally:
+        projecting.join()
+    assert web.get(f"/credentials/{UUID(int=7)}").status_code == 404  # caught up: none such
