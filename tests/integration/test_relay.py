@@ -115,28 +115,35 @@ def test_a_submit_reaches_the_topic_with_cloudevents_headers(
     assert types[failed][-2:] == ["AnswersSubmitted", "Scored"]
 
 
+def relay_process(
+    pg_url: str, broker: Broker, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`assess relay` as its own process on the store and the broker (its data folder and
+    output beside `log`), with `env` besides."""
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "entrypoints", "relay"],
+            env={
+                **os.environ,
+                "ASSESS_DATABASE_URL": pg_url,
+                "ASSESS_MASTER_KEY": MASTER_KEY,
+                "ASSESS_KAFKA_BOOTSTRAP": broker.bootstrap,
+                "ASSESS_DATA_DIR": str(log.parent / "data"),
+                **(env or {}),
+            },
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def test_the_relay_killed_mid_stream_loses_nothing(
     service: Services, broker: Broker, topic: str, pg_url: str, tmp_path: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "ASSESS_DATABASE_URL": pg_url,
-        "ASSESS_MASTER_KEY": MASTER_KEY,
-        "ASSESS_KAFKA_BOOTSTRAP": broker.bootstrap,
-        "ASSESS_KAFKA_TOPIC": topic,
-        "ASSESS_HEARTBEAT_FILE": str(tmp_path / "heartbeat"),
-        "ASSESS_DATA_DIR": str(tmp_path / "data"),
-    }
+    env = {"ASSESS_KAFKA_TOPIC": topic, "ASSESS_HEARTBEAT_FILE": str(tmp_path / "heartbeat")}
     log = tmp_path / "relay.log"
 
     def start_relay() -> subprocess.Popen[bytes]:
-        with log.open("ab") as sink:
-            return subprocess.Popen(
-                [sys.executable, "-m", "entrypoints", "relay"],
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
+        return relay_process(pg_url, broker, log, env)
 
     tracker = Tracker(service.store, RELAY)
     tracker.create()
@@ -230,21 +237,8 @@ def test_a_killed_relay_takes_its_builder_with_it(
     pg_url: str, broker: Broker, tmp_path: Path
 ) -> None:
     """A relay killed outright cannot stop its builder: the builder ends by itself."""
-    env = {
-        **os.environ,
-        "ASSESS_DATABASE_URL": pg_url,
-        "ASSESS_MASTER_KEY": MASTER_KEY,
-        "ASSESS_KAFKA_BOOTSTRAP": broker.bootstrap,
-        "ASSESS_DATA_DIR": str(tmp_path / "data"),
-    }
     log = tmp_path / "relay.log"
-    with log.open("ab") as sink:
-        relay = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints", "relay"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+    relay = relay_process(pg_url, broker, log)
     deadline = time.monotonic() + 60
     while not (builders := spawned(relay.pid)):  # once the relay started its builder
         assert relay.poll() is None, log.read_text()
