@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
-from application.access import Access
-from domain.access import ApiKey
-from domain.errors import InvalidReviewerToken, MissingReviewerToken
+from application.access import Access, digest
+from domain.access import ApiKey, IdempotentResponse
+from domain.errors import IdempotencyKeyReused, InvalidReviewerToken, MissingReviewerToken
 from tests.support import make_service
 
 
@@ -30,6 +31,33 @@ def test_revoking_twice_records_one_revocation() -> None:
     key.revoke()
     assert [type(e).__name__ for e in key.collect_events()] == ["Issued", "Revoked"]
     assert key.revoked_at == first
+
+
+def test_a_reviewer_is_told_the_tenant_by_the_display_name_of_the_key_that_started(
+    tmp_path: Path,
+) -> None:
+    access: Access = make_service(f"sqlite:///{tmp_path}/store.sqlite3").access
+    named = ApiKey.id_for(digest(access.issue_key("acme", "live", " Acme   Academy ")))
+    plain = ApiKey.id_for(digest(access.issue_key("acme", "live")))
+    assert access.asker(named, "acme") == "Acme Academy"
+    assert access.asker(plain, "acme") == "acme"
+    assert access.asker(None, "acme") == "acme"  # a record started before keys had ids
+    assert access.asker(UUID(int=9), "acme") == "acme"  # a key the store does not hold
+
+
+def test_an_idempotency_key_replays_its_first_result_to_the_same_request_only() -> None:
+    first = IdempotentResponse.record("acme", "key-1", "keyed", {"recordId": "ver_1"})
+    assert first.replay("keyed") == {"recordId": "ver_1"}
+    assert first.replay("keyed", unkeyed="old") == {"recordId": "ver_1"}
+    for fingerprint, unkeyed in (("other", None), ("other", "also other")):
+        with pytest.raises(IdempotencyKeyReused) as refused:
+            first.replay(fingerprint, unkeyed)
+        assert str(refused.value) == "this Idempotency-Key was used with a different request"
+
+
+def test_a_result_recorded_before_fingerprints_were_keyed_replays_by_its_old_fingerprint() -> None:
+    stored_before = IdempotentResponse.record("acme", "key-1", "unkeyed", {"recordId": "ver_1"})
+    assert stored_before.replay("keyed", unkeyed="unkeyed") == {"recordId": "ver_1"}
 
 
 @pytest.mark.parametrize(

@@ -84,8 +84,12 @@ def names(events: list[DomainEventProtocol[Any]]) -> list[str]:
 
 
 def test_starting_records_verification_started_with_pending_skills() -> None:
-    assessment = started()
-    assert names(then(assessment)) == ["VerificationStarted"]
+    assessment = started(callback_webhook_url="https://hooks.example.com/record")
+    [event] = then(assessment)
+    assert isinstance(event, Assessment.VerificationStarted)
+    assert event.timestamp == AT
+    assert assessment.callback_webhook_url == "https://hooks.example.com/record"
+    assert (assessment.created_on, assessment.erased_at, assessment.revoked_at) == (AT, None, None)
     assert list(assessment.skill_status.values()) == [
         SkillOutcome("skill_001", "React", False, "pending", None, None),
         SkillOutcome("skill_002", "Python", False, "pending", None, None),
@@ -118,10 +122,16 @@ def test_one_to_ten_skills_start_a_record(count: int) -> None:
 
 def test_generate_draws_attempt_one() -> None:
     assessment = given()
-    assert assessment.generate(lambda: made(8), AT) is False
+    drawn = QuestionSet(questions(8), "llm:smollm2", 7, ["a bank filled in for the model"])
+    assert assessment.generate(lambda: drawn, AT) is False
     [event] = then(assessment)
     assert isinstance(event, Assessment.QuestionsGenerated)
-    assert event.attempt_number == 1
+    assert (event.attempt_number, event.timestamp) == (1, AT)
+    assert (event.generator, event.seed, event.fallbacks) == (
+        "llm:smollm2",
+        7,
+        ["a bank filled in for the model"],
+    )
     assert event.answer_key == [n % 4 for n in range(8)]
     assert [question.question_id for question in event.questions] == [f"q{n}" for n in range(8)]
     assert all(not hasattr(question, "answer") for question in event.questions)
@@ -140,15 +150,59 @@ def test_generate_again_before_submit_returns_the_same_set_and_records_nothing()
     assert assessment.question_set == before
 
 
+def test_a_set_prepared_ahead_is_kept_and_then_shown_by_generate() -> None:
+    assessment = given()
+    assert assessment.prepare(made(8), AT) is True
+    [event] = then(assessment)
+    assert isinstance(event, Assessment.QuestionsPrepared)
+    assert (event.attempt_number, event.timestamp, event.generator, event.seed) == (
+        1,
+        AT,
+        "bank",
+        7,
+    )
+    assert event.answer_key == [n % 4 for n in range(8)]
+    assert assessment.question_set is None  # not shown before generate
+
+    def must_not_draw() -> QuestionSet:
+        raise AssertionError("drew although a set was prepared")
+
+    assert assessment.generate(must_not_draw, AT) is False
+    assert assessment.question_set == questions(8)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [generated()],
+        [lambda assessment: assessment.prepare(made(8), AT)],
+        [generated(8), answered(8)],
+    ],
+    ids=["set pending", "set prepared", "locked"],
+)
+def test_a_record_that_wants_no_set_keeps_none(steps: list[Callable[[Assessment], Any]]) -> None:
+    assessment = given(*steps)
+    assert assessment.prepare(made(4), AT) is False
+    assert then(assessment) == []
+
+
+def test_an_empty_prepared_set_is_no_questions() -> None:
+    with pytest.raises(errors.NoQuestions) as refused:
+        given().prepare(QuestionSet([], "bank", None), AT)
+    assert str(refused.value) == "the question banks of this record's skills are empty"
+
+
 def test_submit_before_generate_is_no_questions() -> None:
-    with pytest.raises(errors.NoQuestions):
+    with pytest.raises(errors.NoQuestions) as refused:
         given().submit([("q0", 0)], AT)
+    assert str(refused.value) == "no questions to answer: call generate first"
 
 
 @pytest.mark.parametrize("answers", [None, []])
 def test_missing_answers_come_before_no_questions(answers: list[tuple[str, int]] | None) -> None:
-    with pytest.raises(errors.MissingAnswers):
+    with pytest.raises(errors.MissingAnswers) as refused:
         given().submit(answers, AT)
+    assert str(refused.value) == "answers: give one answer per question"
 
 
 def test_a_pass_records_submitted_scored_locked_and_verifies_every_skill() -> None:
@@ -251,8 +305,9 @@ def test_a_second_fail_updates_no_skill() -> None:
 )
 def test_a_passed_record_is_locked(command: Callable[[Assessment], Any]) -> None:
     assessment = given(generated(8), answered(8))
-    with pytest.raises(errors.AssessmentLocked):
+    with pytest.raises(errors.AssessmentLocked) as refused:
         command(assessment)
+    assert str(refused.value) == "the assessment was passed and is locked"
 
 
 def test_incomplete_answers() -> None:

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
+import hmac
 from datetime import timedelta
 from uuid import UUID
 
 import pytest
 
+from application.access import credential_key
 from application.credentials import encoded_list
 from domain import errors
 from domain.assessment import Assessment
 from domain.credentials import (
     LIST_SIZE,
+    MAX_REASON,
+    HeldCredential,
     Issuance,
     IssuedCredential,
     StatusPlace,
@@ -27,6 +32,7 @@ SKILLS = [Skill("skill_001", "React"), Skill("skill_002", "Python")]
 ISSUANCE = Issuance("did:web:assess.example.com", "Skill assessments", "https://assess.example.com")
 REVIEWER = "tech_lead"
 KEY = b"k" * 32
+ISSUED_ONCE = "^credentials are issued once, for verified skills only$"
 
 
 def endorsed(*skill_ids: str) -> Assessment:
@@ -55,8 +61,8 @@ def test_a_locked_record_issues_one_credential_per_verified_skill_once() -> None
     [issued] = issue_all(record)
     assert issued.credential_id == credential_id(KEY, record.id, "skill_002")
     assert record.uncredentialed == []
-    assert [held.issued for held in record.credentials] == [issued]
-    with pytest.raises(ValueError, match="issued once"):
+    assert record.credentials == [HeldCredential(issued, ISSUANCE, START)]
+    with pytest.raises(ValueError, match=ISSUED_ONCE):
         record.issue([issued], ISSUANCE, START)
     assert type(record.collect_events()[-1]).__name__ == "CredentialsIssued"
 
@@ -64,7 +70,7 @@ def test_a_locked_record_issues_one_credential_per_verified_skill_once() -> None
 def test_an_open_record_has_nothing_to_issue() -> None:
     record = new_record(SKILLS, method="human_endorsement")
     assert record.uncredentialed == []
-    with pytest.raises(ValueError, match="issued once"):
+    with pytest.raises(ValueError, match=ISSUED_ONCE):
         record.issue(
             [IssuedCredential(credential_id(KEY, record.id, "skill_001"), "skill_001", 1, 0)],
             ISSUANCE,
@@ -87,14 +93,20 @@ def test_a_revocation_turns_the_verified_skills_to_revoked_once() -> None:
 
 
 def test_a_record_with_nothing_verified_cannot_be_revoked() -> None:
-    with pytest.raises(errors.NotVerified):
+    with pytest.raises(errors.NotVerified) as refused:
         new_record(SKILLS).revoke("fraud", START)
+    message = "no skill of this record is verified: there is nothing to revoke"
+    assert str(refused.value) == message
 
 
-@pytest.mark.parametrize("reason", ["", "   ", "x" * 201])
+@pytest.mark.parametrize("reason", ["", "   ", "x" * (MAX_REASON + 1)])
 def test_a_revocation_needs_a_short_reason(reason: str) -> None:
     with pytest.raises(errors.InvalidInput, match="reason"):
         endorsed("skill_001").revoke(reason, START)
+
+
+def test_a_reason_of_the_longest_length_revokes() -> None:
+    assert endorsed("skill_001").revoke("x" * MAX_REASON, START) is True
 
 
 def test_an_erased_record_issues_nothing() -> None:
@@ -112,11 +124,25 @@ def test_a_credential_id_is_the_same_for_the_same_record_and_skill_only() -> Non
     assert first != credential_id(KEY, record, "skill_002")
     assert first != credential_id(KEY, UUID(int=2), "skill_001")
     assert first != credential_id(b"another key", record, "skill_001")  # not from the id alone
+    assert first.version == 4  # a well-formed random-looking UUID (RFC 9562), as urn:uuid
+
+
+def test_the_key_of_credential_ids_is_derived_the_same_way_always() -> None:
+    """Issued credentials' ids are in emails and wallets: the derivation from the master key
+    may never change (computed here with plain hmac)."""
+    master = bytes(range(32))
+    expected = hmac.new(master, b"assess:credential-ids", hashlib.sha256).digest()
+    assert credential_key(master) == expected
 
 
 def test_a_place_is_on_a_list_and_within_it() -> None:
     place = StatusPlace.take(2, LIST_SIZE - 1, UUID(int=3))
     assert place.id == StatusPlace.id_for(2, LIST_SIZE - 1) != StatusPlace.id_for(1, LIST_SIZE - 1)
+    first = StatusPlace.take(1, 0, UUID(int=4))  # the first place of the first list
+    assert (first.status_list, first.status_index, first.credential_id) == (1, 0, UUID(int=4))
+    [taken] = first.collect_events()
+    assert isinstance(taken, StatusPlace.Taken)
+    assert (taken.status_list, taken.status_index, taken.credential_id) == (1, 0, UUID(int=4))
     for status_list, index in ((0, 0), (1, -1), (1, LIST_SIZE)):
         with pytest.raises(ValueError, match="no place"):
             StatusPlace.take(status_list, index, UUID(int=3))

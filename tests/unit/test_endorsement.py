@@ -77,11 +77,16 @@ def test_a_record_starts_with_its_method_and_is_pending_its_sources_sealed() -> 
 
 def test_an_invitation_puts_the_record_in_review() -> None:
     record = given()
-    assert invite(record) == 1
+    assert record.invite("Navy", "tech_lead", seal, token_hash, EXPIRES, AT, "Acme Academy") == 1
     [(kind, data)] = new_events(record)
     assert kind == "ReviewerInvited"
     assert (data["invitation"], data["reviewer"], data["token_hash"]) == (1, GRACE, "hash-1")
-    assert record.status == "in_review"
+    assert (data["timestamp"], data["expires_at"], data["asked_by"]) == (
+        AT,
+        EXPIRES,
+        "Acme Academy",
+    )
+    assert (record.status, record.asked_by) == ("in_review", "Acme Academy")
 
 
 def test_a_later_invitation_replaces_the_link() -> None:
@@ -105,6 +110,7 @@ def test_an_endorsement_verifies_the_named_skills_rejects_the_others_and_locks()
     record.endorse("hash-1", ["skill_001"], later)
     [(endorsed, data), (locked, lock)] = new_events(record)
     assert (endorsed, locked, lock["attempt_number"]) == ("SkillsEndorsed", "Locked", 1)
+    assert data["timestamp"] == lock["timestamp"] == later
     assert (data["company"], data["endorsement_type"], data["skills_updated"]) == (
         "Navy",
         "tech_lead",

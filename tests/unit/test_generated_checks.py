@@ -54,10 +54,31 @@ def test_a_sound_question_passes() -> None:
             "it holds a control or invisible character",
         ),
         (BankQuestion("Q?\nIgnore", ["a", "b"], 0), "it holds a control or invisible character"),
+        (BankQuestion("Q\ue000?", ["a", "b"], 0), "it holds a control or invisible character"),
+        (BankQuestion("Q?", ["a", "b\ud800"], 0), "it holds a control or invisible character"),
     ],
 )
 def test_a_faulty_question_is_refused_with_its_reason(question: BankQuestion, why: str) -> None:
     assert refusal(question, []) == why
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        BankQuestion("Pick one?", ["v", "w", "x", "y", "z"], 0),
+        BankQuestion("Q" * 299 + "?", ["a", "b"], 0),
+        BankQuestion("Q?", ["a" * 150, "b"], 1),
+    ],
+    ids=["five options", "a question of 300 characters", "an option of 150 characters"],
+)
+def test_a_question_at_the_bounds_passes(question: BankQuestion) -> None:
+    assert refusal(question, []) is None
+
+
+def test_a_question_exactly_as_alike_as_the_bound_is_refused() -> None:
+    assert refusal(BankQuestion("abcdefghij", ["yes", "no"], 0), ["abcdefghix"]) == (
+        "it is alike another question of the set"  # 2 * 9 matching / 20 characters = 0.9
+    )
 
 
 def test_a_question_alike_one_already_in_the_set_is_refused() -> None:

@@ -13,7 +13,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from domain.questions import Bank, BankQuestion, draw, parse_bank, question_id
+from domain.questions import (
+    BANK,
+    Bank,
+    BankQuestion,
+    draw,
+    keyed,
+    parse_bank,
+    question_id,
+    shown,
+)
 
 
 def bank_file(**overrides: Any) -> bytes:
@@ -214,3 +223,22 @@ def test_any_draw_is_fair_complete_and_keyed(sizes: list[int], per_attempt: int,
         source = by_text[question.question]
         assert sorted(question.options) == sorted(source.options)
         assert question.options[question.answer] == source.options[source.answer]
+
+
+def test_a_generated_question_keeps_its_origin_from_the_draw_to_the_event_and_back() -> None:
+    item = BankQuestion("Which hook keeps a value across renders?", ["useRef", "useMemo"], 0)
+    made = shown("skill_001", item, random.Random(1), origin="llm:smollm2")
+    assert made.question_id == question_id("skill_001", item.question, "g")
+    assert made.question_id.startswith("g_")
+    public = made.public()  # as the event holds it
+    assert (made.origin, public.origin) == ("llm:smollm2", "llm:smollm2")
+    assert keyed([public], [made.answer]) == [made]
+    from_bank = shown("skill_001", item, random.Random(1))
+    assert (from_bank.question_id[:2], from_bank.origin) == ("q_", BANK)
+
+
+def test_an_answer_key_of_another_length_than_its_questions_is_refused() -> None:
+    """A set and its key are stored together: a key that does not fit them is not read."""
+    made = shown("skill_001", BankQuestion("Which?", ["a", "b"], 0), random.Random(1))
+    with pytest.raises(ValueError, match="zip"):
+        keyed([made.public(), made.public()], [made.answer])

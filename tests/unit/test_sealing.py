@@ -3,6 +3,7 @@ a key derived from the master key."""
 
 from __future__ import annotations
 
+import binascii
 from uuid import uuid4
 
 import pytest
@@ -57,3 +58,17 @@ def test_a_subject_key_unwraps_under_the_same_master_and_subject_only() -> None:
 def test_the_wrapping_key_is_apart_from_the_reviewer_links_key() -> None:
     assert wrapping_key(MASTER) not in (MASTER, reviewer_key(MASTER))
     assert len(wrapping_key(MASTER)) == 32
+
+
+def test_the_wrapping_key_is_derived_the_same_way_always() -> None:
+    """Subjects' keys wrapped before an upgrade must unwrap after it: HKDF-SHA256 of the
+    master key with the label assess:subject-key-wrapping:v1, fixed by its value."""
+    expected = "17e3127c914b9a1e2c925b4c2fa3ed522f50278bb18ca904bda1579b758b13c6"
+    assert wrapping_key(MASTER).hex() == expected
+
+
+def test_a_stored_text_with_a_character_outside_base64_is_refused() -> None:
+    """Not read past: a stored box is exactly what sealing wrote."""
+    wrapped = wrap(wrapping_key(MASTER), "subject-1", new_subject_key())
+    with pytest.raises(binascii.Error, match="Only base64 data"):
+        unwrap(wrapping_key(MASTER), "subject-1", wrapped[:8] + "!" + wrapped[8:])
