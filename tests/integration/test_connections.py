@@ -4,6 +4,7 @@ at most 8 (counted in pg_stat_activity)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from application.settings import Settings
 from infrastructure.database import datastore
 from infrastructure.persistence import open_store
 from tests.processes import server
-from tests.support import MASTER_KEY, make_service
+from tests.support import MASTER_KEY, kept_logs, make_service
 
 pytestmark = pytest.mark.slow
 
@@ -90,9 +91,13 @@ def test_a_full_pool_answers_503_busy_and_keeps_its_connections(pg_url: str) -> 
     pool = database.pool
     with TestClient(service.app()) as client:
         assert client.get("/api/v1/skills", headers={"x-api-key": key}).status_code == 200
-        with database.get_connection():  # the threads' one connection, held elsewhere
+        with database.get_connection(), kept_logs("assess.api") as logs:
+            # the threads' one connection, held elsewhere
             busy = client.get("/api/v1/verifications", headers={"x-api-key": key})
         assert busy.status_code == 503
+        [logged] = logs
+        assert logged.levelno == logging.WARNING
+        assert logged.getMessage().startswith("every connection of the pool is busy: ")
         assert busy.json()["error"] == {
             "code": "SERVICE_UNAVAILABLE",
             "message": "the service is busy; try again",
