@@ -167,7 +167,7 @@ def errors_of(*codes: str) -> dict[str, Any]:
     for code in found:
         by_status.setdefault(STATUS_OF[code], []).append(code)  # KeyError: not in the map
     responses = {
-        status: ResponseSpec(ErrorResponse, description=" or ".join(group), generate_examples=False)
+        status: ResponseSpec(ErrorResponse, description=" or ".join(group))
         for status, group in sorted(by_status.items())
     }
     return {"responses": responses, "opt": {"error_codes": frozenset(found)}}

@@ -11,10 +11,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from eventsourcing.persistence import OperationalError
 from litestar import Litestar, get
 from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
 from litestar.testing import TestClient
 from psycopg import sql
+from psycopg_pool import PoolTimeout
 
 from api.app import create_app
 from api.errors import EXCEPTION_HANDLERS, STATUS_OF
@@ -173,12 +175,53 @@ async def unnamed() -> None:
     raise ValidationException("Validation failed", extra=extra)
 
 
+@get("/store-away")
+async def store_away() -> None:
+    """The store failed (its driver's error, as the persistence layer raises it)."""
+    raise OperationalError("connection refused")
+
+
+@get("/pool-full")
+async def pool_full() -> None:
+    """Every connection of the budget was busy for the pool's whole timeout."""
+    raise OperationalError("no connection in time") from PoolTimeout("couldn't get a connection")
+
+
+class Watcher:
+    """Stands in for the process's reconnection watcher: counts the calls to watch."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def after_failure(self) -> None:
+        self.failures += 1
+
+
 @pytest.fixture
 def bare_client() -> Iterator[TestClient[Litestar]]:
     """An app of the routes above with the service's error map."""
-    app = Litestar([teapot, busy, invalid, unnamed], exception_handlers=EXCEPTION_HANDLERS)
+    routes = [teapot, busy, invalid, unnamed, store_away, pool_full]
+    app = Litestar(routes, exception_handlers=EXCEPTION_HANDLERS)
+    app.state.reconnection = Watcher()
     with TestClient(app) as client:
         yield client
+
+
+def test_a_failed_store_is_watched_for_its_return_and_a_full_pool_is_not(
+    bare_client: TestClient[Litestar],
+) -> None:
+    watcher = bare_client.app.state.reconnection
+    with kept_logs("assess.api") as logs:
+        away = bare_client.get("/store-away")
+        assert watcher.failures == 1
+        full = bare_client.get("/pool-full")
+        assert watcher.failures == 1  # a full pool is waited out: nothing to reconnect
+    assert assert_error(away, 503, "SERVICE_UNAVAILABLE") == "the event store cannot be reached"
+    assert assert_error(full, 503, "SERVICE_UNAVAILABLE") == "the service is busy; try again"
+    assert [(r.levelno, r.getMessage()) for r in logs] == [
+        (logging.WARNING, "event store unreachable: connection refused"),
+        (logging.WARNING, "every connection of the pool is busy: no connection in time"),
+    ]
 
 
 def test_an_http_error_without_a_code_of_its_own_is_an_internal_error(
@@ -284,8 +327,8 @@ def test_each_operation_lists_only_the_codes_it_can_return(
         errors = listed(operation)
         for status, codes in errors.items():
             assert all(str(STATUS_OF[code]) == status for code in codes), name
-            schema = operation["responses"][status]["content"]["application/json"]["schema"]
-            assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, name
+            content = operation["responses"][status]["content"]["application/json"]
+            assert content == {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}, name
         assert {"RATE_LIMITED", "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"} <= set().union(
             *errors.values()
         ), name

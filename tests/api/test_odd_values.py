@@ -61,6 +61,12 @@ def test_options_names_every_method_of_a_path(
     }
 
 
+def test_a_path_no_route_serves_is_a_404_in_the_envelope(client: TestClient[Litestar]) -> None:
+    """No route handler takes it: the error map answers without one."""
+    for path in ("/api/v1/nothing", "/nothing"):
+        assert assert_error(client.get(path), 404, "NOT_FOUND") == "Not Found"
+
+
 def test_an_unknown_schema_document_is_a_404_in_the_envelope(client: TestClient[Litestar]) -> None:
     for path in ("/schema/nothing", "/schema/nothing.json"):
         message = assert_error(client.get(path), 404, "NOT_FOUND")

@@ -133,6 +133,12 @@ def test_no_message_quotes_a_pattern(client: TestClient[Litestar], tenant_key: s
         ),
         pytest.param({"limit": "0"}, "limit must be at least 1", id="below"),
         pytest.param({"limit": "101"}, "limit must be at most 100", id="above"),
+        pytest.param(
+            {"status": "done", "limit": "0"},
+            "status must be one of completed, failed, in_progress, in_review, passed, pending,"
+            " not 'done'; limit must be at least 1",
+            id="two at once",
+        ),
     ],
 )
 def test_a_bad_query_value_is_named_and_explained(

@@ -9,7 +9,12 @@ import pytest
 
 from application.access import Access, digest
 from domain.access import ApiKey, IdempotentResponse
-from domain.errors import IdempotencyKeyReused, InvalidReviewerToken, MissingReviewerToken
+from domain.errors import (
+    IdempotencyKeyReused,
+    InvalidInput,
+    InvalidReviewerToken,
+    MissingReviewerToken,
+)
 from tests.support import make_service
 
 
@@ -43,6 +48,18 @@ def test_a_reviewer_is_told_the_tenant_by_the_display_name_of_the_key_that_start
     assert access.asker(plain, "acme") == "acme"
     assert access.asker(None, "acme") == "acme"  # a record started before keys had ids
     assert access.asker(UUID(int=9), "acme") == "acme"  # a key the store does not hold
+
+
+def test_a_keys_display_name_is_one_line_of_up_to_100_printable_characters(
+    tmp_path: Path,
+) -> None:
+    access: Access = make_service(f"sqlite:///{tmp_path}/store.sqlite3").access
+    longest = ApiKey.id_for(digest(access.issue_key("acme", "live", "n" * 100)))
+    assert access.asker(longest, "acme") == "n" * 100
+    for name in ("n" * 101, "Acme\x00Academy", "\u202eymedacA"):
+        with pytest.raises(InvalidInput) as refused:
+            access.issue_key("acme", "live", name)
+        assert str(refused.value) == "name: 1 to 100 printable characters"
 
 
 def test_an_idempotency_key_replays_its_first_result_to_the_same_request_only() -> None:
