@@ -25,7 +25,7 @@ TESTS_OF = {
         API + "test_messages.py",
         INTEGRATION + "test_connections.py",
     ],
-    "api.limits": [API + "test_errors_boundary.py", API + "test_operations.py"],
+    "api.limits": [API + "test_no_store.py", API + "test_review_page_refusals.py"],
     "application.access": [
         API + "test_loop_commands.py",
         API + "test_credentials.py",
